@@ -1,0 +1,1 @@
+"""calsync: keep a CRM calendar and Google Calendar/Tasks in sync."""

@@ -1,0 +1,219 @@
+"""Domain types shared by every layer: Event, Task, When, and their content hash.
+
+Times are kept as UTC instants plus the IANA zone they were made in (DESIGN.md §4 rule 7);
+all-day items keep plain dates with an exclusive end, as Google does. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ModelError(ValueError):
+    """An item that breaks a rule of the domain (end before start, unknown zone, ...)."""
+
+
+class Visibility(enum.StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class EventStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    TENTATIVE = "tentative"
+
+
+class Transparency(enum.StrEnum):
+    BUSY = "busy"
+    FREE = "free"
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+def zone(name: str) -> ZoneInfo:
+    """Return the IANA zone `name`, raising ModelError for an unknown one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ModelError(f"unknown time zone {name!r}") from err
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """When an event happens: timed (UTC instants + zone) or all-day (dates, end exclusive)."""
+
+    start: datetime | date
+    end: datetime | date
+    tz: str = "UTC"
+    """IANA zone the item was made in; for timed items it only affects display and recurrence."""
+
+    def __post_init__(self) -> None:
+        zone(self.tz)
+        timed = [isinstance(v, datetime) for v in (self.start, self.end)]
+        if timed[0] != timed[1]:
+            raise ModelError("start and end must both be timed or both be dates")
+        if timed[0]:
+            assert isinstance(self.start, datetime) and isinstance(self.end, datetime)
+            if self.start.tzinfo is None or self.end.tzinfo is None:
+                raise ModelError("timed start/end must carry a time zone")
+            object.__setattr__(self, "start", self.start.astimezone(UTC))
+            object.__setattr__(self, "end", self.end.astimezone(UTC))
+            if self.end < self.start:
+                raise ModelError("end is before start")
+        elif self.end <= self.start:
+            raise ModelError("an all-day item ends (exclusive) after the day it starts")
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+    @classmethod
+    def timed(cls, start: datetime, end: datetime, tz: str = "UTC") -> When:
+        """Return a timed When; naive datetimes are read as wall time in `tz`."""
+        z = zone(tz)
+        start = start if start.tzinfo else start.replace(tzinfo=z)
+        end = end if end.tzinfo else end.replace(tzinfo=z)
+        return cls(start, end, tz)
+
+    @classmethod
+    def dates(cls, first: date, end_exclusive: date, tz: str = "UTC") -> When:
+        """Return an all-day When covering `first` up to (not including) `end_exclusive`."""
+        return cls(first, end_exclusive, tz)
+
+    def local_start(self) -> datetime:
+        """Return the start as wall time in the item's own zone (all-day: local midnight)."""
+        return self.start_in(self.tz)
+
+    def start_in(self, tz: str) -> datetime:
+        """Return the start as wall time in `tz` (all-day: midnight of the date in `tz`)."""
+        if isinstance(self.start, datetime):
+            return self.start.astimezone(zone(tz))
+        return datetime(self.start.year, self.start.month, self.start.day, tzinfo=zone(tz))
+
+    def key(self) -> dict[str, Any]:
+        """Return a JSON-ready form used in hashes (instants in UTC, dates as ISO)."""
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "all_day": self.all_day}
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    minutes: int
+    """How long before the start the reminder fires."""
+    method: str = "popup"
+    """`popup` or `email`, as Google names them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    email: str
+    name: str = ""
+    response: str = "needsAction"
+    """Google's responseStatus: needsAction | declined | tentative | accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    """RFC 5545 lines (RRULE, EXRULE, RDATE, EXDATE), expanded in the event's own zone."""
+
+    lines: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        for line in self.lines:
+            head = line.split(":", 1)[0].split(";", 1)[0].upper()
+            if head not in {"RRULE", "EXRULE", "RDATE", "EXDATE"}:
+                raise ModelError(f"unsupported recurrence line {line!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A calendar event as both sides should see it."""
+
+    title: str
+    when: When
+    description: str = ""
+    """HTML, as the CRM stores it."""
+    location: str = ""
+    visibility: Visibility = Visibility.PUBLIC
+    status: EventStatus = EventStatus.CONFIRMED
+    transparency: Transparency = Transparency.BUSY
+    reminders: tuple[Reminder, ...] = ()
+    attendees: tuple[Attendee, ...] = ()
+    recurrence: Recurrence | None = None
+    updated: datetime | None = field(default=None, compare=False)
+    """Last modification time on the side it was read from; never part of the content."""
+
+    def with_(self, **changes: Any) -> Event:
+        """Return a copy with `changes` applied."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A to-do: CRM Calendar to-do <-> Google Tasks task."""
+
+    title: str
+    notes: str = ""
+    due: date | None = None
+    """Date only: Google Tasks drops any time of day."""
+    status: TaskStatus = TaskStatus.OPEN
+    updated: datetime | None = field(default=None, compare=False)
+
+    def with_(self, **changes: Any) -> Task:
+        """Return a copy with `changes` applied."""
+        return replace(self, **changes)
+
+
+Item = Event | Task
+
+# Fields that are metadata, never content.
+_VOLATILE = frozenset({"updated"})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, When):
+        return value.key()
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Recurrence):
+        return sorted(value.lines)
+    if isinstance(value, tuple):
+        items = [_plain(v) for v in value]
+        # Order of reminders and attendees carries no meaning on either side.
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, Reminder | Attendee):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, str):
+        return " ".join(value.split()) if value else ""
+    return value
+
+
+def content_hash(item: Item, ignore: Iterable[str] = ()) -> str:
+    """Return a stable hash of the item's content, leaving out `ignore`d and volatile fields.
+
+    `ignore` names fields one side cannot hold (e.g. attendees on a CRM without them), so that
+    a round trip through that side is not seen as a change.
+    """
+    skip = _VOLATILE | set(ignore)
+    doc = {
+        f.name: _plain(getattr(item, f.name)) for f in fields(item) if f.name not in skip
+    }
+    doc["kind"] = type(item).__name__
+    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC: the one home of "now" outside injected clocks."""
+    return datetime.now(UTC)

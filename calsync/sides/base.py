@@ -1,0 +1,126 @@
+"""The one small interface every side (CRM or Google) implements, and its error tree.
+
+Terminology:
+- *id*: the side's own identifier of an item (a vtiger ws id, a Google event id).
+- *etag*: an opaque version string; it changes whenever the item changes on that side.
+  For sides without etags it is the modification time as text.
+- *cursor*: an opaque resume point for `changes()` (a Google sync token, a vtiger epoch, the
+  embedded CRM's change sequence). `None` asks for a full listing.
+- *key*: the stable link key calsync derives for a CRM item; a side that can store it
+  (Google: `extendedProperties.private`) does, so a wiped state can re-link instead of duplicating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from calsync.model import Item
+
+T = TypeVar("T", bound=Item)
+
+
+class CalsyncError(Exception):
+    """Base of every error calsync raises on purpose."""
+
+
+class AdapterError(CalsyncError):
+    """A side failed to do what was asked."""
+
+    retryable: bool = False
+
+
+class TransientError(AdapterError):
+    """A failure that may pass (5xx, timeout, rate limit after the retries ran out)."""
+
+    retryable = True
+
+
+class QuotaError(TransientError):
+    """Google's rate limit or our own budget said stop for now."""
+
+
+class AuthError(AdapterError):
+    """Credentials are missing, expired or revoked: the link needs reconnecting."""
+
+
+class ForbiddenError(AdapterError):
+    """The side refused this item (permission, organizer-only change)."""
+
+
+class NotFound(AdapterError):
+    """The item does not exist (or is gone) on that side."""
+
+
+class AlreadyExists(AdapterError):
+    """A create hit an existing id (Google 409 `duplicate`)."""
+
+
+class PreconditionFailed(AdapterError):
+    """The etag given no longer matches: someone changed the item since we read it."""
+
+
+class InvalidSyncToken(AdapterError):
+    """The cursor is no longer valid (Google 410): a full re-read is needed."""
+
+
+class InvalidItem(AdapterError):
+    """The side rejected the item's content (400); retrying the same content will not help."""
+
+
+@dataclass(frozen=True, slots=True)
+class Remote(Generic[T]):
+    """An item as read from a side, with its id and version."""
+
+    id: str
+    etag: str
+    item: T
+    key: str | None = None
+    """Our link key found on the item (Google extended property), if any."""
+
+
+@dataclass(slots=True)
+class ChangeSet(Generic[T]):
+    """What `changes()` returns: items changed since the cursor, ids deleted, the next cursor."""
+
+    items: list[Remote[T]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    cursor: str | None = None
+    full: bool = False
+    """True when this is a complete listing (first sync or after a 410), not an increment."""
+
+
+class Side(Protocol[T]):
+    """One calendar (or task list) of one user on one side."""
+
+    name: str
+    """`crm` or `google`; used in logs and the conflict log."""
+
+    def changes(self, cursor: str | None) -> ChangeSet[T]:
+        """Return changes since `cursor` (everything when None); may raise InvalidSyncToken."""
+        ...
+
+    def get(self, id: str) -> Remote[T] | None:
+        """Return the item `id`, or None when it does not exist or was deleted."""
+        ...
+
+    def create(self, item: T, key: str) -> Remote[T]:
+        """Create `item`; sides that can store `key` do, and derive stable ids from it."""
+        ...
+
+    def update(self, id: str, item: T, etag: str | None) -> Remote[T]:
+        """Write the owned fields of `item` over `id`; PreconditionFailed if `etag` is stale."""
+        ...
+
+    def delete(self, id: str, etag: str | None) -> None:
+        """Delete `id`; deleting an already deleted item is not an error."""
+        ...
+
+
+class BatchSide(Side[T], Protocol[T]):
+    """A side that can also fetch many items in one call (Google batch)."""
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Remote[T] | None]:
+        """Return the items for `ids` (None for gone ones)."""
+        ...
