@@ -102,7 +102,11 @@ class When:
 
     def key(self) -> dict[str, Any]:
         """Return a JSON-ready form used in hashes (instants in UTC, dates as ISO)."""
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "all_day": self.all_day}
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "all_day": self.all_day,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,9 +210,7 @@ def content_hash(item: Item, ignore: Iterable[str] = ()) -> str:
     a round trip through that side is not seen as a change.
     """
     skip = _VOLATILE | set(ignore)
-    doc = {
-        f.name: _plain(getattr(item, f.name)) for f in fields(item) if f.name not in skip
-    }
+    doc = {f.name: _plain(getattr(item, f.name)) for f in fields(item) if f.name not in skip}
     doc["kind"] = type(item).__name__
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()

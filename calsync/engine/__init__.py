@@ -1,0 +1,1 @@
+"""The sync engine: pure planning from both sides' changes and the stored state (no I/O)."""
