@@ -219,3 +219,16 @@ def content_hash(item: Item, ignore: Iterable[str] = ()) -> str:
 def utcnow() -> datetime:
     """Return the current time in UTC: the one home of "now" outside injected clocks."""
     return datetime.now(UTC)
+
+
+def as_dict(item: Item) -> dict[str, Any]:
+    """Return a JSON-ready form of `item` (for the conflict log and the web pages)."""
+    doc: dict[str, Any] = {}
+    for f in fields(item):
+        value = getattr(item, f.name)
+        # Text is kept exactly (the hash normalises whitespace, the log must not).
+        doc[f.name] = value if isinstance(value, str) else _plain(value)
+    if isinstance(item, Event):
+        doc["when"]["tz"] = item.when.tz
+    doc["kind"] = type(item).__name__
+    return doc

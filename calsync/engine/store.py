@@ -1,0 +1,85 @@
+"""What the engine needs from a state store: pairs, cursors, logs (implemented in calsync.state).
+
+Kept as a protocol so the engine stays free of SQLAlchemy; tests use an in-memory store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from calsync.engine.pairs import Kind, Pair
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Both versions of an item changed on both sides, and which one won."""
+
+    user: str
+    kind: Kind
+    key: str
+    winner: str
+    """`crm` or `google`."""
+    crm_version: dict[str, Any] | None
+    """The CRM copy as read (model.as_dict), None when it was deleted."""
+    google_version: dict[str, Any] | None
+    at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One line of a user's sync log."""
+
+    user: str
+    at: datetime
+    action: str
+    """e.g. create, update, delete, skip, conflict, error, blocked."""
+    side: str = ""
+    """The side written (`crm` | `google`), or empty."""
+    key: str = ""
+    title: str = ""
+    message: str = ""
+    level: str = "info"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PairStore(Protocol):
+    """Durable state of one or more users' syncs."""
+
+    def pairs(self, user: str, kind: Kind) -> list[Pair]:
+        """Return every linked pair of `user` and `kind`."""
+        ...
+
+    def put_pair(self, pair: Pair) -> None:
+        """Insert or replace the pair with the same (user, kind, key)."""
+        ...
+
+    def delete_pair(self, user: str, kind: Kind, key: str) -> None:
+        """Forget a pair (both copies are gone)."""
+        ...
+
+    def cursor(self, user: str, name: str) -> str | None:
+        """Return the stored cursor `name` (e.g. `google:primary`, `crm:event`)."""
+        ...
+
+    def set_cursor(self, user: str, name: str, value: str | None) -> None:
+        """Store (or clear, with None) the cursor `name`."""
+        ...
+
+    def add_conflict(self, conflict: Conflict) -> None:
+        """Keep both versions of a conflict."""
+        ...
+
+    def add_log(self, entry: LogEntry) -> None:
+        """Append a line to the sync log."""
+        ...
+
+    def commit(self) -> None:
+        """Make everything written so far durable (called after each applied action)."""
+        ...
+
+    def rollback(self) -> None:
+        """Drop everything written since the last commit."""
+        ...
