@@ -40,6 +40,9 @@ class TransientError(AdapterError):
 class QuotaError(TransientError):
     """Google's rate limit or our own budget said stop for now."""
 
+    retry_after: float | None = None
+    """Seconds the server asked us to wait, when it said (`Retry-After`)."""
+
 
 class AuthError(AdapterError):
     """Credentials are missing, expired or revoked: the link needs reconnecting."""
