@@ -59,6 +59,11 @@ class NotFound(AdapterError):
 class AlreadyExists(AdapterError):
     """A create hit an existing id (Google 409 `duplicate`)."""
 
+    def __init__(self, message: str = "", existing_id: str | None = None) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
+        """The id that is taken (client-chosen ids), so the engine can fetch and adopt it."""
+
 
 class PreconditionFailed(AdapterError):
     """The etag given no longer matches: someone changed the item since we read it."""
