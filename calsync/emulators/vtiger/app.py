@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -210,7 +210,7 @@ def create_app(db: str | None = None, php8: bool = False) -> FastAPI:
             body=str(body.get("body", "")),
         )
         emu.faults.append(fault)
-        return JSONResponse({"pending": [f.__dict__ for f in emu.faults]})
+        return JSONResponse({"pending": [asdict(f) for f in emu.faults]})
 
     @app.post("/_emulator/mandatory")
     async def mandatory(request: Request) -> Response:
@@ -261,6 +261,8 @@ def create_app(db: str | None = None, php8: bool = False) -> FastAPI:
     @app.post("/_emulator/reset")
     async def reset() -> Response:
         emu.store.reset()
+        emu.store.clock.offset = 0.0
+        emu.service.php8 = php8
         emu.service.sessions.clear()
         emu.service.tokens.clear()
         emu.faults.clear()
