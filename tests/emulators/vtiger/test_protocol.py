@@ -1,4 +1,4 @@
-"""Transport, authentication and sessions of the emulator, as a real vtiger 8.4 answered (§2, §7)."""
+"""Transport, authentication and sessions of the emulator, as vtiger 8.4 answered (§2, §7)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,9 @@ def test_inactive_user_is_refused_like_a_wrong_key(vt: VtigerEmulator) -> None:
     )
 
 
-def test_challenge_token_expires_after_five_minutes(vt: VtigerEmulator, alice: EmulatedUser) -> None:
+def test_challenge_token_expires_after_five_minutes(
+    vt: VtigerEmulator, alice: EmulatedUser
+) -> None:
     ws = Ws(vt)
     token = ws.get("getchallenge", username="alice")["result"]["token"]
     vt.advance(301)
