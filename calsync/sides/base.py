@@ -97,6 +97,9 @@ class ChangeSet(Generic[T]):
     cursor: str | None = None
     full: bool = False
     """True when this is a complete listing (first sync or after a 410), not an increment."""
+    skipped: list[str] = field(default_factory=list)
+    """Ids seen on the side but unreadable (bad record, logged): neither changed nor deleted.
+    A full listing that skipped an id must not be read as that item having been deleted."""
 
 
 class Side(Protocol[T]):
