@@ -21,9 +21,11 @@ CLIENT_SECRET = "test-secret"
 class Emu:
     """A handle on the running emulator: control API, clients and request-log helpers."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, transport: httpx.HTTPTransport) -> None:
         self.url = url
-        self.http = httpx.Client(base_url=url, timeout=30)
+        # One shared transport: building an httpx client's SSL context per test is slow.
+        self.transport = transport
+        self.http = httpx.Client(base_url=url, timeout=30, transport=transport)
 
     def control(self, method: str, path: str, json: Any = None) -> Any:
         """Call the control API and return its JSON (asserting success)."""
@@ -65,6 +67,7 @@ class Emu:
             base_url=self.url,
             headers={"Authorization": "Bearer " + account["access_token"]},
             timeout=30,
+            transport=self.transport,
         )
 
     def requests(self, **filters: str) -> list[dict[str, Any]]:
@@ -79,12 +82,18 @@ def server() -> Iterator[ServerThread]:
         yield srv
 
 
+@pytest.fixture(scope="session")
+def transport() -> Iterator[httpx.HTTPTransport]:
+    shared = httpx.HTTPTransport()
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def emu(server: ServerThread) -> Iterator[Emu]:
-    handle = Emu(server.url)
+def emu(server: ServerThread, transport: httpx.HTTPTransport) -> Emu:
+    handle = Emu(server.url, transport)
     handle.control("POST", "reset")
-    yield handle
-    handle.http.close()
+    return handle
 
 
 @pytest.fixture
@@ -98,7 +107,5 @@ def cal(emu: Emu, alice: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
-def raw(emu: Emu, alice: dict[str, Any]) -> Iterator[httpx.Client]:
-    client = emu.raw(alice)
-    yield client
-    client.close()
+def raw(emu: Emu, alice: dict[str, Any]) -> httpx.Client:
+    return emu.raw(alice)
