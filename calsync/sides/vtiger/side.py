@@ -22,6 +22,7 @@ from calsync.model import Event, Task
 from calsync.sides.base import ChangeSet, InvalidItem, PreconditionFailed, Remote
 from calsync.sides.vtiger.client import SyncResult, VtigerClient, owner_id
 from calsync.sides.vtiger.errors import SyncUnavailable, VtigerNotFound
+from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import (
     DEFAULT_EVENT_TYPES,
     MappingError,
@@ -56,10 +57,18 @@ class _VtigerSide(Generic[T]):
     module = ""
     prefix = ""
 
-    def __init__(self, client: VtigerClient, user_ws_id: str, user_tz: str) -> None:
+    def __init__(
+        self,
+        client: VtigerClient,
+        user_ws_id: str,
+        user_tz: str,
+        feed: ApplicationFeed | None = None,
+    ) -> None:
         self.client = client
         self.user_ws_id = user_ws_id
         self.user_tz = user_tz
+        self.feed = feed
+        """Shared application-wide feed (admin client serving many users), if any."""
 
     # to implement ------------------------------------------------------------------------
 
@@ -89,6 +98,8 @@ class _VtigerSide(Generic[T]):
         if self.client.user_id == self.user_ws_id:
             return self.client.sync(self.module, since)
         # An admin connection serves other users through the application-wide feed.
+        if self.feed is not None:
+            return self.feed.for_user(self.module, since, self.user_ws_id)
         return self.client.sync(self.module, since, "application").for_owner(self.user_ws_id)
 
     def changes(self, cursor: str | None) -> ChangeSet[T]:
@@ -193,8 +204,14 @@ class VtigerEventsSide(_VtigerSide[Event]):
     module = "Events"
     prefix = "18"
 
-    def __init__(self, client: VtigerClient, user_ws_id: str, user_tz: str) -> None:
-        super().__init__(client, user_ws_id, user_tz)
+    def __init__(
+        self,
+        client: VtigerClient,
+        user_ws_id: str,
+        user_tz: str,
+        feed: ApplicationFeed | None = None,
+    ) -> None:
+        super().__init__(client, user_ws_id, user_tz, feed)
         self._types: tuple[str, ...] | None = None
 
     def activity_types(self) -> tuple[str, ...]:
