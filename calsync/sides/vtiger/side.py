@@ -135,9 +135,25 @@ class _VtigerSide(Generic[T]):
             recs = self.client.changes_by_query(self.module, since, self.user_ws_id)
             live = self.client.live_ids(self.module, self.user_ws_id)
             items, full = self._remotes(recs, skipped), False
-            deleted = sorted(known - set(live))
+            deleted = self._confirm_gone(known - set(live))
         cursor = f"q:{start}:{encode_ids(live)}"
         return ChangeSet(items=items, deleted=deleted, cursor=cursor, full=full, skipped=skipped)
+
+    def _confirm_gone(self, candidates: set[str]) -> list[str]:
+        """Return the `candidates` that are really gone (deleted or now someone else's).
+
+        An id listing paged while records were deleted can shift a live id past a page edge;
+        reading each candidate back keeps such a shift from ever deleting anything.
+        """
+        gone = []
+        for ws_id in sorted(candidates):
+            if self._current(ws_id) is None:
+                gone.append(ws_id)
+            else:
+                _LOGGER.info(
+                    "vtiger %s %s missing from the id listing but alive", self.module, ws_id
+                )
+        return gone
 
     def _parse(self, cursor: str | None) -> tuple[int | None, set[str] | None]:
         if not cursor:

@@ -202,3 +202,21 @@ def test_match_existing_google_copies() -> None:
     ]
     pairs = match_existing_google_copies(crm, google)
     assert [(c.id, g.id) for c, g in pairs] == [("18x1", "g1"), ("18x2", "g2"), ("18x3", "g3")]
+
+
+def test_vtql_feed_never_deletes_what_a_shifted_listing_missed(
+    vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser, bob: EmulatedUser
+) -> None:
+    """On PHP 8, an id absent from the listing is read back before being called deleted."""
+    vt.set_php8(True)
+    events = VtigerEventsSide(client, alice.id, alice.time_zone)
+    a = events.create(make_event(title="A"), "ka")
+    b = events.create(make_event(title="B"), "kb")
+    cursor = events.changes(None).cursor
+    real = client.live_ids
+    client.live_ids = lambda module, owner=None: [i for i in real(module, owner) if i != a.id]  # type: ignore[method-assign]
+    assert events.changes(cursor).deleted == []
+    client.live_ids = real  # type: ignore[method-assign]
+    client.revise({"id": b.id, "assigned_user_id": bob.id})  # reassigned away: gone for alice
+    assert events.changes(cursor).deleted == [b.id]
+    vt.set_php8(False)
