@@ -111,14 +111,18 @@ def description_from_vtiger(text: str) -> str:
 # events -------------------------------------------------------------------------------------
 
 
+def _day_start(day: date, tz: str) -> datetime:
+    """Return the first instant of `day` in `tz` (01:00 where DST skips midnight), in UTC."""
+    return datetime.combine(day, time(0, 0), zone(tz)).astimezone(UTC)
+
+
 def _when_from(start: datetime, end: datetime, tz: str) -> When:
     z = zone(tz)
     ls, le = start.astimezone(z), end.astimezone(z)
-    midnight = time(0, 0)
-    if ls.time() == midnight and ls.date() <= le.date():
+    if start == _day_start(ls.date(), tz) and ls.date() <= le.date():
         if (le.hour, le.minute) == (23, 59):
             return When.dates(ls.date(), le.date() + timedelta(days=1), tz)
-        if le.time() == midnight and le.date() > ls.date():
+        if end == _day_start(le.date(), tz) and le.date() > ls.date():
             return When.dates(ls.date(), le.date(), tz)  # upstream's midnight-to-midnight form
     return When(start, end, tz)
 
@@ -156,10 +160,8 @@ def _span(when: When, tz: str) -> tuple[datetime, datetime]:
     if isinstance(when.start, datetime) and isinstance(when.end, datetime):
         return when.start, when.end
     assert not isinstance(when.end, datetime)
-    z = zone(tz)
-    first = datetime.combine(when.start, time(0, 0), z)
-    last = datetime.combine(when.end - timedelta(days=1), time(23, 59), z)
-    return first.astimezone(UTC), last.astimezone(UTC)
+    last = datetime.combine(when.end - timedelta(days=1), time(23, 59), zone(tz))
+    return _day_start(when.start, tz), last.astimezone(UTC)
 
 
 def _reminder_minutes(event: Event) -> int:

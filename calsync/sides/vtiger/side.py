@@ -22,6 +22,7 @@ from calsync.model import Event, Task
 from calsync.sides.base import ChangeSet, InvalidItem, PreconditionFailed, Remote
 from calsync.sides.vtiger.client import SyncResult, VtigerClient, owner_id
 from calsync.sides.vtiger.errors import SyncUnavailable, VtigerNotFound
+from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import (
     DEFAULT_EVENT_TYPES,
     MappingError,
@@ -56,10 +57,18 @@ class _VtigerSide(Generic[T]):
     module = ""
     prefix = ""
 
-    def __init__(self, client: VtigerClient, user_ws_id: str, user_tz: str) -> None:
+    def __init__(
+        self,
+        client: VtigerClient,
+        user_ws_id: str,
+        user_tz: str,
+        feed: ApplicationFeed | None = None,
+    ) -> None:
         self.client = client
         self.user_ws_id = user_ws_id
         self.user_tz = user_tz
+        self.feed = feed
+        """Shared application-wide feed (admin client serving many users), if any."""
 
     # to implement ------------------------------------------------------------------------
 
@@ -89,6 +98,8 @@ class _VtigerSide(Generic[T]):
         if self.client.user_id == self.user_ws_id:
             return self.client.sync(self.module, since)
         # An admin connection serves other users through the application-wide feed.
+        if self.feed is not None:
+            return self.feed.for_user(self.module, since, self.user_ws_id)
         return self.client.sync(self.module, since, "application").for_owner(self.user_ws_id)
 
     def changes(self, cursor: str | None) -> ChangeSet[T]:
@@ -124,9 +135,25 @@ class _VtigerSide(Generic[T]):
             recs = self.client.changes_by_query(self.module, since, self.user_ws_id)
             live = self.client.live_ids(self.module, self.user_ws_id)
             items, full = self._remotes(recs, skipped), False
-            deleted = sorted(known - set(live))
+            deleted = self._confirm_gone(known - set(live))
         cursor = f"q:{start}:{encode_ids(live)}"
         return ChangeSet(items=items, deleted=deleted, cursor=cursor, full=full, skipped=skipped)
+
+    def _confirm_gone(self, candidates: set[str]) -> list[str]:
+        """Return the `candidates` that are really gone (deleted or now someone else's).
+
+        An id listing paged while records were deleted can shift a live id past a page edge;
+        reading each candidate back keeps such a shift from ever deleting anything.
+        """
+        gone = []
+        for ws_id in sorted(candidates):
+            if self._current(ws_id) is None:
+                gone.append(ws_id)
+            else:
+                _LOGGER.info(
+                    "vtiger %s %s missing from the id listing but alive", self.module, ws_id
+                )
+        return gone
 
     def _parse(self, cursor: str | None) -> tuple[int | None, set[str] | None]:
         if not cursor:
@@ -193,8 +220,14 @@ class VtigerEventsSide(_VtigerSide[Event]):
     module = "Events"
     prefix = "18"
 
-    def __init__(self, client: VtigerClient, user_ws_id: str, user_tz: str) -> None:
-        super().__init__(client, user_ws_id, user_tz)
+    def __init__(
+        self,
+        client: VtigerClient,
+        user_ws_id: str,
+        user_tz: str,
+        feed: ApplicationFeed | None = None,
+    ) -> None:
+        super().__init__(client, user_ws_id, user_tz, feed)
         self._types: tuple[str, ...] | None = None
 
     def activity_types(self) -> tuple[str, ...]:

@@ -182,3 +182,12 @@ def test_task_mapping_both_ways() -> None:
     assert undated["due_date"] == "2026-05-05"
     with pytest.raises(MappingError):
         task_from_record({**rec, "activitytype": ""})
+
+
+def test_all_day_on_a_day_that_starts_at_0100() -> None:
+    """Chile's DST starts at midnight (2026-09-06 begins at 01:00): still all-day both ways."""
+    tz = "America/Santiago"
+    ev = make_event(tz, when=When.dates(date(2026, 9, 6), date(2026, 9, 7), tz))
+    fields = event_fields(ev, tz, create=True)
+    assert (fields["date_start"], fields["time_start"]) == ("2026-09-06", "04:00:00")
+    assert event_from_record(_stored(fields), tz).when == ev.when

@@ -9,9 +9,11 @@ import pytest
 
 from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator
 from calsync.model import Event, TaskStatus, content_hash
-from calsync.sides.base import ChangeSet, NotFound, PreconditionFailed, Side
+from calsync.sides.base import ChangeSet, NotFound, PreconditionFailed, Remote, Side
 from calsync.sides.vtiger.client import VtigerClient
+from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS
+from calsync.sides.vtiger.migrate import match_existing_google_copies
 from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide
 from tests.sides.vtiger.factories import event_record, make_event, make_task
 
@@ -164,3 +166,57 @@ def test_tasks_side(
     tasks.delete(made.id, done.etag)
     vt.advance(2)
     assert tasks.changes(inc.cursor).deleted == [made.id]
+
+
+def test_application_feed_is_fetched_once_per_round(
+    vt: VtigerEmulator, admin: EmulatedUser, alice: EmulatedUser, bob: EmulatedUser
+) -> None:
+    boss = vt.client(admin)
+    feed = ApplicationFeed(boss)
+    sides = [VtigerEventsSide(boss, u.id, u.time_zone, feed=feed) for u in (alice, bob)]
+    made = [s.create(make_event(title=s.user_ws_id), "k") for s in sides]
+    first = [s.changes(None) for s in sides]
+    assert [_ids(cs) for cs in first] == [{made[0].id}, {made[1].id}]
+    assert feed.fetches == 1 and first[0].cursor == first[1].cursor
+    feed.new_round()
+    vt.advance(2)
+    sides[1].update(made[1].id, make_event(title="new"), None)
+    second = [s.changes(cs.cursor) for s, cs in zip(sides, first, strict=True)]
+    assert feed.fetches == 2
+    assert _ids(second[0]) <= {made[0].id} and _ids(second[1]) == {made[1].id}
+
+
+def test_match_existing_google_copies() -> None:
+    """Events vtiger's Google module copied are linked by title + start + end, once each."""
+    ev = make_event()
+    crm = [
+        Remote("18x1", "t", ev),
+        Remote("18x2", "t", ev),
+        Remote("18x3", "t", ev.with_(title="")),
+    ]
+    google = [
+        Remote("g2", "e", ev.with_(title="  budget  REVIEW ")),
+        Remote("g1", "e", ev),
+        Remote("g3", "e", ev.with_(title="Google Event")),
+        Remote("g4", "e", ev.with_(location="elsewhere", title="other")),
+    ]
+    pairs = match_existing_google_copies(crm, google)
+    assert [(c.id, g.id) for c, g in pairs] == [("18x1", "g1"), ("18x2", "g2"), ("18x3", "g3")]
+
+
+def test_vtql_feed_never_deletes_what_a_shifted_listing_missed(
+    vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser, bob: EmulatedUser
+) -> None:
+    """On PHP 8, an id absent from the listing is read back before being called deleted."""
+    vt.set_php8(True)
+    events = VtigerEventsSide(client, alice.id, alice.time_zone)
+    a = events.create(make_event(title="A"), "ka")
+    b = events.create(make_event(title="B"), "kb")
+    cursor = events.changes(None).cursor
+    real = client.live_ids
+    client.live_ids = lambda module, owner=None: [i for i in real(module, owner) if i != a.id]  # type: ignore[method-assign]
+    assert events.changes(cursor).deleted == []
+    client.live_ids = real  # type: ignore[method-assign]
+    client.revise({"id": b.id, "assigned_user_id": bob.id})  # reassigned away: gone for alice
+    assert events.changes(cursor).deleted == [b.id]
+    vt.set_php8(False)
