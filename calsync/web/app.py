@@ -24,7 +24,7 @@ from calsync.web.metrics import WebMetrics
 from calsync.web.pages import STATIC_DIR, make_templates, redirect, render
 from calsync.web.routes import admin, auth, health, me, oauth
 from calsync.web.runner import SyncRunner
-from calsync.web.security import ensure_admin
+from calsync.web.security import ensure_admin, session_key
 from calsync.web.services import (
     CrmAuthenticator,
     CrmProbe,
@@ -53,7 +53,7 @@ def create_app(
 ) -> FastAPI:
     """Return the calsync web app.
 
-    `settings` is calsync's Settings (secret key, Google endpoints and client, CRM kind);
+    `settings` is calsync's Settings (Google endpoints and client, CRM kind);
     `store` the state store seen as a `WebStore`; `service` runs sync rounds;
     `crm_auth` checks CRM users' credentials; `google` defaults to HTTP calls at the
     configured endpoints. With `bootstrap_admin`, a first run creates the `admin` account
@@ -98,7 +98,7 @@ def create_app(
     app.state.ctx = ctx
     app.add_middleware(
         SessionMiddleware,
-        secret_key=config.secret_key,
+        secret_key=session_key(store),
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE,
         same_site="lax",

@@ -31,7 +31,6 @@ def _secret(value: Any) -> str:
 class WebConfig:
     """The part of calsync's Settings the web app reads."""
 
-    secret_key: str
     public_url: str = ""
     """Base URL users reach the app at (for the OAuth redirect URI); empty: from the request."""
     google_client_id: str = ""
@@ -39,7 +38,6 @@ class WebConfig:
     crm: str = "local"
     crm_url: str = ""
     crm_user: str = ""
-    sync_tasks_default: bool = False
 
     @property
     def https(self) -> bool:
@@ -48,11 +46,7 @@ class WebConfig:
     @classmethod
     def from_settings(cls, settings: Any, public_url: str = "") -> WebConfig:
         """Return the web config from a calsync Settings object (or anything alike)."""
-        key = _secret(getattr(settings, "secret_key", None))
-        if not key:
-            raise ValueError("CALSYNC_SECRET_KEY is required to sign sessions")
         return cls(
-            secret_key=key,
             public_url=(public_url or str(getattr(settings, "public_url", "") or "")).rstrip("/"),
             google_client_id=str(getattr(settings, "google_client_id", "") or ""),
             google_client_secret=_secret(getattr(settings, "google_client_secret", None)),

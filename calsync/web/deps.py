@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from calsync.state.records import Role, UserRecord
 from calsync.web.context import WebContext
 from calsync.web.security import CSRF_FIELD, CSRF_HEADER, new_token, tokens_equal
-from calsync.web.services import ROLE_ADMIN, UserRecord
 
 SESSION_USER = "user"
 SESSION_CSRF = "csrf"
@@ -87,7 +87,7 @@ MaybeUser = Annotated[UserRecord | None, Depends(optional_user)]
 
 def admin_user(user: CurrentUser) -> UserRecord:
     """Return the signed-in admin; anyone else gets 403."""
-    if user.role != ROLE_ADMIN:
+    if user.role != Role.ADMIN:
         raise HTTPException(status_code=403, detail="This page is for the calsync administrator.")
     return user
 

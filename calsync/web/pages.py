@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from calsync.web.deps import SESSION_USER, csrf_token
+from calsync.web.services import describe_counts
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -46,6 +47,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["clean_html"] = sanitize_html
     templates.env.filters["when"] = _when
     templates.env.filters["compact"] = _compact
+    templates.env.filters["counts"] = describe_counts
     return templates
 
 

@@ -1,4 +1,7 @@
-"""Passwords (argon2), CSRF tokens, OAuth state and PKCE, and the admin account bootstrap."""
+"""CSRF tokens, OAuth state and PKCE, the session signing key, and the admin account bootstrap.
+
+Passwords are hashed (argon2id) by the store, through `calsync.passwords`.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +10,11 @@ import hashlib
 import hmac
 import secrets
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
-from calsync.web.services import ROLE_ADMIN, UserRecord, WebStore
-
-_HASHER = PasswordHasher()
+from calsync.state.records import Role
+from calsync.web.services import SESSION_KEY_SETTING, WebStore
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-
-
-def hash_password(password: str) -> str:
-    """Return the argon2 hash of `password`."""
-    return _HASHER.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    """Return True when `password` matches `password_hash`."""
-    try:
-        return _HASHER.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def new_token(nbytes: int = 32) -> str:
@@ -55,16 +41,30 @@ def create_admin(store: WebStore, name: str = "admin", password: str | None = No
     """Create (or reset) the admin account `name` and return its password.
 
     A random one-time password is made when none is given; the caller shows it once.
+    `calsync users create-admin` calls this.
     """
     if not name.strip():
         raise ValueError("the admin needs a name")
     password = password or secrets.token_urlsafe(12)
-    store.put_user(UserRecord(name=name, role=ROLE_ADMIN, password_hash=hash_password(password)))
+    store.upsert_user(name, role=Role.ADMIN)
+    store.set_password(name, password)
     return password
 
 
 def ensure_admin(store: WebStore, name: str = "admin") -> str | None:
     """Create the admin account on first run; return its one-time password, or None."""
-    if any(u.role == ROLE_ADMIN for u in store.list_users()):
+    if any(u.role == Role.ADMIN for u in store.list_users()):
         return None
     return create_admin(store, name)
+
+
+def session_key(store: WebStore) -> str:
+    """Return the key signing session cookies, made on first use and kept encrypted.
+
+    Kept in the database, so every process serving the app accepts the same sessions.
+    """
+    key = store.get_setting(SESSION_KEY_SETTING)
+    if not key:
+        key = secrets.token_urlsafe(48)
+        store.set_setting(SESSION_KEY_SETTING, key, secret=True)
+    return key

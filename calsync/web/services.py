@@ -1,8 +1,8 @@
 """What the web app needs from the rest of calsync, as small protocols, plus thin adapters.
 
-Routes talk only to these: `WebStore` (users, links, prefs, settings, logs), `SyncServiceLike`
-(one sync round), `CrmAuthenticator` (CRM sign-in) and `GoogleGateway` (OAuth and the
-calendar list). `adapt_store` wraps the state store of `calsync.state` into a `WebStore`.
+Routes talk only to these: `WebStore` (the subset of `calsync.state.Store` it uses),
+`SyncServiceLike` (one sync round), `CrmAuthenticator` (CRM sign-in) and `GoogleGateway`
+(OAuth and the calendar list).
 """
 
 from __future__ import annotations
@@ -10,20 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from calsync.engine.pairs import Kind
 from calsync.engine.store import Conflict, LogEntry
 from calsync.prefs import Prefs
+from calsync.state.records import GoogleLink, LinkStatus, Role, SyncRun, UserRecord
 
 _LOGGER = logging.getLogger(__name__)
 
-ROLE_ADMIN = "admin"
-ROLE_USER = "user"
-
-LINK_OK = "ok"
-LINK_NEEDS_RECONNECT = "needs_reconnect"
-LINK_PAUSED = "paused"
+PING_KEY = "_web_ping"
+SESSION_KEY_SETTING = "_web_session_key"
 
 SETTING_CLIENT_ID = "google_client_id"
 SETTING_CLIENT_SECRET = "google_client_secret"
@@ -31,92 +28,95 @@ SETTING_DAILY_BUDGET = "google_daily_budget"
 DEFAULT_DAILY_BUDGET = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    """A person who may sign in: the admin, or a CRM user seen at sign-in."""
-
-    name: str
-    role: str = ROLE_USER
-    password_hash: str | None = None
-    """argon2 hash for accounts kept by calsync; None for CRM users (checked by the CRM)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LinkInfo:
-    """A CRM user's link to one Google account."""
-
-    user: str
-    email: str
-    status: str = LINK_OK
-    """ok | needs_reconnect | paused."""
-    scopes: tuple[str, ...] = ()
-    refresh_token: str | None = field(default=None, repr=False)
-    """Decrypted refresh token; never rendered."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    """The latest sync round of a user, as stored."""
-
-    user: str
-    started: datetime
-    finished: datetime | None = None
-    status: str = "running"
-    """running | ok | failed."""
-    summary: str = ""
-    error: str = ""
-
-
 class WebStore(Protocol):
-    """The state store as the web app uses it."""
-
-    def ping(self) -> None:
-        """Raise when the database cannot be reached."""
+    """The part of `calsync.state.Store` the web app uses (the real Store fits as is)."""
 
     def get_user(self, name: str) -> UserRecord | None:
         """Return the user `name`, or None."""
-
-    def put_user(self, user: UserRecord) -> None:
-        """Insert or replace a user."""
+        ...
 
     def list_users(self) -> list[UserRecord]:
         """Return every user, by name."""
+        ...
 
-    def get_link(self, user: str) -> LinkInfo | None:
+    def upsert_user(
+        self,
+        name: str,
+        *,
+        crm_id: str | None = None,
+        email: str | None = None,
+        time_zone: str | None = None,
+        role: Role | str | None = None,
+    ) -> UserRecord:
+        """Create the user `name`, or update the fields given."""
+        ...
+
+    def set_password(self, name: str, password: str) -> None:
+        """Hash and store the user's password."""
+        ...
+
+    def verify_password(self, name: str, password: str) -> bool:
+        """Return True when `password` is the user's."""
+        ...
+
+    def set_link(
+        self, user: str, google_email: str, refresh_token: str, scopes: Sequence[str] | str = ()
+    ) -> GoogleLink:
+        """Link `user` to a Google account; the token is stored encrypted."""
+        ...
+
+    def get_link(self, user: str) -> GoogleLink | None:
         """Return the user's Google link (token decrypted), or None."""
+        ...
 
-    def put_link(self, link: LinkInfo) -> None:
-        """Insert or replace the user's Google link (the token is encrypted at rest)."""
-
-    def set_link_status(self, user: str, status: str) -> None:
+    def set_link_status(self, user: str, status: LinkStatus | str, message: str = "") -> None:
         """Change the link status of `user`."""
+        ...
 
     def delete_link(self, user: str) -> None:
         """Forget the user's Google link (pairs are kept, so a reconnect re-links)."""
+        ...
 
     def get_prefs(self, user: str) -> Prefs:
         """Return the user's preferences (defaults when never set)."""
+        ...
 
     def set_prefs(self, user: str, prefs: Prefs) -> None:
         """Store the user's preferences."""
+        ...
 
-    def get_setting(self, key: str) -> str | None:
-        """Return an app setting (decrypted when secret), or None."""
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        """Return an app setting (decrypted when secret), or `default`."""
+        ...
 
-    def set_setting(self, key: str, value: str, *, secret: bool = False) -> None:
-        """Store an app setting, encrypted when `secret`."""
+    def set_setting(self, key: str, value: str | None, *, secret: bool = False) -> None:
+        """Store an app setting, encrypted when `secret`; None removes it."""
+        ...
 
-    def last_run(self, user: str) -> RunInfo | None:
+    def last_run(self, user: str) -> SyncRun | None:
         """Return the user's latest sync round, or None."""
+        ...
 
-    def sync_log(self, user: str, limit: int = 100) -> list[LogEntry]:
+    def logs(self, user: str, limit: int = 100, offset: int = 0) -> list[LogEntry]:
         """Return the user's latest log lines, newest first."""
+        ...
 
-    def conflicts(self, user: str, limit: int = 50) -> list[Conflict]:
+    def conflicts(self, user: str, limit: int = 100, offset: int = 0) -> list[Conflict]:
         """Return the user's latest conflicts, newest first."""
+        ...
 
-    def reset_sync_state(self, user: str) -> None:
-        """Forget the user's pairs and cursors (the next round re-links by stored ids)."""
+    def wipe_pairs(self, user: str, kind: Kind | None = None) -> int:
+        """Forget the user's pairs."""
+        ...
+
+    def wipe_cursors(self, user: str) -> int:
+        """Forget the user's cursors."""
+        ...
+
+
+def ping(store: WebStore) -> None:
+    """Raise when the state database cannot be reached (one cheap query)."""
+    store.get_setting(PING_KEY)
 
 
 class SyncServiceLike(Protocol):
@@ -209,6 +209,11 @@ class GoogleGateway(Protocol):
         """Return the account's task lists."""
 
 
+def describe_counts(counts: dict[str, Any]) -> str:
+    """Return a stored run's counts as one line (`google: created 2, ...`)."""
+    return ", ".join(f"{k}: {_short(v)}" for k, v in counts.items() if v not in ({}, None, 0))
+
+
 def describe_report(report: object) -> str:
     """Return a one-line summary of a sync report, whatever its shape."""
     summary = getattr(report, "summary", None)
@@ -232,3 +237,11 @@ def _short(value: object) -> str:
     if isinstance(value, list | tuple) and len(value) > 5:
         return f"{len(value)} items"
     return str(value)
+
+
+if TYPE_CHECKING:
+    from calsync.state.store import Store
+
+    def _store_fits(store: Store) -> WebStore:
+        # mypy checks here that the real Store satisfies the protocol.
+        return store

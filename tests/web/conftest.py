@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
 import pytest
 
 from calsync.emulators.server import ServerThread
+from calsync.state import Store
 from calsync.web import create_admin, create_app
-from tests.web.fakes import FakeCrm, FakeGoogle, FakeService, MemoryStore
+from tests.web.fakes import FakeCrm, FakeGoogle, FakeService
 
 ADMIN_PASSWORD = "admin-pass-1"
 CRM_USERS = {"alice": "alice-pass", "bob": "bob-pass"}
@@ -30,7 +32,7 @@ def csrf_of(html: str) -> str:
 @dataclass
 class WebEnv:
     url: str
-    store: MemoryStore
+    store: Store
     service: FakeService
     google: FakeGoogle
     crm: FakeCrm
@@ -73,17 +75,22 @@ class SignedIn:
 
 
 @pytest.fixture
-def web() -> Iterator[WebEnv]:
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated state store on SQLite in the test's directory."""
+    with Store.open(f"sqlite:///{tmp_path / 'state.db'}", "test-secret-key") as store:
+        store.migrate()
+        yield store
+
+
+@pytest.fixture
+def web(store: Store) -> Iterator[WebEnv]:
     """The web app served on a free loopback port, with an admin and two CRM users."""
-    store = MemoryStore()
     create_admin(store, "admin", ADMIN_PASSWORD)
     service = FakeService(store)
     google = FakeGoogle()
     crm = FakeCrm(dict(CRM_USERS))
     announced: list[str] = []
-    settings = SimpleNamespace(
-        secret_key="test-secret-key-0123456789", google_client_id="cid.apps.example"
-    )
+    settings = SimpleNamespace(google_client_id="cid.apps.example")
     store.set_setting("google_client_secret", "s3cret", secret=True)
     app = create_app(
         settings,
@@ -96,3 +103,14 @@ def web() -> Iterator[WebEnv]:
     )
     with ServerThread(app) as server:
         yield WebEnv(server.url, store, service, google, crm, announced)
+
+
+def snapshot(store: Store) -> dict[str, object]:
+    """Return everything a web action could change, to assert that nothing did."""
+    names = [u.name for u in store.list_users()]
+    return {
+        "settings": {i.key: (store.get_setting(i.key), i.secret) for i in store.settings_info()},
+        "users": [(u.name, u.role, u.has_password) for u in store.list_users()],
+        "links": {n: store.get_link(n) for n in names},
+        "prefs": {n: store.get_prefs(n) for n in names},
+    }

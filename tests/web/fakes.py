@@ -1,82 +1,16 @@
-"""In-memory stand-ins for the web app's collaborators: store, sync service, CRM, Google."""
+"""In-memory stand-ins for the web app's collaborators: sync service, CRM, Google."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from calsync.engine.store import Conflict, LogEntry
-from calsync.prefs import Prefs
-from calsync.web.services import CalendarInfo, GoogleError, LinkInfo, RunInfo, Tokens, UserRecord
-
-
-class MemoryStore:
-    """A WebStore in memory (secrets are kept as given; the real store encrypts them)."""
-
-    def __init__(self) -> None:
-        self.users: dict[str, UserRecord] = {}
-        self.links: dict[str, LinkInfo] = {}
-        self.prefs: dict[str, Prefs] = {}
-        self.settings: dict[str, tuple[str, bool]] = {}
-        self.runs: dict[str, RunInfo] = {}
-        self.logs: dict[str, list[LogEntry]] = {}
-        self.conflict_rows: dict[str, list[Conflict]] = {}
-        self.resets: list[str] = []
-        self.healthy = True
-
-    def ping(self) -> None:
-        if not self.healthy:
-            raise RuntimeError("database down")
-
-    def get_user(self, name: str) -> UserRecord | None:
-        return self.users.get(name)
-
-    def put_user(self, user: UserRecord) -> None:
-        self.users[user.name] = user
-
-    def list_users(self) -> list[UserRecord]:
-        return sorted(self.users.values(), key=lambda u: u.name)
-
-    def get_link(self, user: str) -> LinkInfo | None:
-        return self.links.get(user)
-
-    def put_link(self, link: LinkInfo) -> None:
-        self.links[link.user] = link
-
-    def set_link_status(self, user: str, status: str) -> None:
-        if user in self.links:
-            self.links[user] = replace(self.links[user], status=status)
-
-    def delete_link(self, user: str) -> None:
-        self.links.pop(user, None)
-
-    def get_prefs(self, user: str) -> Prefs:
-        return self.prefs.get(user, Prefs())
-
-    def set_prefs(self, user: str, prefs: Prefs) -> None:
-        self.prefs[user] = prefs
-
-    def get_setting(self, key: str) -> str | None:
-        row = self.settings.get(key)
-        return row[0] if row else None
-
-    def set_setting(self, key: str, value: str, *, secret: bool = False) -> None:
-        self.settings[key] = (value, secret)
-
-    def last_run(self, user: str) -> RunInfo | None:
-        return self.runs.get(user)
-
-    def sync_log(self, user: str, limit: int = 100) -> list[LogEntry]:
-        return list(reversed(self.logs.get(user, [])))[:limit]
-
-    def conflicts(self, user: str, limit: int = 50) -> list[Conflict]:
-        return list(reversed(self.conflict_rows.get(user, [])))[:limit]
-
-    def reset_sync_state(self, user: str) -> None:
-        self.resets.append(user)
+from calsync.engine.store import LogEntry
+from calsync.state import Store
+from calsync.web.services import CalendarInfo, GoogleError, Tokens
 
 
 @dataclass
@@ -91,7 +25,7 @@ class Report:
 class FakeService:
     """Runs a "round" by writing a log line; can be told to fail or to block."""
 
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.calls: list[str] = []
         self.fail: Exception | None = None
@@ -103,14 +37,20 @@ class FakeService:
         self.gate.wait(30)
         if self.fail is not None:
             raise self.fail
-        now = datetime.now(UTC)
-        self.store.logs.setdefault(user_name, []).append(
-            LogEntry(user=user_name, at=now, action="create", side="google", title="Demo call")
+        run = self.store.start_run(user_name)
+        self.store.add_log(
+            LogEntry(
+                user=user_name,
+                at=datetime.now(UTC),
+                action="create",
+                side="google",
+                title="Demo call",
+            )
         )
-        self.store.runs[user_name] = RunInfo(
-            user=user_name, started=now, finished=now, status="ok", summary="google created 1"
-        )
-        return Report()
+        self.store.commit()
+        report = Report()
+        self.store.finish_run(run, "ok", {"google": report.google, "crm": report.crm})
+        return report
 
 
 class FakeCrm:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from calsync.web.services import LinkInfo, RunInfo
-from tests.web.conftest import WebEnv
+from tests.web.conftest import WebEnv, snapshot
 
 
 @pytest.mark.parametrize(
@@ -15,13 +14,13 @@ from tests.web.conftest import WebEnv
 def test_admin_pages_refuse_other_users(web: WebEnv, method: str, path: str) -> None:
     """A CRM user gets 403 on every admin path, and nothing changes."""
     me = web.signed_in("alice")
-    before = dict(web.store.settings)
+    before = snapshot(web.store)
     if method == "GET":
         r = me.get(path)
     else:
         r = me.post(path, {"client_id": "evil", "client_secret": "x", "daily_budget": "5"})
     assert r.status_code == 403
-    assert web.store.settings == before
+    assert snapshot(web.store) == before
 
 
 def test_admin_403_page_is_html_for_browsers(web: WebEnv) -> None:
@@ -51,9 +50,12 @@ def test_admin_saves_google_settings(web: WebEnv) -> None:
         page="/admin",
     )
     assert r.status_code == 303
-    assert web.store.settings["google_client_id"] == ("new.apps.example", False)
-    assert web.store.settings["google_client_secret"] == ("n3w", True)
-    assert web.store.settings["google_daily_budget"] == ("5000", False)
+    settings = snapshot(web.store)["settings"]
+    assert settings == {
+        "google_client_id": ("new.apps.example", False),
+        "google_client_secret": ("n3w", True),
+        "google_daily_budget": ("5000", False),
+    }
     assert "n3w" not in admin.get("/admin").text
 
 
@@ -65,7 +67,7 @@ def test_empty_secret_keeps_the_stored_one(web: WebEnv) -> None:
         {"client_id": "cid", "client_secret": "", "daily_budget": "10"},
         page="/admin",
     )
-    assert web.store.settings["google_client_secret"] == ("s3cret", True)
+    assert web.store.get_setting("google_client_secret") == "s3cret"
 
 
 @pytest.mark.parametrize(
@@ -82,27 +84,27 @@ def test_bad_admin_input_is_refused_next_to_the_field(
 ) -> None:
     """Bad input: 400, a message by the field, the typed values kept, nothing stored."""
     admin = web.signed_in("admin")
-    before = dict(web.store.settings)
+    before = snapshot(web.store)
     r = admin.post("/admin/google", {**data, "client_secret": "typed-secret"}, page="/admin")
     assert r.status_code == 400
     assert f'id="{field}-error"' in r.text
     assert message in r.text
     assert f'value="{data["daily_budget"]}"' in r.text
     assert "typed-secret" not in r.text
-    assert web.store.settings == before
+    assert snapshot(web.store) == before
 
 
 def test_admin_post_without_csrf_is_refused(web: WebEnv) -> None:
     """CSRF missing on an admin form: 403, nothing stored."""
     admin = web.signed_in("admin")
-    before = dict(web.store.settings)
+    before = snapshot(web.store)
     r = admin.http.post("/admin/google", data={"client_id": "x", "daily_budget": "1"})
     assert r.status_code == 403
     r = admin.http.post(
         "/admin/google", data={"client_id": "x", "daily_budget": "1", "csrf_token": "forged"}
     )
     assert r.status_code == 403
-    assert web.store.settings == before
+    assert snapshot(web.store) == before
 
 
 def test_crm_connection_test(web: WebEnv) -> None:
@@ -118,9 +120,11 @@ def test_users_list_shows_link_and_last_sync(web: WebEnv) -> None:
     from datetime import UTC, datetime
 
     web.signed_in("alice")
-    web.store.put_link(LinkInfo("alice", "alice@example.com", "needs_reconnect"))
+    web.store.set_link("alice", "alice@example.com", "rt")
+    web.store.set_link_status("alice", "needs_reconnect")
     at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
-    web.store.runs["alice"] = RunInfo("alice", at, at, "failed", error="invalid_grant")
+    run = web.store.start_run("alice", at)
+    web.store.finish_run(run, "failed", error="invalid_grant", finished_at=at)
     text = web.signed_in("admin").get("/admin").text
     assert "alice@example.com" in text
     assert "needs reconnecting" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from calsync.state import Store
 from tests.web.conftest import WebEnv, csrf_of
 
 
@@ -14,15 +15,16 @@ def test_admin_signs_in_and_lands_on_admin(web: WebEnv) -> None:
     )
     assert r.status_code == 303
     assert r.headers["location"] == "/admin"
-    assert web.store.users["admin"].password_hash.startswith("$argon2")
+    admin = web.store.get_user("admin")
+    assert admin is not None and admin.has_password and admin.role == "admin"
 
 
 def test_crm_user_signs_in_with_crm_credentials(web: WebEnv) -> None:
     """A CRM user unknown to calsync is checked by the CRM and then remembered (no hash)."""
     me = web.signed_in("alice")
     assert me.get("/me").status_code == 200
-    assert web.store.users["alice"].role == "user"
-    assert web.store.users["alice"].password_hash is None
+    alice = web.store.get_user("alice")
+    assert alice is not None and alice.role == "user" and not alice.has_password
 
 
 def test_wrong_password_is_refused_and_keeps_the_name(web: WebEnv) -> None:
@@ -116,30 +118,26 @@ def test_logout_needs_csrf(web: WebEnv) -> None:
     assert me.get("/me").status_code == 200
 
 
-def test_first_run_creates_admin_once() -> None:
+def test_first_run_creates_admin_once(store: Store) -> None:
     """`ensure_admin` makes the admin with a one-time password only when none exists."""
     from calsync.web import ensure_admin
-    from calsync.web.security import verify_password
-    from tests.web.fakes import MemoryStore
 
-    store = MemoryStore()
     password = ensure_admin(store)
     assert password
-    assert verify_password(store.users["admin"].password_hash or "", password)
+    assert store.verify_password("admin", password)
     assert ensure_admin(store) is None
 
 
-def test_create_app_announces_the_first_admin_password() -> None:
+def test_create_app_announces_the_first_admin_password(store: Store) -> None:
     """A first run prints the admin's one-time password through `announce`."""
     from types import SimpleNamespace
 
     from calsync.web import create_app
-    from tests.web.fakes import FakeCrm, FakeService, MemoryStore
+    from tests.web.fakes import FakeCrm, FakeService
 
-    store = MemoryStore()
     said: list[str] = []
     create_app(
-        SimpleNamespace(secret_key="k" * 32),
+        SimpleNamespace(),
         store,
         FakeService(store),
         crm_auth=FakeCrm({}),
@@ -147,7 +145,7 @@ def test_create_app_announces_the_first_admin_password() -> None:
     )
     assert len(said) == 1 and "admin" in said[0]
     create_app(
-        SimpleNamespace(secret_key="k" * 32),
+        SimpleNamespace(),
         store,
         FakeService(store),
         crm_auth=FakeCrm({}),

@@ -9,7 +9,8 @@ def test_healthz_reports_the_database(web: WebEnv) -> None:
     """`/healthz` is JSON with ok and database; 503 when the store cannot be reached."""
     client = web.client()
     assert client.get("/healthz").json() == {"ok": True, "database": True}
-    web.store.healthy = False
+    web.store.close()
+    web.store._engine = __import__("sqlalchemy").create_engine("sqlite:////nonexistent/dir/x.db")
     r = client.get("/healthz")
     assert r.status_code == 503
     assert r.json() == {"ok": False, "database": False}

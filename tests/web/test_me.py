@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from calsync.engine.pairs import Kind
+from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict, LogEntry
 from calsync.prefs import Prefs
-from calsync.web.services import LinkInfo
-from tests.web.conftest import SignedIn, WebEnv
+from tests.web.conftest import SignedIn, WebEnv, snapshot
 
 GOOD_PREFS = {
     "direction": "to-google",
@@ -26,8 +25,18 @@ GOOD_PREFS = {
 }
 
 
-def _link(web: WebEnv, user: str, email: str) -> None:
-    web.store.put_link(LinkInfo(user, email, "ok", refresh_token=f"rt-{user}"))
+def _link(web: WebEnv, user: str, email: str, status: str = "ok") -> None:
+    web.store.upsert_user(user)
+    web.store.set_link(
+        user, email, f"rt-{user}", ["https://www.googleapis.com/auth/calendar.events"]
+    )
+    if status != "ok":
+        web.store.set_link_status(user, status)
+
+
+def _status(web: WebEnv, user: str) -> str | None:
+    link = web.store.get_link(user)
+    return None if link is None else str(link.status)
 
 
 def test_prefs_are_saved(web: WebEnv) -> None:
@@ -36,7 +45,7 @@ def test_prefs_are_saved(web: WebEnv) -> None:
     me = web.signed_in("alice")
     r = me.post("/me/prefs", GOOD_PREFS)
     assert r.status_code == 303
-    p = web.store.prefs["alice"]
+    p = web.store.get_prefs("alice")
     assert p.direction == "to-google"
     assert p.winner == "crm"
     assert p.edit_beats_delete is True
@@ -52,7 +61,7 @@ def test_unticked_checkbox_turns_edit_beats_delete_off(web: WebEnv) -> None:
     me = web.signed_in("alice")
     data = {k: v for k, v in GOOD_PREFS.items() if k != "edit_beats_delete"}
     me.post("/me/prefs", data)
-    assert web.store.prefs["alice"].edit_beats_delete is False
+    assert web.store.get_prefs("alice").edit_beats_delete is False
 
 
 @pytest.mark.parametrize(
@@ -72,7 +81,7 @@ def test_bad_prefs_are_refused_next_to_the_field(
 ) -> None:
     """Bad input: 400, the message by the field, what was typed kept, nothing stored."""
     me = web.signed_in("alice")
-    web.store.prefs["alice"] = Prefs(days_past=12)
+    web.store.set_prefs("alice", Prefs(days_past=12))
     r = me.post("/me/prefs", {**GOOD_PREFS, field: value})
     assert r.status_code == 400
     assert f'id="{field}-error"' in r.text
@@ -81,24 +90,25 @@ def test_bad_prefs_are_refused_next_to_the_field(
         assert f'value="{value}"' in r.text
     # The other typed values are kept too.
     assert 'value="90"' in r.text or field == "days_future"
-    assert web.store.prefs["alice"] == Prefs(days_past=12)
+    assert web.store.get_prefs("alice") == Prefs(days_past=12)
 
 
 def test_a_user_name_in_the_form_changes_nothing_of_that_user(web: WebEnv) -> None:
     """Alice posting `user=bob` (or `username=bob`) changes only her own preferences."""
     bob_prefs = Prefs(days_past=3)
-    web.store.prefs["bob"] = bob_prefs
+    _link(web, "bob", "bob@example.com")
+    web.store.set_prefs("bob", bob_prefs)
+    _pair_and_cursor(web, "bob")
     alice = web.signed_in("alice")
     r = alice.post("/me/prefs", {**GOOD_PREFS, "user": "bob", "username": "bob"})
     assert r.status_code == 303
-    assert web.store.prefs["bob"] == bob_prefs
-    assert web.store.prefs["alice"].days_past == 7
-    _link(web, "bob", "bob@example.com")
+    assert web.store.get_prefs("bob") == bob_prefs
+    assert web.store.get_prefs("alice").days_past == 7
     for path in ("/me/pause", "/me/disconnect", "/me/reset", "/me/sync"):
         alice.post(path, {"user": "bob", "username": "bob"})
-    assert web.store.links["bob"].status == "ok"
-    assert web.store.prefs["bob"] == bob_prefs
-    assert "bob" not in web.store.resets
+    assert _status(web, "bob") == "ok"
+    assert web.store.get_prefs("bob") == bob_prefs
+    assert web.store.pairs("bob", Kind.EVENT) and web.store.cursor("bob", "google:primary")
     assert "bob" not in web.service.calls
     assert web.google.revoked == []
 
@@ -107,9 +117,8 @@ def test_another_users_data_is_invisible(web: WebEnv) -> None:
     """Alice's page shows her link and log, never Bob's."""
     _link(web, "bob", "bob-secret@example.com")
     now = datetime.now(UTC)
-    web.store.logs["bob"] = [
-        LogEntry("bob", now, "create", "google", title="Bob's private meeting")
-    ]
+    web.store.add_log(LogEntry("bob", now, "create", "google", title="Bob's private meeting"))
+    web.store.commit()
     alice = web.signed_in("alice")
     for path in ("/me", "/me/status", "/me?user=bob", "/me/status?user=bob"):
         text = alice.get(path).text
@@ -123,14 +132,16 @@ def test_another_users_data_is_invisible(web: WebEnv) -> None:
 def test_user_posts_without_csrf_are_refused(web: WebEnv, path: str) -> None:
     """Every user action refuses a POST without the session's token, changing nothing."""
     _link(web, "alice", "a@example.com")
+    _pair_and_cursor(web, "alice")
     me = web.signed_in("alice")
+    before = snapshot(web.store)
     r = me.http.post(path, data=GOOD_PREFS)
     assert r.status_code == 403
     r = me.http.post(path, data={**GOOD_PREFS, "csrf_token": "guess"})
     assert r.status_code == 403
-    assert web.store.links["alice"].status == "ok"
-    assert "alice" not in web.store.prefs
-    assert web.store.resets == [] and web.service.calls == [] and web.google.revoked == []
+    assert snapshot(web.store) == before
+    assert web.store.pairs("alice", Kind.EVENT)
+    assert web.service.calls == [] and web.google.revoked == []
 
 
 def test_user_actions_need_a_session(web: WebEnv) -> None:
@@ -176,7 +187,7 @@ def test_failed_sync_is_shown_not_swallowed(web: WebEnv) -> None:
 
 def test_needs_reconnect_is_shown_and_blocks_sync(web: WebEnv) -> None:
     """A link Google refused (invalid_grant) says so and offers reconnecting."""
-    web.store.put_link(LinkInfo("alice", "a@example.com", "needs_reconnect", refresh_token="rt"))
+    _link(web, "alice", "a@example.com", "needs_reconnect")
     me = web.signed_in("alice")
     page = me.get("/me").text
     assert "needs reconnecting" in page
@@ -191,7 +202,7 @@ def test_invalid_grant_while_listing_calendars_flags_the_link(web: WebEnv) -> No
     web.google.refuse_refresh = True
     me = web.signed_in("alice")
     assert "please reconnect" in me.get("/me").text
-    assert web.store.links["alice"].status == "needs_reconnect"
+    assert _status(web, "alice") == "needs_reconnect"
 
 
 def test_sync_needs_a_link(web: WebEnv) -> None:
@@ -207,23 +218,25 @@ def test_pause_and_resume(web: WebEnv) -> None:
     _link(web, "alice", "a@example.com")
     me = web.signed_in("alice")
     me.post("/me/pause")
-    assert web.store.prefs["alice"].paused is True
-    assert web.store.links["alice"].status == "paused"
+    assert web.store.get_prefs("alice").paused is True
+    assert _status(web, "alice") == "paused"
     me.post("/me/sync")
     assert web.service.calls == []
     assert "Resume sync" in me.get("/me").text
     me.post("/me/resume")
-    assert web.store.prefs["alice"].paused is False
-    assert web.store.links["alice"].status == "ok"
+    assert web.store.get_prefs("alice").paused is False
+    assert _status(web, "alice") == "ok"
 
 
 def test_reset_forgets_pairs_and_cursors(web: WebEnv) -> None:
     """Reset asks the store to wipe the user's pairs and cursors, and keeps the link."""
     _link(web, "alice", "a@example.com")
+    _pair_and_cursor(web, "alice")
     me = web.signed_in("alice")
     me.post("/me/reset")
-    assert web.store.resets == ["alice"]
-    assert "alice" in web.store.links
+    assert web.store.pairs("alice", Kind.EVENT) == []
+    assert web.store.cursor("alice", "google:primary") is None
+    assert _status(web, "alice") == "ok"
 
 
 def test_disconnect_revokes_and_forgets(web: WebEnv) -> None:
@@ -232,13 +245,13 @@ def test_disconnect_revokes_and_forgets(web: WebEnv) -> None:
     me = web.signed_in("alice")
     me.post("/me/disconnect")
     assert web.google.revoked == ["rt-alice"]
-    assert "alice" not in web.store.links
+    assert web.store.get_link("alice") is None
 
 
 def test_target_calendar_is_shown(web: WebEnv) -> None:
     """The calendar that receives CRM events is named on the page."""
     _link(web, "alice", "a@example.com")
-    web.store.prefs["alice"] = Prefs(calendars=("team@example.com",))
+    web.store.set_prefs("alice", Prefs(calendars=("team@example.com",)))
     text = web.signed_in("alice").get("/me").text
     assert 'New CRM events go to <strong id="target-calendar">Team</strong>' in text
     # Read-only calendars are not offered as a target.
@@ -249,7 +262,7 @@ def test_target_calendar_is_shown(web: WebEnv) -> None:
 def test_conflicts_show_both_versions_sanitised(web: WebEnv) -> None:
     """Both versions appear side by side; HTML descriptions lose scripts and handlers."""
     now = datetime.now(UTC)
-    web.store.conflict_rows["alice"] = [
+    web.store.add_conflict(
         Conflict(
             user="alice",
             kind=Kind.EVENT,
@@ -265,7 +278,8 @@ def test_conflicts_show_both_versions_sanitised(web: WebEnv) -> None:
             google_version={"title": "Budget review (moved)", "location": "Room 2"},
             at=now,
         )
-    ]
+    )
+    web.store.commit()
     text = web.signed_in("alice").get("/me").text
     assert "Room 1" in text and "Room 2" in text
     assert "<b>agenda</b>" in text
@@ -286,3 +300,9 @@ def _wait_done(me: SignedIn) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("sync did not finish")
+
+
+def _pair_and_cursor(web: WebEnv, user: str) -> None:
+    web.store.put_pair(Pair(user, Kind.EVENT, "k1", "crm-1", "g-1"))
+    web.store.set_cursor(user, "google:primary", "token-1")
+    web.store.commit()

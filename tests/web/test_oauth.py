@@ -45,10 +45,15 @@ def test_callback_stores_the_link(web: WebEnv) -> None:
     code = web.google.issue_code("alice@example.com")
     r = me.get(f"/oauth/callback?state={q['state']}&code={code}")
     assert r.status_code == 303
-    link = web.store.links["alice"]
-    assert link.email == "alice@example.com"
+    link = web.store.get_link("alice")
+    assert link is not None
+    assert link.google_email == "alice@example.com"
     assert link.refresh_token == f"rt-{code}"
     assert link.status == "ok"
+    assert link.scopes == (
+        "https://www.googleapis.com/auth/calendar.events",
+        "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+    )
     verifier = web.google.exchanges[-1]["verifier"]
     digest = hashlib.sha256(verifier.encode()).digest()
     assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == q["code_challenge"]
@@ -62,7 +67,7 @@ def test_forged_state_is_refused(web: WebEnv) -> None:
     code = web.google.issue_code("mallory@example.com")
     r = me.get(f"/oauth/callback?state=forged&code={code}")
     assert r.status_code == 400
-    assert "alice" not in web.store.links
+    assert web.store.get_link("alice") is None
     assert web.google.exchanges == []
 
 
@@ -72,7 +77,7 @@ def test_missing_state_is_refused(web: WebEnv) -> None:
     _start(me)
     code = web.google.issue_code("mallory@example.com")
     assert me.get(f"/oauth/callback?code={code}").status_code == 400
-    assert "alice" not in web.store.links
+    assert web.store.get_link("alice") is None
 
 
 def test_callback_without_a_started_flow_is_refused(web: WebEnv) -> None:
@@ -80,7 +85,7 @@ def test_callback_without_a_started_flow_is_refused(web: WebEnv) -> None:
     me = web.signed_in("alice")
     code = web.google.issue_code("mallory@example.com")
     assert me.get(f"/oauth/callback?state=anything&code={code}").status_code == 400
-    assert web.store.links == {}
+    assert web.store.get_link("alice") is None and web.store.get_link("bob") is None
 
 
 def test_state_of_another_session_is_refused(web: WebEnv) -> None:
@@ -91,7 +96,7 @@ def test_state_of_another_session_is_refused(web: WebEnv) -> None:
     _start(bob)
     code = web.google.issue_code("alice@example.com")
     assert bob.get(f"/oauth/callback?state={q['state']}&code={code}").status_code == 400
-    assert web.store.links == {}
+    assert web.store.get_link("alice") is None and web.store.get_link("bob") is None
 
 
 def test_state_is_single_use(web: WebEnv) -> None:
@@ -100,9 +105,9 @@ def test_state_is_single_use(web: WebEnv) -> None:
     q = _start(me)
     code = web.google.issue_code("alice@example.com")
     assert me.get(f"/oauth/callback?state={q['state']}&code={code}").status_code == 303
-    web.store.links.clear()
+    web.store.delete_link("alice")
     assert me.get(f"/oauth/callback?state={q['state']}&code={code}").status_code == 400
-    assert web.store.links == {}
+    assert web.store.get_link("alice") is None and web.store.get_link("bob") is None
 
 
 def test_denied_consent_stores_nothing(web: WebEnv) -> None:
@@ -111,7 +116,7 @@ def test_denied_consent_stores_nothing(web: WebEnv) -> None:
     q = _start(me)
     r = me.get(f"/oauth/callback?state={q['state']}&error=access_denied")
     assert r.status_code == 303
-    assert web.store.links == {}
+    assert web.store.get_link("alice") is None and web.store.get_link("bob") is None
     assert "access_denied" in me.get("/me").text
 
 
@@ -120,7 +125,7 @@ def test_failed_exchange_is_shown(web: WebEnv) -> None:
     me = web.signed_in("alice")
     q = _start(me)
     me.get(f"/oauth/callback?state={q['state']}&code=unknown")
-    assert web.store.links == {}
+    assert web.store.get_link("alice") is None and web.store.get_link("bob") is None
     assert "invalid_grant" in me.get("/me").text
 
 

@@ -9,18 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from calsync.state.records import GoogleLink, Role, SyncRun, UserRecord
 from calsync.web.context import WebContext
 from calsync.web.deps import AdminUser, Ctx
 from calsync.web.pages import flash, redirect, render
 from calsync.web.services import (
     DEFAULT_DAILY_BUDGET,
-    ROLE_ADMIN,
     SETTING_CLIENT_ID,
     SETTING_CLIENT_SECRET,
     SETTING_DAILY_BUDGET,
-    LinkInfo,
-    RunInfo,
-    UserRecord,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -31,8 +28,8 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 @dataclass(frozen=True, slots=True)
 class UserRow:
     user: UserRecord
-    link: LinkInfo | None
-    run: RunInfo | None
+    link: GoogleLink | None
+    run: SyncRun | None
 
 
 def redirect_uri(request: Request, ctx: WebContext) -> str:
@@ -55,7 +52,7 @@ def _page(
     rows = [
         UserRow(u, ctx.store.get_link(u.name), ctx.store.last_run(u.name))
         for u in ctx.store.list_users()
-        if u.role != ROLE_ADMIN or ctx.store.get_link(u.name) is not None
+        if u.role != Role.ADMIN or ctx.store.get_link(u.name) is not None
     ]
     return render(
         request,

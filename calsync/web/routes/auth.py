@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from calsync.state.records import Role, UserRecord
 from calsync.web.deps import SESSION_CSRF, SESSION_USER, Ctx, MaybeUser
 from calsync.web.pages import redirect, render, safe_next
-from calsync.web.security import new_token, verify_password
-from calsync.web.services import ROLE_ADMIN, ROLE_USER, UserRecord
+from calsync.web.security import new_token
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ router = APIRouter(tags=["auth"])
 
 
 def _home(user: UserRecord) -> str:
-    return "/admin" if user.role == ROLE_ADMIN else "/me"
+    return "/admin" if user.role == Role.ADMIN else "/me"
 
 
 @router.get("/")
@@ -72,8 +72,9 @@ def _authenticate(ctx: Ctx, name: str, password: str) -> UserRecord | None:
     if not name or not password:
         return None
     known = ctx.store.get_user(name)
-    if known is not None and known.password_hash:
-        return known if verify_password(known.password_hash, password) else None
+    if known is not None and known.has_password:
+        # An account with a calsync password never falls back to the CRM check.
+        return known if ctx.store.verify_password(name, password) else None
     try:
         accepted = ctx.crm_auth.check(name, password)
     except Exception as err:  # the CRM being down must read as a refusal, not a crash
@@ -81,10 +82,7 @@ def _authenticate(ctx: Ctx, name: str, password: str) -> UserRecord | None:
         return None
     if not accepted:
         return None
-    if known is None:
-        known = UserRecord(name=name, role=ROLE_USER)
-        ctx.store.put_user(known)
-    return known
+    return known if known is not None else ctx.store.upsert_user(name)
 
 
 @router.post("/logout")

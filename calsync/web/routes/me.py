@@ -21,18 +21,14 @@ from calsync.prefs import (
     Winner,
     parse_enum,
 )
+from calsync.state.records import GoogleLink, LinkStatus, UserRecord
 from calsync.web.context import WebContext
 from calsync.web.deps import Ctx, CurrentUser
 from calsync.web.google import SCOPE_TASKS
 from calsync.web.pages import flash, redirect, render
 from calsync.web.services import (
-    LINK_NEEDS_RECONNECT,
-    LINK_OK,
-    LINK_PAUSED,
     CalendarInfo,
     GoogleError,
-    LinkInfo,
-    UserRecord,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,9 +46,9 @@ class GoogleLists:
     tasks_granted: bool = False
 
 
-def _lists(ctx: WebContext, link: LinkInfo | None) -> GoogleLists:
+def _lists(ctx: WebContext, link: GoogleLink | None) -> GoogleLists:
     out = GoogleLists()
-    if link is None or not link.refresh_token or link.status == LINK_NEEDS_RECONNECT:
+    if link is None or not link.refresh_token or link.status == LinkStatus.NEEDS_RECONNECT:
         return out
     out.tasks_granted = SCOPE_TASKS in link.scopes
     cid, secret = ctx.client_credentials()
@@ -66,7 +62,7 @@ def _lists(ctx: WebContext, link: LinkInfo | None) -> GoogleLists:
             )
     except GoogleError as err:
         if err.reason == "invalid_grant":
-            ctx.store.set_link_status(link.user, LINK_NEEDS_RECONNECT)
+            ctx.store.set_link_status(link.user, LinkStatus.NEEDS_RECONNECT)
             out.error = "Google no longer accepts this connection: please reconnect."
         else:
             out.error = f"Could not read your calendars from Google: {err}"
@@ -120,7 +116,7 @@ def page(
         user=user,
         link=link,
         prefs=prefs,
-        paused=prefs.paused or (link is not None and link.status == LINK_PAUSED),
+        paused=prefs.paused or (link is not None and link.status == LinkStatus.PAUSED),
         lists=lists,
         target_id=target,
         target_name=_calendar_name(lists, target),
@@ -128,7 +124,7 @@ def page(
         errors=errors or {},
         run=ctx.runner.status(user.name),
         last_run=store.last_run(user.name),
-        log=store.sync_log(user.name, 100),
+        log=store.logs(user.name, 100),
         conflicts=store.conflicts(user.name, 50),
         directions=[d.value for d in Direction],
         winners=[w.value for w in Winner],
@@ -234,9 +230,9 @@ def sync_now(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     link = ctx.store.get_link(user.name)
     if link is None:
         flash(request, "Connect your Google account first.", "warn")
-    elif link.status == LINK_NEEDS_RECONNECT:
+    elif link.status == LinkStatus.NEEDS_RECONNECT:
         flash(request, "Google refused the last sync: reconnect your account first.", "warn")
-    elif ctx.store.get_prefs(user.name).paused or link.status == LINK_PAUSED:
+    elif ctx.store.get_prefs(user.name).paused or link.status == LinkStatus.PAUSED:
         flash(request, "Sync is paused: resume it first.", "warn")
     elif ctx.runner.start(user.name):
         flash(request, "Sync started.", "info")
@@ -250,8 +246,8 @@ def pause(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Stop scheduled rounds for this user until resumed."""
     ctx.store.set_prefs(user.name, ctx.store.get_prefs(user.name).with_(paused=True))
     link = ctx.store.get_link(user.name)
-    if link is not None and link.status == LINK_OK:
-        ctx.store.set_link_status(user.name, LINK_PAUSED)
+    if link is not None and link.status == LinkStatus.OK:
+        ctx.store.set_link_status(user.name, LinkStatus.PAUSED)
     flash(request, "Sync paused.", "ok")
     return redirect("/me")
 
@@ -261,8 +257,8 @@ def resume(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Let scheduled rounds run again."""
     ctx.store.set_prefs(user.name, ctx.store.get_prefs(user.name).with_(paused=False))
     link = ctx.store.get_link(user.name)
-    if link is not None and link.status == LINK_PAUSED:
-        ctx.store.set_link_status(user.name, LINK_OK)
+    if link is not None and link.status == LinkStatus.PAUSED:
+        ctx.store.set_link_status(user.name, LinkStatus.OK)
     flash(request, "Sync resumed.", "ok")
     return redirect("/me")
 
@@ -270,7 +266,8 @@ def resume(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
 @router.post("/reset")
 def reset(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Forget pairs and cursors; the next round re-links items by the ids kept on Google."""
-    ctx.store.reset_sync_state(user.name)
+    ctx.store.wipe_pairs(user.name)
+    ctx.store.wipe_cursors(user.name)
     flash(
         request,
         "Sync state reset. The next sync re-reads both sides and re-links what it finds"
@@ -299,5 +296,5 @@ def disconnect(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
                 "warn",
             )
     ctx.store.delete_link(user.name)
-    flash(request, f"Disconnected {link.email}.", "ok")
+    flash(request, f"Disconnected {link.google_email}.", "ok")
     return redirect("/me")

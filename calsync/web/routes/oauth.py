@@ -13,7 +13,7 @@ from calsync.web.google import scopes_for
 from calsync.web.pages import flash, redirect
 from calsync.web.routes.admin import redirect_uri
 from calsync.web.security import new_token, pkce_pair, tokens_equal
-from calsync.web.services import LINK_OK, GoogleError, LinkInfo
+from calsync.web.services import GoogleError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -102,20 +102,17 @@ def callback(
         flash(request, f"Connecting the Google account failed: {err}", "error")
         return redirect("/me")
     old = ctx.store.get_link(user.name)
-    if old is not None and old.email != email:
+    if old is not None and old.google_email != email:
         flash(
             request,
-            f"This replaces {old.email}; use Reset to fill the new account from scratch.",
+            f"This replaces {old.google_email}; use Reset to fill the new account from scratch.",
             "warn",
         )
-    ctx.store.put_link(
-        LinkInfo(
-            user=user.name,
-            email=email,
-            status=LINK_OK,
-            scopes=tokens.scopes or tuple(str(s) for s in flow.get("scopes", [])),
-            refresh_token=tokens.refresh_token,
-        )
+    ctx.store.set_link(
+        user.name,
+        email,
+        tokens.refresh_token,
+        tokens.scopes or tuple(str(s) for s in flow.get("scopes", [])),
     )
     _LOGGER.info("%s connected Google account %s", user.name, email)
     flash(request, f"Connected {email}.", "ok")
