@@ -13,7 +13,7 @@ from calsync.quota import Backoff, CallBudget
 from calsync.sides.google.auth import RefreshTokenAuth
 from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.http import DEFAULT_API_URL, GoogleHttp
-from calsync.sides.google.oauth import GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL, scopes_for
+from calsync.sides.google.oauth import GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL
 from calsync.sides.google.tasks import GoogleTasksSide
 
 
@@ -41,12 +41,10 @@ def connect(
     backoff: Backoff | None = None,
 ) -> GoogleHttp:
     """Return the HTTP client of `user`, authorised by their stored refresh token."""
+    # No scope on refresh: the grant already fixes the scopes, and asking for a narrower
+    # one than a broader grant holds (calendar vs calendar.events) is refused as invalid_scope.
     auth = RefreshTokenAuth(
-        refresh_token,
-        settings.client_id,
-        settings.client_secret,
-        settings.token_url,
-        scopes_for(tasks),
+        refresh_token, settings.client_id, settings.client_secret, settings.token_url
     )
     return GoogleHttp(auth, user=user, base_url=settings.api_url, budget=budget, backoff=backoff)
 
