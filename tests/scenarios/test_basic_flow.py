@@ -41,7 +41,10 @@ def test_google_event_reaches_crm_then_edit_and_delete_follow(world: World) -> N
         {
             "summary": "Dentist",
             "start": {"dateTime": start.isoformat(), "timeZone": "Europe/Rome"},
-            "end": {"dateTime": (start + timedelta(hours=1)).isoformat(), "timeZone": "Europe/Rome"},
+            "end": {
+                "dateTime": (start + timedelta(hours=1)).isoformat(),
+                "timeZone": "Europe/Rome",
+            },
         }
     )
     assert world.sync().status is UserStatus.OK
@@ -90,4 +93,3 @@ def test_every_write_sends_no_mail_and_no_put(world: World) -> None:
     assert {w["method"] for w in writes} == {"POST", "PATCH", "DELETE"}
     for w in writes:
         assert w["query"].get("sendUpdates") == ["none"], w
-

@@ -13,8 +13,9 @@ import httpx
 
 from calsync.crm import CrmBackend, CrmUserInfo
 from calsync.engine.pairs import Kind
-from calsync.model import Event, Task
+from calsync.model import Event, Task, utcnow
 from calsync.prefs import Prefs
+from calsync.quota import Backoff
 from calsync.service import SyncService, UserReport
 from calsync.sides.base import Remote
 from calsync.sides.google.factory import GoogleSettings
@@ -165,11 +166,9 @@ def make_world(
     google = GoogleSettings(
         CLIENT_ID, CLIENT_SECRET, api_url=google_url, token_url=f"{google_url}/token"
     )
-    clock = (lambda: now) if now else None
-    service = (
-        SyncService(store, crm.backend, google, now=clock)  # type: ignore[arg-type]
-        if clock
-        else SyncService(store, crm.backend, google)
+    # Short backoff windows keep fault scenarios quick; the policy itself is the real one.
+    service = SyncService(
+        store, crm.backend, google, backoff=Backoff(base=0.05, cap=0.2), now=lambda: now or utcnow()
     )
     info: CrmUserInfo | None = crm.backend.user("alice")
     assert info is not None

@@ -60,9 +60,10 @@ def calendar_side(
     time_max: datetime | None = None,
     sync_attendees: bool = True,
     budget: CallBudget | None = None,
+    backoff: Backoff | None = None,
 ) -> GoogleCalendarSide:
     """Return `user`'s calendar `calendar_id` as a Side[Event]."""
-    http = connect(settings, user, refresh_token, budget=budget)
+    http = connect(settings, user, refresh_token, budget=budget, backoff=backoff)
     return GoogleCalendarSide(
         http,
         calendar_id,
@@ -80,8 +81,8 @@ def tasks_side(
     *,
     tasklist_id: str = "@default",
     budget: CallBudget | None = None,
+    backoff: Backoff | None = None,
 ) -> GoogleTasksSide:
     """Return `user`'s task list `tasklist_id` as a Side[Task]."""
-    return GoogleTasksSide(
-        connect(settings, user, refresh_token, tasks=True, budget=budget), tasklist_id
-    )
+    http = connect(settings, user, refresh_token, tasks=True, budget=budget, backoff=backoff)
+    return GoogleTasksSide(http, tasklist_id)
