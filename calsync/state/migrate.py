@@ -53,6 +53,9 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # Each held user lock keeps one connection (advisory lock): leave room for them.
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 40)
     return sa.create_engine(parsed, **kwargs)
 
 
