@@ -118,8 +118,17 @@ def test_wrong_key_is_a_clear_error(db_url: str) -> None:
     try:
         rotated.migrate()
         assert rotated.get_link("alice").refresh_token == "tok"  # type: ignore[union-attr]
+        rotated.set_setting("client_secret", "cs", secret=True)
+        assert rotated.rotate_secrets() == 3  # the link, the secret, the key check
     finally:
         rotated.close()
+    only_new = Store.open(db_url, "key-two")
+    try:
+        only_new.migrate()
+        assert only_new.get_link("alice").refresh_token == "tok"  # type: ignore[union-attr]
+        assert only_new.get_setting("client_secret") == "cs"
+    finally:
+        only_new.close()
 
 
 # -- prefs and settings ------------------------------------------------------------------------
