@@ -10,7 +10,8 @@ import pytest
 
 from calsync.emulators.google.app import create_app
 from calsync.emulators.server import ServerThread
-from tests.scenarios.drivers import LocalDriver
+from calsync.emulators.vtiger.app import create_app as vtiger_emulator
+from tests.scenarios.drivers import LocalDriver, VtigerDriver
 from tests.scenarios.world import CrmDriver, World, make_world
 
 
@@ -20,9 +21,20 @@ def google_url() -> Iterator[str]:
         yield server.url
 
 
-@pytest.fixture(params=["local"])
+@pytest.fixture(scope="session")
+def vtiger_url() -> Iterator[str]:
+    with ServerThread(vtiger_emulator()) as server:
+        yield server.url
+
+
+@pytest.fixture(params=["local", "vtiger"])
 def crm(request: pytest.FixtureRequest, tmp_path: Path) -> CrmDriver:
-    return LocalDriver(tmp_path)
+    """The CRM side: the embedded calendar, or vtiger through its webservice emulator."""
+    if request.param == "local":
+        return LocalDriver(tmp_path)
+    url = request.getfixturevalue("vtiger_url")
+    httpx.post(f"{url}/_emulator/reset")
+    return VtigerDriver(url)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """vtiger as a calsync Side: one user's Events (`VtigerEventsSide`) or to-dos (`VtigerTasksSide`).
 
 Terminology as in calsync.sides.base; here *id* is the vtiger ws id (`18x42`, `9x43`) and
-*etag* is the record's `modifiedtime` (one-second resolution). Cursors are text:
+*etag* is `modifiedtime` plus a digest of the fields (`record_etag`). Cursors are text:
 - `s:<epoch>`: the `sync` operation's tie-safe lastModifiedTime;
 - `q:<epoch>:<ids>`: the VTQL fallback (vtiger on PHP 8, where `sync` answers HTTP 500):
   records with `modifiedtime >=` the epoch, and deletions found by comparing the known ids
@@ -13,6 +13,8 @@ reported deleted when vtiger said so or a complete id listing no longer has it.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
 import zlib
 from collections.abc import Iterable
@@ -50,6 +52,17 @@ def decode_ids(blob: str, prefix: str) -> set[str]:
     return {f"{prefix}x{n}" for n in raw.split(",") if n}
 
 
+def record_etag(rec: dict[str, Any]) -> str:
+    """Return a version of `rec`: its `modifiedtime` plus a digest of its fields.
+
+    `modifiedtime` has one-second resolution, so two edits within a second would share it;
+    the digest tells them apart (an etag must change whenever the record does).
+    """
+    body = {k: v for k, v in rec.items() if k not in ("modifiedtime", "modifiedby")}
+    digest = hashlib.sha1(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{rec.get('modifiedtime', '')}~{digest[:12]}"
+
+
 class _VtigerSide(Generic[T]):
     """What Events and to-dos share: cursors, the two change feeds, etag checks."""
 
@@ -82,7 +95,7 @@ class _VtigerSide(Generic[T]):
 
     def _remote(self, rec: dict[str, Any], skipped: list[str]) -> Remote[T] | None:
         try:
-            return Remote(str(rec["id"]), str(rec.get("modifiedtime", "")), self._item(rec))
+            return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
         except (MappingError, KeyError) as err:
             _LOGGER.warning("vtiger %s record %s skipped: %s", self.module, rec.get("id"), err)
             skipped.append(str(rec.get("id", "")))
@@ -184,7 +197,7 @@ class _VtigerSide(Generic[T]):
         if rec is None:
             return None
         try:
-            return Remote(str(rec["id"]), str(rec["modifiedtime"]), self._item(rec))
+            return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
         except MappingError as err:
             raise InvalidItem(f"vtiger record {id} is unreadable: {err}") from err
 
@@ -193,15 +206,15 @@ class _VtigerSide(Generic[T]):
     def create(self, item: T, key: str) -> Remote[T]:
         """Create `item` for the user (vtiger has no place for `key`)."""
         rec = self.client.create(self.module, self._fields(item, None))
-        return Remote(str(rec["id"]), str(rec["modifiedtime"]), self._item(rec))
+        return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
 
     def update(self, id: str, item: T, etag: str | None) -> Remote[T]:
         """Revise the owned fields of `id`; PreconditionFailed when `etag` is stale."""
         current = self.client.retrieve(id)
-        if etag is not None and str(current.get("modifiedtime")) != etag:
+        if etag is not None and record_etag(current) != etag:
             raise PreconditionFailed(f"vtiger {id} changed since {etag}")
         rec = self.client.revise({**self._fields(item, current), "id": id})
-        return Remote(str(rec["id"]), str(rec["modifiedtime"]), self._item(rec))
+        return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
 
     def delete(self, id: str, etag: str | None) -> None:
         """Delete `id` (soft delete on vtiger); an already deleted id is fine."""
@@ -209,7 +222,7 @@ class _VtigerSide(Generic[T]):
             current = self.client.retrieve(id)
         except VtigerNotFound:
             return
-        if etag is not None and str(current.get("modifiedtime")) != etag:
+        if etag is not None and record_etag(current) != etag:
             raise PreconditionFailed(f"vtiger {id} changed since {etag}")
         self.client.delete(id)
 

@@ -14,7 +14,7 @@ from calsync.sides.vtiger.client import VtigerClient
 from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS
 from calsync.sides.vtiger.migrate import match_existing_google_copies
-from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide
+from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide, record_etag
 from tests.sides.vtiger.factories import event_record, make_event, make_task
 
 
@@ -66,7 +66,7 @@ def test_update_keeps_crm_only_fields(
     rec = client.create(
         "Events", event_record(alice.id, activitytype="Call", eventstatus="Held", parent_id="3x9")
     )
-    events.update(rec["id"], make_event(), rec["modifiedtime"])
+    events.update(rec["id"], make_event(), record_etag(rec))
     after = client.retrieve(rec["id"])
     assert (after["activitytype"], after["eventstatus"], after["parent_id"]) == (
         "Call",
