@@ -164,14 +164,21 @@ def config_set(emu: Emulator, req: Req) -> Resp:
 
 
 def synctokens_expire(emu: Emulator, req: Req) -> Resp:
-    cal_id = _body(req).get("calendar_id")
+    body = _body(req)
+    cal_id = body.get("calendar_id")
+    older = body.get("older_than_seconds")
+    if older is not None and not isinstance(older, int | float):
+        raise BadControl("older_than_seconds must be a number")
     cals = list(emu.store.calendars.values())
     if cal_id is not None:
         cals = [c for c in cals if c.id == cal_id]
         if not cals:
             raise BadControl("unknown calendar", 404)
     for cal in cals:
-        cal.token_epoch += 1
+        if older is None:
+            cal.token_epoch += 1
+        else:
+            cal.tokens_valid_from = max(cal.tokens_valid_from, emu.store.now() - older)
         emu.store.touch("calendar", cal.id)
     return Resp(200, {"expired": [c.id for c in cals]})
 
@@ -213,6 +220,8 @@ def calendars_share(emu: Emulator, req: Req, calendar_id: str) -> Resp:
         cal.acl.pop(email, None)
     else:
         cal.acl[email] = role
+    if _body(req).get("expire_sync_tokens"):
+        cal.token_epoch += 1  # Google may invalidate tokens on ACL changes (reference §2.3)
     emu.store.touch("calendar", cal.id)
     return Resp(200, {"calendar_id": cal.id, "email": email, "role": role})
 

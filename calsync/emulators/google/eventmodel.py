@@ -208,6 +208,22 @@ def render(res: Json, viewer: str) -> Json:
     return out
 
 
+def in_zone(res: Json, tz_name: str | None) -> Json:
+    """Return `res` with its date-times written in `tz_name` (the list/get `timeZone` param)."""
+    if not tz_name:
+        return res
+    try:
+        tz = zone(tz_name)
+    except ValueError:
+        raise invalid("Invalid time zone.", "timeZone") from None
+    out = dict(res)
+    for key in ("start", "end", "originalStartTime"):
+        when = out.get(key)
+        if isinstance(when, dict) and "dateTime" in when:
+            out[key] = {**when, "dateTime": format_dt(parse_dt(when["dateTime"]).astimezone(tz))}
+    return out
+
+
 def instance_from(master: EventRec, occ: Occurrence) -> Json:
     """Return the instance of a series at one occurrence, as generated from the master."""
     res = copy.deepcopy(master.res)

@@ -42,6 +42,8 @@ class Calendar:
     acl: dict[str, str] = field(default_factory=dict)
     token_epoch: int = 0
     """Bumped to invalidate every sync token issued for this calendar."""
+    tokens_valid_from: float = 0.0
+    """Sync tokens issued before this time (emulator clock) answer 410."""
     created: float = 0.0
 
 

@@ -194,3 +194,18 @@ def test_state_survives_restart_with_db(tmp_path: Path) -> None:
             },
         )
         assert refreshed.status_code == 200
+
+
+def test_daily_limit(emu: Emu, raw: httpx.Client) -> None:
+    emu.control("POST", "config", {"daily_limit_per_project": 2})
+    assert [raw.get(LIST).status_code for _ in range(2)] == [200, 200]
+    resp = raw.get(LIST)
+    assert resp.status_code == 403 and error_of(resp)["reason"] == "dailyLimitExceeded"
+    emu.control("POST", "clock", {"advance_seconds": 86400})
+    fresh = emu.raw(emu.control("POST", "accounts/alice@example.com/tokens"))
+    assert fresh.get(LIST).status_code == 200
+
+
+def test_config_rejects_unknown_fields(emu: Emu) -> None:
+    assert emu.http.post("/_emulator/config", json={"nope": 1}).status_code == 400
+    assert emu.http.post("/_emulator/config", json={"rate_limit_status": 500}).status_code == 400

@@ -237,3 +237,24 @@ def test_calendar_list_and_secondary_shared_calendars(emu: Emu, alice: dict[str,
     assert made["id"].endswith("@group.calendar.google.com")
     got = alice_raw.get(f"/calendar/v3/users/me/calendarList/{made['id']}").json()
     assert got["accessRole"] == "owner"
+
+
+def test_fields_partial_response_and_pretty_print(raw: httpx.Client) -> None:
+    raw.post(EV, json=timed(id="part00000", location="Room"))
+    page = raw.get(EV, params={"fields": "items(id,start/dateTime),nextSyncToken"}).json()
+    assert set(page) == {"items", "nextSyncToken"}
+    assert page["items"] == [{"id": "part00000", "start": {"dateTime": "2025-03-10T09:00:00Z"}}]
+    one = raw.get(EV + "/part00000", params={"fields": "id,etag"}).json()
+    assert set(one) == {"id", "etag"}
+    assert raw.get(EV, params={"fields": "items(id"}).status_code == 400
+    compact = raw.get(EV + "/part00000", params={"prettyPrint": "false"}).text
+    assert "\n" not in compact and compact.startswith('{"kind"')
+
+
+def test_time_zone_param_rewrites_date_times(raw: httpx.Client) -> None:
+    raw.post(EV, json=timed(id="hour00000"))
+    page = raw.get(EV, params={"timeZone": "America/New_York"}).json()
+    assert page["timeZone"] == "America/New_York"
+    assert page["items"][0]["start"]["dateTime"] == "2025-03-10T05:00:00-04:00"
+    got = raw.get(EV + "/hour00000", params={"timeZone": "Asia/Tokyo"}).json()
+    assert got["end"]["dateTime"] == "2025-03-10T19:00:00+09:00"
