@@ -258,3 +258,31 @@ def test_time_zone_param_rewrites_date_times(raw: httpx.Client) -> None:
     assert page["items"][0]["start"]["dateTime"] == "2025-03-10T05:00:00-04:00"
     got = raw.get(EV + "/hour00000", params={"timeZone": "Asia/Tokyo"}).json()
     assert got["end"]["dateTime"] == "2025-03-10T19:00:00+09:00"
+
+
+def test_max_results_clamped_at_2500() -> None:
+    from calsync.emulators.google.store import EventRec
+
+    from .inproc import InProc
+
+    g = InProc()
+    status, first = g.call("POST", EV, all_day(id="clone0000"))
+    assert status == 200
+    store = g.emu.store
+    events = store.events["p@example.com"]
+    for i in range(1, 2600):  # clone in the store: 2600 API inserts would slow the suite
+        res = {**first, "id": f"clone{i:04d}"}
+        events[res["id"]] = EventRec(res, store.next_mod())
+    status, page = g.call("GET", EV + "?maxResults=5000")
+    assert status == 200 and len(page["items"]) == 2500 and "nextPageToken" in page
+    status, rest = g.call("GET", EV + "?maxResults=5000&pageToken=" + page["nextPageToken"])
+    assert len(rest["items"]) == 100 and "nextSyncToken" in rest
+
+
+def test_ical_uid_and_shared_property_filters(raw: httpx.Client) -> None:
+    raw.post(EV, json=timed(id="uid000000", iCalUID="crm-1@example.com"))
+    raw.post(EV, json=timed(id="shared000", extendedProperties={"shared": {"team": "a"}}))
+    by_uid = raw.get(EV, params={"iCalUID": "crm-1@example.com"}).json()["items"]
+    assert _ids(by_uid) == ["uid000000"]
+    shared = raw.get(EV, params={"sharedExtendedProperty": "team=a"}).json()["items"]
+    assert _ids(shared) == ["shared000"]
