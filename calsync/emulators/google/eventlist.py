@@ -243,6 +243,7 @@ def _series_hits(
 def _envelope(ctx: Ctx, cal: Calendar, items: list[Json], mark: int) -> dict[str, Any]:
     store = ctx.emu.store
     updated = max((str(i.get("updated", "")) for i in items), default="")
+    role = role_of(cal, ctx.account)
     return {
         "kind": "calendar#events",
         "etag": etag(mark),
@@ -252,7 +253,7 @@ def _envelope(ctx: Ctx, cal: Calendar, items: list[Json], mark: int) -> dict[str
         "timeZone": ctx.req.q("timeZone") or cal.time_zone,
         "accessRole": role_of(cal, ctx.account),
         "defaultReminders": default_reminders(cal),
-        "items": [in_zone(render(i, ctx.account), ctx.req.q("timeZone")) for i in items],
+        "items": [in_zone(render(i, ctx.account, role), ctx.req.q("timeZone")) for i in items],
     }
 
 

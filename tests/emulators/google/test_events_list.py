@@ -286,3 +286,28 @@ def test_ical_uid_and_shared_property_filters(raw: httpx.Client) -> None:
     assert _ids(by_uid) == ["uid000000"]
     shared = raw.get(EV, params={"sharedExtendedProperty": "team=a"}).json()["items"]
     assert _ids(shared) == ["shared000"]
+
+
+def test_readers_see_private_events_without_details(emu: Emu, alice: dict[str, Any]) -> None:
+    bob = emu.account("bob@example.com")
+    emu.account("carol@example.com")
+    owner = emu.raw(alice)
+    owner.post(EV, json=timed(id="secret000", summary="Doctor", visibility="private"))
+    owner.post(EV, json=timed(id="open00000", summary="Standup"))
+    emu.control(
+        "POST", "calendars/alice@example.com/acl", {"email": "bob@example.com", "role": "reader"}
+    )
+    emu.control(
+        "POST",
+        "calendars/alice@example.com/acl",
+        {"email": "carol@example.com", "role": "freeBusyReader"},
+    )
+    path = "/calendar/v3/calendars/alice%40example.com/events"
+    seen = {i["id"]: i for i in emu.raw(bob).get(path).json()["items"]}
+    assert "summary" not in seen["secret000"] and seen["secret000"]["start"]
+    assert seen["open00000"]["summary"] == "Standup"
+    carol = emu.raw(emu.control("POST", "accounts/carol@example.com/tokens"))
+    busy = carol.get(path).json()
+    assert busy["accessRole"] == "freeBusyReader"
+    assert all("summary" not in i for i in busy["items"]) and len(busy["items"]) == 2
+    assert owner.get(EV + "/secret000").json()["summary"] == "Doctor"
