@@ -259,7 +259,12 @@ def _envelope(ctx: Ctx, cal: Calendar, items: list[Json], mark: int) -> dict[str
 
 def _check_sync_token(ctx: Ctx, cal: Calendar, token: SyncToken) -> None:
     req, store = ctx.req, ctx.emu.store
-    if token.calendar != cal.id or token.epoch != cal.token_epoch or token.counter > store.counter:
+    if (
+        token.calendar != cal.id
+        or token.generation != store.generation
+        or token.epoch != cal.token_epoch
+        or token.counter > store.counter
+    ):
         raise full_sync_required()
     age = store.config.sync_token_max_age
     if token.issued < cal.tokens_valid_from:
@@ -308,6 +313,7 @@ def _list(ctx: Ctx, calendarId: str) -> Resp:
     else:
         body["nextSyncToken"] = SyncToken(
             cal.id,
+            store.generation,
             mark,
             cal.token_epoch,
             store.now(),
