@@ -27,8 +27,9 @@ def _full_sync(raw: httpx.Client, **params: Any) -> tuple[list[dict[str, Any]], 
         items += page["items"]
         if "nextSyncToken" in page:
             return items, page["nextSyncToken"]
-        page = raw.get(EV, params={"maxResults": 2, "pageToken": page["nextPageToken"],
-                                   **params}).json()
+        page = raw.get(
+            EV, params={"maxResults": 2, "pageToken": page["nextPageToken"], **params}
+        ).json()
 
 
 def test_incremental_returns_changes_and_tombstones(raw: httpx.Client) -> None:
@@ -59,8 +60,9 @@ def test_incremental_pages_carry_sync_token_only_at_the_end(raw: httpx.Client) -
     seen = [i["id"] for i in page["items"]]
     while "nextPageToken" in page:
         assert "nextSyncToken" not in page
-        page = raw.get(EV, params={"syncToken": token, "maxResults": 2,
-                                   "pageToken": page["nextPageToken"]}).json()
+        page = raw.get(
+            EV, params={"syncToken": token, "maxResults": 2, "pageToken": page["nextPageToken"]}
+        ).json()
         seen += [i["id"] for i in page["items"]]
     assert "nextSyncToken" in page
     assert sorted(seen) == [f"inc{i}0000" for i in range(5)]
@@ -76,9 +78,16 @@ def test_official_client_sync_flow(cal: Any) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("iCalUID", "x@google.com"), ("orderBy", "updated"), ("privateExtendedProperty", "a=b"),
-     ("q", "x"), ("sharedExtendedProperty", "a=b"), ("timeMin", "2025-01-01T00:00:00Z"),
-     ("timeMax", "2025-01-01T00:00:00Z"), ("updatedMin", "2025-01-01T00:00:00Z")],
+    [
+        ("iCalUID", "x@google.com"),
+        ("orderBy", "updated"),
+        ("privateExtendedProperty", "a=b"),
+        ("q", "x"),
+        ("sharedExtendedProperty", "a=b"),
+        ("timeMin", "2025-01-01T00:00:00Z"),
+        ("timeMax", "2025-01-01T00:00:00Z"),
+        ("updatedMin", "2025-01-01T00:00:00Z"),
+    ],
 )
 def test_forbidden_params_with_sync_token(raw: httpx.Client, name: str, value: str) -> None:
     _, token = _full_sync(raw)
@@ -128,3 +137,36 @@ def test_token_bound_to_single_events_mode(emu: Emu, raw: httpx.Client) -> None:
     assert resp.status_code == 400 and error_of(resp)["location"] == "syncToken"
     emu.control("POST", "config", {"lenient_sync_token_params": True})
     assert raw.get(EV, params={"syncToken": token, "singleEvents": "true"}).status_code == 200
+
+
+def test_expire_tokens_older_than(emu: Emu, raw: httpx.Client) -> None:
+    _, old = _full_sync(raw)
+    emu.control("POST", "clock", {"advance_seconds": 100})
+    _, recent = _full_sync(raw)
+    emu.control("POST", "synctokens/expire", {"older_than_seconds": 50})
+    assert raw.get(EV, params={"syncToken": old}).status_code == 410
+    assert raw.get(EV, params={"syncToken": recent}).status_code == 200
+
+
+def test_acl_change_can_expire_tokens(emu: Emu, raw: httpx.Client) -> None:
+    emu.account("bob@example.com")
+    _, token = _full_sync(raw)
+    emu.control(
+        "POST", "calendars/alice@example.com/acl", {"email": "bob@example.com", "role": "reader"}
+    )
+    assert raw.get(EV, params={"syncToken": token}).status_code == 200
+    emu.control(
+        "POST",
+        "calendars/alice@example.com/acl",
+        {"email": "bob@example.com", "role": "writer", "expire_sync_tokens": True},
+    )
+    assert raw.get(EV, params={"syncToken": token}).status_code == 410
+
+
+def test_tokens_from_before_a_reset_are_410(emu: Emu, raw: httpx.Client) -> None:
+    _, token = _full_sync(raw)
+    emu.control("POST", "reset")
+    again = emu.raw(emu.account("alice@example.com"))
+    for i in range(3):
+        again.post(EV, json=timed(id=f"after{i}000"))
+    assert again.get(EV, params={"syncToken": token}).status_code == 410
