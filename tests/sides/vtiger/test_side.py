@@ -220,3 +220,19 @@ def test_vtql_feed_never_deletes_what_a_shifted_listing_missed(
     client.revise({"id": b.id, "assigned_user_id": bob.id})  # reassigned away: gone for alice
     assert events.changes(cursor).deleted == [b.id]
     vt.set_php8(False)
+
+
+def test_admin_made_mandatory_fields_are_filled_or_left_alone(
+    vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser
+) -> None:
+    """Read at run time: create fills `?????` like upstream, update keeps the CRM's value."""
+    events = VtigerEventsSide(client, alice.id, alice.time_zone)
+    events.create(make_event(), "k0")  # describe is now cached...
+    vt.set_mandatory("Events", "location")  # ...and goes stale here
+    vt.set_mandatory("Events", "taskpriority")
+    made = events.create(make_event(location=""), "k")
+    rec = client.retrieve(made.id)
+    assert (rec["location"], rec["taskpriority"]) == ("?????", "High")
+    client.revise({"id": made.id, "location": "Room 9"})
+    events.update(made.id, make_event(location="", title="T2"), None)
+    assert client.retrieve(made.id)["location"] == "Room 9"
