@@ -205,8 +205,12 @@ class VtigerClient:
                     )
                     break
                 except VtigerAuthError as err:
-                    # Another client of the same user may have replaced our challenge.
-                    if err.code != "INVALID_AUTH_TOKEN" or attempt:
+                    # vtiger keeps one challenge per user: another client of the same user
+                    # may have replaced ours, which reads as a wrong key. Try once more.
+                    if attempt or err.code not in (
+                        "INVALID_AUTH_TOKEN",
+                        "INVALID_USER_CREDENTIALS",
+                    ):
                         raise
             self._session = str(result["sessionName"])
             self.user_id = str(result["userId"])
