@@ -149,3 +149,10 @@ def test_login_survives_a_challenge_replaced_by_another_client(
     client = VtigerClient(vt.url, "alice", alice.access_key, http=http)
     assert client.listtypes() and raced
     assert vt.stats()["calls"]["login"] == 2
+
+
+def test_users_are_listed_with_their_zones(
+    client: VtigerClient, alice: EmulatedUser, bob: EmulatedUser
+) -> None:
+    zones = {u["user_name"]: u["time_zone"] for u in client.users()}
+    assert zones == {"alice": "Europe/Rome", "bob": "America/New_York"}
