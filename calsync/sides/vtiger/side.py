@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from calsync.model import Event, Task
-from calsync.sides.base import ChangeSet, InvalidItem, PreconditionFailed, Remote
+from calsync.sides.base import ChangeSet, InvalidItem, NotFound, PreconditionFailed, Remote
 from calsync.sides.vtiger.client import SyncResult, VtigerClient, owner_id
 from calsync.sides.vtiger.errors import SyncUnavailable, VtigerInvalid, VtigerNotFound
 from calsync.sides.vtiger.feed import ApplicationFeed
@@ -238,18 +238,26 @@ class _VtigerSide(Generic[T]):
         return Remote(str(rec["id"]), str(rec["modifiedtime"]), self._item(rec))
 
     def update(self, id: str, item: T, etag: str | None) -> Remote[T]:
-        """Revise the owned fields of `id`; PreconditionFailed when `etag` is stale."""
-        current = self.client.retrieve(id)
+        """Revise the owned fields of `id`; PreconditionFailed when `etag` is stale.
+
+        NotFound when the record is gone or now belongs to another user (an admin key could
+        still write it, but it is no longer in this user's calendar).
+        """
+        current = self._current(id)
+        if current is None:
+            raise NotFound(f"vtiger {id} is deleted or no longer {self.user_ws_id}'s")
         if etag is not None and str(current.get("modifiedtime")) != etag:
             raise PreconditionFailed(f"vtiger {id} changed since {etag}")
         rec = self._write(self._fields(item, current), id)
         return Remote(str(rec["id"]), str(rec["modifiedtime"]), self._item(rec))
 
     def delete(self, id: str, etag: str | None) -> None:
-        """Delete `id` (soft delete on vtiger); an already deleted id is fine."""
-        try:
-            current = self.client.retrieve(id)
-        except VtigerNotFound:
+        """Delete `id` (soft delete on vtiger); an already deleted id is fine.
+
+        A record reassigned to another user is left alone: it is gone from this calendar.
+        """
+        current = self._current(id)
+        if current is None:
             return
         if etag is not None and str(current.get("modifiedtime")) != etag:
             raise PreconditionFailed(f"vtiger {id} changed since {etag}")

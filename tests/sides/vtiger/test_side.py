@@ -147,6 +147,10 @@ def test_admin_connection_serves_another_user(
     assert _ids(side.changes(None)) == {mine.id}
     boss.revise({"id": mine.id, "assigned_user_id": bob.id})
     assert side.get(mine.id) is None  # reassigned away
+    with pytest.raises(NotFound):
+        side.update(mine.id, make_event(title="not yours"), None)
+    side.delete(mine.id, None)  # gone from alice's calendar: bob's event is left alone
+    assert boss.retrieve(mine.id)["subject"] == "for alice"
 
 
 def test_tasks_side(
