@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from calsync.model import Event, Task
-from calsync.sides.base import ChangeSet, InvalidItem, PreconditionFailed, Remote
+from calsync.sides.base import ChangeSet, InvalidItem, NotFound, PreconditionFailed, Remote
 from calsync.sides.vtiger.client import SyncResult, VtigerClient, owner_id
-from calsync.sides.vtiger.errors import SyncUnavailable, VtigerNotFound
+from calsync.sides.vtiger.errors import SyncUnavailable, VtigerInvalid, VtigerNotFound
 from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import (
     DEFAULT_EVENT_TYPES,
@@ -203,24 +203,74 @@ class _VtigerSide(Generic[T]):
 
     # writing -----------------------------------------------------------------------------
 
+    def _mandatory(self, fields: dict[str, Any], create: bool) -> dict[str, Any]:
+        """Satisfy the fields the admin made mandatory (describe, read at run time).
+
+        On create an empty one is filled as upstream's `fillMandatoryFields` does (`?????`
+        for text, the default or first value of a picklist, 0 for numbers); on update an
+        empty one is not sent, so the CRM keeps its value instead of refusing the revise.
+        """
+        out = dict(fields)
+        for f in self.client.describe(self.module)["fields"]:
+            name = f["name"]
+            if not f.get("mandatory") or str(out.get(name, "")).strip():
+                continue
+            if not create:
+                out.pop(name, None)
+                continue
+            kind = f.get("type", {})
+            values = [v["value"] for v in kind.get("picklistValues", [])]
+            if kind.get("name") == "picklist" and values:
+                out[name] = kind.get("defaultValue") or values[0]
+            elif kind.get("name") in ("integer", "double", "currency"):
+                out[name] = "0"
+            elif kind.get("name") in ("string", "text", "phone", "url", "email"):
+                out[name] = "?????"
+            # dates, times and references have no safe filler: vtiger will name the field
+        return out
+
+    def _write(self, fields: dict[str, Any], id: str | None) -> dict[str, Any]:
+        """Create (no `id`) or revise; on MANDATORY_FIELDS_MISSING re-read describe once."""
+        for fresh in (False, True):
+            if fresh:
+                self.client.describe(self.module, refresh=True)
+            ready = self._mandatory(fields, create=id is None)
+            try:
+                if id is None:
+                    return self.client.create(self.module, ready)
+                return self.client.revise({**ready, "id": id})
+            except VtigerInvalid as err:
+                if err.code != "MANDATORY_FIELDS_MISSING" or fresh:
+                    raise
+                _LOGGER.info("vtiger %s: %s; reading describe again", self.module, err.message)
+        raise AssertionError("unreachable")
+
     def create(self, item: T, key: str) -> Remote[T]:
         """Create `item` for the user (vtiger has no place for `key`)."""
-        rec = self.client.create(self.module, self._fields(item, None))
+        rec = self._write(self._fields(item, None), None)
         return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
 
     def update(self, id: str, item: T, etag: str | None) -> Remote[T]:
-        """Revise the owned fields of `id`; PreconditionFailed when `etag` is stale."""
-        current = self.client.retrieve(id)
+        """Revise the owned fields of `id`; PreconditionFailed when `etag` is stale.
+
+        NotFound when the record is gone or now belongs to another user (an admin key could
+        still write it, but it is no longer in this user's calendar).
+        """
+        current = self._current(id)
+        if current is None:
+            raise NotFound(f"vtiger {id} is deleted or no longer {self.user_ws_id}'s")
         if etag is not None and record_etag(current) != etag:
             raise PreconditionFailed(f"vtiger {id} changed since {etag}")
-        rec = self.client.revise({**self._fields(item, current), "id": id})
+        rec = self._write(self._fields(item, current), id)
         return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
 
     def delete(self, id: str, etag: str | None) -> None:
-        """Delete `id` (soft delete on vtiger); an already deleted id is fine."""
-        try:
-            current = self.client.retrieve(id)
-        except VtigerNotFound:
+        """Delete `id` (soft delete on vtiger); an already deleted id is fine.
+
+        A record reassigned to another user is left alone: it is gone from this calendar.
+        """
+        current = self._current(id)
+        if current is None:
             return
         if etag is not None and record_etag(current) != etag:
             raise PreconditionFailed(f"vtiger {id} changed since {etag}")

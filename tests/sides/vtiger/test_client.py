@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator
@@ -131,3 +132,27 @@ def test_sync_on_php8_raises_sync_unavailable_without_retrying(
     with pytest.raises(SyncUnavailable):
         client.sync("Events", 0)
     assert client.sync_works is False and sleeps == []
+
+
+def test_login_survives_a_challenge_replaced_by_another_client(
+    vt: VtigerEmulator, alice: EmulatedUser
+) -> None:
+    """vtiger keeps one challenge per user: a parallel getchallenge voids ours once."""
+    raced: list[bool] = []
+
+    def race(request: httpx.Request) -> None:
+        if b"operation=login" in request.content and not raced:
+            raced.append(True)
+            httpx.get(vt.endpoint, params={"operation": "getchallenge", "username": "alice"})
+
+    http = httpx.Client(event_hooks={"request": [race]})
+    client = VtigerClient(vt.url, "alice", alice.access_key, http=http)
+    assert client.listtypes() and raced
+    assert vt.stats()["calls"]["login"] == 2
+
+
+def test_users_are_listed_with_their_zones(
+    client: VtigerClient, alice: EmulatedUser, bob: EmulatedUser
+) -> None:
+    zones = {u["user_name"]: u["time_zone"] for u in client.users()}
+    assert zones == {"alice": "Europe/Rome", "bob": "America/New_York"}

@@ -147,6 +147,10 @@ def test_admin_connection_serves_another_user(
     assert _ids(side.changes(None)) == {mine.id}
     boss.revise({"id": mine.id, "assigned_user_id": bob.id})
     assert side.get(mine.id) is None  # reassigned away
+    with pytest.raises(NotFound):
+        side.update(mine.id, make_event(title="not yours"), None)
+    side.delete(mine.id, None)  # gone from alice's calendar: bob's event is left alone
+    assert boss.retrieve(mine.id)["subject"] == "for alice"
 
 
 def test_tasks_side(
@@ -220,3 +224,19 @@ def test_vtql_feed_never_deletes_what_a_shifted_listing_missed(
     client.revise({"id": b.id, "assigned_user_id": bob.id})  # reassigned away: gone for alice
     assert events.changes(cursor).deleted == [b.id]
     vt.set_php8(False)
+
+
+def test_admin_made_mandatory_fields_are_filled_or_left_alone(
+    vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser
+) -> None:
+    """Read at run time: create fills `?????` like upstream, update keeps the CRM's value."""
+    events = VtigerEventsSide(client, alice.id, alice.time_zone)
+    events.create(make_event(), "k0")  # describe is now cached...
+    vt.set_mandatory("Events", "location")  # ...and goes stale here
+    vt.set_mandatory("Events", "taskpriority")
+    made = events.create(make_event(location=""), "k")
+    rec = client.retrieve(made.id)
+    assert (rec["location"], rec["taskpriority"]) == ("?????", "High")
+    client.revise({"id": made.id, "location": "Room 9"})
+    events.update(made.id, make_event(location="", title="T2"), None)
+    assert client.retrieve(made.id)["location"] == "Room 9"
