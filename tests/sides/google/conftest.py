@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
+from calsync.emulators.google import create_app
 from calsync.emulators.server import ServerThread
 from calsync.quota import Backoff, CallBudget
 from calsync.sides.google.auth import StaticTokenAuth, TokenSource
 from calsync.sides.google.http import GoogleHttp
+from calsync.sides.google.oauth import scopes_for
+from tests.sides.google.emulated import Google
 from tests.sides.google.scripted import Reply, Scripted, Sleeps
 
 
@@ -57,3 +61,26 @@ def make_http(_scripted_server: tuple[Scripted, str]) -> Iterator[Callable[..., 
     yield make
     for http in made:
         http.close()
+
+
+@pytest.fixture(scope="session")
+def _emulator() -> Iterator[tuple[str, httpx.Client]]:
+    with ServerThread(create_app()) as server:
+        client = httpx.Client(timeout=10)
+        yield server.url, client
+        client.close()
+
+
+@pytest.fixture
+def google(_emulator: tuple[str, httpx.Client]) -> Google:
+    """A reset Google emulator with the account alice@example.com (zone Europe/Rome)."""
+    url, client = _emulator
+    g = Google(url, client)
+    g.control("POST", "reset")
+    g.account = g.control(
+        "POST",
+        "accounts",
+        # The grant has only calsync's narrow scopes, as after a real consent.
+        {"email": "alice@example.com", "time_zone": "Europe/Rome", "scopes": scopes_for(True)},
+    )
+    return g
