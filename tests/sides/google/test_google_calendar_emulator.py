@@ -287,3 +287,19 @@ def test_rate_limits_back_off_then_quota_error_and_budget_stops_calls(google: Go
     with pytest.raises(QuotaError):
         capped.get("csnone9")
     assert google.control("GET", "stats")["total"] == 3
+
+
+def test_editing_one_instance_makes_an_exception_not_a_new_series(google: Google) -> None:
+    side = google.calendar()
+    weekly = meeting("Weekly").with_(recurrence=Recurrence(("RRULE:FREQ=WEEKLY;COUNT=5",)))
+    series = side.create(weekly, "crm:series")
+    cursor = side.changes(None).cursor
+    instance = f"{series.id}_20260324T080000Z"
+    moved = meeting("Weekly (moved)", 25)
+    edited = side.update(instance, moved, None)
+    assert edited.id == instance and edited.item == moved
+    inc = side.changes(cursor)
+    assert [r.id for r in inc.items] == [instance] and inc.deleted == []
+    assert (side.series_of(instance) or ("",))[0] == series.id
+    master = side.get(series.id)
+    assert master is not None and master.item == weekly
