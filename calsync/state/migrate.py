@@ -29,10 +29,13 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def _enable_sqlite_fks(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
+    # Writers from other threads or processes (scheduler, web app, CLI) wait, not fail.
     cur.execute("PRAGMA busy_timeout=30000")
+    # WAL lets readers go on while a writer commits (a no-op for in-memory databases).
+    cur.execute("PRAGMA journal_mode=WAL")
     cur.close()
 
 
@@ -47,7 +50,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
             kwargs.setdefault("poolclass", sa.StaticPool)
             kwargs.setdefault("connect_args", {"check_same_thread": False})
         engine = sa.create_engine(parsed, **kwargs)
-        sa.event.listen(engine, "connect", _enable_sqlite_fks)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(parsed, **kwargs)

@@ -16,7 +16,7 @@ from calsync.state import Store
 from calsync.state.tables import metadata
 
 PG_ENV = "CALSYNC_TEST_POSTGRES_URL"
-KEY = "test-secret-key"
+KEY = "-3T2DkL6O2fSPiCDWo1E2TwOKLOk5Yjyo5KxC3KDZkA="  # a Fernet key: no stretching cost
 
 
 @pytest.fixture(scope="session")

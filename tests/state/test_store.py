@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pydantic import SecretStr
 
+from calsync.config import Settings
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict, LogEntry, PairStore
 from calsync.prefs import Direction, Prefs, PrivateMode
@@ -22,6 +25,7 @@ from calsync.state import (
 from calsync.state import tables as t
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+KEY = "-3T2DkL6O2fSPiCDWo1E2TwOKLOk5Yjyo5KxC3KDZkA="
 
 
 def _pair(key: str = "k1", **kw: object) -> Pair:
@@ -250,7 +254,7 @@ def test_commit_is_durable_across_stores(db_url: str, store: Store) -> None:
     store.put_pair(_pair())
     store.set_cursor("alice", "crm:event", "42")
     store.commit()
-    again = Store.open(db_url, "test-secret-key")
+    again = Store.open(db_url, KEY)
     try:
         assert again.pairs("alice", Kind.EVENT) == [_pair()]
         assert again.cursor("alice", "crm:event") == "42"
@@ -316,3 +320,26 @@ def test_quota_counter_under_concurrent_threads(store: Store) -> None:
     for th in threads:
         th.join()
     assert store.calls_on(day, "alice") == workers * each
+
+
+def test_open_with_a_key_file_and_from_settings(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db' / 'calsync.db'}"
+    with Store.open(url, tmp_path / "data") as s:
+        s.migrate()
+        s.create_user("alice")
+        s.set_link("alice", "a@gmail.com", "tok")
+    assert (tmp_path / "data" / "secret.key").is_file()
+    settings = Settings(data_dir=tmp_path / "data", database_url=url)
+    with Store.from_settings(settings) as s:
+        s.migrate()
+        assert s.get_link("alice").refresh_token == "tok"  # type: ignore[union-attr]
+    wrong = settings.model_copy(update={"secret_key": SecretStr("x")})
+    with Store.from_settings(wrong) as s, pytest.raises(WrongKey):
+        s.migrate()
+
+
+def test_naive_times_are_refused(store: Store) -> None:
+    store.put_pair(_pair(synced_at=datetime(2026, 1, 1)))
+    with pytest.raises(sa.exc.StatementError, match="naive"):
+        store.commit()
+    store.rollback()

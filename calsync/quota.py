@@ -1,0 +1,188 @@
+"""Call budgets and backoff: how many Google calls may be made, and how long to wait.
+
+Public API:
+- `Backoff`: truncated exponential backoff with full jitter, a cap and a number of tries; honours
+  a server's `Retry-After`.
+- `CallCounter`: the two methods a durable store implements (`add_calls`, `calls_on`);
+  `MemoryCounter` is the in-process one.
+- `Budget`: daily call budgets per project and per user, alerts at thresholds through a
+  callback, `QuotaError` past the limit. `CallBudget` is what the HTTP layer needs of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from calsync.sides.base import QuotaError
+
+_LOGGER = logging.getLogger(__name__)
+
+# Google's daily quotas roll over at midnight Pacific time.
+QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
+
+
+def quota_day() -> date:
+    """Return the current quota day (the date in Pacific time, as Google counts)."""
+    return datetime.now(QUOTA_ZONE).date()
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Truncated exponential backoff with full jitter (Google's advice for 403/429/5xx)."""
+
+    base: float = 1.0
+    """Seconds of the first window; window n is base * 2**n, capped."""
+    cap: float = 32.0
+    """Longest wait between two tries; a larger `Retry-After` makes us give up instead."""
+    max_tries: int = 5
+    """Tries in all, the first included; 1 means no retry."""
+
+    def window(self, attempt: int) -> float:
+        """Return the upper bound of the wait after failed try number `attempt` (0-based)."""
+        return float(min(self.cap, self.base * (2**attempt)))
+
+    def delay(
+        self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None
+    ) -> float | None:
+        """Return how long to sleep after failed try `attempt`, or None to give up now.
+
+        Full jitter spreads clients apart; a server's `Retry-After` is a floor. We give up when
+        the tries are spent or the server asks for longer than `cap` (a worker thread should
+        not sleep for minutes: the caller keeps the work and comes back later).
+        """
+        if attempt + 1 >= self.max_tries:
+            return None
+        if retry_after is not None and retry_after > self.cap:
+            return None
+        jitter = (rng or random).uniform(0, self.window(attempt))
+        return max(jitter, retry_after or 0.0)
+
+
+class CallCounter(Protocol):
+    """Durable per-day call counts (the SQL state store implements this)."""
+
+    def add_calls(self, user: str, n: int, day: date) -> object:
+        """Add `n` calls made for `user` on `day`."""
+        ...
+
+    def calls_on(self, day: date, user: str | None = None) -> int:
+        """Return the calls made on `day` by `user`, or by everyone when `user` is None."""
+        ...
+
+
+class MemoryCounter:
+    """An in-process CallCounter (tests, the embedded single-process mode)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[date, str], int] = defaultdict(int)
+        self._lock = threading.Lock()
+
+    def add_calls(self, user: str, n: int, day: date) -> None:
+        with self._lock:
+            self._counts[(day, user)] += n
+
+    def calls_on(self, day: date, user: str | None = None) -> int:
+        with self._lock:
+            return sum(c for (d, u), c in self._counts.items() if d == day and user in (None, u))
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetAlert:
+    """A budget crossed one of its alert thresholds."""
+
+    scope: str
+    """`project` or `user`."""
+    user: str | None
+    """The user, for `user` alerts."""
+    day: date
+    used: int
+    limit: int
+    threshold: float
+    """The fraction crossed, e.g. 0.8."""
+
+
+class CallBudget(Protocol):
+    """What the HTTP layer needs: count calls before making them, refuse when spent."""
+
+    def spend(self, user: str, n: int = 1) -> None:
+        """Count `n` calls for `user`; raise QuotaError (counting nothing) past the budget."""
+        ...
+
+
+class Budget:
+    """Daily call budgets for the project and for each user, with alerts.
+
+    `spend` raises QuotaError when the calls would pass either limit, and reports each
+    threshold crossed once per day and scope through `on_alert`. Check and count are one
+    step within a process; across processes the limits are soft by a few calls.
+    """
+
+    def __init__(
+        self,
+        counter: CallCounter,
+        *,
+        project_limit: int | None = None,
+        user_limit: int | None = None,
+        thresholds: Sequence[float] = (0.5, 0.8, 1.0),
+        on_alert: Callable[[BudgetAlert], None] | None = None,
+        today: Callable[[], date] = quota_day,
+    ) -> None:
+        self.counter = counter
+        self.project_limit = project_limit
+        self.user_limit = user_limit
+        self.thresholds = tuple(sorted(thresholds))
+        self.on_alert = on_alert
+        self._today = today
+        self._fired: set[tuple[date, str, str | None, float]] = set()
+        self._lock = threading.Lock()
+
+    def remaining(self, user: str) -> int | None:
+        """Return the calls `user` may still make today (None when unlimited)."""
+        day = self._today()
+        left: list[int] = []
+        if self.project_limit is not None:
+            left.append(self.project_limit - self.counter.calls_on(day))
+        if self.user_limit is not None:
+            left.append(self.user_limit - self.counter.calls_on(day, user))
+        return max(0, min(left)) if left else None
+
+    def spend(self, user: str, n: int = 1) -> None:
+        """Count `n` calls for `user`; raise QuotaError (counting nothing) past a budget."""
+        day = self._today()
+        with self._lock:
+            project_used = self.counter.calls_on(day)
+            user_used = self.counter.calls_on(day, user)
+            if self.project_limit is not None and project_used + n > self.project_limit:
+                self._alert("project", None, day, project_used, project_used + n)
+                raise QuotaError(f"daily project budget of {self.project_limit} calls is spent")
+            if self.user_limit is not None and user_used + n > self.user_limit:
+                self._alert("user", user, day, user_used, user_used + n)
+                raise QuotaError(f"daily budget of {self.user_limit} calls for {user} is spent")
+            self.counter.add_calls(user, n, day)
+        self._alert("project", None, day, project_used, project_used + n)
+        self._alert("user", user, day, user_used, user_used + n)
+
+    def _alert(self, scope: str, user: str | None, day: date, before: int, after: int) -> None:
+        limit = self.project_limit if scope == "project" else self.user_limit
+        if limit is None or limit <= 0:
+            return
+        for t in self.thresholds:
+            mark = t * limit
+            if not (before < mark <= after):
+                continue
+            with self._lock:
+                if (day, scope, user, t) in self._fired:
+                    continue
+                self._fired.add((day, scope, user, t))
+            alert = BudgetAlert(scope, user, day, min(after, limit), limit, t)
+            _LOGGER.warning("quota[%s %s] crossed %d%% of %d calls", scope, user, t * 100, limit)
+            if self.on_alert is not None:
+                self.on_alert(alert)

@@ -1,0 +1,242 @@
+"""One Google calendar of one user as a calsync Side[Event] (Calendar API v3 over GoogleHttp).
+
+Public API: `GoogleCalendarSide(http, calendar_id, key_namespace, time_min=, time_max=,
+sync_attendees=, default_tz=)` with `changes`, `get`, `get_many`, `create`, `update`,
+`delete`, `event_id`, `series_of`, `list_calendars`; `CalendarInfo`.
+
+Rules kept here (sync-invariants 8, 14, 15, 19, 25, 29): inserts use the id derived from our
+key (a retried insert gets 409 -> AlreadyExists, for the engine to adopt); updates are PATCHes
+of owned fields with `If-Match`, never PUT; every write sends `sendUpdates=none`; a 410 on a
+sync token raises InvalidSyncToken; the full listing is bounded by the sync window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from calsync.model import Event, Reminder
+from calsync.sides.base import AlreadyExists, ChangeSet, NotFound, Remote
+from calsync.sides.google.batch import BatchCall
+from calsync.sides.google.http import GoogleHttp
+from calsync.sides.google.mapping import event_from_google, event_id_for, event_to_google
+from calsync.sides.google.wire import CalendarListEntry, GoogleEvent, GoogleEvents
+
+_LOGGER = logging.getLogger(__name__)
+
+BATCH_PATH = "/batch/calendar/v3"
+API = "/calendar/v3"
+NO_MAIL = {"sendUpdates": "none"}
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarInfo:
+    """A calendar the user can see, for choosing which ones to sync."""
+
+    id: str
+    summary: str
+    access_role: str
+    """owner | writer | reader | freeBusyReader (only owner/writer can be synced two-way)."""
+    primary: bool = False
+    time_zone: str | None = None
+
+
+class GoogleCalendarSide:
+    """Events of one Google calendar, read and written for calsync."""
+
+    name = "google"
+
+    def __init__(
+        self,
+        http: GoogleHttp,
+        calendar_id: str = "primary",
+        key_namespace: str = "",
+        *,
+        time_min: datetime | None = None,
+        time_max: datetime | None = None,
+        sync_attendees: bool = True,
+        default_tz: str = "UTC",
+        page_size: int = 2500,
+    ) -> None:
+        self.http = http
+        self.calendar_id = calendar_id
+        self.namespace = key_namespace
+        self.time_min = time_min
+        self.time_max = time_max
+        self.sync_attendees = sync_attendees
+        self.default_tz = default_tz
+        """The calendar's zone (learnt from listings); used for events without `timeZone`."""
+        self.default_reminders: tuple[Reminder, ...] = ()
+        self.page_size = page_size
+        self._series: dict[str, tuple[str, str]] = {}
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _events_path(self, event_id: str | None = None) -> str:
+        path = f"{API}/calendars/{quote(self.calendar_id, safe='')}/events"
+        return path if event_id is None else f"{path}/{quote(event_id, safe='')}"
+
+    def event_id(self, key: str) -> str:
+        """Return the Google id `create` uses for the CRM item `key`."""
+        return event_id_for(key, self.namespace)
+
+    def series_of(self, event_id: str) -> tuple[str, str] | None:
+        """Return (master id, original start) of an instance seen in a read, else None."""
+        return self._series.get(event_id)
+
+    def _remote(self, doc: GoogleEvent) -> Remote[Event]:
+        event, key = event_from_google(
+            doc,
+            namespace=self.namespace,
+            default_tz=self.default_tz,
+            default_reminders=self.default_reminders,
+        )
+        return Remote(str(doc.id), doc.etag or "", event, key)
+
+    def _note_series(self, doc: GoogleEvent) -> None:
+        if doc.id and doc.recurring_event_id:
+            start = doc.original_start_time
+            when = (start.date_time or start.date or "") if start else ""
+            self._series[doc.id] = (doc.recurring_event_id, when)
+
+    # -- Side -----------------------------------------------------------------------------
+
+    def changes(self, cursor: str | None) -> ChangeSet[Event]:
+        """Return a full window-bounded listing (cursor None) or the changes since a sync token.
+
+        Cancelled items become `deleted` ids: a cancelled exception yields the instance's id,
+        never its series'. Raises InvalidSyncToken on 410 (even mid-pagination).
+        """
+        params = {"singleEvents": "false", "maxResults": str(self.page_size)}
+        if cursor is None:
+            if self.time_min is not None:
+                params["timeMin"] = _rfc3339(self.time_min)
+            if self.time_max is not None:
+                params["timeMax"] = _rfc3339(self.time_max)
+        else:
+            params["syncToken"] = cursor
+        result: ChangeSet[Event] = ChangeSet(full=cursor is None)
+        page_token: str | None = None
+        while True:
+            query = dict(params, pageToken=page_token) if page_token else params
+            page = GoogleEvents.model_validate(
+                self.http.json("GET", self._events_path(), params=query)
+            )
+            if page.time_zone:
+                self.default_tz = page.time_zone
+            if page.default_reminders is not None:
+                self.default_reminders = tuple(
+                    Reminder(r.minutes, r.method) for r in page.default_reminders
+                )
+            for doc in page.items:
+                self._note_series(doc)
+                if doc.status == "cancelled":
+                    result.deleted.append(str(doc.id))
+                else:
+                    result.items.append(self._remote(doc))
+            page_token = page.next_page_token
+            if not page_token:
+                result.cursor = page.next_sync_token
+                return result
+
+    def get(self, id: str) -> Remote[Event] | None:
+        """Return the event `id`, or None when it is missing or cancelled."""
+        try:
+            doc = GoogleEvent.model_validate(self.http.json("GET", self._events_path(id)))
+        except NotFound:
+            return None
+        self._note_series(doc)
+        return None if doc.status == "cancelled" else self._remote(doc)
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Remote[Event] | None]:
+        """Return the events `ids` via batch requests (None for missing or cancelled ones).
+
+        A part that fails otherwise (after the retries) raises its mapped error.
+        """
+        calls = [BatchCall("GET", self._events_path(i)) for i in ids]
+        found: dict[str, Remote[Event] | None] = {}
+        for event_id, reply in zip(ids, self.http.batch(BATCH_PATH, calls), strict=True):
+            if reply.error is not None:
+                error = reply.error.exception()
+                if isinstance(error, NotFound):
+                    found[event_id] = None
+                    continue
+                raise error
+            doc = GoogleEvent.model_validate(reply.body)
+            self._note_series(doc)
+            found[event_id] = None if doc.status == "cancelled" else self._remote(doc)
+        return found
+
+    def create(self, item: Event, key: str) -> Remote[Event]:
+        """Insert `item` under the id derived from `key`; AlreadyExists if that id is taken.
+
+        Google also answers 409 for the id of a deleted event: the engine may then restore it
+        with `update(event_id(key), item, None)`, which PATCHes the status back.
+        """
+        event_id = self.event_id(key)
+        body = event_to_google(
+            item,
+            key=key,
+            namespace=self.namespace,
+            event_id=event_id,
+            attendees=self.sync_attendees,
+        )
+        try:
+            doc = self.http.json("POST", self._events_path(), params=NO_MAIL, json=body)
+        except AlreadyExists as err:
+            raise AlreadyExists(f"event {event_id} (key {key!r}) exists already") from err
+        return self._remote(GoogleEvent.model_validate(doc))
+
+    def update(self, id: str, item: Event, etag: str | None) -> Remote[Event]:
+        """PATCH the owned fields of `item` over `id` (If-Match `etag`); never a PUT."""
+        body: dict[str, Any] = event_to_google(item, patch=True, attendees=self.sync_attendees)
+        if "_" in id and item.recurrence is None:
+            # An instance of a series (server ids hold "_"): it never carries a recurrence.
+            body.pop("recurrence", None)
+        headers = {"If-Match": etag} if etag else None
+        doc = self.http.json(
+            "PATCH", self._events_path(id), params=NO_MAIL, json=body, headers=headers
+        )
+        return self._remote(GoogleEvent.model_validate(doc))
+
+    def delete(self, id: str, etag: str | None) -> None:
+        """Delete `id` (If-Match `etag`); an event already gone or deleted is fine."""
+        headers = {"If-Match": etag} if etag else None
+        try:
+            self.http.call("DELETE", self._events_path(id), params=NO_MAIL, headers=headers)
+        except NotFound:
+            _LOGGER.debug("event %s was already gone", id)
+
+    # -- calendars ------------------------------------------------------------------------
+
+    def list_calendars(self) -> list[CalendarInfo]:
+        """Return the calendars in the user's calendar list, with the user's access role."""
+        found: list[CalendarInfo] = []
+        params = {"maxResults": "250"}
+        while True:
+            page = self.http.json("GET", f"{API}/users/me/calendarList", params=params)
+            for raw in page.get("items") or ():
+                entry = CalendarListEntry.model_validate(raw)
+                if entry.deleted:
+                    continue
+                found.append(
+                    CalendarInfo(
+                        id=entry.id,
+                        summary=entry.summary_override or entry.summary or entry.id,
+                        access_role=entry.access_role or "none",
+                        primary=bool(entry.primary),
+                        time_zone=entry.time_zone,
+                    )
+                )
+            token = page.get("nextPageToken")
+            if not token:
+                return found
+            params = {"maxResults": "250", "pageToken": str(token)}

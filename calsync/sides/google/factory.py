@@ -1,0 +1,89 @@
+"""Wire one user's Google adapters from a refresh token and the app's Google settings.
+
+Public API: `GoogleSettings` (from the `CALSYNC_GOOGLE_*` values, passed in), `connect`,
+`calendar_side`, `tasks_side`. Nothing here reads the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from calsync.quota import Backoff, CallBudget
+from calsync.sides.google.auth import RefreshTokenAuth
+from calsync.sides.google.calendar import GoogleCalendarSide
+from calsync.sides.google.http import DEFAULT_API_URL, GoogleHttp
+from calsync.sides.google.oauth import GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL, scopes_for
+from calsync.sides.google.tasks import GoogleTasksSide
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleSettings:
+    """The Google part of calsync's configuration."""
+
+    client_id: str
+    client_secret: str
+    api_url: str = DEFAULT_API_URL
+    """CALSYNC_GOOGLE_API_URL (the emulator's base URL in tests and demos)."""
+    auth_url: str = GOOGLE_AUTH_URL
+    """CALSYNC_GOOGLE_AUTH_URL."""
+    token_url: str = GOOGLE_TOKEN_URL
+    """CALSYNC_GOOGLE_TOKEN_URL."""
+
+
+def connect(
+    settings: GoogleSettings,
+    user: str,
+    refresh_token: str,
+    *,
+    tasks: bool = False,
+    budget: CallBudget | None = None,
+    backoff: Backoff | None = None,
+) -> GoogleHttp:
+    """Return the HTTP client of `user`, authorised by their stored refresh token."""
+    auth = RefreshTokenAuth(
+        refresh_token,
+        settings.client_id,
+        settings.client_secret,
+        settings.token_url,
+        scopes_for(tasks),
+    )
+    return GoogleHttp(auth, user=user, base_url=settings.api_url, budget=budget, backoff=backoff)
+
+
+def calendar_side(
+    settings: GoogleSettings,
+    user: str,
+    refresh_token: str,
+    *,
+    calendar_id: str = "primary",
+    key_namespace: str = "",
+    time_min: datetime | None = None,
+    time_max: datetime | None = None,
+    sync_attendees: bool = True,
+    budget: CallBudget | None = None,
+) -> GoogleCalendarSide:
+    """Return `user`'s calendar `calendar_id` as a Side[Event]."""
+    http = connect(settings, user, refresh_token, budget=budget)
+    return GoogleCalendarSide(
+        http,
+        calendar_id,
+        key_namespace,
+        time_min=time_min,
+        time_max=time_max,
+        sync_attendees=sync_attendees,
+    )
+
+
+def tasks_side(
+    settings: GoogleSettings,
+    user: str,
+    refresh_token: str,
+    *,
+    tasklist_id: str = "@default",
+    budget: CallBudget | None = None,
+) -> GoogleTasksSide:
+    """Return `user`'s task list `tasklist_id` as a Side[Task]."""
+    return GoogleTasksSide(
+        connect(settings, user, refresh_token, tasks=True, budget=budget), tasklist_id
+    )

@@ -1,0 +1,155 @@
+"""One Google task list of one user as a calsync Side[Task] (Tasks API v1 over GoogleHttp).
+
+Public API: `GoogleTasksSide(http, tasklist_id="@default", overlap=)` with `changes`, `get`,
+`create`, `update`, `delete`, `matching`, `list_tasklists`; `TaskListInfo`.
+
+Tasks have no sync token (sync-invariant 31): the cursor is a watermark taken from Google's
+own `updated` (never our clock) minus a small overlap, and each incremental read asks for
+`updatedMin` + `showDeleted` + `showHidden` + `showCompleted`, every page. Tasks get server
+ids and cannot hold our key (we do not pollute the notes): they re-link through the state
+table, and after a lost insert reply or a wiped state through `matching` (title + due).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from calsync.model import Task
+from calsync.sides.base import ChangeSet, NotFound, Remote
+from calsync.sides.google.http import GoogleHttp
+from calsync.sides.google.mapping import parse_time, task_from_google, task_to_google
+from calsync.sides.google.wire import GoogleTask, TaskList
+
+_LOGGER = logging.getLogger(__name__)
+
+API = "/tasks/v1"
+
+
+def format_watermark(value: datetime) -> str:
+    """Return an RFC 3339 UTC time with milliseconds, as `updatedMin` takes it."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskListInfo:
+    id: str
+    title: str
+
+
+class GoogleTasksSide:
+    """Tasks of one Google task list, read and written for calsync."""
+
+    name = "google"
+
+    def __init__(
+        self,
+        http: GoogleHttp,
+        tasklist_id: str = "@default",
+        *,
+        overlap: timedelta = timedelta(seconds=60),
+        page_size: int = 100,
+    ) -> None:
+        self.http = http
+        self.tasklist_id = tasklist_id
+        self.overlap = overlap
+        """Re-read this much before the newest `updated` seen (same-instant or late commits)."""
+        self.page_size = page_size
+
+    def _path(self, task_id: str | None = None) -> str:
+        path = f"{API}/lists/{quote(self.tasklist_id, safe='@')}/tasks"
+        return path if task_id is None else f"{path}/{quote(task_id, safe='')}"
+
+    @staticmethod
+    def _remote(doc: GoogleTask) -> Remote[Task]:
+        return Remote(str(doc.id), doc.etag or "", task_from_google(doc))
+
+    def _list(self, params: dict[str, str]) -> list[GoogleTask]:
+        found: list[GoogleTask] = []
+        query = dict(params, maxResults=str(self.page_size))
+        while True:
+            page = self.http.json("GET", self._path(), params=query)
+            found += [GoogleTask.model_validate(raw) for raw in page.get("items") or ()]
+            token = page.get("nextPageToken")
+            if not token:
+                return found
+            query = dict(query, pageToken=str(token))
+
+    def changes(self, cursor: str | None) -> ChangeSet[Task]:
+        """Return every task (cursor None) or those updated since the watermark `cursor`.
+
+        The next cursor is the newest `updated` seen minus the overlap (never before `cursor`),
+        so items in the overlap come again and are recognised by their hash.
+        """
+        params = {"showCompleted": "true", "showHidden": "true"}
+        if cursor is not None:
+            params.update(updatedMin=cursor, showDeleted="true")
+        result: ChangeSet[Task] = ChangeSet(full=cursor is None, cursor=cursor)
+        newest: datetime | None = None
+        for doc in self._list(params):
+            if doc.updated:
+                stamp = parse_time(doc.updated)
+                newest = stamp if newest is None else max(newest, stamp)
+            if doc.deleted:
+                result.deleted.append(str(doc.id))
+            else:
+                result.items.append(self._remote(doc))
+        if newest is not None:
+            mark = newest - self.overlap
+            if cursor is None or mark > parse_time(cursor):
+                result.cursor = format_watermark(mark)
+        return result
+
+    def get(self, id: str) -> Remote[Task] | None:
+        """Return the task `id`, or None when it is missing or deleted."""
+        try:
+            doc = GoogleTask.model_validate(self.http.json("GET", self._path(id)))
+        except NotFound:
+            return None
+        return None if doc.deleted else self._remote(doc)
+
+    def create(self, item: Task, key: str) -> Remote[Task]:
+        """Insert `item` (Google picks the id; `key` cannot be stored on a task).
+
+        Not retried once sent: after an unknown outcome the caller looks with `matching`.
+        """
+        doc = self.http.json("POST", self._path(), json=task_to_google(item), idempotent=False)
+        return self._remote(GoogleTask.model_validate(doc))
+
+    def update(self, id: str, item: Task, etag: str | None) -> Remote[Task]:
+        """PATCH `item` over `id` (reopening clears `completed`); If-Match when an etag is known."""
+        headers = {"If-Match": etag} if etag else None
+        doc = self.http.json(
+            "PATCH", self._path(id), json=task_to_google(item, patch=True), headers=headers
+        )
+        return self._remote(GoogleTask.model_validate(doc))
+
+    def delete(self, id: str, etag: str | None) -> None:
+        """Delete `id`; a task already gone is fine."""
+        headers = {"If-Match": etag} if etag else None
+        try:
+            self.http.call("DELETE", self._path(id), headers=headers)
+        except NotFound:
+            _LOGGER.debug("task %s was already gone", id)
+
+    def matching(self, item: Task) -> list[Remote[Task]]:
+        """Return live tasks with the same title and due date (re-linking without a key)."""
+        docs = self._list({"showCompleted": "true", "showHidden": "true"})
+        found = [self._remote(d) for d in docs if not d.deleted]
+        return [r for r in found if (r.item.title, r.item.due) == (item.title, item.due)]
+
+    def list_tasklists(self) -> list[TaskListInfo]:
+        """Return the user's task lists."""
+        found: list[TaskListInfo] = []
+        params = {"maxResults": "1000"}
+        while True:
+            page = self.http.json("GET", f"{API}/users/@me/lists", params=params)
+            for raw in page.get("items") or ():
+                entry = TaskList.model_validate(raw)
+                found.append(TaskListInfo(entry.id, entry.title or entry.id))
+            token = page.get("nextPageToken")
+            if not token:
+                return found
+            params = {"maxResults": "1000", "pageToken": str(token)}
