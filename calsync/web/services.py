@@ -210,12 +210,25 @@ class GoogleGateway(Protocol):
 
 
 def describe_counts(counts: dict[str, Any]) -> str:
-    """Return a stored run's counts as one line (`google: created 2, ...`)."""
-    return ", ".join(f"{k}: {_short(v)}" for k, v in counts.items() if v not in ({}, None, 0))
+    """Return a run's counts as one line: `CRM: nothing changed; Google: 2 created`."""
+    parts = []
+    for side, value in counts.items():
+        label = {"crm": "CRM", "google": "Google"}.get(side, side)
+        if isinstance(value, dict):
+            done = [f"{n} {k}" for k, n in value.items() if isinstance(n, int) and n]
+            parts.append(f"{label}: {', '.join(done) if done else 'nothing changed'}")
+        elif value not in (None, 0, ""):
+            parts.append(f"{label}: {value}")
+    return "; ".join(parts)
 
 
 def describe_report(report: object) -> str:
     """Return a one-line summary of a sync report, whatever its shape."""
+    counts = getattr(report, "counts", None)
+    if callable(counts):
+        counted = counts()
+        if isinstance(counted, dict):
+            return describe_counts(counted)
     summary = getattr(report, "summary", None)
     if callable(summary):
         return str(summary())
