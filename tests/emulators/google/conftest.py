@@ -50,15 +50,23 @@ class Emu:
     def calendar(self, account: dict[str, Any]) -> Any:
         """Return the official Calendar v3 client pointed at the emulator."""
         return build(
-            "calendar", "v3", credentials=self.credentials(account), static_discovery=True,
-            client_options={"api_endpoint": self.url + "/calendar/v3/"}, cache_discovery=False,
+            "calendar",
+            "v3",
+            credentials=self.credentials(account),
+            static_discovery=True,
+            client_options={"api_endpoint": self.url + "/calendar/v3/"},
+            cache_discovery=False,
         )
 
     def tasks(self, account: dict[str, Any]) -> Any:
         """Return the official Tasks v1 client pointed at the emulator."""
         return build(
-            "tasks", "v1", credentials=self.credentials(account), static_discovery=True,
-            client_options={"api_endpoint": self.url + "/"}, cache_discovery=False,
+            "tasks",
+            "v1",
+            credentials=self.credentials(account),
+            static_discovery=True,
+            client_options={"api_endpoint": self.url + "/"},
+            cache_discovery=False,
         )
 
     def raw(self, account: dict[str, Any]) -> httpx.Client:

@@ -61,7 +61,8 @@ def test_clock_advance_expires_default_ttl_token(emu: Emu, alice: dict[str, Any]
 def test_read_only_scope_cannot_write(emu: Emu, alice: dict[str, Any]) -> None:
     """A token without a write scope gets 403 insufficientPermissions on writes."""
     ro = emu.control(
-        "POST", "accounts/alice@example.com/tokens",
+        "POST",
+        "accounts/alice@example.com/tokens",
         {"scopes": ["https://www.googleapis.com/auth/calendar.readonly"]},
     )
     client = emu.raw(ro)

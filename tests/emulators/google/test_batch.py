@@ -20,8 +20,10 @@ def test_batch_of_100_inserts_counts_100_calls(emu: Emu, alice: dict[str, Any]) 
 
     batch = BatchHttpRequest(callback=done, batch_uri=emu.url + "/batch/calendar/v3")
     for i in range(100):
-        batch.add(cal.events().insert(calendarId="primary", body=timed(id=f"b{i:03d}0000")),
-                  request_id=f"req-{i}")
+        batch.add(
+            cal.events().insert(calendarId="primary", body=timed(id=f"b{i:03d}0000")),
+            request_id=f"req-{i}",
+        )
     batch.execute()
     assert len(results) == 100
     assert all(isinstance(r, dict) for r in results.values()), results
@@ -61,8 +63,10 @@ def test_batch_refreshes_on_401_parts(emu: Emu, alice: dict[str, Any]) -> None:
     creds = cal._http.credentials
     creds.token = "ya29.stale"  # a token the emulator never issued
     got: dict[str, Any] = {}
-    batch = BatchHttpRequest(callback=lambda rid, resp, exc: got.update({rid: exc or resp}),
-                             batch_uri=emu.url + "/batch/calendar/v3")
+    batch = BatchHttpRequest(
+        callback=lambda rid, resp, exc: got.update({rid: exc or resp}),
+        batch_uri=emu.url + "/batch/calendar/v3",
+    )
     batch.add(cal.calendarList().list(), request_id="x")
     batch.execute()
     assert isinstance(got["x"], dict) and got["x"]["items"]
@@ -78,8 +82,9 @@ def test_raw_batch_content_ids_and_status_lines(emu: Emu, raw: httpx.Client) -> 
         "GET /calendar/v3/calendars/primary/events/nope00000 HTTP/1.1\r\n\r\n\r\n"
         "--XX--\r\n"
     )
-    resp = raw.post("/batch/calendar/v3", content=body,
-                    headers={"Content-Type": "multipart/mixed; boundary=XX"})
+    resp = raw.post(
+        "/batch/calendar/v3", content=body, headers={"Content-Type": "multipart/mixed; boundary=XX"}
+    )
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("multipart/mixed; boundary=")
     text = resp.text
@@ -90,22 +95,31 @@ def test_raw_batch_content_ids_and_status_lines(emu: Emu, raw: httpx.Client) -> 
 
 def test_batch_cap(emu: Emu, raw: httpx.Client) -> None:
     emu.control("POST", "config", {"batch_cap": 2})
-    part = ("--XX\r\nContent-Type: application/http\r\n\r\n"
-            "GET /calendar/v3/users/me/calendarList HTTP/1.1\r\n\r\n\r\n")
-    resp = raw.post("/batch/calendar/v3", content=part * 3 + "--XX--\r\n",
-                    headers={"Content-Type": "multipart/mixed; boundary=XX"})
+    part = (
+        "--XX\r\nContent-Type: application/http\r\n\r\n"
+        "GET /calendar/v3/users/me/calendarList HTTP/1.1\r\n\r\n\r\n"
+    )
+    resp = raw.post(
+        "/batch/calendar/v3",
+        content=part * 3 + "--XX--\r\n",
+        headers={"Content-Type": "multipart/mixed; boundary=XX"},
+    )
     assert resp.status_code == 400
     assert emu.control("GET", "stats")["total"] == 0
-    ok = raw.post("/batch/calendar/v3", content=part * 2 + "--XX--\r\n",
-                  headers={"Content-Type": "multipart/mixed; boundary=XX"})
+    ok = raw.post(
+        "/batch/calendar/v3",
+        content=part * 2 + "--XX--\r\n",
+        headers={"Content-Type": "multipart/mixed; boundary=XX"},
+    )
     assert ok.status_code == 200 and emu.control("GET", "stats")["total"] == 2
 
 
 def test_tasks_batch_at_slash_batch(emu: Emu, alice: dict[str, Any]) -> None:
     tasks = emu.tasks(alice)
     made: list[str] = []
-    batch = BatchHttpRequest(callback=lambda rid, resp, exc: made.append(resp["title"]),
-                             batch_uri=emu.url + "/batch")
+    batch = BatchHttpRequest(
+        callback=lambda rid, resp, exc: made.append(resp["title"]), batch_uri=emu.url + "/batch"
+    )
     for i in range(3):
         batch.add(tasks.tasks().insert(tasklist="@default", body={"title": f"t{i}"}))
     batch.execute()

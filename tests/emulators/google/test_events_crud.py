@@ -45,12 +45,20 @@ def test_all_day_and_time_zoned_events_round_trip(cal: Any) -> None:
 
 def test_unknown_fields_are_kept(cal: Any) -> None:
     conf = {"createRequest": {"requestId": "abc", "conferenceSolutionKey": {"type": "x"}}}
-    ev = cal.events().insert(
-        calendarId="primary",
-        body=timed(conferenceData=conf, extendedProperties={"private": {"crmId": "7"}},
-                   visibility="private", transparency="transparent",
-                   attendees=[{"email": "bob@example.com"}]),
-    ).execute()
+    ev = (
+        cal.events()
+        .insert(
+            calendarId="primary",
+            body=timed(
+                conferenceData=conf,
+                extendedProperties={"private": {"crmId": "7"}},
+                visibility="private",
+                transparency="transparent",
+                attendees=[{"email": "bob@example.com"}],
+            ),
+        )
+        .execute()
+    )
     got = cal.events().get(calendarId="primary", eventId=ev["id"]).execute()
     assert got["conferenceData"] == conf
     assert got["extendedProperties"] == {"private": {"crmId": "7"}}
@@ -86,13 +94,15 @@ def test_if_match_stale_is_412_current_passes(raw: httpx.Client) -> None:
     changed = raw.patch(EV + "/" + ev["id"], json={"summary": "v2"}).json()
     assert changed["etag"] != ev["etag"]
     for method in ("PUT", "PATCH", "DELETE"):
-        resp = raw.request(method, EV + "/" + ev["id"], json=timed(summary="v3"),
-                           headers={"If-Match": ev["etag"]})
+        resp = raw.request(
+            method, EV + "/" + ev["id"], json=timed(summary="v3"), headers={"If-Match": ev["etag"]}
+        )
         assert resp.status_code == 412, method
         err = error_of(resp)
         assert err["reason"] == "conditionNotMet" and err["location"] == "If-Match"
-    resp = raw.put(EV + "/" + ev["id"], json=timed(summary="v3"),
-                   headers={"If-Match": changed["etag"]})
+    resp = raw.put(
+        EV + "/" + ev["id"], json=timed(summary="v3"), headers={"If-Match": changed["etag"]}
+    )
     assert resp.status_code == 200 and resp.json()["summary"] == "v3"
 
 
@@ -123,7 +133,8 @@ def test_soft_delete_then_410_and_id_reserved(cal: Any, raw: httpx.Client) -> No
     resp = raw.delete(EV + "/keep00001")
     assert resp.status_code == 410
     assert resp.json()["error"]["errors"] == [
-        {"domain": "global", "reason": "deleted", "message": "Resource has been deleted"}]
+        {"domain": "global", "reason": "deleted", "message": "Resource has been deleted"}
+    ]
     resp = raw.post(EV, json=timed(id="keep00001"))
     assert resp.status_code == 409 and error_of(resp)["reason"] == "duplicate"
     listed = raw.get(EV).json()["items"]
@@ -139,22 +150,41 @@ def test_delete_answers_204_empty(raw: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("body", "reason", "message"),
     [
-        ({"summary": "x", "start": {"dateTime": "2025-03-10T09:00:00Z"}}, "required",
-         "Missing end time."),
-        ({"summary": "x", "end": {"dateTime": "2025-03-10T09:00:00Z"}}, "required",
-         "Missing start time."),
-        (timed(start="2025-03-10T11:00:00Z", end="2025-03-10T10:00:00Z"), "timeRangeEmpty",
-         "The specified time range is empty."),
-        (timed(recurrence=["RRULE:FREQ=DAILY"]), "required",
-         "Missing time zone definition for start time."),
-        (timed(start="2025-03-10T09:00:00", end="2025-03-10T10:00:00"), "required",
-         "Missing time zone definition for start time."),
-        ({"start": {"date": "2025-03-10"}, "end": {"dateTime": "2025-03-10T10:00:00Z"}},
-         "invalid", "Start and end times must either both be date or both be dateTime."),
+        (
+            {"summary": "x", "start": {"dateTime": "2025-03-10T09:00:00Z"}},
+            "required",
+            "Missing end time.",
+        ),
+        (
+            {"summary": "x", "end": {"dateTime": "2025-03-10T09:00:00Z"}},
+            "required",
+            "Missing start time.",
+        ),
+        (
+            timed(start="2025-03-10T11:00:00Z", end="2025-03-10T10:00:00Z"),
+            "timeRangeEmpty",
+            "The specified time range is empty.",
+        ),
+        (
+            timed(recurrence=["RRULE:FREQ=DAILY"]),
+            "required",
+            "Missing time zone definition for start time.",
+        ),
+        (
+            timed(start="2025-03-10T09:00:00", end="2025-03-10T10:00:00"),
+            "required",
+            "Missing time zone definition for start time.",
+        ),
+        (
+            {"start": {"date": "2025-03-10"}, "end": {"dateTime": "2025-03-10T10:00:00Z"}},
+            "invalid",
+            "Start and end times must either both be date or both be dateTime.",
+        ),
     ],
 )
-def test_invalid_bodies_are_400(raw: httpx.Client, body: dict[str, Any], reason: str,
-                                message: str) -> None:
+def test_invalid_bodies_are_400(
+    raw: httpx.Client, body: dict[str, Any], reason: str, message: str
+) -> None:
     resp = raw.post(EV, json=body)
     assert resp.status_code == 400, resp.text
     err = error_of(resp)
@@ -168,22 +198,37 @@ def test_put_without_times_is_400(raw: httpx.Client) -> None:
 
 
 def test_patch_merges_put_replaces(cal: Any) -> None:
-    body = timed(description="desc", location="Room",
-                 extendedProperties={"private": {"a": "1", "b": "2"}},
-                 attendees=[{"email": "x@example.com"}, {"email": "y@example.com"}])
+    body = timed(
+        description="desc",
+        location="Room",
+        extendedProperties={"private": {"a": "1", "b": "2"}},
+        attendees=[{"email": "x@example.com"}, {"email": "y@example.com"}],
+    )
     ev = cal.events().insert(calendarId="primary", body=body).execute()
-    patched = cal.events().patch(
-        calendarId="primary", eventId=ev["id"],
-        body={"summary": "new", "extendedProperties": {"private": {"b": "3"}},
-              "attendees": [{"email": "z@example.com"}], "description": None},
-    ).execute()
+    patched = (
+        cal.events()
+        .patch(
+            calendarId="primary",
+            eventId=ev["id"],
+            body={
+                "summary": "new",
+                "extendedProperties": {"private": {"b": "3"}},
+                "attendees": [{"email": "z@example.com"}],
+                "description": None,
+            },
+        )
+        .execute()
+    )
     assert patched["summary"] == "new"
     assert patched["location"] == "Room"  # untouched
     assert "description" not in patched  # null clears
     assert patched["extendedProperties"] == {"private": {"a": "1", "b": "3"}}  # objects merge
     assert patched["attendees"] == [{"email": "z@example.com"}]  # arrays replace
-    replaced = cal.events().update(calendarId="primary", eventId=ev["id"],
-                                   body=timed(summary="only")).execute()
+    replaced = (
+        cal.events()
+        .update(calendarId="primary", eventId=ev["id"], body=timed(summary="only"))
+        .execute()
+    )
     assert replaced["summary"] == "only"
     for gone in ("location", "extendedProperties", "attendees"):
         assert gone not in replaced
@@ -192,9 +237,15 @@ def test_patch_merges_put_replaces(cal: Any) -> None:
 
 def test_patch_can_switch_timed_to_all_day(cal: Any) -> None:
     ev = cal.events().insert(calendarId="primary", body=timed()).execute()
-    out = cal.events().patch(calendarId="primary", eventId=ev["id"],
-                             body={"start": {"date": "2025-03-10"},
-                                   "end": {"date": "2025-03-11"}}).execute()
+    out = (
+        cal.events()
+        .patch(
+            calendarId="primary",
+            eventId=ev["id"],
+            body={"start": {"date": "2025-03-10"}, "end": {"date": "2025-03-11"}},
+        )
+        .execute()
+    )
     assert out["start"] == {"date": "2025-03-10"}
 
 
@@ -202,8 +253,9 @@ def test_sequence_bumps_on_time_change_and_rejects_lower(raw: httpx.Client) -> N
     ev = raw.post(EV, json=timed()).json()
     same = raw.patch(EV + "/" + ev["id"], json={"summary": "rename"}).json()
     assert same["sequence"] == 0
-    moved = raw.patch(EV + "/" + ev["id"],
-                      json={"start": {"dateTime": "2025-03-10T08:00:00Z"}}).json()
+    moved = raw.patch(
+        EV + "/" + ev["id"], json={"start": {"dateTime": "2025-03-10T08:00:00Z"}}
+    ).json()
     assert moved["sequence"] == 1
     relocated = raw.patch(EV + "/" + ev["id"], json={"location": "elsewhere"}).json()
     assert relocated["sequence"] == 2
@@ -216,9 +268,10 @@ def test_sequence_bumps_on_time_change_and_rejects_lower(raw: httpx.Client) -> N
 def test_reminder_only_edit_keeps_updated(emu: Emu, raw: httpx.Client) -> None:
     ev = raw.post(EV, json=timed()).json()
     emu.control("POST", "clock", {"advance_seconds": 10})
-    out = raw.patch(EV + "/" + ev["id"], json={
-        "reminders": {"useDefault": False, "overrides": [{"method": "popup", "minutes": 5}]}
-    }).json()
+    out = raw.patch(
+        EV + "/" + ev["id"],
+        json={"reminders": {"useDefault": False, "overrides": [{"method": "popup", "minutes": 5}]}},
+    ).json()
     assert out["updated"] == ev["updated"] and out["etag"] != ev["etag"]
     out = raw.patch(EV + "/" + ev["id"], json={"summary": "s"}).json()
     assert out["updated"] > ev["updated"]
@@ -237,8 +290,9 @@ def test_import_upserts_by_ical_uid(raw: httpx.Client) -> None:
 
 def test_send_updates_recorded(emu: Emu, cal: Any) -> None:
     ev = cal.events().insert(calendarId="primary", body=timed(), sendUpdates="none").execute()
-    cal.events().patch(calendarId="primary", eventId=ev["id"], body={"summary": "p"},
-                       sendUpdates="none").execute()
+    cal.events().patch(
+        calendarId="primary", eventId=ev["id"], body={"summary": "p"}, sendUpdates="none"
+    ).execute()
     cal.events().delete(calendarId="primary", eventId=ev["id"], sendUpdates="none").execute()
     writes = [r for r in emu.requests() if r["method"] in ("POST", "PATCH", "PUT", "DELETE")]
     assert len(writes) == 3
@@ -247,18 +301,25 @@ def test_send_updates_recorded(emu: Emu, cal: Any) -> None:
     assert writes[1]["body"] == {"summary": "p"}
     assert writes[0]["account"] == "alice@example.com"
     assert [r["api_method"] for r in writes] == [
-        "calendar.events.insert", "calendar.events.patch", "calendar.events.delete"]
+        "calendar.events.insert",
+        "calendar.events.patch",
+        "calendar.events.delete",
+    ]
 
 
 def test_watch_and_channels_stop(raw: httpx.Client) -> None:
-    resp = raw.post(EV + "/watch", json={"id": "chan-1", "type": "web_hook",
-                                         "address": "https://example.com/hook"})
+    resp = raw.post(
+        EV + "/watch",
+        json={"id": "chan-1", "type": "web_hook", "address": "https://example.com/hook"},
+    )
     assert resp.status_code == 200
     channel = resp.json()
     assert channel["kind"] == "api#channel" and channel["id"] == "chan-1"
-    stop = raw.post("/calendar/v3/channels/stop",
-                    json={"id": "chan-1", "resourceId": channel["resourceId"]})
+    stop = raw.post(
+        "/calendar/v3/channels/stop", json={"id": "chan-1", "resourceId": channel["resourceId"]}
+    )
     assert stop.status_code == 204
-    again = raw.post("/calendar/v3/channels/stop",
-                     json={"id": "chan-1", "resourceId": channel["resourceId"]})
+    again = raw.post(
+        "/calendar/v3/channels/stop", json={"id": "chan-1", "resourceId": channel["resourceId"]}
+    )
     assert again.status_code == 404

@@ -18,8 +18,10 @@ def _ids(items: list[dict[str, Any]]) -> list[str]:
 
 
 def test_paging_with_max_results_2(cal: Any) -> None:
-    made = {cal.events().insert(calendarId="primary", body=timed(summary=f"e{i}")).execute()["id"]
-            for i in range(5)}
+    made = {
+        cal.events().insert(calendarId="primary", body=timed(summary=f"e{i}")).execute()["id"]
+        for i in range(5)
+    }
     req = cal.events().list(calendarId="primary", maxResults=2)
     pages = []
     while req is not None:
@@ -49,8 +51,12 @@ def test_events_changed_while_paging_come_in_next_sync(raw: httpx.Client) -> Non
             break
         token = page["nextPageToken"]
     inc = raw.get(EV, params={"syncToken": page["nextSyncToken"]}).json()
-    assert set(seen) | set(_ids(inc["items"])) == {"page00000", "page10000", "page20000",
-                                                    "late00000"}
+    assert set(seen) | set(_ids(inc["items"])) == {
+        "page00000",
+        "page10000",
+        "page20000",
+        "late00000",
+    }
     assert "page20000" in _ids(inc["items"]) and "late00000" in _ids(inc["items"])
 
 
@@ -65,12 +71,15 @@ def test_page_of_250_by_default(emu: Emu, raw: httpx.Client) -> None:
     parts = "".join(
         f"--{boundary}\r\nContent-Type: application/http\r\nContent-ID: <x+{i}>\r\n\r\n"
         f"POST /calendar/v3/calendars/primary/events HTTP/1.1\r\nContent-Type: application/json"
-        f"\r\n\r\n{{\"summary\": \"e{i}\", \"start\": {{\"date\": \"2025-01-01\"}},"
-        f" \"end\": {{\"date\": \"2025-01-02\"}}}}\r\n"
+        f'\r\n\r\n{{"summary": "e{i}", "start": {{"date": "2025-01-01"}},'
+        f' "end": {{"date": "2025-01-02"}}}}\r\n'
         for i in range(251)
     )
-    resp = raw.post("/batch/calendar/v3", content=parts + f"--{boundary}--\r\n",
-                    headers={"Content-Type": f"multipart/mixed; boundary={boundary}"})
+    resp = raw.post(
+        "/batch/calendar/v3",
+        content=parts + f"--{boundary}--\r\n",
+        headers={"Content-Type": f"multipart/mixed; boundary={boundary}"},
+    )
     assert resp.status_code == 200
     page = raw.get(EV).json()
     assert len(page["items"]) == 250 and "nextPageToken" in page
@@ -78,19 +87,23 @@ def test_page_of_250_by_default(emu: Emu, raw: httpx.Client) -> None:
 
 def test_time_bounds_are_exclusive(raw: httpx.Client) -> None:
     raw.post(EV, json=timed(id="nine00000"))  # 09:00-10:00Z
+
     def listed(**params: str) -> list[str]:
         return _ids(raw.get(EV, params=params).json()["items"])
+
     assert listed(timeMin="2025-03-10T10:00:00Z") == []  # end == timeMin excluded
     assert listed(timeMin="2025-03-10T09:59:59Z") == ["nine00000"]
     assert listed(timeMax="2025-03-10T09:00:00Z") == []  # start == timeMax excluded
     assert listed(timeMax="2025-03-10T09:00:01+00:00") == ["nine00000"]
     assert listed(timeMin="2025-03-10T10:30:00+01:00", timeMax="2025-03-10T12:00:00+01:00") == [
-        "nine00000"]
+        "nine00000"
+    ]
 
 
 def test_time_range_empty(raw: httpx.Client) -> None:
-    resp = raw.get(EV, params={"timeMin": "2025-03-10T10:00:00Z",
-                               "timeMax": "2025-03-10T10:00:00Z"})
+    resp = raw.get(
+        EV, params={"timeMin": "2025-03-10T10:00:00Z", "timeMax": "2025-03-10T10:00:00Z"}
+    )
     assert resp.status_code == 400
     err = error_of(resp)
     assert err["reason"] == "timeRangeEmpty" and err["location"] == "timeMax"
@@ -98,18 +111,21 @@ def test_time_range_empty(raw: httpx.Client) -> None:
 
 def test_all_day_event_window(raw: httpx.Client) -> None:
     raw.post(EV, json=all_day(id="dd0000000"))
-    inside = raw.get(EV, params={"timeMin": "2025-03-10T12:00:00Z",
-                                 "timeMax": "2025-03-10T13:00:00Z"}).json()
+    inside = raw.get(
+        EV, params={"timeMin": "2025-03-10T12:00:00Z", "timeMax": "2025-03-10T13:00:00Z"}
+    ).json()
     assert _ids(inside["items"]) == ["dd0000000"]
     after = raw.get(EV, params={"timeMin": "2025-03-11T00:00:00Z"}).json()
     assert after["items"] == []
 
 
 def test_order_by_rules(raw: httpx.Client) -> None:
-    raw.post(EV, json=timed(id="alate0000", start="2025-03-12T09:00:00Z",
-                            end="2025-03-12T10:00:00Z"))
-    raw.post(EV, json=timed(id="first0000", start="2025-03-11T09:00:00Z",
-                            end="2025-03-11T10:00:00Z"))
+    raw.post(
+        EV, json=timed(id="alate0000", start="2025-03-12T09:00:00Z", end="2025-03-12T10:00:00Z")
+    )
+    raw.post(
+        EV, json=timed(id="first0000", start="2025-03-11T09:00:00Z", end="2025-03-11T10:00:00Z")
+    )
     resp = raw.get(EV, params={"orderBy": "startTime"})
     assert resp.status_code == 400
     err = error_of(resp)
@@ -123,24 +139,34 @@ def test_order_by_rules(raw: httpx.Client) -> None:
 
 
 def test_private_extended_property_filter_is_and(raw: httpx.Client) -> None:
-    raw.post(EV, json=timed(id="both00000",
-                            extendedProperties={"private": {"crm": "1", "kind": "call"}}))
+    raw.post(
+        EV, json=timed(id="both00000", extendedProperties={"private": {"crm": "1", "kind": "call"}})
+    )
     raw.post(EV, json=timed(id="one000000", extendedProperties={"private": {"crm": "1"}}))
     raw.post(EV, json=timed(id="none00000"))
     one = raw.get(EV, params={"privateExtendedProperty": "crm=1"}).json()
     assert sorted(_ids(one["items"])) == ["both00000", "one000000"]
-    both = raw.get(EV, params=[("privateExtendedProperty", "crm=1"),
-                               ("privateExtendedProperty", "kind=call")]).json()
+    both = raw.get(
+        EV, params=[("privateExtendedProperty", "crm=1"), ("privateExtendedProperty", "kind=call")]
+    ).json()
     assert _ids(both["items"]) == ["both00000"]
 
 
 def test_q_searches_text_fields(raw: httpx.Client) -> None:
     raw.post(EV, json=timed(id="lunch0000", summary="Lunch with Ada"))
     raw.post(EV, json=timed(id="call00000", summary="Call", location="Ada's office"))
-    raw.post(EV, json=timed(id="other0000", summary="Other",
-                            attendees=[{"email": "bob@example.com", "displayName": "Bob"}]))
+    raw.post(
+        EV,
+        json=timed(
+            id="other0000",
+            summary="Other",
+            attendees=[{"email": "bob@example.com", "displayName": "Bob"}],
+        ),
+    )
     assert sorted(_ids(raw.get(EV, params={"q": "ada"}).json()["items"])) == [
-        "call00000", "lunch0000"]
+        "call00000",
+        "lunch0000",
+    ]
     assert _ids(raw.get(EV, params={"q": "bob"}).json()["items"]) == ["other0000"]
 
 
@@ -152,11 +178,20 @@ def test_show_deleted_and_updated_min(emu: Emu, raw: httpx.Client) -> None:
     raw.delete(EV + "/gone00000")
     assert _ids(raw.get(EV).json()["items"]) == ["kept00000"]
     shown = raw.get(EV, params={"showDeleted": "true"}).json()["items"]
-    assert {i["id"]: i["status"] for i in shown} == {"gone00000": "cancelled",
-                                                     "kept00000": "confirmed"}
+    assert {i["id"]: i["status"] for i in shown} == {
+        "gone00000": "cancelled",
+        "kept00000": "confirmed",
+    }
     recent = raw.get(EV, params={"updatedMin": mark}).json()["items"]
-    assert recent == [{"kind": "calendar#event", "etag": recent[0]["etag"], "id": "gone00000",
-                       "status": "cancelled", "updated": recent[0]["updated"]}]
+    assert recent == [
+        {
+            "kind": "calendar#event",
+            "etag": recent[0]["etag"],
+            "id": "gone00000",
+            "status": "cancelled",
+            "updated": recent[0]["updated"],
+        }
+    ]
 
 
 def test_updated_min_too_long_ago(emu: Emu, raw: httpx.Client) -> None:
@@ -172,14 +207,20 @@ def test_time_min_needs_offset(raw: httpx.Client, bad: str) -> None:
 
 def test_calendar_list_and_secondary_shared_calendars(emu: Emu, alice: dict[str, Any]) -> None:
     bob = emu.account("bob@example.com")
-    team = emu.control("POST", "calendars", {"owner": "bob@example.com", "summary": "Team",
-                                             "time_zone": "Europe/Rome"})
-    emu.control("POST", f"calendars/{team['id']}/acl",
-                {"email": "alice@example.com", "role": "reader"})
+    team = emu.control(
+        "POST",
+        "calendars",
+        {"owner": "bob@example.com", "summary": "Team", "time_zone": "Europe/Rome"},
+    )
+    emu.control(
+        "POST", f"calendars/{team['id']}/acl", {"email": "alice@example.com", "role": "reader"}
+    )
     alice_raw = emu.raw(alice)
     entries = alice_raw.get("/calendar/v3/users/me/calendarList").json()["items"]
     assert [(e["id"], e["accessRole"], e.get("primary", False)) for e in entries] == [
-        ("alice@example.com", "owner", True), (team["id"], "reader", False)]
+        ("alice@example.com", "owner", True),
+        (team["id"], "reader", False),
+    ]
     assert entries[1]["timeZone"] == "Europe/Rome"
     path = f"/calendar/v3/calendars/{team['id']}/events"
     bob_raw = emu.raw(bob)
@@ -187,8 +228,9 @@ def test_calendar_list_and_secondary_shared_calendars(emu: Emu, alice: dict[str,
     assert _ids(alice_raw.get(path).json()["items"]) == ["team00000"]
     denied = alice_raw.post(path, json=timed())
     assert denied.status_code == 403 and error_of(denied)["reason"] == "requiredAccessLevel"
-    writers = alice_raw.get("/calendar/v3/users/me/calendarList",
-                            params={"minAccessRole": "writer"}).json()["items"]
+    writers = alice_raw.get(
+        "/calendar/v3/users/me/calendarList", params={"minAccessRole": "writer"}
+    ).json()["items"]
     assert [e["id"] for e in writers] == ["alice@example.com"]
     assert alice_raw.get(f"/calendar/v3/calendars/{team['id']}").json()["summary"] == "Team"
     made = alice_raw.post("/calendar/v3/calendars", json={"summary": "Mine"}).json()

@@ -26,19 +26,26 @@ def _weekly_rome(raw: httpx.Client, event_id: str = "series000", count: int = 4)
 
 
 def _single(raw: httpx.Client, **params: str) -> list[dict[str, Any]]:
-    return raw.get(EV, params={"singleEvents": "true", "orderBy": "startTime",
-                               **params}).json()["items"]
+    return raw.get(EV, params={"singleEvents": "true", "orderBy": "startTime", **params}).json()[
+        "items"
+    ]
 
 
 def test_weekly_series_keeps_local_time_across_dst(raw: httpx.Client) -> None:
     master = _weekly_rome(raw)
     items = _single(raw)
     assert [i["id"] for i in items] == [
-        "series000_20250317T080000Z", "series000_20250324T080000Z",
-        "series000_20250331T070000Z", "series000_20250407T070000Z"]
+        "series000_20250317T080000Z",
+        "series000_20250324T080000Z",
+        "series000_20250331T070000Z",
+        "series000_20250407T070000Z",
+    ]
     assert [i["start"]["dateTime"] for i in items] == [
-        "2025-03-17T09:00:00+01:00", "2025-03-24T09:00:00+01:00",
-        "2025-03-31T09:00:00+02:00", "2025-04-07T09:00:00+02:00"]
+        "2025-03-17T09:00:00+01:00",
+        "2025-03-24T09:00:00+01:00",
+        "2025-03-31T09:00:00+02:00",
+        "2025-04-07T09:00:00+02:00",
+    ]
     assert items[2]["end"]["dateTime"] == "2025-03-31T09:30:00+02:00"
     for inst in items:
         assert inst["recurringEventId"] == master["id"]
@@ -51,20 +58,30 @@ def test_weekly_series_keeps_local_time_across_dst(raw: httpx.Client) -> None:
 
 
 def test_all_day_series_ids_and_exdate(raw: httpx.Client) -> None:
-    body = {"id": "dailies00", "summary": "Gym", "start": {"date": "2025-06-01"},
-            "end": {"date": "2025-06-02"},
-            "recurrence": ["RRULE:FREQ=DAILY;UNTIL=20250604", "EXDATE;VALUE=DATE:20250602"]}
+    body = {
+        "id": "dailies00",
+        "summary": "Gym",
+        "start": {"date": "2025-06-01"},
+        "end": {"date": "2025-06-02"},
+        "recurrence": ["RRULE:FREQ=DAILY;UNTIL=20250604", "EXDATE;VALUE=DATE:20250602"],
+    }
     assert raw.post(EV, json=body).status_code == 200
     items = _single(raw)
-    assert [i["id"] for i in items] == ["dailies00_20250601", "dailies00_20250603",
-                                        "dailies00_20250604"]
+    assert [i["id"] for i in items] == [
+        "dailies00_20250601",
+        "dailies00_20250603",
+        "dailies00_20250604",
+    ]
     assert items[1]["start"] == {"date": "2025-06-03"} and items[1]["end"] == {"date": "2025-06-04"}
 
 
 def test_utc_until_and_time_window(raw: httpx.Client) -> None:
-    body = {"id": "until0000", "start": {"dateTime": "2025-01-06T10:00:00Z", "timeZone": "UTC"},
-            "end": {"dateTime": "2025-01-06T11:00:00Z", "timeZone": "UTC"},
-            "recurrence": ["RRULE:FREQ=DAILY;UNTIL=20250110T100000Z"]}
+    body = {
+        "id": "until0000",
+        "start": {"dateTime": "2025-01-06T10:00:00Z", "timeZone": "UTC"},
+        "end": {"dateTime": "2025-01-06T11:00:00Z", "timeZone": "UTC"},
+        "recurrence": ["RRULE:FREQ=DAILY;UNTIL=20250110T100000Z"],
+    }
     assert raw.post(EV, json=body).status_code == 200
     assert len(_single(raw)) == 5
     window = _single(raw, timeMin="2025-01-07T10:30:00Z", timeMax="2025-01-09T10:00:00Z")
@@ -78,10 +95,14 @@ def test_instance_get_patch_creates_exception(raw: httpx.Client) -> None:
     inst_id = "series000_20250324T080000Z"
     got = raw.get(EV + "/" + inst_id)
     assert got.status_code == 200 and got.json()["recurringEventId"] == "series000"
-    moved = raw.patch(EV + "/" + inst_id, json={
-        "summary": "Moved standup",
-        "start": {"dateTime": "2025-03-24T11:00:00", "timeZone": "Europe/Rome"},
-        "end": {"dateTime": "2025-03-24T11:30:00", "timeZone": "Europe/Rome"}}).json()
+    moved = raw.patch(
+        EV + "/" + inst_id,
+        json={
+            "summary": "Moved standup",
+            "start": {"dateTime": "2025-03-24T11:00:00", "timeZone": "Europe/Rome"},
+            "end": {"dateTime": "2025-03-24T11:30:00", "timeZone": "Europe/Rome"},
+        },
+    ).json()
     assert moved["id"] == inst_id
     assert moved["originalStartTime"]["dateTime"] == "2025-03-24T09:00:00+01:00"
     items = _single(raw)
@@ -102,8 +123,15 @@ def test_cancelled_instance_is_sparse_and_hidden(raw: httpx.Client) -> None:
     assert inst_id not in [i["id"] for i in _single(raw)]
     assert inst_id in [i["id"] for i in _single(raw, showDeleted="true")]
     plain = {i["id"]: i for i in raw.get(EV).json()["items"]}
-    assert set(plain[inst_id]) <= {"kind", "etag", "id", "status", "recurringEventId",
-                                   "originalStartTime", "updated"}
+    assert set(plain[inst_id]) <= {
+        "kind",
+        "etag",
+        "id",
+        "status",
+        "recurringEventId",
+        "originalStartTime",
+        "updated",
+    }
     assert plain[inst_id]["recurringEventId"] == "series000"
     assert plain[inst_id]["originalStartTime"]["dateTime"] == "2025-03-31T09:00:00+02:00"
     instances = raw.get(EV + "/series000/instances").json()["items"]
@@ -117,13 +145,16 @@ def test_instances_endpoint_pages_and_bounds(raw: httpx.Client) -> None:
     page = raw.get(EV + "/series000/instances", params={"maxResults": 2}).json()
     ids = [i["id"] for i in page["items"]]
     while "nextPageToken" in page:
-        page = raw.get(EV + "/series000/instances",
-                       params={"maxResults": 2, "pageToken": page["nextPageToken"]}).json()
+        page = raw.get(
+            EV + "/series000/instances",
+            params={"maxResults": 2, "pageToken": page["nextPageToken"]},
+        ).json()
         ids += [i["id"] for i in page["items"]]
     assert len(ids) == 5 and "nextSyncToken" not in page
     # instances' timeMin is inclusive on the end time.
-    bounded = raw.get(EV + "/series000/instances",
-                      params={"timeMin": "2025-03-17T08:30:00Z"}).json()["items"]
+    bounded = raw.get(
+        EV + "/series000/instances", params={"timeMin": "2025-03-17T08:30:00Z"}
+    ).json()["items"]
     assert bounded[0]["id"] == "series000_20250317T080000Z"
 
 
@@ -136,7 +167,9 @@ def test_delete_master_cancels_series(raw: httpx.Client) -> None:
     assert raw.get(EV).json()["items"] == []
     inc = raw.get(EV, params={"syncToken": token}).json()["items"]
     assert {i["id"]: i["status"] for i in inc} == {
-        "series000": "cancelled", "series000_20250324T080000Z": "cancelled"}
+        "series000": "cancelled",
+        "series000_20250324T080000Z": "cancelled",
+    }
     gone = raw.get(EV + "/series000/instances")
     assert gone.status_code == 410 and error_of(gone)["reason"] == "deleted"
 
@@ -145,26 +178,31 @@ def test_single_events_sync_returns_instances_of_changed_series(raw: httpx.Clien
     _weekly_rome(raw)
     page = raw.get(EV, params={"singleEvents": "true"}).json()
     raw.patch(EV + "/series000", json={"summary": "Renamed"})
-    inc = raw.get(EV, params={"singleEvents": "true",
-                              "syncToken": page["nextSyncToken"]}).json()["items"]
+    inc = raw.get(EV, params={"singleEvents": "true", "syncToken": page["nextSyncToken"]}).json()[
+        "items"
+    ]
     assert len(inc) == 4 and {i["summary"] for i in inc} == {"Renamed"}
 
 
 def test_insert_exception_with_recurring_event_id(raw: httpx.Client) -> None:
     _weekly_rome(raw)
-    body = {"recurringEventId": "series000",
-            "originalStartTime": {"dateTime": "2025-03-24T09:00:00+01:00",
-                                  "timeZone": "Europe/Rome"},
-            "summary": "Special", "start": {"dateTime": "2025-03-24T10:00:00+01:00"},
-            "end": {"dateTime": "2025-03-24T10:30:00+01:00"}}
+    body = {
+        "recurringEventId": "series000",
+        "originalStartTime": {"dateTime": "2025-03-24T09:00:00+01:00", "timeZone": "Europe/Rome"},
+        "summary": "Special",
+        "start": {"dateTime": "2025-03-24T10:00:00+01:00"},
+        "end": {"dateTime": "2025-03-24T10:30:00+01:00"},
+    }
     made = raw.post(EV, json=body).json()
     assert made["id"] == "series000_20250324T080000Z"
     assert [i["summary"] for i in _single(raw)].count("Special") == 1
 
 
 def test_bad_rule_is_400(raw: httpx.Client) -> None:
-    body = {"start": {"dateTime": "2025-01-06T10:00:00Z", "timeZone": "UTC"},
-            "end": {"dateTime": "2025-01-06T11:00:00Z", "timeZone": "UTC"},
-            "recurrence": ["DTSTART:20250106T100000Z"]}
+    body = {
+        "start": {"dateTime": "2025-01-06T10:00:00Z", "timeZone": "UTC"},
+        "end": {"dateTime": "2025-01-06T11:00:00Z", "timeZone": "UTC"},
+        "recurrence": ["DTSTART:20250106T100000Z"],
+    }
     resp = raw.post(EV, json=body)
     assert resp.status_code == 400 and error_of(resp)["reason"] == "invalid"

@@ -27,8 +27,9 @@ def _full_sync(raw: httpx.Client, **params: Any) -> tuple[list[dict[str, Any]], 
         items += page["items"]
         if "nextSyncToken" in page:
             return items, page["nextSyncToken"]
-        page = raw.get(EV, params={"maxResults": 2, "pageToken": page["nextPageToken"],
-                                   **params}).json()
+        page = raw.get(
+            EV, params={"maxResults": 2, "pageToken": page["nextPageToken"], **params}
+        ).json()
 
 
 def test_incremental_returns_changes_and_tombstones(raw: httpx.Client) -> None:
@@ -59,8 +60,9 @@ def test_incremental_pages_carry_sync_token_only_at_the_end(raw: httpx.Client) -
     seen = [i["id"] for i in page["items"]]
     while "nextPageToken" in page:
         assert "nextSyncToken" not in page
-        page = raw.get(EV, params={"syncToken": token, "maxResults": 2,
-                                   "pageToken": page["nextPageToken"]}).json()
+        page = raw.get(
+            EV, params={"syncToken": token, "maxResults": 2, "pageToken": page["nextPageToken"]}
+        ).json()
         seen += [i["id"] for i in page["items"]]
     assert "nextSyncToken" in page
     assert sorted(seen) == [f"inc{i}0000" for i in range(5)]
@@ -76,9 +78,16 @@ def test_official_client_sync_flow(cal: Any) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("iCalUID", "x@google.com"), ("orderBy", "updated"), ("privateExtendedProperty", "a=b"),
-     ("q", "x"), ("sharedExtendedProperty", "a=b"), ("timeMin", "2025-01-01T00:00:00Z"),
-     ("timeMax", "2025-01-01T00:00:00Z"), ("updatedMin", "2025-01-01T00:00:00Z")],
+    [
+        ("iCalUID", "x@google.com"),
+        ("orderBy", "updated"),
+        ("privateExtendedProperty", "a=b"),
+        ("q", "x"),
+        ("sharedExtendedProperty", "a=b"),
+        ("timeMin", "2025-01-01T00:00:00Z"),
+        ("timeMax", "2025-01-01T00:00:00Z"),
+        ("updatedMin", "2025-01-01T00:00:00Z"),
+    ],
 )
 def test_forbidden_params_with_sync_token(raw: httpx.Client, name: str, value: str) -> None:
     _, token = _full_sync(raw)

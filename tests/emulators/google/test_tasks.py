@@ -30,12 +30,18 @@ def test_default_list_and_insert_list(tasks: Any) -> None:
 
 
 def test_due_keeps_utc_date_only(tasks: Any) -> None:
-    t = tasks.tasks().insert(tasklist="@default",
-                             body={"title": "Call", "due": "2025-03-10T15:45:00.000Z"}).execute()
+    t = (
+        tasks.tasks()
+        .insert(tasklist="@default", body={"title": "Call", "due": "2025-03-10T15:45:00.000Z"})
+        .execute()
+    )
     assert t["due"] == "2025-03-10T00:00:00.000Z"
     # 00:30 in Rome is still the previous day in UTC.
-    t2 = tasks.tasks().patch(tasklist="@default", task=t["id"],
-                             body={"due": "2025-03-10T00:30:00+01:00"}).execute()
+    t2 = (
+        tasks.tasks()
+        .patch(tasklist="@default", task=t["id"], body={"due": "2025-03-10T00:30:00+01:00"})
+        .execute()
+    )
     assert t2["due"] == "2025-03-09T00:00:00.000Z"
     assert t2["kind"] == "tasks#task" and t2["status"] == "needsAction"
     assert "completed" not in t2
@@ -44,19 +50,33 @@ def test_due_keeps_utc_date_only(tasks: Any) -> None:
 def test_completed_stamped_and_cleared(emu: Emu, tasks: Any) -> None:
     t = tasks.tasks().insert(tasklist="@default", body={"title": "Do"}).execute()
     now = emu.control("GET", "clock")["now"]
-    done = tasks.tasks().patch(tasklist="@default", task=t["id"],
-                               body={"status": "completed"}).execute()
+    done = (
+        tasks.tasks()
+        .patch(tasklist="@default", task=t["id"], body={"status": "completed"})
+        .execute()
+    )
     assert done["status"] == "completed" and done["completed"] >= now[:19]
-    reopened = tasks.tasks().patch(tasklist="@default", task=t["id"],
-                                   body={"status": "needsAction", "completed": None}).execute()
+    reopened = (
+        tasks.tasks()
+        .patch(tasklist="@default", task=t["id"], body={"status": "needsAction", "completed": None})
+        .execute()
+    )
     assert reopened["status"] == "needsAction" and "completed" not in reopened
 
 
 def test_update_replaces(tasks: Any) -> None:
-    t = tasks.tasks().insert(tasklist="@default",
-                             body={"title": "A", "notes": "n", "due": "2025-01-01T00:00:00Z"}).execute()
-    out = tasks.tasks().update(tasklist="@default", task=t["id"],
-                               body={"id": t["id"], "title": "B"}).execute()
+    t = (
+        tasks.tasks()
+        .insert(
+            tasklist="@default", body={"title": "A", "notes": "n", "due": "2025-01-01T00:00:00Z"}
+        )
+        .execute()
+    )
+    out = (
+        tasks.tasks()
+        .update(tasklist="@default", task=t["id"], body={"id": t["id"], "title": "B"})
+        .execute()
+    )
     assert out["title"] == "B" and "notes" not in out and "due" not in out
 
 
@@ -97,7 +117,9 @@ def test_updated_min_incremental_read(emu: Emu, alice: dict[str, Any]) -> None:
     params = {"updatedMin": mark, "showDeleted": "true", "showHidden": "true"}
     items = raw.get(T, params=params).json()["items"]
     assert sorted((x["title"], x.get("deleted", False)) for x in items) == [
-        ("fresh", False), ("gone", True)]
+        ("fresh", False),
+        ("gone", True),
+    ]
     assert old["id"] not in [x["id"] for x in items]
 
 
