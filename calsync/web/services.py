@@ -141,6 +141,14 @@ class CrmProbe(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class AuthRequest:
+    """Where to send the browser for consent, and the PKCE verifier to keep for the callback."""
+
+    url: str
+    code_verifier: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Tokens:
     """The result of an authorization-code exchange."""
 
@@ -170,16 +178,10 @@ class GoogleError(Exception):
 class GoogleGateway(Protocol):
     """OAuth endpoints and the few reads the settings page needs."""
 
-    def authorization_url(
-        self,
-        *,
-        client_id: str,
-        redirect_uri: str,
-        scopes: Sequence[str],
-        state: str,
-        code_challenge: str,
-    ) -> str:
-        """Return the consent URL (offline access, consent prompt, PKCE S256)."""
+    def authorization_request(
+        self, *, client_id: str, redirect_uri: str, scopes: Sequence[str], state: str
+    ) -> AuthRequest:
+        """Return the consent URL (offline, consent prompt, PKCE S256) and the PKCE verifier."""
 
     def exchange_code(
         self,
