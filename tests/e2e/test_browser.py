@@ -6,11 +6,22 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
-from calsync.model import Event, When, utcnow
-from tests.e2e.conftest import ADMIN_PASSWORD, USERS, Stack, shot, sign_in
+from calsync.engine.pairs import Kind
+from calsync.engine.store import Conflict
+from calsync.model import Event, Task, When, utcnow
+from tests.e2e.conftest import (
+    ADMIN_PASSWORD,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    USERS,
+    Stack,
+    shot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -133,3 +144,124 @@ def test_other_users_are_kept_out(stack: Stack, browser: Any, context: Any) -> N
         shot(admin, "admin")
     finally:
         admin_ctx.close()
+
+
+def _connect(page: Any, stack: Stack, email: str, tasks: bool = False) -> None:
+    if tasks:
+        page.check("input[name=tasks]")
+    page.click("#connect")
+    page.wait_for_url(f"{stack.google_url}/o/oauth2/auth*")
+    page.click(f'[id="allow-{email}"]')
+    page.wait_for_url(f"{stack.url}/me")
+
+
+def test_todos_need_the_tasks_scope_and_reach_google_tasks(stack: Stack, context: Any) -> None:
+    """Ticking "also sync to-dos" asks for the Tasks scope; the chosen list receives CRM to-dos."""
+    page = context.new_page()
+    sign_in(page, stack.url, "alice", USERS["alice"])
+    page.wait_for_url(f"{stack.url}/me")
+    page.check("input[name=tasks]")
+    page.click("#connect")
+    page.wait_for_url(f"{stack.google_url}/o/oauth2/auth*")
+    assert "https://www.googleapis.com/auth/tasks" in page.content()
+    page.click('[id="allow-alice@example.com"]')
+    page.wait_for_url(f"{stack.url}/me")
+
+    options = page.locator("select[name=tasklist] option").all_inner_texts()
+    assert len(options) >= 2, options  # "don't sync to-dos" and the account's lists
+    page.select_option("select[name=tasklist]", index=1)
+    page.click("#save-prefs")
+    assert "Preferences saved" in page.content()
+    tasklist = stack.app.store.get_prefs("alice").tasklist
+    assert tasklist
+
+    stack.crm.add_task("alice", Task("Send the ACME offer", due=utcnow().date()))
+    with page.expect_navigation():
+        page.click("#sync-now")
+    expect(page.locator("#sync-status")).to_contain_text("succeeded", ignore_case=True)
+    token = stack.accounts["alice@example.com"]["access_token"]
+    r = httpx.get(
+        f"{stack.google_url}/tasks/v1/lists/{tasklist}/tasks",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert "Send the ACME offer" in [t.get("title") for t in r.json().get("items", [])]
+
+
+def test_revoked_access_asks_to_reconnect_then_disconnect(stack: Stack, context: Any) -> None:
+    """When Google refuses the token (revoked), Sync now says "needs reconnecting" instead of
+    failing silently; reconnecting fixes it; Disconnect revokes and forgets the link."""
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    sign_in(page, stack.url, "alice", USERS["alice"])
+    page.wait_for_url(f"{stack.url}/me")
+    _connect(page, stack, "alice@example.com")
+    link = stack.app.store.get_link("alice")
+    assert link is not None
+
+    # The user removes calsync's access in their Google account.
+    httpx.post(f"{stack.google_url}/revoke", data={"token": link.refresh_token})
+    with page.expect_navigation():
+        page.click("#sync-now")
+    expect(page.locator("#google-account")).to_contain_text("needs reconnecting", ignore_case=True)
+    expect(page.locator("#sync-status")).to_contain_text("needs reconnect", ignore_case=True)
+    assert str(stack.app.store.get_link("alice").status) == "needs_reconnect"  # type: ignore[union-attr]
+    assert page.locator("#sync-now").is_disabled()
+    shot(page, "me-needs-reconnect")
+
+    _connect(page, stack, "alice@example.com")
+    expect(page.locator("#google-account")).to_contain_text("connected", ignore_case=True)
+    with page.expect_navigation():
+        page.click("#sync-now")
+    expect(page.locator("#sync-status")).to_contain_text("succeeded", ignore_case=True)
+
+    token = stack.app.store.get_link("alice").refresh_token  # type: ignore[union-attr]
+    page.click("#disconnect")
+    expect(page.locator("#google-account")).to_contain_text("not connected", ignore_case=True)
+    assert stack.app.store.get_link("alice") is None
+    r = httpx.post(
+        f"{stack.google_url}/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": token,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        },
+    )
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+
+def test_conflicts_are_shown_side_by_side(stack: Stack, context: Any) -> None:
+    """A stored conflict shows both versions, the kept one marked, HTML sanitised."""
+    stack.app.service.known_user("alice")
+    stack.app.store.add_conflict(
+        Conflict(
+            user="alice",
+            kind=Kind.EVENT,
+            key="k-1",
+            winner="crm",
+            crm_version={
+                "title": "Budget review",
+                "location": "Room 1",
+                "description": "<p>Bring the <b>numbers</b></p><img src=x onerror=alert(1)>",
+            },
+            google_version={
+                "title": "Budget review (moved)",
+                "location": "Room 2",
+                "description": "<p>Moved by the client</p>",
+            },
+            at=utcnow(),
+            reason="both edited",
+        )
+    )
+    stack.app.store.commit()
+    page = context.new_page()
+    sign_in(page, stack.url, "alice", USERS["alice"])
+    page.wait_for_url(f"{stack.url}/me")
+    conflicts = page.locator("#conflicts")
+    expect(conflicts).to_contain_text("Room 1")
+    expect(conflicts).to_contain_text("Room 2")
+    assert conflicts.locator(".version.winner").inner_text().startswith("CRM")
+    assert conflicts.locator("b", has_text="numbers").count() == 1
+    assert conflicts.locator("img").count() == 0
+    conflicts.scroll_into_view_if_needed()
+    shot(page, "me-conflicts")
