@@ -19,7 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from calsync.web.context import WebConfig, WebContext
 from calsync.web.deps import LoginRequired, check_csrf
-from calsync.web.google import HttpGoogleGateway
+from calsync.web.google import SidesGoogleGateway
 from calsync.web.metrics import WebMetrics
 from calsync.web.pages import STATIC_DIR, make_templates, redirect, render
 from calsync.web.routes import admin, auth, health, me, oauth
@@ -62,7 +62,7 @@ def create_app(
     config = WebConfig.from_settings(settings, public_url)
     metrics = WebMetrics()
     if google is None:
-        google = HttpGoogleGateway(
+        google = SidesGoogleGateway(
             auth_url=_setting(
                 settings, "google_auth_url", "https://accounts.google.com/o/oauth2/auth"
             ),

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 from calsync.web.metrics import WebMetrics
 from calsync.web.runner import SyncRunner
 from calsync.web.services import (
+    DEFAULT_DAILY_BUDGET,
     SETTING_CLIENT_ID,
     SETTING_CLIENT_SECRET,
     CrmAuthenticator,
@@ -38,6 +39,8 @@ class WebConfig:
     crm: str = "local"
     crm_url: str = ""
     crm_user: str = ""
+    daily_budget: int = DEFAULT_DAILY_BUDGET
+    """Google API calls per day for the whole project, unless the admin page says otherwise."""
 
     @property
     def https(self) -> bool:
@@ -53,6 +56,7 @@ class WebConfig:
             crm=str(getattr(settings, "crm", "local") or "local"),
             crm_url=str(getattr(settings, "vtiger_url", "") or ""),
             crm_user=str(getattr(settings, "vtiger_user", "") or ""),
+            daily_budget=int(getattr(settings, "google_daily_budget", 0) or DEFAULT_DAILY_BUDGET),
         )
 
 

@@ -21,12 +21,15 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 _FLASH = "flash"
 
+# Text formatting only: no images (remote ones are tracking pixels), no image maps.
+_TAGS = frozenset(nh3.ALLOWED_TAGS) - {"img", "map", "area"}
+
 
 def sanitize_html(text: object) -> Markup:
     """Return `text` (HTML from the CRM or Google) with only harmless markup left."""
     if text is None:
         return Markup("")
-    return Markup(nh3.clean(str(text)))
+    return Markup(nh3.clean(str(text), tags=set(_TAGS), link_rel="noopener noreferrer nofollow"))
 
 
 def _when(value: object) -> str:

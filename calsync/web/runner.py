@@ -20,11 +20,14 @@ class RunStatus:
 
     user: str
     state: str
-    """running | ok | failed."""
+    """running, or how the round ended (the service's status: ok, failed, paused, ...)."""
     started: datetime
+    ok: bool = True
     finished: datetime | None = None
     summary: str = ""
     error: str = ""
+    note: str = ""
+    """Why a successful round did nothing (e.g. sync is paused)."""
 
     @property
     def running(self) -> bool:
@@ -75,28 +78,58 @@ class SyncRunner:
             _LOGGER.warning("sync of %s failed: %s", user, err, exc_info=True)
             self._metrics.syncs.labels("failed").inc()
             self._metrics.failures.inc()
-            self._finish(user, "failed", error=_describe_error(err))
+            self._finish(user, "failed", False, error=_describe_error(err))
         else:
             calls = getattr(report, "api_calls", None)
             if isinstance(calls, int) and calls > 0:
                 self._metrics.api_calls.inc(calls)
-            failed = bool(getattr(report, "failed", False)) or getattr(report, "ok", True) is False
-            self._metrics.syncs.labels("failed" if failed else "ok").inc()
-            if failed:
+            state, ok = report_outcome(report)
+            self._metrics.syncs.labels("ok" if ok else "failed").inc()
+            if not ok:
                 self._metrics.failures.inc()
-            error = str(getattr(report, "error", "") or "") if failed else ""
+            message = str(getattr(report, "message", "") or getattr(report, "error", "") or "")
             self._finish(
-                user, "failed" if failed else "ok", summary=describe_report(report), error=error
+                user,
+                state,
+                ok,
+                summary=describe_report(report),
+                error="" if ok else message,
+                note=message if ok else "",
             )
         finally:
             self._metrics.latency.observe(time.perf_counter() - t0)
 
-    def _finish(self, user: str, state: str, summary: str = "", error: str = "") -> None:
+    def _finish(
+        self,
+        user: str,
+        state: str,
+        ok: bool,
+        summary: str = "",
+        error: str = "",
+        note: str = "",
+    ) -> None:
         with self._lock:
             current = self._status[user]
             self._status[user] = replace(
-                current, state=state, finished=_now(), summary=summary, error=error
+                current,
+                state=state,
+                ok=ok,
+                finished=_now(),
+                summary=summary,
+                error=error,
+                note=note,
             )
+
+
+def report_outcome(report: object) -> tuple[str, bool]:
+    """Return (status, success) of a sync report: `status` with `.success`, or `ok`/`failed`."""
+    status = getattr(report, "status", None)
+    if status is not None:
+        success = getattr(status, "success", None)
+        ok = bool(success) if success is not None else str(status) == "ok"
+        return str(status), ok
+    failed = bool(getattr(report, "failed", False)) or getattr(report, "ok", True) is False
+    return ("failed", False) if failed else ("ok", True)
 
 
 def _describe_error(err: BaseException) -> str:

@@ -5,8 +5,6 @@ Passwords are hashed (argon2id) by the store, through `calsync.passwords`.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import secrets
 
@@ -27,14 +25,6 @@ def tokens_equal(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return False
     return hmac.compare_digest(a.encode(), b.encode())
-
-
-def pkce_pair() -> tuple[str, str]:
-    """Return a PKCE (verifier, S256 challenge) pair."""
-    verifier = secrets.token_urlsafe(64)[:96]
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return verifier, challenge
 
 
 def create_admin(store: WebStore, name: str = "admin", password: str | None = None) -> str:

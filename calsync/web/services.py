@@ -141,6 +141,14 @@ class CrmProbe(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class AuthRequest:
+    """Where to send the browser for consent, and the PKCE verifier to keep for the callback."""
+
+    url: str
+    code_verifier: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Tokens:
     """The result of an authorization-code exchange."""
 
@@ -170,16 +178,10 @@ class GoogleError(Exception):
 class GoogleGateway(Protocol):
     """OAuth endpoints and the few reads the settings page needs."""
 
-    def authorization_url(
-        self,
-        *,
-        client_id: str,
-        redirect_uri: str,
-        scopes: Sequence[str],
-        state: str,
-        code_challenge: str,
-    ) -> str:
-        """Return the consent URL (offline access, consent prompt, PKCE S256)."""
+    def authorization_request(
+        self, *, client_id: str, redirect_uri: str, scopes: Sequence[str], state: str
+    ) -> AuthRequest:
+        """Return the consent URL (offline, consent prompt, PKCE S256) and the PKCE verifier."""
 
     def exchange_code(
         self,
@@ -210,12 +212,25 @@ class GoogleGateway(Protocol):
 
 
 def describe_counts(counts: dict[str, Any]) -> str:
-    """Return a stored run's counts as one line (`google: created 2, ...`)."""
-    return ", ".join(f"{k}: {_short(v)}" for k, v in counts.items() if v not in ({}, None, 0))
+    """Return a run's counts as one line: `CRM: nothing changed; Google: 2 created`."""
+    parts = []
+    for side, value in counts.items():
+        label = {"crm": "CRM", "google": "Google"}.get(side, side)
+        if isinstance(value, dict):
+            done = [f"{n} {k}" for k, n in value.items() if isinstance(n, int) and n]
+            parts.append(f"{label}: {', '.join(done) if done else 'nothing changed'}")
+        elif value not in (None, 0, ""):
+            parts.append(f"{label}: {value}")
+    return "; ".join(parts)
 
 
 def describe_report(report: object) -> str:
     """Return a one-line summary of a sync report, whatever its shape."""
+    counts = getattr(report, "counts", None)
+    if callable(counts):
+        counted = counts()
+        if isinstance(counted, dict):
+            return describe_counts(counted)
     summary = getattr(report, "summary", None)
     if callable(summary):
         return str(summary())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,18 +75,32 @@ class SignedIn:
         return self.http.get(path, **kw)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """A migrated state store on SQLite in the test's directory."""
-    with Store.open(f"sqlite:///{tmp_path / 'state.db'}", "test-secret-key") as store:
+STORE_KEY = "test-secret-key"
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A freshly migrated SQLite state database, made once and copied by each test."""
+    path = tmp_path_factory.mktemp("state") / "template.db"
+    with Store.open(f"sqlite:///{path}", STORE_KEY) as store:
         store.migrate()
+        # argon2 is slow on purpose: hash the admin's password once for the whole session.
+        create_admin(store, "admin", ADMIN_PASSWORD)
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path, migrated_db: Path) -> Iterator[Store]:
+    """A migrated state store on SQLite in the test's directory, with the admin account."""
+    db = tmp_path / "state.db"
+    shutil.copyfile(migrated_db, db)
+    with Store.open(f"sqlite:///{db}", STORE_KEY) as store:
         yield store
 
 
 @pytest.fixture
 def web(store: Store) -> Iterator[WebEnv]:
     """The web app served on a free loopback port, with an admin and two CRM users."""
-    create_admin(store, "admin", ADMIN_PASSWORD)
     service = FakeService(store)
     google = FakeGoogle()
     crm = FakeCrm(dict(CRM_USERS))

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from calsync.engine.store import LogEntry
+from calsync.sides.google.oauth import new_pkce
 from calsync.state import Store
-from calsync.web.services import CalendarInfo, GoogleError, Tokens
+from calsync.web.services import AuthRequest, CalendarInfo, GoogleError, Tokens
 
 
 @dataclass
@@ -77,15 +78,10 @@ class FakeGoogle:
         ]
         self.refuse_refresh = False
 
-    def authorization_url(
-        self,
-        *,
-        client_id: str,
-        redirect_uri: str,
-        scopes: Sequence[str],
-        state: str,
-        code_challenge: str,
-    ) -> str:
+    def authorization_request(
+        self, *, client_id: str, redirect_uri: str, scopes: Sequence[str], state: str
+    ) -> AuthRequest:
+        verifier, code_challenge = new_pkce()
         query = {
             "client_id": client_id,
             "redirect_uri": redirect_uri,
@@ -96,7 +92,7 @@ class FakeGoogle:
             "access_type": "offline",
             "prompt": "consent",
         }
-        return "https://accounts.example/auth?" + urlencode(query)
+        return AuthRequest("https://accounts.example/auth?" + urlencode(query), verifier)
 
     def issue_code(self, email: str) -> str:
         code = f"code-{len(self.codes)}"

@@ -122,6 +122,7 @@ def test_first_run_creates_admin_once(store: Store) -> None:
     """`ensure_admin` makes the admin with a one-time password only when none exists."""
     from calsync.web import ensure_admin
 
+    store.delete_user("admin")
     password = ensure_admin(store)
     assert password
     assert store.verify_password("admin", password)
@@ -135,6 +136,7 @@ def test_create_app_announces_the_first_admin_password(store: Store) -> None:
     from calsync.web import create_app
     from tests.web.fakes import FakeCrm, FakeService
 
+    store.delete_user("admin")
     said: list[str] = []
     create_app(
         SimpleNamespace(),

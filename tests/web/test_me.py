@@ -285,6 +285,7 @@ def test_conflicts_show_both_versions_sanitised(web: WebEnv) -> None:
     assert "<b>agenda</b>" in text
     assert "<script>alert(1)" not in text
     assert "onerror" not in text
+    assert "<img" not in text
 
 
 def _flash_after(me: SignedIn, path: str) -> str:

@@ -14,7 +14,6 @@ from calsync.web.context import WebContext
 from calsync.web.deps import AdminUser, Ctx
 from calsync.web.pages import flash, redirect, render
 from calsync.web.services import (
-    DEFAULT_DAILY_BUDGET,
     SETTING_CLIENT_ID,
     SETTING_CLIENT_SECRET,
     SETTING_DAILY_BUDGET,
@@ -48,7 +47,7 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     cid, secret = ctx.client_credentials()
-    budget = ctx.store.get_setting(SETTING_DAILY_BUDGET) or str(DEFAULT_DAILY_BUDGET)
+    budget = ctx.store.get_setting(SETTING_DAILY_BUDGET) or str(ctx.config.daily_budget)
     rows = [
         UserRow(u, ctx.store.get_link(u.name), ctx.store.last_run(u.name))
         for u in ctx.store.list_users()

@@ -12,7 +12,7 @@ from calsync.web.deps import Ctx, CurrentUser
 from calsync.web.google import scopes_for
 from calsync.web.pages import flash, redirect
 from calsync.web.routes.admin import redirect_uri
-from calsync.web.security import new_token, pkce_pair, tokens_equal
+from calsync.web.security import new_token, tokens_equal
 from calsync.web.services import GoogleError
 
 _LOGGER = logging.getLogger(__name__)
@@ -28,22 +28,18 @@ def _start(request: Request, ctx: Ctx, user: str, tasks: bool) -> Response:
         flash(request, "The administrator has not set up the Google client yet.", "error")
         return redirect("/me")
     state = new_token()
-    verifier, challenge = pkce_pair()
     scopes = scopes_for(tasks)
+    auth = ctx.google.authorization_request(
+        client_id=client_id, redirect_uri=redirect_uri(request, ctx), scopes=scopes, state=state
+    )
+    # The session cookie is signed, so the state and the user it belongs to cannot be forged.
     request.session[_FLOW] = {
         "state": state,
         "user": user,
-        "verifier": verifier,
+        "verifier": auth.code_verifier,
         "scopes": scopes,
     }
-    url = ctx.google.authorization_url(
-        client_id=client_id,
-        redirect_uri=redirect_uri(request, ctx),
-        scopes=scopes,
-        state=state,
-        code_challenge=challenge,
-    )
-    return redirect(url)
+    return redirect(auth.url)
 
 
 @router.post("/start")
