@@ -1,4 +1,4 @@
-"""Factories of vtiger records and calsync items for the vtiger side tests."""
+"""Factories of calsync items for the vtiger side tests (vtiger elements: `event_element`)."""
 
 from __future__ import annotations
 
