@@ -264,3 +264,11 @@ def test_batch_encoding_keeps_base_path_and_json_bodies() -> None:
     text = body.decode()
     assert "PATCH /prefix/calendar/v3/x?a=1 HTTP/1.1" in text
     assert 'If-Match: "e"' in text and '{"summary": "s"}' in text
+
+
+def test_a_reply_that_is_not_json_is_a_calsync_error(
+    scripted: Scripted, make_http: MakeHttp
+) -> None:
+    scripted.script(Reply(200, b"<html>captive portal</html>", {"content-type": "text/html"}))
+    with pytest.raises(TransientError, match="not JSON"):
+        make_http().json("GET", "/calendar/v3/x")
