@@ -71,7 +71,7 @@ class Backoff:
 class CallCounter(Protocol):
     """Durable per-day call counts (the SQL state store implements this)."""
 
-    def add_calls(self, user: str, n: int, day: date) -> None:
+    def add_calls(self, user: str, n: int, day: date) -> object:
         """Add `n` calls made for `user` on `day`."""
         ...
 

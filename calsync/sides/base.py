@@ -59,6 +59,11 @@ class NotFound(AdapterError):
 class AlreadyExists(AdapterError):
     """A create hit an existing id (Google 409 `duplicate`)."""
 
+    def __init__(self, message: str = "", existing_id: str | None = None) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
+        """The id that is taken (client-chosen ids), so the engine can fetch and adopt it."""
+
 
 class PreconditionFailed(AdapterError):
     """The etag given no longer matches: someone changed the item since we read it."""
@@ -92,6 +97,9 @@ class ChangeSet(Generic[T]):
     cursor: str | None = None
     full: bool = False
     """True when this is a complete listing (first sync or after a 410), not an increment."""
+    skipped: list[str] = field(default_factory=list)
+    """Ids seen on the side but unreadable (bad record, logged): neither changed nor deleted.
+    A full listing that skipped an id must not be read as that item having been deleted."""
 
 
 class Side(Protocol[T]):

@@ -3,7 +3,6 @@ clock, sync-token expiry, extra calendars and sharing; documented in docs/emulat
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -123,13 +122,13 @@ def stats(emu: Emulator, req: Req) -> Resp:
 
 
 def stats_clear(emu: Emulator, req: Req) -> Resp:
-    emu.stats.__init__()  # type: ignore[misc]
+    emu.stats.reset()
     return Resp(200, emu.stats.as_dict())
 
 
 def reset(emu: Emulator, req: Req) -> Resp:
     emu.store.clear()
-    emu.store.config.__dict__.update(copy.deepcopy(emu.initial_config.__dict__))
+    emu.store.config.update(emu.initial_config.as_dict())
     emu.reset_runtime()
     return Resp(200, {"ok": True})
 

@@ -243,6 +243,7 @@ def _series_hits(
 def _envelope(ctx: Ctx, cal: Calendar, items: list[Json], mark: int) -> dict[str, Any]:
     store = ctx.emu.store
     updated = max((str(i.get("updated", "")) for i in items), default="")
+    role = role_of(cal, ctx.account)
     return {
         "kind": "calendar#events",
         "etag": etag(mark),
@@ -252,13 +253,18 @@ def _envelope(ctx: Ctx, cal: Calendar, items: list[Json], mark: int) -> dict[str
         "timeZone": ctx.req.q("timeZone") or cal.time_zone,
         "accessRole": role_of(cal, ctx.account),
         "defaultReminders": default_reminders(cal),
-        "items": [in_zone(render(i, ctx.account), ctx.req.q("timeZone")) for i in items],
+        "items": [in_zone(render(i, ctx.account, role), ctx.req.q("timeZone")) for i in items],
     }
 
 
 def _check_sync_token(ctx: Ctx, cal: Calendar, token: SyncToken) -> None:
     req, store = ctx.req, ctx.emu.store
-    if token.calendar != cal.id or token.epoch != cal.token_epoch or token.counter > store.counter:
+    if (
+        token.calendar != cal.id
+        or token.generation != store.generation
+        or token.epoch != cal.token_epoch
+        or token.counter > store.counter
+    ):
         raise full_sync_required()
     age = store.config.sync_token_max_age
     if token.issued < cal.tokens_valid_from:
@@ -307,6 +313,7 @@ def _list(ctx: Ctx, calendarId: str) -> Resp:
     else:
         body["nextSyncToken"] = SyncToken(
             cal.id,
+            store.generation,
             mark,
             cal.token_epoch,
             store.now(),

@@ -195,8 +195,29 @@ def tombstone(res: Json) -> Json:
     return out
 
 
-def render(res: Json, viewer: str) -> Json:
-    """Return a stored resource as `viewer` sees it (`self` flags on creator and organizer)."""
+# What a reader sees of a private event, and a free/busy reader of any event (§2.10).
+_BUSY_ONLY = (
+    "kind",
+    "etag",
+    "id",
+    "status",
+    "start",
+    "end",
+    "recurringEventId",
+    "originalStartTime",
+    "visibility",
+    "transparency",
+    "updated",
+    "iCalUID",
+)
+
+
+def render(res: Json, viewer: str, role: str = "owner") -> Json:
+    """Return a stored resource as `viewer` (with `role` on its calendar) sees it: `self` flags
+    on creator, organizer and attendees; details stripped where the role may not see them."""
+    private = res.get("visibility") in ("private", "confidential")
+    if role == "freeBusyReader" or (role == "reader" and private):
+        return {k: copy.deepcopy(v) for k, v in res.items() if k in _BUSY_ONLY}
     out = copy.deepcopy(res)
     for key in ("creator", "organizer"):
         person = out.get(key)

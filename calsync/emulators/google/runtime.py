@@ -55,6 +55,10 @@ class Stats:
     """Counts API calls like Google's quota does (each batched call counts one)."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero every counter."""
         self.total = 0
         self.batches = 0
         self.by_account: dict[str, int] = {}

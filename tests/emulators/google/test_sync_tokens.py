@@ -161,3 +161,12 @@ def test_acl_change_can_expire_tokens(emu: Emu, raw: httpx.Client) -> None:
         {"email": "bob@example.com", "role": "writer", "expire_sync_tokens": True},
     )
     assert raw.get(EV, params={"syncToken": token}).status_code == 410
+
+
+def test_tokens_from_before_a_reset_are_410(emu: Emu, raw: httpx.Client) -> None:
+    _, token = _full_sync(raw)
+    emu.control("POST", "reset")
+    again = emu.raw(emu.account("alice@example.com"))
+    for i in range(3):
+        again.post(EV, json=timed(id=f"after{i}000"))
+    assert again.get(EV, params={"syncToken": token}).status_code == 410

@@ -1,0 +1,110 @@
+"""calsync's configuration: `CALSYNC_*` environment variables, optionally a `calsync.toml` file.
+
+Nothing is read at import time: call `load_settings()` where the settings are needed (the CLI,
+the web app factory) and pass the result down. Precedence, highest first: keyword arguments to
+`load_settings`, environment variables, the TOML file (`CALSYNC_CONFIG`, else `./calsync.toml`;
+keys are the field names, e.g. `database_url = "..."`), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "CALSYNC_CONFIG"
+"""Environment variable naming the TOML file to read (default: `calsync.toml` in the cwd)."""
+DEFAULT_CONFIG_FILE = "calsync.toml"
+
+
+def config_file() -> Path | None:
+    """Return the TOML file to read, or None when there is none."""
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"{CONFIG_ENV} names {path}, which is not a file")
+        return path
+    local = Path.cwd() / DEFAULT_CONFIG_FILE
+    return local if local.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Everything calsync reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CALSYNC_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("./data")
+    """Where the default SQLite databases and the generated secret key file live."""
+    database_url: str = ""
+    """State database (SQLAlchemy URL); default `sqlite:///<data_dir>/calsync.db`."""
+    secret_key: SecretStr | None = None
+    """Key for secrets at rest (Fernet key or any passphrase; comma-separated for rotation,
+    newest first). Unset: a key file is generated in the data dir."""
+
+    google_api_url: str = "https://www.googleapis.com"
+    google_auth_url: str = "https://accounts.google.com/o/oauth2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+
+    crm: Literal["local", "vtiger"] = "local"
+    """Which CRM to sync with: the embedded calendar or a vtiger instance."""
+    local_crm_url: str = ""
+    """Embedded CRM database (SQLAlchemy URL); default `sqlite:///<data_dir>/crm.db`."""
+    vtiger_url: str | None = None
+    vtiger_user: str | None = None
+    vtiger_access_key: SecretStr | None = None
+
+    broker_url: str | None = None
+    """Celery broker; unset means the embedded in-process scheduler."""
+
+    google_daily_budget: int = Field(default=1_000_000, ge=1)
+    """Google API calls the whole project may make per day (Google's default quota)."""
+    google_user_daily_budget: int = Field(default=20_000, ge=1)
+    """Google API calls one user's syncs may make per day."""
+    google_user_calls_per_minute: int = Field(default=300, ge=1, le=600)
+    """Per-user rate, kept well below Google's 600 requests per minute per user."""
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        # Defaults that depend on data_dir; the model is frozen, hence object.__setattr__.
+        data = self.data_dir.expanduser()
+        object.__setattr__(self, "data_dir", data)
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{data / 'calsync.db'}")
+        if not self.local_crm_url:
+            object.__setattr__(self, "local_crm_url", f"sqlite:///{data / 'crm.db'}")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def secret_key_value(self) -> str | None:
+        """Return the configured secret key in clear, or None."""
+        return self.secret_key.get_secret_value() if self.secret_key else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Return the settings from the environment and config file; `overrides` win over both."""
+    return Settings(**overrides)

@@ -1,0 +1,158 @@
+"""The CRM backends the service can sync with: the embedded calendar and vtiger.
+
+Public API: `CrmBackend` (what the service and web app need of a CRM), `CrmUserInfo`,
+`LocalBackend`, `VtigerBackend`, `backend_from_settings`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from calsync.config import Settings
+from calsync.model import Event, Task
+from calsync.sides.base import AdapterError, Side
+from calsync.sides.local.crm import LocalCrm
+from calsync.sides.vtiger.client import VtigerClient
+from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CrmUserInfo:
+    """A CRM user as the service needs it."""
+
+    name: str
+    crm_id: str
+    time_zone: str
+    email: str = ""
+    is_admin: bool = False
+
+
+class CrmBackend(Protocol):
+    """One CRM instance: its users, their calendars as Sides, and sign-in checks."""
+
+    kind: str
+    """`local` or `vtiger`."""
+    namespace: str
+    """Names this CRM instance in link keys stored on Google, so two CRMs never collide."""
+
+    def users(self) -> list[CrmUserInfo]:
+        """Return the CRM's users."""
+        ...
+
+    def user(self, name: str) -> CrmUserInfo | None:
+        """Return the CRM user `name`, or None."""
+        ...
+
+    def events_side(self, user: CrmUserInfo) -> Side[Event]:
+        """Return the user's CRM events as a Side."""
+        ...
+
+    def tasks_side(self, user: CrmUserInfo) -> Side[Task]:
+        """Return the user's CRM to-dos as a Side."""
+        ...
+
+    def authenticate(self, name: str, secret: str) -> bool:
+        """Return True when `secret` is the user's CRM password (local) or access key (vtiger)."""
+        ...
+
+    def check(self) -> str:
+        """Return a one-line description of the connection; raise AdapterError when it fails."""
+        ...
+
+
+class LocalBackend:
+    """The embedded CRM calendar (SQLite)."""
+
+    kind = "local"
+
+    def __init__(self, crm: LocalCrm, namespace: str = "local") -> None:
+        self.crm = crm
+        self.namespace = namespace
+
+    def users(self) -> list[CrmUserInfo]:
+        return [
+            CrmUserInfo(u.name, u.id, u.time_zone, u.email, u.is_admin)
+            for u in self.crm.list_users()
+        ]
+
+    def user(self, name: str) -> CrmUserInfo | None:
+        u = self.crm.get_user(name)
+        return CrmUserInfo(u.name, u.id, u.time_zone, u.email, u.is_admin) if u else None
+
+    def events_side(self, user: CrmUserInfo) -> Side[Event]:
+        return self.crm.events_side(user.name)
+
+    def tasks_side(self, user: CrmUserInfo) -> Side[Task]:
+        return self.crm.tasks_side(user.name)
+
+    def authenticate(self, name: str, secret: str) -> bool:
+        return self.crm.get_user(name) is not None and self.crm.verify_password(name, secret)
+
+    def check(self) -> str:
+        return f"embedded CRM with {len(self.crm.list_users())} users"
+
+
+class VtigerBackend:
+    """A vtiger instance reached through webservice.php with one admin access key."""
+
+    kind = "vtiger"
+
+    def __init__(self, url: str, admin_user: str, access_key: str) -> None:
+        self.url = url
+        self.client = VtigerClient(url, admin_user, access_key)
+        self.namespace = "vtiger:" + url.rstrip("/").removesuffix("/webservice.php")
+
+    def users(self) -> list[CrmUserInfo]:
+        rows = self.client.query_all("SELECT id, user_name, time_zone, email1, is_admin FROM Users")
+        return [
+            CrmUserInfo(
+                name=str(r["user_name"]),
+                crm_id=str(r["id"]),
+                time_zone=str(r.get("time_zone") or "UTC"),
+                email=str(r.get("email1") or ""),
+                is_admin=str(r.get("is_admin", "off")) == "on",
+            )
+            for r in rows
+        ]
+
+    def user(self, name: str) -> CrmUserInfo | None:
+        return next((u for u in self.users() if u.name == name), None)
+
+    def events_side(self, user: CrmUserInfo) -> Side[Event]:
+        return VtigerEventsSide(self.client, user.crm_id, user.time_zone)
+
+    def tasks_side(self, user: CrmUserInfo) -> Side[Task]:
+        return VtigerTasksSide(self.client, user.crm_id, user.time_zone)
+
+    def authenticate(self, name: str, secret: str) -> bool:
+        # A CRM user signs in with their own access key: a successful webservice login proves it.
+        try:
+            VtigerClient(self.url, name, secret, retries=1).login()
+        except AdapterError as err:
+            _LOGGER.info("vtiger sign-in of %s refused: %s", name, err)
+            return False
+        return True
+
+    def check(self) -> str:
+        self.client.login()
+        return f"vtiger {self.client.profile.get('vtigerVersion', '?')} at {self.url}"
+
+
+def backend_from_settings(settings: Settings) -> CrmBackend:
+    """Return the CRM backend the settings name (`CALSYNC_CRM`)."""
+    if settings.crm == "vtiger":
+        if not (settings.vtiger_url and settings.vtiger_user and settings.vtiger_access_key):
+            raise AdapterError(
+                "CALSYNC_CRM=vtiger needs CALSYNC_VTIGER_URL, CALSYNC_VTIGER_USER and "
+                "CALSYNC_VTIGER_ACCESS_KEY"
+            )
+        return VtigerBackend(
+            settings.vtiger_url,
+            settings.vtiger_user,
+            settings.vtiger_access_key.get_secret_value(),
+        )
+    return LocalBackend(LocalCrm(settings.local_crm_url))

@@ -1,0 +1,102 @@
+"""A running vtiger emulator for tests and demos, with helpers for its control API.
+
+with VtigerEmulator() as vt:
+    alice = vt.add_user("alice", time_zone="Europe/Rome")
+    client = vt.client(alice)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from calsync.emulators.server import ServerThread
+from calsync.emulators.vtiger.app import create_app
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatedUser:
+    user_name: str
+    id: str
+    """Users ws id, e.g. `19x3`."""
+    access_key: str
+    time_zone: str
+
+
+class VtigerEmulator:
+    """The emulator served on a loopback port (`url`), started and stopped as a context."""
+
+    def __init__(self, db: str | None = None, php8: bool = False) -> None:
+        self.app = create_app(db, php8=php8)
+        self.server = ServerThread(self.app)
+        self.http = httpx.Client(timeout=30.0)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def endpoint(self) -> str:
+        return self.server.url + "/webservice.php"
+
+    def start(self) -> VtigerEmulator:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.http.close()
+        self.server.stop()
+
+    def __enter__(self) -> VtigerEmulator:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """POST `body` to `/_emulator/<path>` and return the JSON answer."""
+        resp = self.http.post(f"{self.url}/_emulator/{path}", json=body or {})
+        resp.raise_for_status()
+        return resp.json()
+
+    def add_user(
+        self, user_name: str, *, is_admin: bool = False, time_zone: str = "UTC", **extra: Any
+    ) -> EmulatedUser:
+        """Create a vtiger user and return its ws id and access key."""
+        body = {"user_name": user_name, "is_admin": is_admin, "time_zone": time_zone, **extra}
+        got = self.control("users", body)
+        return EmulatedUser(got["user_name"], got["id"], got["access_key"], time_zone)
+
+    def advance(self, seconds: float) -> int:
+        """Move the emulator's clock forward; return its new epoch."""
+        return int(self.control("clock", {"advance": seconds})["now"])
+
+    def fail_next(self, count: int = 1, status: int = 500, operation: str | None = None) -> None:
+        """Make the next `count` webservice calls (of `operation`) answer HTTP `status`."""
+        self.control("faults", {"status": status, "count": count, "operation": operation})
+
+    def set_mandatory(self, module: str, field: str, mandatory: bool = True) -> None:
+        self.control("mandatory", {"module": module, "field": field, "mandatory": mandatory})
+
+    def set_php8(self, on: bool) -> None:
+        self.control("config", {"php8": on})
+
+    def raw_record(self, module: str, owner: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Store a record as is, bypassing every check (to plant bad data)."""
+        body = {"module": module, "owner": owner, "fields": fields}
+        return dict(self.control("records", body))
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self.http.get(f"{self.url}/_emulator/stats").json())
+
+    def client(self, user: EmulatedUser, **kwargs: Any) -> Any:
+        """Return a VtigerClient logged in as `user` (imported lazily: sides depend on us)."""
+        from calsync.sides.vtiger.client import VtigerClient
+
+        kwargs.setdefault("sleep", lambda _s: None)
+        return VtigerClient(self.url, user.user_name, user.access_key, **kwargs)

@@ -1,0 +1,319 @@
+"""The planner's output: small command classes, each one write (or none) plus its state change.
+
+Public API: `Action` and its kinds `Create`, `Update`, `Delete`, `Link`, `Drop`, `Skip`,
+`Fetch`; `Env` (what `apply` needs); `SideName`; the link-key helpers `crm_key`,
+`google_key`, `next_key`, `key_origin`. An action touches the world only through the Side and
+PairStore protocols handed to it in `Env`; the runner commits after each one and, when one
+fails, rolls back and marks the action's `failure_row()` dirty (per-item rollback).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from calsync.engine.pairs import Kind, Pair
+from calsync.engine.store import Conflict, LogEntry, PairStore
+from calsync.model import Item, content_hash
+from calsync.sides.base import AlreadyExists, Remote, Side
+
+PENDING = "pending create"
+"""`Pair.error` of an intent row, committed before a create whose outcome is not yet known."""
+
+
+class SideName(enum.StrEnum):
+    CRM = "crm"
+    GOOGLE = "google"
+
+    @property
+    def other(self) -> SideName:
+        return SideName.GOOGLE if self is SideName.CRM else SideName.CRM
+
+
+# -- link keys -------------------------------------------------------------------------------
+# A key names the item a pair was born from: "c.<crm id>" or "g.<google id>", plus "~<n>" for
+# the n-th re-creation on Google (Google keeps deleted ids as cancelled, and ids derive from
+# keys there, so a re-created copy needs a fresh key). Keys hold opaque ids only, no content.
+
+
+def crm_key(crm_id: str) -> str:
+    """Return the link key of an item born in the CRM."""
+    return f"c.{crm_id}"
+
+
+def google_key(google_id: str) -> str:
+    """Return the link key of an item born on Google."""
+    return f"g.{google_id}"
+
+
+def next_key(key: str) -> str:
+    """Return the key of the next generation (a re-creation on Google)."""
+    base, _, gen = key.partition("~")
+    return f"{base}~{int(gen or 0) + 1}"
+
+
+def key_origin(key: str) -> tuple[SideName, str] | None:
+    """Return (side, id) of the item the key was derived from, or None for a foreign key."""
+    base = key.partition("~")[0]
+    head, dot, rest = base.partition(".")
+    if not dot or not rest:
+        return None
+    if head == "c":
+        return SideName.CRM, rest
+    if head == "g":
+        return SideName.GOOGLE, rest
+    return None
+
+
+# -- pair rows -------------------------------------------------------------------------------
+
+
+def with_side(row: Pair, side: SideName, remote: Remote[Any] | None) -> Pair:
+    """Return `row` with `side`'s id, etag and hash taken from `remote` (None: not there)."""
+    if side is SideName.CRM:
+        if remote is None:
+            return row.with_(crm_id=None, crm_etag=None, crm_hash=None)
+        return row.with_(crm_id=remote.id, crm_etag=remote.etag, crm_hash=content_hash(remote.item))
+    if remote is None:
+        return row.with_(google_id=None, google_etag=None, google_hash=None)
+    return row.with_(
+        google_id=remote.id, google_etag=remote.etag, google_hash=content_hash(remote.item)
+    )
+
+
+def side_id(row: Pair, side: SideName) -> str | None:
+    return row.crm_id if side is SideName.CRM else row.google_id
+
+
+def side_etag(row: Pair, side: SideName) -> str | None:
+    return row.crm_etag if side is SideName.CRM else row.google_etag
+
+
+@dataclass
+class Env:
+    """What actions need to run: both sides, the store, and who/when."""
+
+    user: str
+    kind: Kind
+    now: datetime
+    crm: Side[Any]
+    google: Side[Any]
+    store: PairStore
+
+    def side(self, name: SideName) -> Side[Any]:
+        return self.crm if name is SideName.CRM else self.google
+
+    def log(self, action: str, side: str, key: str, title: str = "", **kw: Any) -> None:
+        self.store.add_log(
+            LogEntry(self.user, self.now, action, side=side, key=key, title=title, **kw)
+        )
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of a plan for one pair (or one unlinked item)."""
+
+    key: str
+    side: SideName | None = None
+    """The side this action writes, if any."""
+    before: Pair | None = None
+    """The row as stored before the round (None for an item not linked yet)."""
+    observed: str = ""
+    """Fingerprint of the contents seen, kept with a failure so quarantine can tell changes."""
+    verb: ClassVar[str] = "action"
+
+    @property
+    def writes(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        where = f" {self.side.value}" if self.side else ""
+        return f"{self.verb:<7}{where:<8} {self.key}"
+
+    def apply(self, env: Env) -> None:
+        """Do the action and stage its state change (the runner commits)."""
+
+    def failure_row(self) -> Pair | None:
+        """Return the row to mark dirty when the action fails (None: nothing to keep)."""
+        return self.before
+
+
+@dataclass(frozen=True)
+class Skip(Action):
+    """Nothing to do now, for a stated reason (out of scope, quarantined, orphan copy)."""
+
+    reason: str = ""
+    verb: ClassVar[str] = "skip"
+
+    def describe(self) -> str:
+        return f"{super().describe()}  ({self.reason})"
+
+
+@dataclass(frozen=True)
+class Link(Action):
+    """Store `row` (a re-link, or fresh metadata after churn); no side is written."""
+
+    row: Pair | None = None
+    verb: ClassVar[str] = "link"
+
+    def apply(self, env: Env) -> None:
+        assert self.row is not None
+        env.store.put_pair(self.row)
+
+
+@dataclass(frozen=True)
+class Drop(Action):
+    """Forget the pair: both copies are gone, or the link can no longer carry anything."""
+
+    reason: str = ""
+    verb: ClassVar[str] = "unlink"
+
+    def apply(self, env: Env) -> None:
+        env.store.delete_pair(env.user, env.kind, self.key)
+        if self.reason:
+            env.log("unlink", "", self.key, message=self.reason)
+
+
+@dataclass(frozen=True)
+class Fetch(Action):
+    """Read the pair's copies on `sides` by id, then plan the pair again (resolved by the runner).
+
+    Used when a full listing lacks a linked copy (absence is no proof of deletion), when a pair
+    is dirty from an earlier failure, and when planning needs content the increment lacked.
+    """
+
+    sides: tuple[SideName, ...] = ()
+    crm: Remote[Any] | None = None
+    google: Remote[Any] | None = None
+    crm_gone: bool = False
+    google_gone: bool = False
+    verb: ClassVar[str] = "fetch"
+
+
+@dataclass(frozen=True)
+class _Write(Action):
+    item: Item | None = None
+    conflict: Conflict | None = None
+
+    @property
+    def writes(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        title = self.item.title if self.item is not None else ""
+        extra = f"  conflict, {self.conflict.winner} wins" if self.conflict else ""
+        return f"{super().describe()}  {title!r}{extra}"
+
+    def _record(self, env: Env) -> None:
+        if self.conflict is not None:
+            env.store.add_conflict(self.conflict)
+            env.log("conflict", self.conflict.winner, self.key, message=self.conflict.reason)
+
+
+@dataclass(frozen=True)
+class Create(_Write):
+    """Create the projection on `side`; `row` is the pair to store (target id still None).
+
+    An intent row (error = PENDING) is committed before the call, so a crash or a lost reply
+    is found again next round and adopted by its key instead of creating a duplicate.
+    """
+
+    row: Pair | None = None
+    replaces: str | None = None
+    """Key of the row this one supersedes (a re-creation under the next generation)."""
+    verb: ClassVar[str] = "create"
+
+    def intent(self) -> Pair:
+        assert self.row is not None
+        return self.row.with_(error=PENDING, attempts=self.row.attempts)
+
+    def failure_row(self) -> Pair | None:
+        return self.intent()
+
+    def apply(self, env: Env) -> None:
+        assert self.row is not None and self.item is not None and self.side is not None
+        if self.replaces is not None and self.replaces != self.row.key:
+            env.store.delete_pair(env.user, env.kind, self.replaces)
+        env.store.put_pair(self.intent())
+        env.store.commit()
+        side = env.side(self.side)
+        key = self.row.key
+        try:
+            remote = side.create(self.item, key)
+        except AlreadyExists as err:
+            key, remote = self._adopt(side, key, err)
+        row = with_side(self.row.with_(key=key), self.side, remote)
+        if key != self.row.key:
+            env.store.delete_pair(env.user, env.kind, self.row.key)
+        env.store.put_pair(row.with_(error=None, attempts=0, synced_at=env.now))
+        self._record(env)
+        env.log("create", self.side.value, key, self.item.title)
+
+    def _adopt(self, side: Side[Any], key: str, err: AlreadyExists) -> tuple[str, Remote[Any]]:
+        # A retried insert after a crash or a lost reply: the id is ours if it carries our key.
+        assert self.item is not None
+        found = side.get(err.existing_id) if err.existing_id else None
+        if found is not None and found.key == key:
+            if content_hash(found.item) != content_hash(self.item):
+                found = side.update(found.id, self.item, found.etag)
+            return key, found
+        if found is None and err.existing_id:
+            # The id is held by a deleted copy (Google keeps it cancelled): next generation.
+            key = next_key(key)
+            return key, side.create(self.item, key)
+        raise err
+
+
+@dataclass(frozen=True)
+class Update(_Write):
+    """Write the projection over the copy on `side`, guarded by the etag last seen."""
+
+    target_id: str = ""
+    etag: str | None = None
+    row: Pair | None = None
+    """The pair with the source side refreshed; the target side is filled in after the write."""
+    verb: ClassVar[str] = "update"
+
+    def apply(self, env: Env) -> None:
+        assert self.row is not None and self.item is not None and self.side is not None
+        remote = env.side(self.side).update(self.target_id, self.item, self.etag)
+        row = with_side(self.row, self.side, remote)
+        env.store.put_pair(row.with_(error=None, attempts=0, synced_at=env.now))
+        self._record(env)
+        env.log("update", self.side.value, self.key, self.item.title)
+
+
+@dataclass(frozen=True)
+class Delete(_Write):
+    """Delete the copy on `side` (the other copy is gone) and forget the pair."""
+
+    target_id: str = ""
+    etag: str | None = None
+    title: str = ""
+    verb: ClassVar[str] = "delete"
+
+    def describe(self) -> str:
+        return f"{Action.describe(self)}  {self.title!r}"
+
+    def apply(self, env: Env) -> None:
+        assert self.side is not None
+        env.side(self.side).delete(self.target_id, self.etag)
+        env.store.delete_pair(env.user, env.kind, self.key)
+        self._record(env)
+        env.log("delete", self.side.value, self.key, self.title)
+
+
+@dataclass
+class Plan:
+    """A printable list of actions (dry-run output)."""
+
+    actions: list[Action] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Return one line per action."""
+        return [a.describe() for a in self.actions]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines()) or "(nothing to do)"

@@ -1,0 +1,97 @@
+"""An in-memory PairStore with real commit/rollback, for tests, benchmarks and dry runs.
+
+Public API: `MemoryStore()`; `crash_after(n)` makes the n-th next commit fail with `Crash`
+(everything since the last commit is lost, as when a process dies before its commit).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from calsync.engine.pairs import Kind, Pair
+from calsync.engine.store import Conflict, LogEntry
+
+
+class Crash(Exception):
+    """The process died (test only): raised instead of a commit, after a rollback."""
+
+
+@dataclass
+class _State:
+    pairs: dict[tuple[str, Kind, str], Pair] = field(default_factory=dict)
+    cursors: dict[tuple[str, str], str] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
+    log: list[LogEntry] = field(default_factory=list)
+
+
+class MemoryStore:
+    """Durable state kept in a dict; `commit` snapshots, `rollback` restores."""
+
+    def __init__(self) -> None:
+        self._committed = _State()
+        self._work = _State()
+        self._crash_in: int | None = None
+        self.commits = 0
+
+    # -- PairStore -----------------------------------------------------------------------
+
+    def pairs(self, user: str, kind: Kind) -> list[Pair]:
+        return [p for (u, k, _), p in sorted(self._work.pairs.items()) if u == user and k == kind]
+
+    def put_pair(self, pair: Pair) -> None:
+        self._work.pairs[(pair.user, pair.kind, pair.key)] = pair
+
+    def delete_pair(self, user: str, kind: Kind, key: str) -> None:
+        self._work.pairs.pop((user, kind, key), None)
+
+    def cursor(self, user: str, name: str) -> str | None:
+        return self._work.cursors.get((user, name))
+
+    def set_cursor(self, user: str, name: str, value: str | None) -> None:
+        if value is None:
+            self._work.cursors.pop((user, name), None)
+        else:
+            self._work.cursors[(user, name)] = value
+
+    def add_conflict(self, conflict: Conflict) -> None:
+        self._work.conflicts.append(conflict)
+
+    def add_log(self, entry: LogEntry) -> None:
+        self._work.log.append(entry)
+
+    def commit(self) -> None:
+        if self._crash_in is not None:
+            self._crash_in -= 1
+            if self._crash_in <= 0:
+                self._crash_in = None
+                self.rollback()
+                raise Crash("process died before the commit")
+        self.commits += 1
+        self._committed = copy.deepcopy(self._work)
+
+    def rollback(self) -> None:
+        self._work = copy.deepcopy(self._committed)
+
+    # -- test helpers ----------------------------------------------------------------------
+
+    def crash_after(self, n: int) -> None:
+        """Make the n-th commit from now (1 = the next one) crash instead."""
+        self._crash_in = n
+
+    def wipe(self) -> None:
+        """Forget every pair and cursor (a restore, a migration, a reconnect)."""
+        self._work = _State(conflicts=self._work.conflicts, log=self._work.log)
+        self._committed = copy.deepcopy(self._work)
+
+    @property
+    def conflicts(self) -> list[Conflict]:
+        return list(self._committed.conflicts)
+
+    @property
+    def log(self) -> list[LogEntry]:
+        return list(self._committed.log)
+
+    def snapshot(self) -> dict[tuple[str, Kind, str], Pair]:
+        """Return the committed pairs."""
+        return dict(self._committed.pairs)

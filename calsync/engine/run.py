@@ -1,0 +1,318 @@
+"""Run one sync round: read both sides, plan, resolve reads, apply, commit after each action.
+
+Public API: `sync_user(...) -> RoundResult`, `RoundResult`, `SideCounts`, `cursor_names`.
+The only I/O is through the Side and PairStore protocols.
+
+Cursor rule (invariant 18): the cursors of a round are stored only at its end, once every
+change they cover is applied or parked. An item whose action failed is parked as a *dirty*
+row (error set, attempts + 1; a new item gets its intent row first): the next round reads
+dirty rows again by id, so their change is not lost although the cursor moved past it. A
+crash or a quota stop leaves the old cursors, so the next round replays the changes; replays
+of what was already applied are recognised by etag/hash and cost nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from calsync.engine.actions import (
+    Action,
+    Create,
+    Delete,
+    Env,
+    Fetch,
+    SideName,
+    Skip,
+    Update,
+    side_id,
+)
+from calsync.engine.filters import prefs_fingerprint
+from calsync.engine.pairs import Kind, Pair
+from calsync.engine.plan import (
+    MassDeleteBlocked,
+    PlanContext,
+    Seen,
+    View,
+    check_guard,
+    plan,
+    plan_pair,
+)
+from calsync.engine.store import LogEntry, PairStore
+from calsync.prefs import Prefs
+from calsync.sides.base import (
+    AdapterError,
+    AuthError,
+    ChangeSet,
+    InvalidSyncToken,
+    NotFound,
+    PreconditionFailed,
+    QuotaError,
+    Side,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class SideCounts:
+    """What a round did to one side."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    conflicts: int = 0
+    """Conflicts whose loser was on this side (its copy was overwritten or deleted)."""
+    skipped: int = 0
+    errors: int = 0
+
+    @property
+    def writes(self) -> int:
+        return self.created + self.updated + self.deleted
+
+
+@dataclass
+class RoundResult:
+    """The outcome of one round for one user and kind (a row of the CLI summary table)."""
+
+    user: str
+    kind: Kind
+    crm: SideCounts = field(default_factory=SideCounts)
+    google: SideCounts = field(default_factory=SideCounts)
+    full: bool = False
+    """A full listing was read on at least one side."""
+    dry_run: bool = False
+    planned: list[str] = field(default_factory=list)
+    """The plan, one line per action (filled in dry runs)."""
+    errors: list[str] = field(default_factory=list)
+    stopped: str | None = None
+    """Why the round stopped early (`quota`, `paused`), cursors kept; None when it ran through."""
+
+    def side(self, name: SideName) -> SideCounts:
+        return self.crm if name is SideName.CRM else self.google
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.stopped is None
+
+
+def cursor_names(kind: Kind, scope: str = "primary") -> tuple[str, str, str]:
+    """Return the store's cursor names: CRM, Google, and the prefs fingerprint."""
+    return f"crm:{kind.value}", f"google:{kind.value}:{scope}", f"engine:{kind.value}:prefs"
+
+
+class _Stop(Exception):
+    """Quota said stop: end the round early and keep the cursors."""
+
+
+def _read(side: Side[Any], cursor: str | None) -> ChangeSet[Any]:
+    try:
+        return side.changes(cursor)
+    except InvalidSyncToken:
+        # 410: drop the cursor and read everything; matching is by id and key, and absent
+        # linked copies are verified by id, so this re-reads but never re-imports or deletes.
+        _LOGGER.info("%s cursor expired, doing a full listing", side.name)
+        return side.changes(None)
+
+
+def sync_user(
+    user: str,
+    crm: Side[Any],
+    google: Side[Any],
+    store: PairStore,
+    prefs: Prefs,
+    kind: Kind,
+    now: datetime,
+    user_tz: str = "UTC",
+    dry_run: bool = False,
+    force: bool = False,
+    *,
+    full: bool = False,
+    scope: str = "primary",
+    max_attempts: int = 5,
+) -> RoundResult:
+    """Run one round for `user`'s items of `kind` and return what it did.
+
+    Raises MassDeleteBlocked (nothing written, cursors kept) unless `force`, and AuthError
+    (the link needs reconnecting). `full` forces full listings (e.g. daily, to notice items
+    that entered the sync window as time passed). A dry run reads but writes nothing.
+    """
+    result = RoundResult(user, kind, dry_run=dry_run)
+    if prefs.paused:
+        result.stopped = "paused"
+        return result
+    ctx = PlanContext(user, kind, prefs, now, user_tz, scope, max_attempts)
+    env = Env(user, kind, now, crm, google, store)
+    crm_name, google_name, fp_name = cursor_names(kind, scope)
+    fp = prefs_fingerprint(prefs)
+    # A prefs change that alters scope or projection re-examines everything once.
+    refull = full or store.cursor(user, fp_name) != fp
+    crm_cs = _read(crm, None if refull else store.cursor(user, crm_name))
+    google_cs = _read(google, None if refull else store.cursor(user, google_name))
+    result.full = crm_cs.full or google_cs.full
+    pairs = store.pairs(user, kind)
+    try:
+        actions = plan(crm_cs, google_cs, pairs, ctx, force=force).actions
+        actions = _resolve(actions, ctx, env, result)
+        check_guard(actions, pairs, prefs, force)
+    except MassDeleteBlocked as err:
+        if not dry_run:
+            store.add_log(LogEntry(user, now, "blocked", message=str(err), level="warning"))
+            store.commit()
+        raise
+    except _Stop:
+        result.stopped = "quota"
+        return result
+    if dry_run:
+        result.planned = [a.describe() for a in actions]
+        return result
+    for action in actions:
+        try:
+            _execute(action, ctx, env, result)
+        except _Stop:
+            result.stopped = "quota"
+            return result
+    store.set_cursor(user, crm_name, crm_cs.cursor)
+    store.set_cursor(user, google_name, google_cs.cursor)
+    store.set_cursor(user, fp_name, fp)
+    store.commit()
+    return result
+
+
+def _fetched_views(fetch: Fetch, env: Env) -> tuple[View, View]:
+    assert fetch.before is not None
+    out: dict[SideName, View] = {}
+    for side in (SideName.CRM, SideName.GOOGLE):
+        known = fetch.crm if side is SideName.CRM else fetch.google
+        id_ = side_id(fetch.before, side)
+        if side in fetch.sides and id_ is not None:
+            remote = env.side(side).get(id_)
+            out[side] = View(Seen.GONE) if remote is None else View(Seen.PRESENT, remote)
+        elif known is not None:
+            out[side] = View(Seen.PRESENT, known)
+        else:
+            out[side] = View(Seen.NONE) if id_ is None else View(Seen.UNSEEN)
+    return out[SideName.CRM], out[SideName.GOOGLE]
+
+
+def _resolve(
+    actions: list[Action], ctx: PlanContext, env: Env, result: RoundResult
+) -> list[Action]:
+    """Do the reads the plan asked for and plan those pairs again (reads only, no writes)."""
+    out: list[Action] = []
+    queue = actions
+    for _ in range(4):  # each pass reads sides not read before, so two or three suffice
+        later: list[Action] = []
+        for a in queue:
+            if not isinstance(a, Fetch):
+                out.append(a)
+                continue
+            assert a.before is not None
+            try:
+                crm, google = _fetched_views(a, env)
+            except AdapterError as err:
+                _failed(a, err, env, result, a.sides[0], mark=not result.dry_run)
+                continue
+            later.extend(plan_pair(ctx, a.before, crm, google))
+        queue = later
+        if not queue:
+            break
+    return out
+
+
+def _execute(action: Action, ctx: PlanContext, env: Env, result: RoundResult) -> None:
+    """Apply one action and commit; on failure roll back and park the item (per-item)."""
+    if isinstance(action, Skip):
+        result.side(action.side or SideName.CRM).skipped += 1
+        return
+    try:
+        action.apply(env)
+        env.store.commit()
+        _count(action, result)
+    except (PreconditionFailed, NotFound) as err:
+        env.store.rollback()
+        if action.before is None or not action.writes:
+            _failed(action, err, env, result, action.side)
+            return
+        # 412 (or the copy vanished): someone changed it between our read and our write.
+        # Read both copies again and plan this pair afresh; a second failure parks it.
+        try:
+            again = _resolve(
+                [Fetch(action.key, before=action.before, sides=(SideName.CRM, SideName.GOOGLE))],
+                ctx,
+                env,
+                result,
+            )
+            for a in again:
+                _execute_once(a, env, result)
+        except AdapterError as err2:
+            env.store.rollback()
+            _failed(action, err2, env, result, action.side)
+    except AdapterError as err:
+        env.store.rollback()
+        _failed(action, err, env, result, action.side)
+
+
+def _execute_once(action: Action, env: Env, result: RoundResult) -> None:
+    if isinstance(action, Skip):
+        result.side(action.side or SideName.CRM).skipped += 1
+        return
+    action.apply(env)
+    env.store.commit()
+    _count(action, result)
+
+
+def _count(action: Action, result: RoundResult) -> None:
+    if action.side is None:
+        return
+    counts = result.side(action.side)
+    if isinstance(action, Create):
+        counts.created += 1
+    elif isinstance(action, Update):
+        counts.updated += 1
+    elif isinstance(action, Delete):
+        counts.deleted += 1
+    if isinstance(action, Create | Update | Delete) and action.conflict is not None:
+        counts.conflicts += 1
+
+
+def _failed(
+    action: Action,
+    err: AdapterError,
+    env: Env,
+    result: RoundResult,
+    side: SideName | None,
+    mark: bool = True,
+) -> None:
+    """Park a failed item: its row keeps its old state plus error and attempts (dirty)."""
+    if isinstance(err, AuthError):
+        raise err
+    msg = f"{type(err).__name__}: {err}"
+    result.side(side or SideName.CRM).errors += 1
+    result.errors.append(f"{action.key}: {msg}")
+    _LOGGER.warning("sync of %s %s failed: %s", env.user, action.key, msg)
+    row = action.failure_row()
+    if mark and row is not None:
+        parked = _park(row, msg, action.observed)
+        env.store.put_pair(parked)
+        env.store.add_log(
+            LogEntry(
+                env.user,
+                env.now,
+                "error",
+                side=side.value if side else "",
+                key=action.key,
+                message=msg,
+                level="error",
+            )
+        )
+        env.store.commit()
+    if isinstance(err, QuotaError):
+        raise _Stop from err
+
+
+def _park(row: Pair, msg: str, observed: str) -> Pair:
+    # The observed contents go with the error: quarantine lasts until they change.
+    return row.with_(error=f"{msg} [{observed}]", attempts=row.attempts + 1)

@@ -1,0 +1,1 @@
+"""Running sync rounds on a schedule: in process (one machine) or on Celery workers (scale)."""

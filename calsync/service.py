@@ -1,0 +1,234 @@
+"""One sync round per user: checks, the per-user lock, wiring both sides, the run record.
+
+Public API: `SyncService(store, crm, google, ...)` with `sync_user(name, ...)` and `sync_all()`;
+`UserReport` (what the CLI table and the web page show); `UserStatus`.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from calsync.crm import CrmBackend, CrmUserInfo
+from calsync.engine.pairs import Kind
+from calsync.engine.plan import MassDeleteBlocked
+from calsync.engine.run import RoundResult, SideCounts
+from calsync.engine.run import sync_user as engine_sync
+from calsync.engine.store import LogEntry
+from calsync.model import utcnow
+from calsync.quota import Backoff, Budget
+from calsync.sides.base import AdapterError, AuthError, QuotaError, TransientError
+from calsync.sides.google.factory import GoogleSettings, calendar_side, tasks_side
+from calsync.state.records import LinkStatus, UnknownUser, UserBusy
+from calsync.state.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+class UserStatus(enum.StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    """The mass-delete guard stopped the round; `--force` applies it."""
+    NEEDS_RECONNECT = "needs_reconnect"
+    NOT_LINKED = "not_linked"
+    PAUSED = "paused"
+    BUSY = "busy"
+    """Another round of this user is running."""
+
+    @property
+    def success(self) -> bool:
+        # A paused user was skipped on purpose: that is not a failure of the round.
+        return self in (UserStatus.OK, UserStatus.PAUSED)
+
+
+@dataclass
+class UserReport:
+    """What one user's round did, per kind and side."""
+
+    user: str
+    status: UserStatus
+    message: str = ""
+    rounds: list[RoundResult] = field(default_factory=list)
+
+    def total(self, side: str) -> SideCounts:
+        """Return the counts of `side` (`crm` | `google`) summed over every round."""
+        out = SideCounts()
+        for r in self.rounds:
+            counts: SideCounts = getattr(r, side)
+            for name in ("created", "updated", "deleted", "conflicts", "skipped", "errors"):
+                setattr(out, name, getattr(out, name) + getattr(counts, name))
+        return out
+
+    def counts(self) -> dict[str, Any]:
+        """Return the counts as JSON (stored with the run)."""
+        return {side: vars(self.total(side)) for side in ("crm", "google")}
+
+
+class SyncService:
+    """Runs sync rounds: one user at a time under that user's lock."""
+
+    def __init__(
+        self,
+        store: Store,
+        crm: CrmBackend,
+        google: GoogleSettings,
+        *,
+        budget: Budget | None = None,
+        backoff: Backoff | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.crm = crm
+        self.google = google
+        self.budget = budget
+        self.backoff = backoff
+        self.now = now
+
+    def known_user(self, name: str) -> CrmUserInfo:
+        """Return the CRM user `name`, registering it in the state store; UnknownUser if none."""
+        info = self.crm.user(name)
+        if info is None:
+            raise UnknownUser(name)
+        if self.store.get_user(name) is None:
+            self.store.upsert_user(
+                name, crm_id=info.crm_id, email=info.email, time_zone=info.time_zone
+            )
+        return info
+
+    def sync_all(
+        self, *, dry_run: bool = False, force: bool = False, progress: Progress | None = None
+    ) -> list[UserReport]:
+        """Run a round for every linked user (links needing reconnection are reported)."""
+        names = self.store.linked_users(status=None)
+        return [self.sync_user(n, dry_run=dry_run, force=force, progress=progress) for n in names]
+
+    def sync_user(
+        self,
+        name: str,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> UserReport:
+        """Run one round for `name` (events, then to-dos when a task list is chosen)."""
+        info = self.known_user(name)
+        link = self.store.get_link(name)
+        if link is None:
+            return UserReport(name, UserStatus.NOT_LINKED, "no Google account linked")
+        if link.status is LinkStatus.NEEDS_RECONNECT:
+            return UserReport(name, UserStatus.NEEDS_RECONNECT, link.message or "reconnect Google")
+        prefs = self.store.get_prefs(name)
+        if prefs.paused or link.status is LinkStatus.PAUSED:
+            return UserReport(name, UserStatus.PAUSED, "sync is paused")
+        try:
+            with self.store.user_lock(name):
+                return self._locked_round(info, link.refresh_token, dry_run, force, progress)
+        except UserBusy as err:
+            return UserReport(name, UserStatus.BUSY, str(err))
+
+    def _locked_round(
+        self,
+        info: CrmUserInfo,
+        refresh_token: str,
+        dry_run: bool,
+        force: bool,
+        progress: Progress | None,
+    ) -> UserReport:
+        name = info.name
+        prefs = self.store.get_prefs(name)
+        now = self.now()
+        report = UserReport(name, UserStatus.OK)
+        run_id = None if dry_run else self.store.start_run(name, now)
+        say = progress or (lambda _msg: None)
+        try:
+            calendar = prefs.calendars[0]
+            say(f"{name}: events ({calendar})")
+            google_events = calendar_side(
+                self.google,
+                name,
+                refresh_token,
+                calendar_id=calendar,
+                key_namespace=self.crm.namespace,
+                time_min=now - timedelta(days=prefs.days_past),
+                time_max=now + timedelta(days=prefs.days_future),
+                budget=self.budget,
+                backoff=self.backoff,
+            )
+            report.rounds.append(
+                engine_sync(
+                    name,
+                    self.crm.events_side(info),
+                    google_events,
+                    self.store,
+                    prefs,
+                    Kind.EVENT,
+                    now,
+                    info.time_zone,
+                    dry_run=dry_run,
+                    force=force,
+                    scope=calendar,
+                )
+            )
+            if prefs.tasklist:
+                say(f"{name}: to-dos ({prefs.tasklist})")
+                google_tasks = tasks_side(
+                    self.google,
+                    name,
+                    refresh_token,
+                    tasklist_id=prefs.tasklist,
+                    budget=self.budget,
+                    backoff=self.backoff,
+                )
+                report.rounds.append(
+                    engine_sync(
+                        name,
+                        self.crm.tasks_side(info),
+                        google_tasks,
+                        self.store,
+                        prefs,
+                        Kind.TASK,
+                        now,
+                        info.time_zone,
+                        dry_run=dry_run,
+                        force=force,
+                        scope=prefs.tasklist,
+                    )
+                )
+            errors = [e for r in report.rounds for e in r.errors]
+            stopped = [r.stopped for r in report.rounds if r.stopped]
+            if errors or stopped:
+                report.status = UserStatus.FAILED
+                report.message = "; ".join([*errors[:3], *(f"stopped: {s}" for s in stopped)])
+        except AuthError as err:
+            # Never skipped silently: the link is marked and the user sees it on their page.
+            self.store.set_link_status(name, LinkStatus.NEEDS_RECONNECT, str(err))
+            report.status, report.message = UserStatus.NEEDS_RECONNECT, str(err)
+        except MassDeleteBlocked as err:
+            report.status, report.message = UserStatus.BLOCKED, str(err)
+        except (QuotaError, TransientError, AdapterError) as err:
+            report.status, report.message = UserStatus.FAILED, str(err)
+        except Exception as err:
+            report.status, report.message = UserStatus.FAILED, f"internal error: {err!r}"
+            raise
+        finally:
+            if report.status is not UserStatus.OK:
+                self.store.add_log(
+                    LogEntry(name, now, report.status.value, message=report.message, level="error")
+                )
+                self.store.commit()
+            if run_id is not None:
+                self.store.finish_run(
+                    run_id,
+                    report.status.value,
+                    report.counts(),
+                    report.message or None,
+                    finished_at=self.now(),
+                )
+        return report

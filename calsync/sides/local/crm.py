@@ -1,0 +1,230 @@
+"""`LocalCrm`: the embedded CRM calendar (users, events, to-dos) in its own SQLite database.
+
+Admin functions serve the demo, the tests and the CLI; the sync engine reaches the data only
+through `events_side(user)` / `tasks_side(user)` (the Side protocol).
+
+    crm = LocalCrm("sqlite:///data/crm.db")
+    crm.create_user("alice", password="...", time_zone="Europe/Rome")
+    made = crm.add_event("alice", Event("Call", When.timed(start, end, "Europe/Rome")))
+    crm.edit_event("alice", made.id, title="Call Bob")
+
+Public API: `LocalCrm`, `CrmUser`, `LocalCrmError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from calsync.model import Event, Item, Task, utcnow, zone
+from calsync.passwords import hash_password, verify_password
+from calsync.sides.base import CalsyncError, NotFound, Remote
+from calsync.sides.local import tables as t
+from calsync.sides.local.codec import EVENTS, TASKS
+from calsync.sides.local.side import LocalSide, current_seq
+from calsync.state.migrate import make_engine
+
+T = TypeVar("T", bound=Item)
+
+
+class LocalCrmError(CalsyncError):
+    """The embedded CRM refused an admin operation (unknown or duplicate user, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CrmUser:
+    """A user of the embedded CRM."""
+
+    id: str
+    name: str
+    time_zone: str
+    email: str
+    is_admin: bool
+    created_at: datetime
+
+
+def _user(row: Any) -> CrmUser:
+    return CrmUser(
+        str(row.id), row.name, row.time_zone, row.email, bool(row.is_admin), row.created_at
+    )
+
+
+class LocalCrm:
+    """The embedded CRM calendar; the schema is created on first use."""
+
+    def __init__(self, url: str, *, now: Callable[[], datetime] = utcnow) -> None:
+        self._engine = make_engine(url)
+        self._now = now
+        t.metadata.create_all(self._engine)
+        with self._engine.begin() as conn:
+            if conn.execute(sa.select(t.sequence.c.id)).first() is None:
+                conn.execute(t.sequence.insert().values(id=1, value=0, floor=0))
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._engine.dispose()
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
+    # -- users -----------------------------------------------------------------------------
+
+    def create_user(
+        self,
+        name: str,
+        *,
+        password: str | None = None,
+        time_zone: str = "UTC",
+        email: str = "",
+        is_admin: bool = False,
+    ) -> CrmUser:
+        """Create a CRM user; raise LocalCrmError for a taken name or an unknown zone."""
+        zone(time_zone)
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    t.users.insert().values(
+                        name=name,
+                        password_hash=hash_password(password) if password is not None else None,
+                        time_zone=time_zone,
+                        email=email,
+                        is_admin=is_admin,
+                        created_at=self._now(),
+                    )
+                )
+        except sa.exc.IntegrityError:
+            raise LocalCrmError(f"CRM user {name!r} already exists") from None
+        return self.require_user(name)
+
+    def get_user(self, name: str) -> CrmUser | None:
+        """Return the CRM user `name`, or None."""
+        with self._engine.begin() as conn:
+            row = conn.execute(sa.select(t.users).where(t.users.c.name == name)).first()
+        return _user(row) if row else None
+
+    def require_user(self, name: str) -> CrmUser:
+        """Return the CRM user `name`; raise LocalCrmError when there is none."""
+        user = self.get_user(name)
+        if user is None:
+            raise LocalCrmError(f"no CRM user {name!r}")
+        return user
+
+    def list_users(self) -> list[CrmUser]:
+        """Return every CRM user, by name."""
+        with self._engine.begin() as conn:
+            rows = conn.execute(sa.select(t.users).order_by(t.users.c.name)).all()
+        return [_user(r) for r in rows]
+
+    def set_password(self, name: str, password: str) -> None:
+        """Set the user's password (stored as an argon2id hash)."""
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                t.users.update()
+                .where(t.users.c.name == name)
+                .values(password_hash=hash_password(password))
+            )
+        if done.rowcount == 0:
+            raise LocalCrmError(f"no CRM user {name!r}")
+
+    def verify_password(self, name: str, password: str) -> bool:
+        """Return True when `password` is the CRM user's."""
+        with self._engine.begin() as conn:
+            stored = conn.execute(
+                sa.select(t.users.c.password_hash).where(t.users.c.name == name)
+            ).scalar()
+        return verify_password(stored, password)
+
+    # -- sides -----------------------------------------------------------------------------
+
+    def events_side(self, user: str) -> LocalSide[Event]:
+        """Return `user`'s events behind the Side protocol."""
+        self.require_user(user)
+        return LocalSide(self._engine, EVENTS, user, self._now)
+
+    def tasks_side(self, user: str) -> LocalSide[Task]:
+        """Return `user`'s to-dos behind the Side protocol."""
+        self.require_user(user)
+        return LocalSide(self._engine, TASKS, user, self._now)
+
+    # -- admin edits of events and to-dos --------------------------------------------------
+
+    def add_event(self, user: str, event: Event, key: str | None = None) -> Remote[Event]:
+        """Create an event for `user` (as if made in the CRM's own UI)."""
+        return self.events_side(user).create(event, key)
+
+    def edit_event(
+        self, user: str, id: str, event: Event | None = None, **changes: Any
+    ) -> Remote[Event]:
+        """Replace the event `id` (or apply `changes` to its fields); return the new version."""
+        return self._edit(self.events_side(user), id, event, changes)
+
+    def delete_event(self, user: str, id: str) -> None:
+        """Delete the event `id` (a tombstone remains for `changes`)."""
+        self.events_side(user).delete(id, None)
+
+    def get_event(self, user: str, id: str) -> Remote[Event] | None:
+        """Return the event `id`, or None."""
+        return self.events_side(user).get(id)
+
+    def list_events(self, user: str) -> list[Remote[Event]]:
+        """Return every live event of `user`, by id."""
+        return self.events_side(user).changes(None).items
+
+    def add_task(self, user: str, task: Task, key: str | None = None) -> Remote[Task]:
+        """Create a to-do for `user`."""
+        return self.tasks_side(user).create(task, key)
+
+    def edit_task(
+        self, user: str, id: str, task: Task | None = None, **changes: Any
+    ) -> Remote[Task]:
+        """Replace the to-do `id` (or apply `changes` to its fields)."""
+        return self._edit(self.tasks_side(user), id, task, changes)
+
+    def delete_task(self, user: str, id: str) -> None:
+        """Delete the to-do `id` (a tombstone remains)."""
+        self.tasks_side(user).delete(id, None)
+
+    def get_task(self, user: str, id: str) -> Remote[Task] | None:
+        """Return the to-do `id`, or None."""
+        return self.tasks_side(user).get(id)
+
+    def list_tasks(self, user: str) -> list[Remote[Task]]:
+        """Return every live to-do of `user`, by id."""
+        return self.tasks_side(user).changes(None).items
+
+    @staticmethod
+    def _edit(side: LocalSide[T], id: str, item: T | None, changes: dict[str, Any]) -> Remote[T]:
+        current = side.get(id)
+        if current is None:
+            raise NotFound(f"no item {id} for {side.user}")
+        new = item if item is not None else current.item
+        if changes:
+            new = new.with_(**changes)  # type: ignore[assignment]
+        return side.update(id, new, current.etag)
+
+    # -- change sequence -------------------------------------------------------------------
+
+    def current_seq(self) -> int:
+        """Return the change sequence's current value (a cursor for 'from now on')."""
+        with self._engine.begin() as conn:
+            return current_seq(conn)[0]
+
+    def purge_tombstones(self, up_to: int | None = None) -> int:
+        """Delete tombstones with sequence <= `up_to` (default: all); older cursors turn invalid."""
+        with self._engine.begin() as conn:
+            now_seq, floor = current_seq(conn)
+            limit = now_seq if up_to is None else min(up_to, now_seq)
+            removed = 0
+            for table in (t.events, t.todos):
+                removed += conn.execute(
+                    table.delete().where(table.c.deleted == sa.true(), table.c.seq <= limit)
+                ).rowcount
+            conn.execute(
+                t.sequence.update().where(t.sequence.c.id == 1).values(floor=max(floor, limit))
+            )
+        return removed

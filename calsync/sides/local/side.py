@@ -1,0 +1,180 @@
+"""The embedded CRM calendar seen as a `Side`: one user's events or to-dos.
+
+Terminology (see calsync.sides.base): *id* is the row id as text; *etag* is the row's version;
+*cursor* is the global change sequence number at the time of a read; *key* is the link key
+given at create time, else `local:<row id>`. Deletions leave tombstones, so `changes(cursor)`
+reports them; a cursor from the future, or older than purged tombstones, is refused with
+InvalidSyncToken.
+
+Public API: `LocalSide`, `next_seq`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+
+from calsync.model import Event, Item
+from calsync.sides.base import (
+    ChangeSet,
+    InvalidSyncToken,
+    NotFound,
+    PreconditionFailed,
+    Remote,
+    Side,
+)
+from calsync.sides.local import tables as t
+from calsync.sides.local.codec import Codec
+
+T = TypeVar("T", bound=Item)
+
+KEY_PREFIX = "local:"
+
+
+def next_seq(conn: sa.Connection) -> int:
+    """Bump the global change sequence and return its new value (serialises writers)."""
+    value = conn.execute(
+        t.sequence.update()
+        .where(t.sequence.c.id == 1)
+        .values(value=t.sequence.c.value + 1)
+        .returning(t.sequence.c.value)
+    ).scalar_one()
+    return int(value)
+
+
+def current_seq(conn: sa.Connection) -> tuple[int, int]:
+    """Return the change sequence's (value, floor)."""
+    row = conn.execute(sa.select(t.sequence.c.value, t.sequence.c.floor)).one()
+    return int(row.value), int(row.floor)
+
+
+def _row_id(id: str) -> int | None:
+    try:
+        value = int(id)
+    except (TypeError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
+class LocalSide(Generic[T]):
+    """One user's events (or to-dos) in the embedded CRM, behind the Side protocol."""
+
+    name = "crm"
+
+    def __init__(
+        self, engine: sa.Engine, codec: Codec[T], user: str, now: Callable[[], datetime]
+    ) -> None:
+        self._engine = engine
+        self._codec = codec
+        self._table = codec.table
+        self.user = user
+        self._now = now
+
+    def _remote(self, row: Any) -> Remote[T]:
+        key = row.link_key or f"{KEY_PREFIX}{row.id}"
+        return Remote(str(row.id), str(row.version), self._codec.item(row), key)
+
+    def _row(self, conn: sa.Connection, id: str) -> Any:
+        row_id = _row_id(id)
+        if row_id is None:
+            return None
+        return conn.execute(
+            sa.select(self._table).where(
+                self._table.c.id == row_id, self._table.c.owner == self.user
+            )
+        ).first()
+
+    def changes(self, cursor: str | None) -> ChangeSet[T]:
+        """Return what changed since `cursor` (everything when None), tombstones included."""
+        with self._engine.begin() as conn:
+            now_seq, floor = current_seq(conn)
+            query = sa.select(self._table).where(self._table.c.owner == self.user)
+            if cursor is None:
+                rows = conn.execute(
+                    query.where(self._table.c.deleted == sa.false()).order_by(self._table.c.id)
+                ).all()
+                return ChangeSet([self._remote(r) for r in rows], [], str(now_seq), full=True)
+            since = _row_id(cursor) if cursor != "0" else 0
+            if since is None or since > now_seq or since < floor:
+                raise InvalidSyncToken(f"cursor {cursor!r} is not valid here (now {now_seq})")
+            rows = conn.execute(
+                query.where(self._table.c.seq > since).order_by(self._table.c.seq)
+            ).all()
+        changed = ChangeSet[T](cursor=str(now_seq))
+        for row in rows:
+            if row.deleted:
+                changed.deleted.append(str(row.id))
+            else:
+                changed.items.append(self._remote(row))
+        return changed
+
+    def get(self, id: str) -> Remote[T] | None:
+        """Return the item `id`, or None when missing, deleted or someone else's."""
+        with self._engine.begin() as conn:
+            row = self._row(conn, id)
+        return None if row is None or row.deleted else self._remote(row)
+
+    def create(self, item: T, key: str | None = None) -> Remote[T]:
+        """Create `item` (storing the link `key`; None gives `local:<id>`)."""
+        values = self._codec.values(item)
+        now = self._now()
+        with self._engine.begin() as conn:
+            seq = next_seq(conn)
+            result = conn.execute(
+                self._table.insert().values(
+                    owner=self.user,
+                    link_key=key,
+                    version=1,
+                    seq=seq,
+                    deleted=False,
+                    created_at=now,
+                    updated_at=now,
+                    **values,
+                )
+            )
+            new_id = result.inserted_primary_key
+            assert new_id is not None
+            row = conn.execute(sa.select(self._table).where(self._table.c.id == new_id[0])).one()
+        return self._remote(row)
+
+    def update(self, id: str, item: T, etag: str | None) -> Remote[T]:
+        """Replace the content of `id`; PreconditionFailed when `etag` is not its version."""
+        values = self._codec.values(item)
+        with self._engine.begin() as conn:
+            row = self._row(conn, id)
+            if row is None or row.deleted:
+                raise NotFound(f"no {self._codec.kind.value} {id} for {self.user}")
+            if etag is not None and etag != str(row.version):
+                raise PreconditionFailed(f"{id} is at version {row.version}, not {etag}")
+            self._write(conn, row, values)
+            row = conn.execute(sa.select(self._table).where(self._table.c.id == row.id)).one()
+        return self._remote(row)
+
+    def delete(self, id: str, etag: str | None) -> None:
+        """Delete `id`, leaving a tombstone; deleting a missing or deleted item is no error."""
+        with self._engine.begin() as conn:
+            row = self._row(conn, id)
+            if row is None or row.deleted:
+                return
+            if etag is not None and etag != str(row.version):
+                raise PreconditionFailed(f"{id} is at version {row.version}, not {etag}")
+            self._write(conn, row, {"deleted": True})
+
+    def _write(self, conn: sa.Connection, row: Any, values: dict[str, Any]) -> None:
+        # The version check and the write happen in one transaction; the WHERE on version
+        # keeps a concurrent writer (another process) from being overwritten silently.
+        done = conn.execute(
+            self._table.update()
+            .where(self._table.c.id == row.id, self._table.c.version == row.version)
+            .values(version=row.version + 1, seq=next_seq(conn), updated_at=self._now(), **values)
+        )
+        if done.rowcount != 1:
+            raise PreconditionFailed(f"{row.id} changed while being written")
+
+
+def _conforms(side: LocalSide[Event]) -> Side[Event]:
+    # Lets mypy prove LocalSide implements the Side protocol.
+    return side

@@ -1,0 +1,257 @@
+"""vtiger as a calsync Side: one user's Events (`VtigerEventsSide`) or to-dos (`VtigerTasksSide`).
+
+Terminology as in calsync.sides.base; here *id* is the vtiger ws id (`18x42`, `9x43`) and
+*etag* is the record's `modifiedtime` (one-second resolution). Cursors are text:
+- `s:<epoch>`: the `sync` operation's tie-safe lastModifiedTime;
+- `q:<epoch>:<ids>`: the VTQL fallback (vtiger on PHP 8, where `sync` answers HTTP 500):
+  records with `modifiedtime >=` the epoch, and deletions found by comparing the known ids
+  (zlib+base64 in the cursor) with the ids that still exist.
+Bad records are logged, listed in `ChangeSet.skipped` and never abort a read; an id is only
+reported deleted when vtiger said so or a complete id listing no longer has it.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import zlib
+from collections.abc import Iterable
+from typing import Any, Generic, TypeVar
+
+from calsync.model import Event, Task
+from calsync.sides.base import ChangeSet, InvalidItem, PreconditionFailed, Remote
+from calsync.sides.vtiger.client import SyncResult, VtigerClient, owner_id
+from calsync.sides.vtiger.errors import SyncUnavailable, VtigerNotFound
+from calsync.sides.vtiger.feed import ApplicationFeed
+from calsync.sides.vtiger.mapping import (
+    DEFAULT_EVENT_TYPES,
+    MappingError,
+    event_fields,
+    event_from_record,
+    task_fields,
+    task_from_record,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T", Event, Task)
+
+
+def encode_ids(ids: Iterable[str]) -> str:
+    """Return a compact text form of ws ids of one module (sorted crmids, zlib, base64)."""
+    nums = sorted({int(i.split("x", 1)[1]) for i in ids})
+    raw = ",".join(str(n) for n in nums).encode()
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode()
+
+
+def decode_ids(blob: str, prefix: str) -> set[str]:
+    """Return the ws ids `encode_ids` packed (with the module's `prefix`)."""
+    raw = zlib.decompress(base64.urlsafe_b64decode(blob.encode())).decode()
+    return {f"{prefix}x{n}" for n in raw.split(",") if n}
+
+
+class _VtigerSide(Generic[T]):
+    """What Events and to-dos share: cursors, the two change feeds, etag checks."""
+
+    name = "crm"
+    module = ""
+    prefix = ""
+
+    def __init__(
+        self,
+        client: VtigerClient,
+        user_ws_id: str,
+        user_tz: str,
+        feed: ApplicationFeed | None = None,
+    ) -> None:
+        self.client = client
+        self.user_ws_id = user_ws_id
+        self.user_tz = user_tz
+        self.feed = feed
+        """Shared application-wide feed (admin client serving many users), if any."""
+
+    # to implement ------------------------------------------------------------------------
+
+    def _item(self, rec: dict[str, Any]) -> T:
+        raise NotImplementedError
+
+    def _fields(self, item: T, current: dict[str, Any] | None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # reading -----------------------------------------------------------------------------
+
+    def _remote(self, rec: dict[str, Any], skipped: list[str]) -> Remote[T] | None:
+        try:
+            return Remote(str(rec["id"]), str(rec.get("modifiedtime", "")), self._item(rec))
+        except (MappingError, KeyError) as err:
+            _LOGGER.warning("vtiger %s record %s skipped: %s", self.module, rec.get("id"), err)
+            skipped.append(str(rec.get("id", "")))
+            return None
+
+    def _remotes(self, recs: Iterable[dict[str, Any]], skipped: list[str]) -> list[Remote[T]]:
+        out = [self._remote(r, skipped) for r in recs]
+        return [r for r in out if r is not None]
+
+    def _sync(self, since: int) -> SyncResult:
+        if not self.client.user_id:
+            self.client.login()
+        if self.client.user_id == self.user_ws_id:
+            return self.client.sync(self.module, since)
+        # An admin connection serves other users through the application-wide feed.
+        if self.feed is not None:
+            return self.feed.for_user(self.module, since, self.user_ws_id)
+        return self.client.sync(self.module, since, "application").for_owner(self.user_ws_id)
+
+    def changes(self, cursor: str | None) -> ChangeSet[T]:
+        """Return changes since `cursor` (a full listing when None or not usable)."""
+        since, known = self._parse(cursor)
+        if self.client.sync_works is not False:
+            try:
+                res = self._sync(since or 0)
+            except SyncUnavailable as err:
+                _LOGGER.warning("vtiger sync unavailable (%s): falling back to VTQL", err)
+            else:
+                skipped: list[str] = []
+                items = self._remotes(res.updated, skipped)
+                return ChangeSet(
+                    items=items,
+                    deleted=[] if since is None else res.deleted,
+                    cursor=f"s:{res.last_modified}",
+                    full=since is None,
+                    skipped=skipped,
+                )
+        return self._by_query(since if known is not None else None, known)
+
+    def _by_query(self, since: int | None, known: set[str] | None) -> ChangeSet[T]:
+        start = self.client.server_time()
+        skipped: list[str] = []
+        if since is None or known is None:
+            recs = self.client.query_all(
+                f"SELECT * FROM {self.module} WHERE assigned_user_id = '{self.user_ws_id}'"
+            )
+            live = [str(r["id"]) for r in recs]
+            items, deleted, full = self._remotes(recs, skipped), [], True
+        else:
+            recs = self.client.changes_by_query(self.module, since, self.user_ws_id)
+            live = self.client.live_ids(self.module, self.user_ws_id)
+            items, full = self._remotes(recs, skipped), False
+            deleted = self._confirm_gone(known - set(live))
+        cursor = f"q:{start}:{encode_ids(live)}"
+        return ChangeSet(items=items, deleted=deleted, cursor=cursor, full=full, skipped=skipped)
+
+    def _confirm_gone(self, candidates: set[str]) -> list[str]:
+        """Return the `candidates` that are really gone (deleted or now someone else's).
+
+        An id listing paged while records were deleted can shift a live id past a page edge;
+        reading each candidate back keeps such a shift from ever deleting anything.
+        """
+        gone = []
+        for ws_id in sorted(candidates):
+            if self._current(ws_id) is None:
+                gone.append(ws_id)
+            else:
+                _LOGGER.info(
+                    "vtiger %s %s missing from the id listing but alive", self.module, ws_id
+                )
+        return gone
+
+    def _parse(self, cursor: str | None) -> tuple[int | None, set[str] | None]:
+        if not cursor:
+            return None, None
+        try:
+            kind, _, rest = cursor.partition(":")
+            if kind == "s":
+                return int(rest), None
+            if kind == "q":
+                epoch, _, blob = rest.partition(":")
+                return int(epoch), decode_ids(blob, self.prefix)
+        except (ValueError, zlib.error) as err:
+            _LOGGER.warning("unusable vtiger cursor %r (%s): full listing", cursor[:40], err)
+        return None, None
+
+    def _current(self, id: str) -> dict[str, Any] | None:
+        try:
+            rec = self.client.retrieve(id)
+        except VtigerNotFound:
+            return None
+        if owner_id(rec.get("assigned_user_id")) != self.user_ws_id:
+            return None  # reassigned to someone else: no longer in this user's calendar
+        return rec
+
+    def get(self, id: str) -> Remote[T] | None:
+        """Return the item `id`, or None when deleted, unknown or no longer this user's."""
+        rec = self._current(id)
+        if rec is None:
+            return None
+        try:
+            return Remote(str(rec["id"]), str(rec["modifiedtime"]), self._item(rec))
+        except MappingError as err:
+            raise InvalidItem(f"vtiger record {id} is unreadable: {err}") from err
+
+    # writing -----------------------------------------------------------------------------
+
+    def create(self, item: T, key: str) -> Remote[T]:
+        """Create `item` for the user (vtiger has no place for `key`)."""
+        rec = self.client.create(self.module, self._fields(item, None))
+        return Remote(str(rec["id"]), str(rec["modifiedtime"]), self._item(rec))
+
+    def update(self, id: str, item: T, etag: str | None) -> Remote[T]:
+        """Revise the owned fields of `id`; PreconditionFailed when `etag` is stale."""
+        current = self.client.retrieve(id)
+        if etag is not None and str(current.get("modifiedtime")) != etag:
+            raise PreconditionFailed(f"vtiger {id} changed since {etag}")
+        rec = self.client.revise({**self._fields(item, current), "id": id})
+        return Remote(str(rec["id"]), str(rec["modifiedtime"]), self._item(rec))
+
+    def delete(self, id: str, etag: str | None) -> None:
+        """Delete `id` (soft delete on vtiger); an already deleted id is fine."""
+        try:
+            current = self.client.retrieve(id)
+        except VtigerNotFound:
+            return
+        if etag is not None and str(current.get("modifiedtime")) != etag:
+            raise PreconditionFailed(f"vtiger {id} changed since {etag}")
+        self.client.delete(id)
+
+
+class VtigerEventsSide(_VtigerSide[Event]):
+    """One user's vtiger Events (meetings and calls) as a Side of Event."""
+
+    module = "Events"
+    prefix = "18"
+
+    def __init__(
+        self,
+        client: VtigerClient,
+        user_ws_id: str,
+        user_tz: str,
+        feed: ApplicationFeed | None = None,
+    ) -> None:
+        super().__init__(client, user_ws_id, user_tz, feed)
+        self._types: tuple[str, ...] | None = None
+
+    def activity_types(self) -> tuple[str, ...]:
+        """Return the event activity types the admin configured (describe, read once)."""
+        if self._types is None:
+            values = [v for v in self.client.picklist("Events", "activitytype") if v != "Task"]
+            self._types = tuple(values) or DEFAULT_EVENT_TYPES
+        return self._types
+
+    def _item(self, rec: dict[str, Any]) -> Event:
+        return event_from_record(rec, self.user_tz, self.activity_types())
+
+    def _fields(self, item: Event, current: dict[str, Any] | None) -> dict[str, Any]:
+        return event_fields(item, self.user_tz, create=current is None, owner=self.user_ws_id)
+
+
+class VtigerTasksSide(_VtigerSide[Task]):
+    """One user's vtiger Calendar to-dos as a Side of Task."""
+
+    module = "Calendar"
+    prefix = "9"
+
+    def _item(self, rec: dict[str, Any]) -> Task:
+        return task_from_record(rec)
+
+    def _fields(self, item: Task, current: dict[str, Any] | None) -> dict[str, Any]:
+        return task_fields(item, self.user_tz, current=current, owner=self.user_ws_id)

@@ -1,0 +1,226 @@
+"""The store's activity part: sync runs, sync log and conflict listings, quota counters.
+
+Mixed into `calsync.state.store.Store`; every method is one short committed transaction.
+(Log lines and conflicts are written through the engine's `add_log`/`add_conflict`.)
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from calsync.engine.pairs import Kind
+from calsync.engine.store import Conflict, LogEntry
+from calsync.state import tables as t
+from calsync.state.base import StoreBase, upsert
+from calsync.state.records import StoreError, SyncRun
+
+RUNNING = "running"
+QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
+"""Google's daily quotas reset at midnight Pacific time."""
+PROJECT = ""
+"""The quota counter's user name for calls made on behalf of no one user."""
+
+
+def quota_day(now: datetime) -> date:
+    """Return Google's quota day (Pacific time) that the instant `now` falls in."""
+    return now.astimezone(QUOTA_ZONE).date()
+
+
+def _run(row: Any) -> SyncRun:
+    return SyncRun(
+        id=row.id,
+        user=row.user_name,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        status=row.status,
+        counts=dict(row.counts or {}),
+        error=row.error,
+    )
+
+
+def log_row(entry: LogEntry) -> dict[str, Any]:
+    """Return the table row for a log entry."""
+    return {
+        "user_name": entry.user,
+        "at": entry.at,
+        "action": entry.action,
+        "side": entry.side,
+        "key": entry.key,
+        "title": entry.title,
+        "message": entry.message,
+        "level": entry.level,
+        "extra": dict(entry.extra),
+    }
+
+
+def conflict_row(conflict: Conflict) -> dict[str, Any]:
+    """Return the table row for a conflict."""
+    return {
+        "user_name": conflict.user,
+        "kind": conflict.kind.value,
+        "key": conflict.key,
+        "winner": conflict.winner,
+        "crm_version": conflict.crm_version,
+        "google_version": conflict.google_version,
+        "at": conflict.at,
+        "reason": conflict.reason,
+    }
+
+
+class ActivityMixin(StoreBase):
+    """Runs, logs, conflicts and quota counters."""
+
+    # -- sync runs -----------------------------------------------------------------------
+
+    def start_run(self, user: str, started_at: datetime | None = None) -> int:
+        """Record that a sync round of `user` started; return the run's id."""
+        with self._tx() as conn:
+            result = conn.execute(
+                t.sync_runs.insert().values(
+                    user_name=user,
+                    started_at=started_at or self._now(),
+                    status=RUNNING,
+                    counts={},
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        counts: dict[str, Any] | None = None,
+        error: str | None = None,
+        finished_at: datetime | None = None,
+    ) -> SyncRun:
+        """Record how the run ended; the user's last sync time and status follow it."""
+        end = finished_at or self._now()
+        with self._tx() as conn:
+            done = conn.execute(
+                t.sync_runs.update()
+                .where(t.sync_runs.c.id == run_id)
+                .values(finished_at=end, status=status, counts=dict(counts or {}), error=error)
+            )
+            if done.rowcount == 0:
+                raise StoreError(f"no sync run {run_id}")
+            row = conn.execute(sa.select(t.sync_runs).where(t.sync_runs.c.id == run_id)).one()
+            conn.execute(
+                t.users.update()
+                .where(t.users.c.name == row.user_name)
+                .values(last_sync_at=end, last_sync_status=status)
+            )
+        return _run(row)
+
+    def last_run(self, user: str) -> SyncRun | None:
+        """Return the user's newest run (maybe still running), or None."""
+        runs = self.runs(user, limit=1)
+        return runs[0] if runs else None
+
+    def runs(self, user: str, limit: int = 20) -> list[SyncRun]:
+        """Return the user's runs, newest first."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(t.sync_runs)
+                .where(t.sync_runs.c.user_name == user)
+                .order_by(t.sync_runs.c.started_at.desc(), t.sync_runs.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [_run(r) for r in rows]
+
+    # -- log and conflicts ---------------------------------------------------------------
+
+    def logs(self, user: str, limit: int = 100, offset: int = 0) -> list[LogEntry]:
+        """Return the user's sync log lines, newest first."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(t.sync_log)
+                .where(t.sync_log.c.user_name == user)
+                .order_by(t.sync_log.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).all()
+        return [
+            LogEntry(
+                user=r.user_name,
+                at=r.at,
+                action=r.action,
+                side=r.side,
+                key=r.key,
+                title=r.title,
+                message=r.message,
+                level=r.level,
+                extra=dict(r.extra or {}),
+            )
+            for r in rows
+        ]
+
+    def conflicts(self, user: str, limit: int = 100, offset: int = 0) -> list[Conflict]:
+        """Return the user's conflicts with both versions, newest first."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(t.conflicts)
+                .where(t.conflicts.c.user_name == user)
+                .order_by(t.conflicts.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).all()
+        return [
+            Conflict(
+                user=r.user_name,
+                kind=Kind(r.kind),
+                key=r.key,
+                winner=r.winner,
+                crm_version=r.crm_version,
+                google_version=r.google_version,
+                at=r.at,
+                reason=r.reason,
+            )
+            for r in rows
+        ]
+
+    def prune_activity(self, before: datetime) -> int:
+        """Delete log lines, conflicts and finished runs older than `before`; return how many."""
+        removed = 0
+        with self._tx() as conn:
+            removed += conn.execute(t.sync_log.delete().where(t.sync_log.c.at < before)).rowcount
+            removed += conn.execute(t.conflicts.delete().where(t.conflicts.c.at < before)).rowcount
+            removed += conn.execute(
+                t.sync_runs.delete().where(
+                    t.sync_runs.c.started_at < before, t.sync_runs.c.status != RUNNING
+                )
+            ).rowcount
+        return removed
+
+    # -- quota counters ------------------------------------------------------------------
+
+    def add_calls(self, user: str | None, n: int = 1, day: date | None = None) -> int:
+        """Atomically add `n` API calls to the user's (None: project's) count for `day`.
+
+        Return the new count. `day` defaults to Google's current quota day (Pacific time).
+        """
+        when = day or quota_day(self._now())
+        with self._tx() as conn:
+            result = upsert(
+                conn,
+                t.quota_counters,
+                {"day": when, "user_name": user or PROJECT, "calls": n},
+                ["day", "user_name"],
+                increment="calls",
+            )
+            return int(result.scalar_one())
+
+    def calls_on(self, day: date, user: str | None = None) -> int:
+        """Return the calls counted on `day` for `user`, or for everyone when None."""
+        query = sa.select(sa.func.coalesce(sa.func.sum(t.quota_counters.c.calls), 0)).where(
+            t.quota_counters.c.day == day
+        )
+        if user is not None:
+            query = query.where(t.quota_counters.c.user_name == user)
+        with self._tx() as conn:
+            return int(conn.execute(query).scalar_one())

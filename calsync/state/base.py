@@ -1,0 +1,67 @@
+"""What the parts of the `Store` share: the engine, the secrets, the clock, upserts.
+
+Every app-facing method runs in its own short transaction (`_tx`), committed on return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from calsync.state.crypto import Secrets
+
+
+def upsert(
+    conn: sa.Connection,
+    table: sa.Table,
+    values: dict[str, Any],
+    keys: Sequence[str],
+    *,
+    increment: str | None = None,
+) -> sa.CursorResult[Any]:
+    """Insert `values`, or update the row with the same `keys` columns, in one statement.
+
+    With `increment`, that column is added to the stored value instead of replacing it (an
+    atomic counter); the statement then returns the new value.
+    """
+    name = conn.dialect.name
+    if name == "postgresql":
+        stmt: Any = postgresql.insert(table).values(**values)
+    elif name == "sqlite":
+        stmt = sqlite.insert(table).values(**values)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(f"no upsert for the {name} backend")
+    changes = {c: stmt.excluded[c] for c in values if c not in keys}
+    if increment is not None:
+        changes[increment] = table.c[increment] + stmt.excluded[increment]
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
+        return conn.execute(stmt.returning(table.c[increment]))
+    if changes:
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    return conn.execute(stmt)
+
+
+class StoreBase:
+    """Shared state of the store's parts (see `calsync.state.store.Store`)."""
+
+    _engine: sa.Engine
+    _secrets: Secrets
+    _now: Callable[[], datetime]
+
+    @contextmanager
+    def _tx(self) -> Iterator[sa.Connection]:
+        """Yield a connection in a transaction committed on success, rolled back on error."""
+        with self._engine.begin() as conn:
+            yield conn
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine (for tests and maintenance tools; prefer the methods)."""
+        return self._engine

@@ -1,0 +1,135 @@
+"""What the state store hands out besides the engine's types: users, links, runs; its errors.
+
+Public API: `UserRecord`, `Role`, `GoogleLink`, `LinkStatus`, `SyncRun`, `SettingInfo`,
+`SettingKey`, `LockInfo`, and the errors `StoreError`, `UnknownUser`, `UserExists`, `UserBusy`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from calsync.sides.base import CalsyncError
+
+
+class StoreError(CalsyncError):
+    """The state store refused an operation."""
+
+
+class UnknownUser(StoreError, KeyError):
+    """No user of that name exists in the state database."""
+
+    def __str__(self) -> str:
+        return f"unknown user {self.args[0]!r}" if self.args else "unknown user"
+
+
+class UserExists(StoreError):
+    """A user of that name already exists."""
+
+
+class UserBusy(StoreError):
+    """Another sync of this user is running (its lock is held elsewhere)."""
+
+    def __init__(self, user: str, holder: str | None = None) -> None:
+        self.user = user
+        self.holder = holder
+        by = f" by {holder}" if holder else ""
+        super().__init__(f"a sync of {user!r} is already running{by}")
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    USER = "user"
+
+
+class LinkStatus(enum.StrEnum):
+    OK = "ok"
+    NEEDS_RECONNECT = "needs_reconnect"
+    """Google refused the token (revoked, expired): the user must connect again."""
+    PAUSED = "paused"
+
+
+class SettingKey(enum.StrEnum):
+    """Well-known app settings (admin page); they override the matching `Settings` field."""
+
+    GOOGLE_CLIENT_ID = "google_client_id"
+    GOOGLE_CLIENT_SECRET = "google_client_secret"
+    """Stored with `secret=True`."""
+    GOOGLE_DAILY_BUDGET = "google_daily_budget"
+    GOOGLE_USER_DAILY_BUDGET = "google_user_daily_budget"
+    GOOGLE_USER_CALLS_PER_MINUTE = "google_user_calls_per_minute"
+    SYNC_INTERVAL_MINUTES = "sync_interval_minutes"
+
+    @property
+    def secret(self) -> bool:
+        return self is SettingKey.GOOGLE_CLIENT_SECRET
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A CRM user known to calsync (password hash left out on purpose)."""
+
+    name: str
+    crm_id: str | None
+    email: str
+    time_zone: str
+    role: Role
+    has_password: bool
+    created_at: datetime
+    last_sync_at: datetime | None = None
+    last_sync_status: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleLink:
+    """A user's connection to a Google account; `refresh_token` is decrypted."""
+
+    user: str
+    google_email: str
+    refresh_token: str = field(repr=False)
+    scopes: tuple[str, ...]
+    status: LinkStatus
+    message: str
+    connected_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    """One sync round of one user."""
+
+    id: int
+    user: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    """`running` until finished, then e.g. ok, partial, blocked, failed."""
+    counts: dict[str, Any]
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettingInfo:
+    """An app setting as the admin page lists it: secret values are never shown."""
+
+    key: str
+    value: str | None
+    """The value, or None for a secret one."""
+    secret: bool
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LockInfo:
+    """Who holds a user's sync lock, for the operator's eyes."""
+
+    name: str
+    owner: str
+    acquired_at: datetime
+    expires_at: datetime

@@ -1,0 +1,376 @@
+"""`Store`: the state database behind the engine (`PairStore`) and the CLI and web app.
+
+Engine writes (`put_pair`, `delete_pair`, `set_cursor`, `add_conflict`, `add_log`) are staged
+per thread and written in one transaction by `commit()`; `rollback()` drops them. Reads see
+the thread's staged writes. No database lock is held between two calls, so the app-facing
+methods (each one short committed transaction) never wait on a sync in progress.
+
+    store = Store.open(settings.database_url, settings.data_dir)   # or a secret key string
+    store.migrate()
+    with store.user_lock("alice"):       # UserBusy if a sync of alice runs elsewhere
+        ...                              # engine: store.put_pair(...); store.commit()
+
+Public API: `Store` (see its methods and the mixins in accounts.py and activity.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from calsync.engine.pairs import Kind, Pair
+from calsync.engine.store import Conflict, LogEntry, PairStore
+from calsync.model import utcnow
+from calsync.state import tables as t
+from calsync.state.accounts import AccountsMixin
+from calsync.state.activity import ActivityMixin, conflict_row, log_row
+from calsync.state.base import upsert
+from calsync.state.crypto import Secrets
+from calsync.state.locks import Locker, lock_owner, locker_for
+from calsync.state.migrate import make_engine
+from calsync.state.migrate import migrate as run_migrations
+from calsync.state.records import LockInfo, UserBusy
+
+if TYPE_CHECKING:
+    from calsync.config import Settings
+
+LOCK_TTL = timedelta(hours=6)
+"""How long a lock row is shown as held; the lock itself lasts as long as its holder."""
+
+PairKey = tuple[str, str, str]
+
+
+@dataclass
+class _Staged:
+    """One thread's writes since its last commit or rollback."""
+
+    pairs: dict[PairKey, Pair | None] = field(default_factory=dict)
+    cursors: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    logs: list[LogEntry] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    def drop_user(self, user: str, pairs: bool, cursors: bool) -> None:
+        if pairs:
+            self.pairs = {k: v for k, v in self.pairs.items() if k[0] != user}
+        if cursors:
+            self.cursors = {k: v for k, v in self.cursors.items() if k[0] != user}
+
+
+def _pair(row: Any) -> Pair:
+    return Pair(
+        user=row.user_name,
+        kind=Kind(row.kind),
+        key=row.key,
+        crm_id=row.crm_id,
+        google_id=row.google_id,
+        scope=row.scope,
+        crm_etag=row.crm_etag,
+        google_etag=row.google_etag,
+        crm_hash=row.crm_hash,
+        google_hash=row.google_hash,
+        synced_at=row.synced_at,
+        error=row.error,
+        attempts=row.attempts,
+    )
+
+
+def _pair_row(pair: Pair) -> dict[str, Any]:
+    return {
+        "user_name": pair.user,
+        "kind": pair.kind.value,
+        "key": pair.key,
+        "crm_id": pair.crm_id,
+        "google_id": pair.google_id,
+        "scope": pair.scope,
+        "crm_etag": pair.crm_etag,
+        "google_etag": pair.google_etag,
+        "crm_hash": pair.crm_hash,
+        "google_hash": pair.google_hash,
+        "synced_at": pair.synced_at,
+        "error": pair.error,
+        "attempts": pair.attempts,
+    }
+
+
+class Store(AccountsMixin, ActivityMixin):
+    """The state database; implements `calsync.engine.store.PairStore`."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        secrets: Secrets,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        locker: Locker | None = None,
+    ) -> None:
+        self._engine = engine
+        self._secrets = secrets
+        self._now = now
+        self._locker = locker or locker_for(engine)
+        self._local = threading.local()
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        secret_key_or_data_dir: str | Path | Secrets,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        **engine_options: Any,
+    ) -> Store:
+        """Return a store on the database at `url` (no I/O yet; call `migrate()` first).
+
+        Secrets are encrypted with the key given as a string, with the key file in the data
+        dir given as a Path (generated when missing), or with a ready `Secrets`.
+        """
+        if isinstance(secret_key_or_data_dir, Secrets):
+            secrets = secret_key_or_data_dir
+        elif isinstance(secret_key_or_data_dir, Path):
+            secrets = Secrets.from_data_dir(secret_key_or_data_dir)
+        else:
+            secrets = Secrets.from_key(secret_key_or_data_dir)
+        return cls(make_engine(url, **engine_options), secrets, now=now)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **engine_options: Any) -> Store:
+        """Return a store as configured (database URL, secret key or data dir)."""
+        key = settings.secret_key_value()
+        return cls.open(settings.database_url, key or settings.data_dir, **engine_options)
+
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema up to `revision` and check the secret key fits the stored secrets."""
+        run_migrations(self._engine, revision)
+        self.check_key()
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- PairStore: staged writes ---------------------------------------------------------
+
+    @property
+    def _staged(self) -> _Staged:
+        staged: _Staged | None = getattr(self._local, "staged", None)
+        if staged is None:
+            staged = self._local.staged = _Staged()
+        return staged
+
+    def pairs(self, user: str, kind: Kind) -> list[Pair]:
+        """Return every linked pair of `user` and `kind` (staged writes included), by key."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(t.pairs).where(t.pairs.c.user_name == user, t.pairs.c.kind == kind.value)
+            ).all()
+        found = {r.key: _pair(r) for r in rows}
+        for (u, k, key), pair in self._staged.pairs.items():
+            if u == user and k == kind.value:
+                if pair is None:
+                    found.pop(key, None)
+                else:
+                    found[key] = pair
+        return [found[k] for k in sorted(found)]
+
+    def pair(self, user: str, kind: Kind, key: str) -> Pair | None:
+        """Return the pair with this key, or None."""
+        staged = self._staged.pairs
+        if (user, kind.value, key) in staged:
+            return staged[(user, kind.value, key)]
+        with self._tx() as conn:
+            row = conn.execute(
+                sa.select(t.pairs).where(
+                    t.pairs.c.user_name == user, t.pairs.c.kind == kind.value, t.pairs.c.key == key
+                )
+            ).first()
+        return _pair(row) if row else None
+
+    def pair_by(
+        self, user: str, kind: Kind, *, crm_id: str | None = None, google_id: str | None = None
+    ) -> Pair | None:
+        """Return the pair holding this CRM id or Google id, or None."""
+        if (crm_id is None) == (google_id is None):
+            raise ValueError("give exactly one of crm_id and google_id")
+        for pair in self._staged.pairs.values():
+            if pair is None or pair.user != user or pair.kind is not kind:
+                continue
+            if (crm_id and pair.crm_id == crm_id) or (google_id and pair.google_id == google_id):
+                return pair
+        column = t.pairs.c.crm_id if crm_id is not None else t.pairs.c.google_id
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(t.pairs).where(
+                    t.pairs.c.user_name == user,
+                    t.pairs.c.kind == kind.value,
+                    column == (crm_id if crm_id is not None else google_id),
+                )
+            ).all()
+        staged = self._staged.pairs
+        for row in rows:
+            if (user, kind.value, row.key) not in staged:
+                return _pair(row)
+        return None
+
+    def put_pair(self, pair: Pair) -> None:
+        """Insert or replace the pair with the same (user, kind, key) at the next commit."""
+        self._staged.pairs[(pair.user, pair.kind.value, pair.key)] = pair
+
+    def delete_pair(self, user: str, kind: Kind, key: str) -> None:
+        """Forget a pair at the next commit."""
+        self._staged.pairs[(user, kind.value, key)] = None
+
+    def cursor(self, user: str, name: str) -> str | None:
+        """Return the stored cursor `name` (staged value first)."""
+        staged = self._staged.cursors
+        if (user, name) in staged:
+            return staged[(user, name)]
+        with self._tx() as conn:
+            value = conn.execute(
+                sa.select(t.cursors.c.value).where(
+                    t.cursors.c.user_name == user, t.cursors.c.name == name
+                )
+            ).scalar()
+        return None if value is None else str(value)
+
+    def set_cursor(self, user: str, name: str, value: str | None) -> None:
+        """Store (or clear, with None) the cursor `name` at the next commit."""
+        self._staged.cursors[(user, name)] = value
+
+    def add_conflict(self, conflict: Conflict) -> None:
+        """Keep both versions of a conflict (written at the next commit)."""
+        self._staged.conflicts.append(conflict)
+
+    def add_log(self, entry: LogEntry) -> None:
+        """Append a line to the sync log (written at the next commit)."""
+        self._staged.logs.append(entry)
+
+    def commit(self) -> None:
+        """Write this thread's staged writes in one transaction; all or nothing."""
+        staged = self._staged
+        if not (staged.pairs or staged.cursors or staged.logs or staged.conflicts):
+            return
+        now = self._now()
+        with self._tx() as conn:
+            for (user, kind, key), pair in staged.pairs.items():
+                if pair is None:
+                    conn.execute(
+                        t.pairs.delete().where(
+                            t.pairs.c.user_name == user,
+                            t.pairs.c.kind == kind,
+                            t.pairs.c.key == key,
+                        )
+                    )
+                else:
+                    upsert(conn, t.pairs, _pair_row(pair), ["user_name", "kind", "key"])
+            for (user, name), value in staged.cursors.items():
+                if value is None:
+                    conn.execute(
+                        t.cursors.delete().where(
+                            t.cursors.c.user_name == user, t.cursors.c.name == name
+                        )
+                    )
+                else:
+                    row = {"user_name": user, "name": name, "value": value, "updated_at": now}
+                    upsert(conn, t.cursors, row, ["user_name", "name"])
+            if staged.logs:
+                conn.execute(t.sync_log.insert(), [log_row(e) for e in staged.logs])
+            if staged.conflicts:
+                conn.execute(t.conflicts.insert(), [conflict_row(c) for c in staged.conflicts])
+        self._local.staged = _Staged()
+
+    def rollback(self) -> None:
+        """Drop this thread's writes since its last commit."""
+        self._local.staged = _Staged()
+
+    # -- reset and reconnect ---------------------------------------------------------------
+
+    def wipe_pairs(self, user: str, kind: Kind | None = None) -> int:
+        """Forget the user's pairs (of `kind`, or all) now; return how many were removed."""
+        query = t.pairs.delete().where(t.pairs.c.user_name == user)
+        if kind is not None:
+            query = query.where(t.pairs.c.kind == kind.value)
+        with self._tx() as conn:
+            removed = conn.execute(query).rowcount
+        staged = self._staged
+        staged.pairs = {
+            k: v
+            for k, v in staged.pairs.items()
+            if not (k[0] == user and (kind is None or k[1] == kind.value))
+        }
+        return removed
+
+    def wipe_cursors(self, user: str) -> int:
+        """Forget the user's cursors now (the next round reads everything); return how many."""
+        with self._tx() as conn:
+            removed = conn.execute(t.cursors.delete().where(t.cursors.c.user_name == user)).rowcount
+        self._staged.drop_user(user, pairs=False, cursors=True)
+        return removed
+
+    # -- per-user lock -----------------------------------------------------------------------
+
+    @contextmanager
+    def user_lock(self, user: str, wait: float = 0.0) -> Iterator[LockInfo]:
+        """Hold the user's sync lock (across processes) for the `with` block.
+
+        Raise UserBusy when another holder keeps it for more than `wait` seconds.
+        """
+        name = f"user:{user}"
+        deadline = time.monotonic() + wait
+        while (release := self._locker.try_acquire(name)) is None:
+            if time.monotonic() >= deadline:
+                holder = self.lock_holder(user)
+                raise UserBusy(user, holder.owner if holder else None)
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        try:
+            now = self._now()
+            info = LockInfo(name, lock_owner(), now, now + LOCK_TTL)
+            with self._tx() as conn:
+                upsert(
+                    conn,
+                    t.locks,
+                    {
+                        "name": name,
+                        "owner": info.owner,
+                        "acquired_at": info.acquired_at,
+                        "expires_at": info.expires_at,
+                    },
+                    ["name"],
+                )
+            try:
+                yield info
+            finally:
+                with self._tx() as conn:
+                    conn.execute(
+                        t.locks.delete().where(
+                            t.locks.c.name == name, t.locks.c.owner == info.owner
+                        )
+                    )
+        finally:
+            release()
+
+    def lock_holder(self, user: str) -> LockInfo | None:
+        """Return who holds the user's sync lock, or None (informational: rows may be stale)."""
+        with self._tx() as conn:
+            row = conn.execute(
+                sa.select(t.locks).where(
+                    t.locks.c.name == f"user:{user}", t.locks.c.expires_at > self._now()
+                )
+            ).first()
+        return LockInfo(row.name, row.owner, row.acquired_at, row.expires_at) if row else None
+
+
+def _conforms(store: Store) -> PairStore:
+    # Lets mypy prove Store implements the engine's PairStore protocol.
+    return store

@@ -1,0 +1,189 @@
+"""The state database's tables (SQLAlchemy Core); the schema is versioned by Alembic.
+
+Any change here needs a new revision in `calsync/state/migrations/versions/` (a test checks
+that autogenerate finds no difference). Times are stored as naive UTC and read back aware.
+User columns of the sync tables are plain names (no foreign key) so the engine's rows never
+depend on the order accounts are created in; links and preferences belong to a user row.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC on every backend and returned aware (UTC)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+NAME = sa.String(255)
+"""CRM user names, keys, ids."""
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", NAME, primary_key=True),
+    sa.Column("crm_id", NAME, nullable=True),
+    sa.Column("email", NAME, nullable=False, server_default=""),
+    sa.Column("time_zone", sa.String(64), nullable=False, server_default="UTC"),
+    sa.Column("role", sa.String(16), nullable=False, server_default="user"),
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("last_sync_at", UTCDateTime, nullable=True),
+    sa.Column("last_sync_status", sa.String(32), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("role IN ('admin', 'user')", name="role"),
+)
+
+google_links = sa.Table(
+    "google_links",
+    metadata,
+    sa.Column("user_name", NAME, sa.ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("google_email", NAME, nullable=False),
+    sa.Column("refresh_token", sa.Text, nullable=False),  # Fernet-encrypted, never clear
+    sa.Column("scopes", sa.Text, nullable=False, server_default=""),
+    sa.Column("status", sa.String(32), nullable=False, server_default="ok"),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+    sa.Column("connected_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("status IN ('ok', 'needs_reconnect', 'paused')", name="status"),
+)
+
+preferences = sa.Table(
+    "preferences",
+    metadata,
+    sa.Column("user_name", NAME, sa.ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+app_settings = sa.Table(
+    "app_settings",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("secret", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+pairs = sa.Table(
+    "pairs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_name", NAME, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("key", NAME, nullable=False),
+    sa.Column("crm_id", NAME, nullable=True),
+    sa.Column("google_id", sa.String(1024), nullable=True),
+    sa.Column("scope", NAME, nullable=False, server_default="primary"),
+    sa.Column("crm_etag", NAME, nullable=True),
+    sa.Column("google_etag", NAME, nullable=True),
+    sa.Column("crm_hash", sa.String(64), nullable=True),
+    sa.Column("google_hash", sa.String(64), nullable=True),
+    sa.Column("synced_at", UTCDateTime, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.UniqueConstraint("user_name", "kind", "key"),
+    sa.Index(None, "user_name", "kind", "crm_id"),
+    sa.Index(None, "user_name", "kind", "google_id"),
+)
+
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("user_name", NAME, primary_key=True),
+    sa.Column("name", NAME, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+sync_runs = sa.Table(
+    "sync_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_name", NAME, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index(None, "user_name", "started_at"),
+)
+
+sync_log = sa.Table(
+    "sync_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_name", NAME, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("side", sa.String(16), nullable=False, server_default=""),
+    sa.Column("key", NAME, nullable=False, server_default=""),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+    sa.Column("level", sa.String(16), nullable=False, server_default="info"),
+    sa.Column("extra", sa.JSON, nullable=False),
+    sa.Index(None, "user_name", "id"),
+)
+
+conflicts = sa.Table(
+    "conflicts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_name", NAME, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("key", NAME, nullable=False),
+    sa.Column("winner", sa.String(16), nullable=False),
+    sa.Column("crm_version", sa.JSON, nullable=True),
+    sa.Column("google_version", sa.JSON, nullable=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Index(None, "user_name", "id"),
+)
+
+quota_counters = sa.Table(
+    "quota_counters",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    # A user's name, or '' for calls made on behalf of no one user (project-wide).
+    sa.Column("user_name", NAME, primary_key=True),
+    sa.Column("calls", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+locks = sa.Table(
+    "locks",
+    metadata,
+    sa.Column("name", NAME, primary_key=True),
+    sa.Column("owner", NAME, nullable=False),  # host:pid:thread, for the operator's eyes
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,85 @@
+"""Rendering helpers: templates with the CSRF token, flash messages, sanitised HTML."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import nh3
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from calsync.web.deps import SESSION_USER, csrf_token
+from calsync.web.services import describe_counts
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+_FLASH = "flash"
+
+
+def sanitize_html(text: object) -> Markup:
+    """Return `text` (HTML from the CRM or Google) with only harmless markup left."""
+    if text is None:
+        return Markup("")
+    return Markup(nh3.clean(str(text)))
+
+
+def _when(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC") if value.tzinfo else value.isoformat(" ")
+    return "" if value is None else str(value)
+
+
+def _compact(value: object) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return "" if value is None else str(value)
+
+
+def make_templates() -> Jinja2Templates:
+    """Return the app's Jinja environment with its filters."""
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.filters["clean_html"] = sanitize_html
+    templates.env.filters["when"] = _when
+    templates.env.filters["compact"] = _compact
+    templates.env.filters["counts"] = describe_counts
+    return templates
+
+
+def flash(request: Request, message: str, level: str = "info") -> None:
+    """Queue a message for the next page shown to this session."""
+    messages = list(request.session.get(_FLASH, []))
+    messages.append([level, message])
+    request.session[_FLASH] = messages[-5:]
+
+
+def render(
+    request: Request,
+    templates: Jinja2Templates,
+    name: str,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render template `name` with the CSRF token, the signed-in user and pending messages."""
+    context.setdefault("user", None)
+    context["csrf_token"] = csrf_token(request)
+    context["signed_in"] = request.session.get(SESSION_USER)
+    context["messages"] = request.session.pop(_FLASH, [])
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def redirect(path: str) -> RedirectResponse:
+    """Return a 303 redirect (POST/redirect/GET)."""
+    return RedirectResponse(path, status_code=303)
+
+
+def safe_next(path: str | None, default: str) -> str:
+    """Return `path` when it is a local path, else `default` (no open redirects)."""
+    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return default

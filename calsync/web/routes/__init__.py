@@ -1,0 +1,1 @@
+"""One router per resource: auth, admin, me (the user's sync page), oauth, health."""

@@ -1,0 +1,132 @@
+"""The administrator's page: Google OAuth client, redirect URI, API budget, CRM, users."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from calsync.state.records import GoogleLink, Role, SyncRun, UserRecord
+from calsync.web.context import WebContext
+from calsync.web.deps import AdminUser, Ctx
+from calsync.web.pages import flash, redirect, render
+from calsync.web.services import (
+    DEFAULT_DAILY_BUDGET,
+    SETTING_CLIENT_ID,
+    SETTING_CLIENT_SECRET,
+    SETTING_DAILY_BUDGET,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    user: UserRecord
+    link: GoogleLink | None
+    run: SyncRun | None
+
+
+def redirect_uri(request: Request, ctx: WebContext) -> str:
+    """Return the OAuth redirect URI to register with Google."""
+    base = ctx.config.public_url or str(request.base_url).rstrip("/")
+    return f"{base}/oauth/callback"
+
+
+def _page(
+    request: Request,
+    ctx: WebContext,
+    admin: UserRecord,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    cid, secret = ctx.client_credentials()
+    budget = ctx.store.get_setting(SETTING_DAILY_BUDGET) or str(DEFAULT_DAILY_BUDGET)
+    rows = [
+        UserRow(u, ctx.store.get_link(u.name), ctx.store.last_run(u.name))
+        for u in ctx.store.list_users()
+        if u.role != Role.ADMIN or ctx.store.get_link(u.name) is not None
+    ]
+    return render(
+        request,
+        ctx.templates,
+        "admin.html",
+        status_code=status_code,
+        user=admin,
+        form=form if form is not None else {"client_id": cid, "daily_budget": budget},
+        errors=errors or {},
+        secret_stored=bool(secret),
+        redirect_uri=redirect_uri(request, ctx),
+        crm=ctx.config.crm,
+        crm_url=ctx.config.crm_url,
+        crm_user=ctx.config.crm_user,
+        can_test_crm=ctx.crm_probe is not None,
+        rows=rows,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+def admin_page(request: Request, ctx: Ctx, admin: AdminUser) -> Response:
+    """Show the admin settings and the users."""
+    return _page(request, ctx, admin)
+
+
+@router.post("/google")
+def save_google(
+    request: Request,
+    ctx: Ctx,
+    admin: AdminUser,
+    client_id: Annotated[str, Form()] = "",
+    client_secret: Annotated[str, Form()] = "",
+    daily_budget: Annotated[str, Form()] = "",
+) -> Response:
+    """Store the OAuth client and the daily API budget; nothing is stored unless all is valid."""
+    errors: dict[str, str] = {}
+    cid = client_id.strip()
+    if not cid:
+        errors["client_id"] = "The client ID is required (Google Cloud console → Credentials)."
+    elif len(cid) > 300 or any(c.isspace() for c in cid):
+        errors["client_id"] = "A client ID has no spaces and is at most 300 characters."
+    secret = client_secret.strip()
+    if not secret and not ctx.client_credentials()[1]:
+        errors["client_secret"] = "The client secret is required."
+    budget_text = daily_budget.strip()
+    try:
+        budget = int(budget_text)
+        if budget < 1:
+            raise ValueError
+    except ValueError:
+        errors["daily_budget"] = "The daily budget is a whole number of API calls, 1 or more."
+    if errors:
+        # Keep what was typed, except the secret, which is never sent back to the browser.
+        form = {"client_id": client_id, "daily_budget": daily_budget}
+        return _page(request, ctx, admin, form=form, errors=errors, status_code=400)
+    ctx.store.set_setting(SETTING_CLIENT_ID, cid)
+    if secret:
+        ctx.store.set_setting(SETTING_CLIENT_SECRET, secret, secret=True)
+    ctx.store.set_setting(SETTING_DAILY_BUDGET, str(budget))
+    _LOGGER.info("admin %s updated the Google client settings", admin.name)
+    flash(request, "Google settings saved.", "ok")
+    return redirect("/admin")
+
+
+@router.post("/crm-test")
+def test_crm(request: Request, ctx: Ctx, admin: AdminUser) -> Response:
+    """Try the CRM connection and say how it went."""
+    if ctx.crm_probe is None:
+        flash(request, "No connection test is available for this CRM.", "warn")
+        return redirect("/admin")
+    try:
+        message = ctx.crm_probe()
+    except Exception as err:  # the reason is what the admin needs to see
+        flash(request, f"CRM connection failed: {err}", "error")
+    else:
+        flash(request, f"CRM connection works: {message}", "ok")
+    return redirect("/admin")

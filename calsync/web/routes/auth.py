@@ -1,0 +1,92 @@
+"""Sign-in and sign-out: calsync's own accounts (argon2) and CRM users (checked by the CRM)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from calsync.state.records import Role, UserRecord
+from calsync.web.deps import SESSION_CSRF, SESSION_USER, Ctx, MaybeUser
+from calsync.web.pages import redirect, render, safe_next
+from calsync.web.security import new_token
+
+_LOGGER = logging.getLogger(__name__)
+
+router = APIRouter(tags=["auth"])
+
+
+def _home(user: UserRecord) -> str:
+    return "/admin" if user.role == Role.ADMIN else "/me"
+
+
+@router.get("/")
+def index(user: MaybeUser) -> Response:
+    """Send the browser to its home page, or to the sign-in page."""
+    return redirect(_home(user) if user else "/login")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, ctx: Ctx, user: MaybeUser, next: str = "") -> Response:
+    """Show the sign-in form."""
+    if user is not None:
+        return redirect(safe_next(next, _home(user)))
+    return render(request, ctx.templates, "login.html", next=next, form={}, crm=ctx.config.crm)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    ctx: Ctx,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the credentials; on success start a fresh session."""
+    name = username.strip()
+    user = _authenticate(ctx, name, password)
+    if user is None:
+        ctx.metrics.logins.labels("refused").inc()
+        _LOGGER.info("sign-in refused for %r", name)
+        return render(
+            request,
+            ctx.templates,
+            "login.html",
+            status_code=401,
+            next=next,
+            form={"username": name},
+            error="Wrong user name or password.",
+            crm=ctx.config.crm,
+        )
+    ctx.metrics.logins.labels("ok").inc()
+    # A new session on sign-in: nothing chosen before (e.g. a planted token) survives.
+    request.session.clear()
+    request.session[SESSION_USER] = user.name
+    request.session[SESSION_CSRF] = new_token()
+    return redirect(safe_next(next, _home(user)))
+
+
+def _authenticate(ctx: Ctx, name: str, password: str) -> UserRecord | None:
+    if not name or not password:
+        return None
+    known = ctx.store.get_user(name)
+    if known is not None and known.has_password:
+        # An account with a calsync password never falls back to the CRM check.
+        return known if ctx.store.verify_password(name, password) else None
+    try:
+        accepted = ctx.crm_auth.check(name, password)
+    except Exception as err:  # the CRM being down must read as a refusal, not a crash
+        _LOGGER.warning("CRM sign-in check failed for %r: %s", name, err)
+        return None
+    if not accepted:
+        return None
+    return known if known is not None else ctx.store.upsert_user(name)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """End the session."""
+    request.session.clear()
+    return redirect("/login")

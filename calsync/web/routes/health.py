@@ -1,0 +1,36 @@
+"""Liveness (`/healthz`, with a database check) and Prometheus metrics (`/metrics`)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from calsync.web.deps import Ctx
+from calsync.web.metrics import CONTENT_TYPE_LATEST
+from calsync.web.services import ping
+
+_LOGGER = logging.getLogger(__name__)
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz(ctx: Ctx) -> JSONResponse:
+    """Return `{"ok": true, "database": true}`, or 503 when the database is unreachable."""
+    try:
+        ping(ctx.store)
+        database = True
+    except Exception as err:  # any failure means "not healthy"; the reason goes to the log
+        _LOGGER.warning("health check: database unreachable: %s", err)
+        database = False
+    return JSONResponse(
+        {"ok": database, "database": database}, status_code=200 if database else 503
+    )
+
+
+@router.get("/metrics")
+def metrics(ctx: Ctx) -> Response:
+    """Return this app's metrics in Prometheus text format."""
+    return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,119 @@
+"""Connecting a Google account: OAuth2 code flow with `state` bound to the session and PKCE."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import Response
+
+from calsync.web.deps import Ctx, CurrentUser
+from calsync.web.google import scopes_for
+from calsync.web.pages import flash, redirect
+from calsync.web.routes.admin import redirect_uri
+from calsync.web.security import new_token, pkce_pair, tokens_equal
+from calsync.web.services import GoogleError
+
+_LOGGER = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/oauth", tags=["oauth"])
+
+_FLOW = "oauth"
+
+
+def _start(request: Request, ctx: Ctx, user: str, tasks: bool) -> Response:
+    client_id, _ = ctx.client_credentials()
+    if not client_id:
+        flash(request, "The administrator has not set up the Google client yet.", "error")
+        return redirect("/me")
+    state = new_token()
+    verifier, challenge = pkce_pair()
+    scopes = scopes_for(tasks)
+    request.session[_FLOW] = {
+        "state": state,
+        "user": user,
+        "verifier": verifier,
+        "scopes": scopes,
+    }
+    url = ctx.google.authorization_url(
+        client_id=client_id,
+        redirect_uri=redirect_uri(request, ctx),
+        scopes=scopes,
+        state=state,
+        code_challenge=challenge,
+    )
+    return redirect(url)
+
+
+@router.post("/start")
+def start_post(
+    request: Request, ctx: Ctx, user: CurrentUser, tasks: Annotated[str, Form()] = ""
+) -> Response:
+    """Send the browser to Google's consent page."""
+    return _start(request, ctx, user.name, tasks == "on")
+
+
+@router.get("/start")
+def start_get(request: Request, ctx: Ctx, user: CurrentUser, tasks: str = "") -> Response:
+    """Send the browser to Google's consent page (link form)."""
+    return _start(request, ctx, user.name, tasks in ("1", "on", "true"))
+
+
+@router.get("/callback")
+def callback(
+    request: Request,
+    ctx: Ctx,
+    user: CurrentUser,
+    state: str = "",
+    code: str = "",
+    error: str = "",
+) -> Response:
+    """Check `state`, exchange the code, store the refresh token (encrypted by the store)."""
+    flow = request.session.pop(_FLOW, None)
+    expected = flow.get("state") if isinstance(flow, dict) else None
+    if (
+        not isinstance(flow, dict)
+        or not tokens_equal(state, expected if isinstance(expected, str) else None)
+        or flow.get("user") != user.name
+    ):
+        _LOGGER.warning("OAuth callback for %s refused: state missing or not ours", user.name)
+        raise HTTPException(
+            status_code=400,
+            detail="This sign-in with Google was not started here (state mismatch). Try again.",
+        )
+    if error or not code:
+        flash(request, f"Google did not connect the account ({error or 'no code'}).", "warn")
+        return redirect("/me")
+    client_id, client_secret = ctx.client_credentials()
+    try:
+        tokens = ctx.google.exchange_code(
+            client_id=client_id,
+            client_secret=client_secret,
+            code=code,
+            redirect_uri=redirect_uri(request, ctx),
+            code_verifier=str(flow.get("verifier", "")),
+        )
+        if not tokens.refresh_token:
+            raise GoogleError("Google sent no refresh token (offline access not granted)")
+        email = ctx.google.account_email(tokens.access_token)
+    except GoogleError as err:
+        _LOGGER.warning("OAuth code exchange for %s failed: %s", user.name, err)
+        flash(request, f"Connecting the Google account failed: {err}", "error")
+        return redirect("/me")
+    old = ctx.store.get_link(user.name)
+    if old is not None and old.google_email != email:
+        flash(
+            request,
+            f"This replaces {old.google_email}; use Reset to fill the new account from scratch.",
+            "warn",
+        )
+    ctx.store.set_link(
+        user.name,
+        email,
+        tokens.refresh_token,
+        tokens.scopes or tuple(str(s) for s in flow.get("scopes", [])),
+    )
+    _LOGGER.info("%s connected Google account %s", user.name, email)
+    flash(request, f"Connected {email}.", "ok")
+    return redirect("/me")

@@ -1,0 +1,133 @@
+"""VtigerClient against the emulator: sessions, retries, paging, errors and the change feed."""
+
+from __future__ import annotations
+
+import pytest
+
+from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator
+from calsync.sides.base import AuthError, ForbiddenError, InvalidItem, NotFound, TransientError
+from calsync.sides.vtiger.client import VtigerClient
+from calsync.sides.vtiger.errors import SyncUnavailable
+from tests.sides.vtiger.conftest import Sleeps
+from tests.sides.vtiger.factories import event_record
+
+
+def _logins(vt: VtigerEmulator) -> int:
+    return int(vt.stats()["calls"].get("login", 0))
+
+
+def test_login_reads_the_profile(client: VtigerClient, alice: EmulatedUser) -> None:
+    assert client.time_zone == "Europe/Rome"
+    assert client.user_id == alice.id and not client.is_admin
+    assert "Events" in client.listtypes()
+
+
+def test_wrong_key_or_unknown_user_is_auth_error(vt: VtigerEmulator, alice: EmulatedUser) -> None:
+    with pytest.raises(AuthError):
+        VtigerClient(vt.url, "alice", "wrong").listtypes()
+    with pytest.raises(AuthError):
+        VtigerClient(vt.url, "nobody", "x").listtypes()
+
+
+def test_session_is_renewed_after_idle_and_lifetime_expiry(
+    vt: VtigerEmulator, client: VtigerClient
+) -> None:
+    """SESSION_LEFT_IDLE / SESSION_EXPIRED / INVALID_SESSIONID all lead to one quiet re-login."""
+    client.listtypes()
+    assert _logins(vt) == 1
+    vt.advance(1801)
+    client.listtypes()
+    assert _logins(vt) == 2
+    for _ in range(48):
+        vt.advance(1790)
+        client.listtypes()
+    vt.advance(1000)
+    client.listtypes()
+    assert _logins(vt) == 3
+    client.logout()
+    client._session = "stale"  # a session the server forgot (e.g. restarted)
+    client.listtypes()
+    assert _logins(vt) == 4
+
+
+def test_mandatory_fields_are_read_at_run_time(vt: VtigerEmulator, client: VtigerClient) -> None:
+    assert "time_start" not in client.mandatory_fields("Calendar")
+    vt.set_mandatory("Calendar", "time_start")
+    client.describe("Calendar", refresh=True)
+    assert "time_start" in client.mandatory_fields("Calendar")
+    assert "Meeting" in client.picklist("Events", "activitytype")
+
+
+def test_query_all_pages_past_the_100_row_clamp(
+    vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser
+) -> None:
+    for i in range(230):
+        client.create("Events", event_record(alice.id, subject=f"E{i}"))
+    rows = client.query_all("SELECT id, subject FROM Events")
+    assert len({r["id"] for r in rows}) == 230
+    assert vt.stats()["calls"]["query"] == 3
+
+
+def test_http_faults_are_retried_with_backoff(
+    vt: VtigerEmulator, client: VtigerClient, sleeps: Sleeps
+) -> None:
+    client.listtypes()
+    vt.fail_next(3, status=503)
+    client.listtypes()
+    assert len(sleeps) == 3 and sleeps[0] < sleeps[2]
+    vt.fail_next(10, status=500)
+    with pytest.raises(TransientError):
+        client.listtypes()
+
+
+def test_errors_are_typed(
+    vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser, bob: EmulatedUser
+) -> None:
+    with pytest.raises(InvalidItem, match="MANDATORY_FIELDS_MISSING"):
+        client.create("Events", {"subject": "x"})
+    rec = client.create("Events", event_record(alice.id, visibility="Private"))
+    other = vt.client(bob)
+    with pytest.raises(ForbiddenError):
+        other.retrieve(rec["id"])  # exists, but private
+    with pytest.raises(ForbiddenError):
+        other.revise({"id": rec["id"], "subject": "mine now"})
+    client.delete(rec["id"])
+    client.delete(rec["id"])  # already gone: fine
+    with pytest.raises(NotFound):
+        client.retrieve(rec["id"])
+
+
+def test_sync_loops_on_more_and_reports_deletions(
+    vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser
+) -> None:
+    recs = [client.create("Events", event_record(alice.id, subject=f"S{i}")) for i in range(205)]
+    vt.advance(3)
+    client.delete(recs[0]["id"])
+    res = client.sync("Events", 0)
+    assert len(res.updated) == 204 and res.deleted == [recs[0]["id"]]
+    assert client.sync_works is True
+    vt.advance(3)
+    client.revise({"id": recs[1]["id"], "subject": "changed"})
+    later = client.sync("Events", res.last_modified)
+    assert [r["subject"] for r in later.updated] == ["changed"]
+
+
+def test_application_sync_routes_by_owner(
+    vt: VtigerEmulator, admin: EmulatedUser, alice: EmulatedUser, bob: EmulatedUser
+) -> None:
+    boss = vt.client(admin)
+    for user in (alice, bob, bob):
+        boss.create("Events", event_record(user.id, subject=user.user_name))
+    res = boss.sync("Events", 0, "application")
+    assert len(res.updated) == 3
+    assert [r["subject"] for r in res.for_owner(bob.id).updated] == ["bob", "bob"]
+    assert [r["subject"] for r in res.for_owner(alice.id).updated] == ["alice"]
+
+
+def test_sync_on_php8_raises_sync_unavailable_without_retrying(
+    vt: VtigerEmulator, client: VtigerClient, sleeps: Sleeps
+) -> None:
+    vt.set_php8(True)
+    with pytest.raises(SyncUnavailable):
+        client.sync("Events", 0)
+    assert client.sync_works is False and sleeps == []

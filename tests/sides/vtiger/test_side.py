@@ -1,0 +1,222 @@
+"""The vtiger Sides against the emulator: the Side contract, both change feeds, bad records."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator
+from calsync.model import Event, TaskStatus, content_hash
+from calsync.sides.base import ChangeSet, NotFound, PreconditionFailed, Remote, Side
+from calsync.sides.vtiger.client import VtigerClient
+from calsync.sides.vtiger.feed import ApplicationFeed
+from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS
+from calsync.sides.vtiger.migrate import match_existing_google_copies
+from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide
+from tests.sides.vtiger.factories import event_record, make_event, make_task
+
+
+@pytest.fixture(params=[False, True], ids=["sync", "php8"])
+def php8(request: pytest.FixtureRequest, vt: VtigerEmulator) -> Iterator[bool]:
+    vt.set_php8(request.param)
+    yield request.param
+    vt.set_php8(False)
+
+
+@pytest.fixture
+def events(client: VtigerClient, alice: EmulatedUser, php8: bool) -> VtigerEventsSide:
+    return VtigerEventsSide(client, alice.id, alice.time_zone)
+
+
+def _ids(cs: ChangeSet[Event]) -> set[str]:
+    return {r.id for r in cs.items}
+
+
+def test_is_a_side(events: VtigerEventsSide) -> None:
+    side: Side[Event] = events
+    assert side.name == "crm"
+
+
+def test_create_get_update_delete(events: VtigerEventsSide, vt: VtigerEmulator) -> None:
+    ev = make_event("Europe/Rome")
+    made = events.create(ev, key="k1")
+    assert made.id.startswith("18x")
+    assert content_hash(made.item, VTIGER_IGNORED_FIELDS) == content_hash(ev, VTIGER_IGNORED_FIELDS)
+    got = events.get(made.id)
+    assert got is not None and got.etag == made.etag
+    vt.advance(2)
+    updated = events.update(made.id, ev.with_(title="Moved"), made.etag)
+    assert updated.item.title == "Moved" and updated.etag != made.etag
+    with pytest.raises(PreconditionFailed):
+        events.update(made.id, ev, made.etag)  # stale etag
+    with pytest.raises(PreconditionFailed):
+        events.delete(made.id, made.etag)
+    events.delete(made.id, updated.etag)
+    assert events.get(made.id) is None
+    events.delete(made.id, None)  # deleting again is fine
+    with pytest.raises(NotFound):
+        events.update(made.id, ev, None)
+
+
+def test_update_keeps_crm_only_fields(
+    events: VtigerEventsSide, client: VtigerClient, alice: EmulatedUser
+) -> None:
+    rec = client.create(
+        "Events", event_record(alice.id, activitytype="Call", eventstatus="Held", parent_id="3x9")
+    )
+    events.update(rec["id"], make_event(), rec["modifiedtime"])
+    after = client.retrieve(rec["id"])
+    assert (after["activitytype"], after["eventstatus"], after["parent_id"]) == (
+        "Call",
+        "Held",
+        "3x9",
+    )
+
+
+def test_changes_full_then_incremental_with_deletion(
+    events: VtigerEventsSide, client: VtigerClient, vt: VtigerEmulator, bob: EmulatedUser
+) -> None:
+    """A deletion is seen by both feeds (sync, and VTQL + id comparison on PHP 8)."""
+    a = events.create(make_event(title="A"), "ka")
+    b = events.create(make_event(title="B"), "kb")
+    vt.client(bob).create("Events", event_record(bob.id))  # someone else's: never listed
+    full = events.changes(None)
+    assert full.full and _ids(full) == {a.id, b.id} and full.cursor
+    vt.advance(2)
+    events.delete(b.id, None)
+    c = events.create(make_event(title="C"), "kc")
+    inc = events.changes(full.cursor)
+    assert not inc.full and c.id in _ids(inc) and b.id not in _ids(inc)
+    assert inc.deleted == [b.id]
+    vt.advance(2)
+    quiet = events.changes(inc.cursor)
+    assert quiet.deleted in ([], [b.id]) and _ids(quiet) <= {c.id}  # tie-safe repeats only
+
+
+def test_sync_cursor_falls_back_when_the_server_moves_to_php8(
+    client: VtigerClient, vt: VtigerEmulator, alice: EmulatedUser
+) -> None:
+    events = VtigerEventsSide(client, alice.id, alice.time_zone)
+    a = events.create(make_event(title="A"), "ka")
+    cursor = events.changes(None).cursor
+    assert cursor and cursor.startswith("s:")
+    vt.set_php8(True)
+    fresh = VtigerEventsSide(vt.client(alice), alice.id, alice.time_zone)
+    listing = fresh.changes(cursor)
+    assert listing.full and _ids(listing) == {a.id}  # no known ids yet: a full listing
+    assert listing.cursor and listing.cursor.startswith("q:")
+    vt.advance(2)
+    fresh.delete(a.id, None)
+    assert fresh.changes(listing.cursor).deleted == [a.id]
+    vt.set_php8(False)
+
+
+def test_bad_records_are_skipped_and_logged(
+    events: VtigerEventsSide,
+    vt: VtigerEmulator,
+    alice: EmulatedUser,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    good = events.create(make_event(), "k")
+    bad = [
+        vt.raw_record("Events", "alice", {**event_record(alice.id), "date_start": "10/03/2026"}),
+        vt.raw_record("Events", "alice", {**event_record(alice.id), "activitytype": "Lunch"}),
+        vt.raw_record(
+            "Events", "alice", {k: v for k, v in event_record(alice.id).items() if k != "due_date"}
+        ),
+    ]
+    with caplog.at_level(logging.WARNING, logger="calsync.sides.vtiger.side"):
+        full = events.changes(None)
+    assert _ids(full) == {good.id}
+    assert sorted(full.skipped) == sorted(r["id"] for r in bad)
+    assert len([r for r in caplog.records if "skipped" in r.getMessage()]) == 3
+    vt.advance(2)
+    inc = events.changes(full.cursor)
+    assert inc.deleted == []  # unreadable is not deleted
+
+
+def test_admin_connection_serves_another_user(
+    vt: VtigerEmulator, admin: EmulatedUser, alice: EmulatedUser, bob: EmulatedUser, php8: bool
+) -> None:
+    boss = vt.client(admin)
+    side = VtigerEventsSide(boss, alice.id, alice.time_zone)
+    mine = side.create(make_event(title="for alice"), "k")
+    vt.client(bob).create("Events", event_record(bob.id))
+    assert _ids(side.changes(None)) == {mine.id}
+    boss.revise({"id": mine.id, "assigned_user_id": bob.id})
+    assert side.get(mine.id) is None  # reassigned away
+
+
+def test_tasks_side(
+    client: VtigerClient, alice: EmulatedUser, vt: VtigerEmulator, php8: bool
+) -> None:
+    tasks = VtigerTasksSide(client, alice.id, alice.time_zone)
+    made = tasks.create(make_task(), "k")
+    assert made.id.startswith("9x") and made.item == make_task()
+    full = tasks.changes(None)
+    assert [r.id for r in full.items] == [made.id]
+    vt.advance(2)
+    done = tasks.update(made.id, make_task(status=TaskStatus.DONE), made.etag)
+    assert done.item.status == TaskStatus.DONE
+    assert client.retrieve(made.id)["time_start"] == "08:00:00"  # 09:00 Rome, kept
+    inc = tasks.changes(full.cursor)
+    assert [r.item.status for r in inc.items] == [TaskStatus.DONE]
+    tasks.delete(made.id, done.etag)
+    vt.advance(2)
+    assert tasks.changes(inc.cursor).deleted == [made.id]
+
+
+def test_application_feed_is_fetched_once_per_round(
+    vt: VtigerEmulator, admin: EmulatedUser, alice: EmulatedUser, bob: EmulatedUser
+) -> None:
+    boss = vt.client(admin)
+    feed = ApplicationFeed(boss)
+    sides = [VtigerEventsSide(boss, u.id, u.time_zone, feed=feed) for u in (alice, bob)]
+    made = [s.create(make_event(title=s.user_ws_id), "k") for s in sides]
+    first = [s.changes(None) for s in sides]
+    assert [_ids(cs) for cs in first] == [{made[0].id}, {made[1].id}]
+    assert feed.fetches == 1 and first[0].cursor == first[1].cursor
+    feed.new_round()
+    vt.advance(2)
+    sides[1].update(made[1].id, make_event(title="new"), None)
+    second = [s.changes(cs.cursor) for s, cs in zip(sides, first, strict=True)]
+    assert feed.fetches == 2
+    assert _ids(second[0]) <= {made[0].id} and _ids(second[1]) == {made[1].id}
+
+
+def test_match_existing_google_copies() -> None:
+    """Events vtiger's Google module copied are linked by title + start + end, once each."""
+    ev = make_event()
+    crm = [
+        Remote("18x1", "t", ev),
+        Remote("18x2", "t", ev),
+        Remote("18x3", "t", ev.with_(title="")),
+    ]
+    google = [
+        Remote("g2", "e", ev.with_(title="  budget  REVIEW ")),
+        Remote("g1", "e", ev),
+        Remote("g3", "e", ev.with_(title="Google Event")),
+        Remote("g4", "e", ev.with_(location="elsewhere", title="other")),
+    ]
+    pairs = match_existing_google_copies(crm, google)
+    assert [(c.id, g.id) for c, g in pairs] == [("18x1", "g1"), ("18x2", "g2"), ("18x3", "g3")]
+
+
+def test_vtql_feed_never_deletes_what_a_shifted_listing_missed(
+    vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser, bob: EmulatedUser
+) -> None:
+    """On PHP 8, an id absent from the listing is read back before being called deleted."""
+    vt.set_php8(True)
+    events = VtigerEventsSide(client, alice.id, alice.time_zone)
+    a = events.create(make_event(title="A"), "ka")
+    b = events.create(make_event(title="B"), "kb")
+    cursor = events.changes(None).cursor
+    real = client.live_ids
+    client.live_ids = lambda module, owner=None: [i for i in real(module, owner) if i != a.id]  # type: ignore[method-assign]
+    assert events.changes(cursor).deleted == []
+    client.live_ids = real  # type: ignore[method-assign]
+    client.revise({"id": b.id, "assigned_user_id": bob.id})  # reassigned away: gone for alice
+    assert events.changes(cursor).deleted == [b.id]
+    vt.set_php8(False)

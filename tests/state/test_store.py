@@ -1,0 +1,374 @@
+"""Store: every app-facing method, encryption at rest, and PairStore round trips."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from calsync.config import Settings
+from calsync.engine.pairs import Kind, Pair
+from calsync.engine.store import Conflict, LogEntry, PairStore
+from calsync.prefs import Direction, Prefs, PrivateMode
+from calsync.state import (
+    LinkStatus,
+    Role,
+    SettingKey,
+    Store,
+    UnknownUser,
+    UserExists,
+    WrongKey,
+)
+from calsync.state import tables as t
+
+T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+KEY = "-3T2DkL6O2fSPiCDWo1E2TwOKLOk5Yjyo5KxC3KDZkA="
+
+
+def _pair(key: str = "k1", **kw: object) -> Pair:
+    base = Pair(user="alice", kind=Kind.EVENT, key=key, crm_id=f"crm-{key}", google_id=f"g{key}")
+    return base.with_(**kw)
+
+
+def test_store_is_a_pair_store(store: Store) -> None:
+    engine_view: PairStore = store
+    assert engine_view.pairs("alice", Kind.EVENT) == []
+
+
+# -- users -----------------------------------------------------------------------------------
+
+
+def test_users_create_upsert_get_list_delete(store: Store) -> None:
+    bob = store.create_user("bob", crm_id="19x6", email="bob@x.org", time_zone="America/New_York")
+    assert (bob.name, bob.crm_id, bob.role, bob.has_password) == ("bob", "19x6", Role.USER, False)
+    with pytest.raises(UserExists):
+        store.create_user("bob")
+    alice = store.upsert_user("alice", role="admin", time_zone="Europe/Rome")
+    assert alice.is_admin and alice.time_zone == "Europe/Rome" and alice.email == ""
+    alice = store.upsert_user("alice", email="a@x.org")
+    assert alice.is_admin and alice.email == "a@x.org" and alice.time_zone == "Europe/Rome"
+    assert [u.name for u in store.list_users()] == ["alice", "bob"]
+    assert store.get_user("carol") is None
+    store.delete_user("bob")
+    assert store.get_user("bob") is None
+
+
+def test_passwords(store: Store) -> None:
+    store.create_user("alice", password="s3cret")
+    assert store.verify_password("alice", "s3cret")
+    assert not store.verify_password("alice", "wrong")
+    assert not store.verify_password("nobody", "s3cret")
+    store.set_password("alice", "other")
+    assert store.verify_password("alice", "other") and not store.verify_password("alice", "s3cret")
+    store.set_password_hash("alice", None)
+    assert not store.verify_password("alice", "other")
+    assert not store.get_user("alice").has_password  # type: ignore[union-attr]
+    with pytest.raises(UnknownUser):
+        store.set_password("nobody", "x")
+
+
+# -- links -----------------------------------------------------------------------------------
+
+
+def test_link_round_trip_and_token_encrypted_at_rest(store: Store) -> None:
+    store.create_user("alice")
+    token = "1//refresh-token-CANARY"
+    link = store.set_link("alice", "alice@gmail.com", token, ["calendar", "tasks"])
+    assert link.refresh_token == token and link.scopes == ("calendar", "tasks")
+    assert link.status is LinkStatus.OK and token not in repr(link)
+    with store.engine.connect() as conn:
+        raw = conn.execute(sa.select(t.google_links.c.refresh_token)).scalar_one()
+    assert "CANARY" not in raw and token not in raw
+    store.set_link_status("alice", LinkStatus.NEEDS_RECONNECT, "invalid_grant")
+    link2 = store.get_link("alice")
+    assert link2 is not None and link2.status is LinkStatus.NEEDS_RECONNECT
+    assert link2.message == "invalid_grant" and link2.refresh_token == token
+    assert store.linked_users() == [] and store.linked_users(None) == ["alice"]
+    store.set_refresh_token("alice", "new-token")
+    assert store.get_link("alice").refresh_token == "new-token"  # type: ignore[union-attr]
+    store.set_link("alice", "alice@gmail.com", token, "calendar")  # reconnect: status ok again
+    assert store.linked_users() == ["alice"]
+    store.delete_link("alice")
+    assert store.get_link("alice") is None
+    with pytest.raises(UnknownUser):
+        store.set_link("nobody", "n@gmail.com", token)
+    with pytest.raises(UnknownUser):
+        store.set_link_status("nobody", "paused")
+
+
+def test_wrong_key_is_a_clear_error(db_url: str) -> None:
+    first = Store.open(db_url, "key-one")
+    first.migrate()
+    first.create_user("alice")
+    first.set_link("alice", "a@gmail.com", "tok")
+    first.close()
+    second = Store.open(db_url, "key-two")
+    try:
+        with pytest.raises(WrongKey, match="CALSYNC_SECRET_KEY"):
+            second.migrate()
+        with pytest.raises(WrongKey):
+            second.get_link("alice")
+    finally:
+        second.close()
+    rotated = Store.open(db_url, "key-two,key-one")  # new key first, old one still reads
+    try:
+        rotated.migrate()
+        assert rotated.get_link("alice").refresh_token == "tok"  # type: ignore[union-attr]
+        rotated.set_setting("client_secret", "cs", secret=True)
+        assert rotated.rotate_secrets() == 3  # the link, the secret, the key check
+    finally:
+        rotated.close()
+    only_new = Store.open(db_url, "key-two")
+    try:
+        only_new.migrate()
+        assert only_new.get_link("alice").refresh_token == "tok"  # type: ignore[union-attr]
+        assert only_new.get_setting("client_secret") == "cs"
+    finally:
+        only_new.close()
+
+
+# -- prefs and settings ------------------------------------------------------------------------
+
+
+def test_prefs_default_then_saved(store: Store) -> None:
+    store.create_user("alice")
+    assert store.get_prefs("alice") == Prefs()
+    mine = Prefs(direction=Direction.TO_GOOGLE, private=PrivateMode.BUSY, tasklist="@default")
+    store.set_prefs("alice", mine)
+    assert store.get_prefs("alice") == mine
+    store.set_prefs("alice", mine.with_(paused=True))
+    assert store.get_prefs("alice").paused
+    with pytest.raises(UnknownUser):
+        store.set_prefs("nobody", mine)
+
+
+def test_settings_plain_and_secret(store: Store) -> None:
+    assert store.get_setting("google_client_id") is None
+    assert store.get_setting("daily_budget", "100") == "100"
+    store.set_setting("google_client_id", "cid.apps")
+    store.set_setting("google_client_secret", "CANARY-secret", secret=True)
+    assert store.get_setting("google_client_secret") == "CANARY-secret"
+    with store.engine.connect() as conn:
+        raw = conn.execute(
+            sa.select(t.app_settings.c.value).where(t.app_settings.c.key == "google_client_secret")
+        ).scalar_one()
+    assert "CANARY" not in raw
+    info = {s.key: s for s in store.settings_info()}
+    assert set(info) == {"google_client_id", "google_client_secret"}
+    assert info["google_client_id"].value == "cid.apps"
+    assert info["google_client_secret"].value is None and info["google_client_secret"].secret
+    store.set_setting("google_client_id", None)
+    assert store.get_setting("google_client_id") is None
+
+
+# -- runs, log, conflicts ------------------------------------------------------------------------
+
+
+def test_runs(store: Store) -> None:
+    store.create_user("alice")
+    assert store.last_run("alice") is None
+    first = store.start_run("alice", T0)
+    store.finish_run(first, "ok", {"created": 2}, finished_at=T0 + timedelta(seconds=5))
+    second = store.start_run("alice", T0 + timedelta(minutes=5))
+    last = store.last_run("alice")
+    assert last is not None and last.id == second and last.status == "running"
+    store.finish_run(second, "failed", error="boom", finished_at=T0 + timedelta(minutes=6))
+    runs = store.runs("alice")
+    assert [r.status for r in runs] == ["failed", "ok"]
+    assert runs[1].counts == {"created": 2} and runs[0].error == "boom"
+    assert runs[1].started_at == T0 and runs[1].finished_at == T0 + timedelta(seconds=5)
+    user = store.get_user("alice")
+    assert user is not None and user.last_sync_status == "failed"
+    assert user.last_sync_at == T0 + timedelta(minutes=6)
+
+
+def test_log_and_conflicts_newest_first(store: Store) -> None:
+    for i in range(5):
+        store.add_log(LogEntry("alice", T0 + timedelta(minutes=i), "create", "google", f"k{i}",
+                               f"title {i}", extra={"n": i}))  # fmt: skip
+    store.add_log(LogEntry("bob", T0, "delete"))
+    crm = {"title": "CRM", "kind": "Event"}
+    store.add_conflict(Conflict("alice", Kind.EVENT, "k1", "crm", crm, None, T0, "both edited"))
+    assert store.logs("alice") == []  # staged until commit
+    store.commit()
+    logs = store.logs("alice", limit=3)
+    assert [e.key for e in logs] == ["k4", "k3", "k2"] and logs[0].extra == {"n": 4}
+    assert logs[0].at == T0 + timedelta(minutes=4) and logs[0].side == "google"
+    assert [e.key for e in store.logs("alice", limit=3, offset=3)] == ["k1", "k0"]
+    (conflict,) = store.conflicts("alice")
+    assert conflict == Conflict("alice", Kind.EVENT, "k1", "crm", crm, None, T0, "both edited")
+    assert store.conflicts("bob") == []
+    assert store.prune_activity(T0 + timedelta(minutes=2)) == 4  # bob's, k0, k1 and conflict
+    assert len(store.logs("alice")) == 3
+
+
+# -- PairStore -----------------------------------------------------------------------------------
+
+
+def test_pairs_round_trip_with_every_field(store: Store) -> None:
+    full = _pair(scope="work@group", crm_etag="3", google_etag='"e1"', crm_hash="a" * 64,
+                 google_hash="b" * 64, synced_at=T0, error="oops", attempts=2)  # fmt: skip
+    task = _pair("t1", kind=Kind.TASK, google_id=None)
+    store.put_pair(full)
+    store.put_pair(task)
+    store.commit()
+    assert store.pairs("alice", Kind.EVENT) == [full]
+    assert store.pairs("alice", Kind.TASK) == [task]
+    assert store.pairs("bob", Kind.EVENT) == []
+    replaced = full.with_(google_etag='"e2"', error=None, attempts=0)
+    store.put_pair(replaced)
+    store.commit()
+    assert store.pairs("alice", Kind.EVENT) == [replaced]
+    assert store.pair("alice", Kind.EVENT, "k1") == replaced
+    assert store.pair_by("alice", Kind.EVENT, crm_id="crm-k1") == replaced
+    assert store.pair_by("alice", Kind.EVENT, google_id="gk1") == replaced
+    assert store.pair_by("alice", Kind.TASK, google_id="gk1") is None
+    store.delete_pair("alice", Kind.EVENT, "k1")
+    store.commit()
+    assert store.pairs("alice", Kind.EVENT) == [] and store.pair("alice", Kind.EVENT, "k1") is None
+
+
+def test_staged_writes_are_read_back_and_rolled_back(store: Store) -> None:
+    store.put_pair(_pair("k1"))
+    store.commit()
+    store.put_pair(_pair("k2"))
+    store.delete_pair("alice", Kind.EVENT, "k1")
+    store.set_cursor("alice", "google:primary", "tok-2")
+    assert [p.key for p in store.pairs("alice", Kind.EVENT)] == ["k2"]
+    assert store.cursor("alice", "google:primary") == "tok-2"
+    assert store.pair_by("alice", Kind.EVENT, crm_id="crm-k1") is None
+    store.rollback()
+    assert [p.key for p in store.pairs("alice", Kind.EVENT)] == ["k1"]
+    assert store.cursor("alice", "google:primary") is None
+
+
+def test_staged_writes_belong_to_their_thread(store: Store) -> None:
+    store.put_pair(_pair("mine"))
+    seen: list[list[Pair]] = []
+    other = threading.Thread(target=lambda: seen.append(store.pairs("alice", Kind.EVENT)))
+    other.start()
+    other.join()
+    assert seen == [[]]
+    store.commit()
+    other = threading.Thread(target=lambda: seen.append(store.pairs("alice", Kind.EVENT)))
+    other.start()
+    other.join()
+    assert [p.key for p in seen[1]] == ["mine"]
+
+
+def test_commit_is_durable_across_stores(db_url: str, store: Store) -> None:
+    store.put_pair(_pair())
+    store.set_cursor("alice", "crm:event", "42")
+    store.commit()
+    again = Store.open(db_url, KEY)
+    try:
+        assert again.pairs("alice", Kind.EVENT) == [_pair()]
+        assert again.cursor("alice", "crm:event") == "42"
+    finally:
+        again.close()
+
+
+def test_cursors_set_replace_clear_and_wipe(store: Store) -> None:
+    store.set_cursor("alice", "google:primary", "a")
+    store.set_cursor("alice", "crm:event", "7")
+    store.set_cursor("bob", "crm:event", "9")
+    store.commit()
+    store.set_cursor("alice", "google:primary", "b")
+    store.commit()
+    assert store.cursor("alice", "google:primary") == "b"
+    store.set_cursor("alice", "google:primary", None)
+    store.commit()
+    assert store.cursor("alice", "google:primary") is None
+    assert store.wipe_cursors("alice") == 1
+    assert store.cursor("alice", "crm:event") is None and store.cursor("bob", "crm:event") == "9"
+
+
+def test_wipe_pairs(store: Store) -> None:
+    store.put_pair(_pair("k1"))
+    store.put_pair(_pair("t1", kind=Kind.TASK))
+    store.put_pair(_pair("k1", user="bob"))
+    store.commit()
+    store.put_pair(_pair("k2"))  # staged: wiped too
+    assert store.wipe_pairs("alice", Kind.TASK) == 1
+    assert [p.key for p in store.pairs("alice", Kind.EVENT)] == ["k1", "k2"]
+    assert store.wipe_pairs("alice") == 1
+    store.commit()
+    assert store.pairs("alice", Kind.EVENT) == [] and len(store.pairs("bob", Kind.EVENT)) == 1
+
+
+# -- quota -----------------------------------------------------------------------------------------
+
+
+def test_quota_counters(store: Store) -> None:
+    day = date(2026, 3, 1)
+    assert store.calls_on(day) == 0
+    assert store.add_calls("alice", 3, day) == 3
+    assert store.add_calls("alice", 2, day) == 5
+    assert store.add_calls("bob", 1, day) == 1
+    assert store.add_calls(None, 10, day) == 10
+    assert store.add_calls("alice", 1, day + timedelta(days=1)) == 1
+    assert store.calls_on(day, "alice") == 5
+    assert store.calls_on(day, "carol") == 0
+    assert store.calls_on(day) == 16
+
+
+def test_quota_counter_under_concurrent_threads(store: Store) -> None:
+    day = date(2026, 3, 2)
+    workers, each = 8, 25
+
+    def work() -> None:
+        for _ in range(each):
+            store.add_calls("alice", 1, day)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert store.calls_on(day, "alice") == workers * each
+
+
+def test_open_with_a_key_file_and_from_settings(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db' / 'calsync.db'}"
+    with Store.open(url, tmp_path / "data") as s:
+        s.migrate()
+        s.create_user("alice")
+        s.set_link("alice", "a@gmail.com", "tok")
+    assert (tmp_path / "data" / "secret.key").is_file()
+    settings = Settings(data_dir=tmp_path / "data", database_url=url)
+    with Store.from_settings(settings) as s:
+        s.migrate()
+        assert s.get_link("alice").refresh_token == "tok"  # type: ignore[union-attr]
+    wrong = settings.model_copy(update={"secret_key": SecretStr("x")})
+    with Store.from_settings(wrong) as s, pytest.raises(WrongKey):
+        s.migrate()
+
+
+def test_naive_times_are_refused(store: Store) -> None:
+    store.put_pair(_pair(synced_at=datetime(2026, 1, 1)))
+    with pytest.raises(sa.exc.StatementError, match="naive"):
+        store.commit()
+    store.rollback()
+
+
+def test_quota_day_defaults_to_googles_pacific_day(db_url: str) -> None:
+    s = Store.open(db_url, KEY, now=lambda: datetime(2026, 3, 2, 5, 0, tzinfo=UTC))
+    try:
+        s.migrate()
+        s.add_calls("alice", 4)
+        assert s.calls_on(date(2026, 3, 1), "alice") == 4
+        assert s.calls_on(date(2026, 3, 2)) == 0
+    finally:
+        s.close()
+
+
+def test_setting_keys_are_plain_strings(store: Store) -> None:
+    store.set_setting(
+        SettingKey.GOOGLE_CLIENT_SECRET, "s", secret=SettingKey.GOOGLE_CLIENT_SECRET.secret
+    )
+    assert store.get_setting("google_client_secret") == "s"
+    assert store.settings_info()[0].secret

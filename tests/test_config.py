@@ -1,0 +1,72 @@
+"""Settings come from CALSYNC_* variables, then a calsync.toml file, then defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from calsync.config import load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("CALSYNC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_follow_the_data_dir() -> None:
+    s = load_settings()
+    assert s.data_dir == Path("data")
+    assert s.database_url == "sqlite:///data/calsync.db"
+    assert s.local_crm_url == "sqlite:///data/crm.db"
+    assert s.google_api_url == "https://www.googleapis.com"
+    assert s.crm == "local" and s.secret_key is None and s.broker_url is None
+    assert s.google_user_calls_per_minute < 600
+
+
+def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CALSYNC_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("CALSYNC_SECRET_KEY", "k")
+    monkeypatch.setenv("CALSYNC_CRM", "vtiger")
+    monkeypatch.setenv("CALSYNC_VTIGER_ACCESS_KEY", "ak")
+    monkeypatch.setenv("CALSYNC_GOOGLE_API_URL", "http://127.0.0.1:9/")
+    monkeypatch.setenv("CALSYNC_GOOGLE_USER_DAILY_BUDGET", "500")
+    s = load_settings()
+    assert s.database_url == f"sqlite:///{tmp_path / 'd' / 'calsync.db'}"
+    assert s.secret_key_value() == "k" and "k" not in repr(s.secret_key)
+    assert s.crm == "vtiger" and s.vtiger_access_key is not None
+    assert s.google_api_url == "http://127.0.0.1:9/" and s.google_user_daily_budget == 500
+
+
+def test_toml_file_under_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "calsync.toml").write_text(
+        'database_url = "postgresql+psycopg://db/calsync"\ncrm = "vtiger"\nbroker_url = "redis://r"\n'
+    )
+    s = load_settings()
+    assert s.database_url == "postgresql+psycopg://db/calsync" and s.crm == "vtiger"
+    monkeypatch.setenv("CALSYNC_CRM", "local")
+    assert load_settings().crm == "local"
+    assert load_settings(crm="vtiger").crm == "vtiger"
+
+
+def test_config_variable_names_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    other = tmp_path / "etc" / "c.toml"
+    other.parent.mkdir()
+    other.write_text('google_client_id = "cid"\n')
+    monkeypatch.setenv("CALSYNC_CONFIG", str(other))
+    assert load_settings().google_client_id == "cid"
+    monkeypatch.setenv("CALSYNC_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(FileNotFoundError):
+        load_settings()
+
+
+def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALSYNC_CRM", "salesforce")
+    with pytest.raises(ValidationError, match="crm"):
+        load_settings()

@@ -1,0 +1,116 @@
+"""Fixtures: the web app on a loopback port with in-memory collaborators, and signed-in clients."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from calsync.emulators.server import ServerThread
+from calsync.state import Store
+from calsync.web import create_admin, create_app
+from tests.web.fakes import FakeCrm, FakeGoogle, FakeService
+
+ADMIN_PASSWORD = "admin-pass-1"
+CRM_USERS = {"alice": "alice-pass", "bob": "bob-pass"}
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """Return the CSRF token of the first form in `html`."""
+    m = _CSRF.search(html)
+    assert m, "page has no CSRF token"
+    return m.group(1)
+
+
+@dataclass
+class WebEnv:
+    url: str
+    store: Store
+    service: FakeService
+    google: FakeGoogle
+    crm: FakeCrm
+    announced: list[str]
+
+    def client(self) -> httpx.Client:
+        """Return a client with its own cookie jar (a browser of its own)."""
+        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=20)
+
+    def signed_in(self, name: str, password: str | None = None) -> SignedIn:
+        """Return a client signed in as `name`."""
+        client = self.client()
+        password = password or (ADMIN_PASSWORD if name == "admin" else CRM_USERS[name])
+        token = csrf_of(client.get("/login").text)
+        r = client.post(
+            "/login", data={"username": name, "password": password, "csrf_token": token}
+        )
+        assert r.status_code == 303, r.text
+        return SignedIn(client, name)
+
+
+class SignedIn:
+    """A signed-in client that knows how to post forms with its CSRF token."""
+
+    def __init__(self, client: httpx.Client, name: str) -> None:
+        self.http = client
+        self.name = name
+
+    def token(self, page: str = "/me") -> str:
+        return csrf_of(self.http.get(page).text)
+
+    def post(
+        self, path: str, data: dict[str, object] | None = None, page: str = "/me"
+    ) -> httpx.Response:
+        body: dict[str, object] = {"csrf_token": self.token(page), **(data or {})}
+        return self.http.post(path, data=body)  # type: ignore[arg-type]
+
+    def get(self, path: str, **kw: object) -> httpx.Response:
+        return self.http.get(path, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated state store on SQLite in the test's directory."""
+    with Store.open(f"sqlite:///{tmp_path / 'state.db'}", "test-secret-key") as store:
+        store.migrate()
+        yield store
+
+
+@pytest.fixture
+def web(store: Store) -> Iterator[WebEnv]:
+    """The web app served on a free loopback port, with an admin and two CRM users."""
+    create_admin(store, "admin", ADMIN_PASSWORD)
+    service = FakeService(store)
+    google = FakeGoogle()
+    crm = FakeCrm(dict(CRM_USERS))
+    announced: list[str] = []
+    settings = SimpleNamespace(google_client_id="cid.apps.example")
+    store.set_setting("google_client_secret", "s3cret", secret=True)
+    app = create_app(
+        settings,
+        store,
+        service,
+        crm_auth=crm,
+        google=google,
+        crm_probe=lambda: "embedded CRM, 2 users",
+        announce=announced.append,
+    )
+    with ServerThread(app) as server:
+        yield WebEnv(server.url, store, service, google, crm, announced)
+
+
+def snapshot(store: Store) -> dict[str, object]:
+    """Return everything a web action could change, to assert that nothing did."""
+    names = [u.name for u in store.list_users()]
+    return {
+        "settings": {i.key: (store.get_setting(i.key), i.secret) for i in store.settings_info()},
+        "users": [(u.name, u.role, u.has_password) for u in store.list_users()],
+        "links": {n: store.get_link(n) for n in names},
+        "prefs": {n: store.get_prefs(n) for n in names},
+    }

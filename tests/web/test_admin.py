@@ -1,0 +1,131 @@
+"""The admin page: refusals, the write-only client secret, validation, CRM test."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import WebEnv, snapshot
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/admin"), ("POST", "/admin/google"), ("POST", "/admin/crm-test")],
+)
+def test_admin_pages_refuse_other_users(web: WebEnv, method: str, path: str) -> None:
+    """A CRM user gets 403 on every admin path, and nothing changes."""
+    me = web.signed_in("alice")
+    before = snapshot(web.store)
+    if method == "GET":
+        r = me.get(path)
+    else:
+        r = me.post(path, {"client_id": "evil", "client_secret": "x", "daily_budget": "5"})
+    assert r.status_code == 403
+    assert snapshot(web.store) == before
+
+
+def test_admin_403_page_is_html_for_browsers(web: WebEnv) -> None:
+    """Browsers get a readable refusal page."""
+    me = web.signed_in("alice")
+    r = me.get("/admin", headers={"accept": "text/html"})
+    assert r.status_code == 403
+    assert "Not allowed" in r.text
+
+
+def test_admin_page_shows_redirect_uri_and_never_the_secret(web: WebEnv) -> None:
+    """The redirect URI is shown ready to copy; the stored secret is not rendered."""
+    admin = web.signed_in("admin")
+    r = admin.get("/admin")
+    assert r.status_code == 200
+    assert f'value="{web.url}/oauth/callback"' in r.text
+    assert "s3cret" not in r.text
+    assert "A secret is stored" in r.text
+
+
+def test_admin_saves_google_settings(web: WebEnv) -> None:
+    """Saving stores the client ID, the secret as a secret, and the budget."""
+    admin = web.signed_in("admin")
+    r = admin.post(
+        "/admin/google",
+        {"client_id": "new.apps.example", "client_secret": "n3w", "daily_budget": "5000"},
+        page="/admin",
+    )
+    assert r.status_code == 303
+    settings = snapshot(web.store)["settings"]
+    assert settings == {
+        "google_client_id": ("new.apps.example", False),
+        "google_client_secret": ("n3w", True),
+        "google_daily_budget": ("5000", False),
+    }
+    assert "n3w" not in admin.get("/admin").text
+
+
+def test_empty_secret_keeps_the_stored_one(web: WebEnv) -> None:
+    """The secret field is write-only: leaving it empty keeps the stored secret."""
+    admin = web.signed_in("admin")
+    admin.post(
+        "/admin/google",
+        {"client_id": "cid", "client_secret": "", "daily_budget": "10"},
+        page="/admin",
+    )
+    assert web.store.get_setting("google_client_secret") == "s3cret"
+
+
+@pytest.mark.parametrize(
+    ("field", "data", "message"),
+    [
+        ("client_id", {"client_id": "  ", "daily_budget": "10"}, "client ID is required"),
+        ("client_id", {"client_id": "a b", "daily_budget": "10"}, "no spaces"),
+        ("daily_budget", {"client_id": "cid", "daily_budget": "-3"}, "1 or more"),
+        ("daily_budget", {"client_id": "cid", "daily_budget": "lots"}, "whole number"),
+    ],
+)
+def test_bad_admin_input_is_refused_next_to_the_field(
+    web: WebEnv, field: str, data: dict[str, str], message: str
+) -> None:
+    """Bad input: 400, a message by the field, the typed values kept, nothing stored."""
+    admin = web.signed_in("admin")
+    before = snapshot(web.store)
+    r = admin.post("/admin/google", {**data, "client_secret": "typed-secret"}, page="/admin")
+    assert r.status_code == 400
+    assert f'id="{field}-error"' in r.text
+    assert message in r.text
+    assert f'value="{data["daily_budget"]}"' in r.text
+    assert "typed-secret" not in r.text
+    assert snapshot(web.store) == before
+
+
+def test_admin_post_without_csrf_is_refused(web: WebEnv) -> None:
+    """CSRF missing on an admin form: 403, nothing stored."""
+    admin = web.signed_in("admin")
+    before = snapshot(web.store)
+    r = admin.http.post("/admin/google", data={"client_id": "x", "daily_budget": "1"})
+    assert r.status_code == 403
+    r = admin.http.post(
+        "/admin/google", data={"client_id": "x", "daily_budget": "1", "csrf_token": "forged"}
+    )
+    assert r.status_code == 403
+    assert snapshot(web.store) == before
+
+
+def test_crm_connection_test(web: WebEnv) -> None:
+    """The test button reports what the probe says."""
+    admin = web.signed_in("admin")
+    r = admin.post("/admin/crm-test", page="/admin")
+    assert r.status_code == 303
+    assert "CRM connection works: embedded CRM, 2 users" in admin.get("/admin").text
+
+
+def test_users_list_shows_link_and_last_sync(web: WebEnv) -> None:
+    """Each user appears with their Google account, link status and last sync."""
+    from datetime import UTC, datetime
+
+    web.signed_in("alice")
+    web.store.set_link("alice", "alice@example.com", "rt")
+    web.store.set_link_status("alice", "needs_reconnect")
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    run = web.store.start_run("alice", at)
+    web.store.finish_run(run, "failed", error="invalid_grant", finished_at=at)
+    text = web.signed_in("admin").get("/admin").text
+    assert "alice@example.com" in text
+    assert "needs reconnecting" in text
+    assert "2026-11-20 09:30 UTC" in text

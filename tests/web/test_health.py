@@ -1,0 +1,38 @@
+"""Health and metrics."""
+
+from __future__ import annotations
+
+from tests.web.conftest import WebEnv
+
+
+def test_healthz_reports_the_database(web: WebEnv) -> None:
+    """`/healthz` is JSON with ok and database; 503 when the store cannot be reached."""
+    client = web.client()
+    assert client.get("/healthz").json() == {"ok": True, "database": True}
+    web.store.close()
+    web.store._engine = __import__("sqlalchemy").create_engine("sqlite:////nonexistent/dir/x.db")
+    r = client.get("/healthz")
+    assert r.status_code == 503
+    assert r.json() == {"ok": False, "database": False}
+
+
+def test_metrics_use_a_registry_per_app(web: WebEnv) -> None:
+    """Metrics are Prometheus text from this app's own registry (no process-global series)."""
+    r = web.client().get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    for name in (
+        "calsync_syncs_total",
+        "calsync_sync_failures_total",
+        "calsync_google_api_calls_total",
+        "calsync_sync_duration_seconds",
+    ):
+        assert name in r.text
+    assert "python_gc_objects_collected_total" not in r.text
+
+
+def test_pages_send_security_headers(web: WebEnv) -> None:
+    """Pages forbid framing and inline scripts."""
+    r = web.client().get("/login")
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "script-src 'self'" in r.headers["content-security-policy"]
