@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from calsync.model import Event, Reminder
+from calsync.model import Event, ModelError, Reminder
 from calsync.sides.base import AlreadyExists, ChangeSet, NotFound, Remote
 from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.http import GoogleHttp
@@ -107,6 +107,21 @@ class GoogleCalendarSide:
             when = (start.date_time or start.date or "") if start else ""
             self._series[doc.id] = (doc.recurring_event_id, when)
 
+    def _collect(self, raw: Any, result: ChangeSet[Event]) -> None:
+        """Add one listed event to `result`: a change, a deletion, or (unreadable) skipped."""
+        event_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""
+        try:
+            doc = GoogleEvent.model_validate(raw)
+            self._note_series(doc)
+            if doc.status == "cancelled":
+                result.deleted.append(str(doc.id))
+            else:
+                result.items.append(self._remote(doc))
+        except (ModelError, ValueError) as err:
+            # One odd event must neither stop the round nor read as deleted.
+            _LOGGER.warning("Google event %s skipped: %s", event_id, err)
+            result.skipped.append(event_id)
+
     # -- Side -----------------------------------------------------------------------------
 
     def changes(self, cursor: str | None) -> ChangeSet[Event]:
@@ -127,21 +142,16 @@ class GoogleCalendarSide:
         page_token: str | None = None
         while True:
             query = dict(params, pageToken=page_token) if page_token else params
-            page = GoogleEvents.model_validate(
-                self.http.json("GET", self._events_path(), params=query)
-            )
+            raw = self.http.json("GET", self._events_path(), params=query)
+            page = GoogleEvents.model_validate({k: v for k, v in raw.items() if k != "items"})
             if page.time_zone:
                 self.default_tz = page.time_zone
             if page.default_reminders is not None:
                 self.default_reminders = tuple(
                     Reminder(r.minutes, r.method) for r in page.default_reminders
                 )
-            for doc in page.items:
-                self._note_series(doc)
-                if doc.status == "cancelled":
-                    result.deleted.append(str(doc.id))
-                else:
-                    result.items.append(self._remote(doc))
+            for item in raw.get("items") or ():
+                self._collect(item, result)
             page_token = page.next_page_token
             if not page_token:
                 result.cursor = page.next_sync_token

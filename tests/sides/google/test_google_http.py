@@ -22,8 +22,10 @@ from calsync.sides.base import (
     TransientError,
 )
 from calsync.sides.google.batch import BatchCall, encode_batch
+from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.errors import Deleted
 from calsync.sides.google.http import GoogleHttp
+from calsync.sides.google.tasks import GoogleTasksSide
 from tests.sides.google.scripted import Reply, Scripted, google_error
 
 MakeHttp = Callable[..., GoogleHttp]
@@ -311,3 +313,55 @@ def test_budget_with_rate_limiter_waits_before_counting() -> None:
         budget.spend("a")
     assert now[0] == 60  # the third call waited for the first minute to pass
     assert budget.remaining("a") == 6
+
+
+def test_unreadable_items_are_skipped_not_deleted(scripted: Scripted, make_http: MakeHttp) -> None:
+    good = {
+        "id": "good1",
+        "etag": '"1"',
+        "summary": "ok",
+        "start": {"date": "2026-01-01"},
+        "end": {"date": "2026-01-02"},
+    }
+    scripted.script(
+        Reply(
+            200,
+            {
+                "timeZone": "Europe/Rome",
+                "nextSyncToken": "t1",
+                "items": [
+                    good,
+                    {
+                        "id": "bad01",
+                        "start": {"dateTime": "yesterday"},
+                        "end": {"dateTime": "today"},
+                    },
+                    {"id": "bad02", "summary": "no times"},
+                    {"id": "gone1", "status": "cancelled"},
+                ],
+            },
+        )
+    )
+    events = GoogleCalendarSide(make_http(), "primary").changes(None)
+    assert [r.id for r in events.items] == ["good1"]
+    assert events.skipped == ["bad01", "bad02"] and events.deleted == ["gone1"]
+    assert events.cursor == "t1"
+    scripted.script(
+        Reply(
+            200,
+            {
+                "items": [
+                    {"id": "t1", "title": "ok", "updated": "2026-01-01T10:00:00.000Z"},
+                    {
+                        "id": "t2",
+                        "title": "bad",
+                        "due": "someday",
+                        "updated": "2026-01-09T10:00:00.000Z",
+                    },
+                ]
+            },
+        )
+    )
+    tasks = GoogleTasksSide(make_http(), "list1").changes(None)
+    assert [r.id for r in tasks.items] == ["t1"] and tasks.skipped == ["t2"]
+    assert tasks.cursor == "2026-01-01T09:59:00.000Z"  # the skipped task moves no watermark
