@@ -33,6 +33,27 @@ API = "/calendar/v3"
 NO_MAIL = {"sendUpdates": "none"}
 
 
+def foreign(doc: GoogleEvent) -> bool:
+    """True when someone else organises the event and the user is one of its attendees."""
+    organizer = doc.organizer
+    if organizer is None or organizer.is_self:
+        return False
+    return any(a.is_self for a in doc.attendees or ())
+
+
+def gone(doc: GoogleEvent) -> bool:
+    """True for a cancelled event, or someone else's meeting the user declined.
+
+    A declined invitation stays in Google's calendar but is no event of the user's for calsync
+    (it is how a deletion of such a meeting travels, see `delete`).
+    """
+    if doc.status == "cancelled":
+        return True
+    return foreign(doc) and any(
+        a.is_self and a.response_status == "declined" for a in doc.attendees or ()
+    )
+
+
 def _rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -113,7 +134,7 @@ class GoogleCalendarSide:
         try:
             doc = GoogleEvent.model_validate(raw)
             self._note_series(doc)
-            if doc.status == "cancelled":
+            if gone(doc):
                 result.deleted.append(str(doc.id))
             else:
                 result.items.append(self._remote(doc))
@@ -158,13 +179,17 @@ class GoogleCalendarSide:
                 return result
 
     def get(self, id: str) -> Remote[Event] | None:
-        """Return the event `id`, or None when it is missing or cancelled."""
+        """Return the event `id`, or None when it is missing, cancelled or a declined invitation."""
+        doc = self._fetch(id)
+        return None if doc is None or gone(doc) else self._remote(doc)
+
+    def _fetch(self, id: str) -> GoogleEvent | None:
         try:
             doc = GoogleEvent.model_validate(self.http.json("GET", self._events_path(id)))
         except NotFound:
             return None
         self._note_series(doc)
-        return None if doc.status == "cancelled" else self._remote(doc)
+        return doc
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Remote[Event] | None]:
         """Return the events `ids` via batch requests (None for missing or cancelled ones).
@@ -182,7 +207,7 @@ class GoogleCalendarSide:
                 raise error
             doc = GoogleEvent.model_validate(reply.body)
             self._note_series(doc)
-            found[event_id] = None if doc.status == "cancelled" else self._remote(doc)
+            found[event_id] = None if gone(doc) else self._remote(doc)
         return found
 
     def create(self, item: Event, key: str) -> Remote[Event]:
@@ -220,8 +245,33 @@ class GoogleCalendarSide:
         return self._remote(GoogleEvent.model_validate(doc))
 
     def delete(self, id: str, etag: str | None) -> None:
-        """Delete `id` (If-Match `etag`); an event already gone or deleted is fine."""
-        headers = {"If-Match": etag} if etag else None
+        """Delete `id` (If-Match `etag`); an event already gone or deleted is fine.
+
+        Someone else's meeting is declined instead (sync-invariant 10): deleting the user's
+        copy is not theirs to do, and the declined copy reads as gone from then on. That
+        takes a GET first; `gone` events need nothing more.
+        """
+        current = self._fetch(id)
+        if current is None or gone(current):
+            return
+        match = etag or current.etag
+        headers = {"If-Match": match} if match else None
+        if foreign(current):
+            attendees = []
+            for person in current.attendees or ():
+                entry = person.dump()
+                entry.pop("self", None)
+                if person.is_self:
+                    entry["responseStatus"] = "declined"
+                attendees.append(entry)
+            self.http.call(
+                "PATCH",
+                self._events_path(id),
+                params=NO_MAIL,
+                json={"attendees": attendees},
+                headers=headers,
+            )
+            return
         try:
             self.http.call("DELETE", self._events_path(id), params=NO_MAIL, headers=headers)
         except NotFound:
