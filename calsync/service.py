@@ -180,6 +180,7 @@ class SyncService:
                 time_max=now + timedelta(days=prefs.days_future),
                 budget=self.budget,
                 backoff=self.backoff,
+                default_tz=info.time_zone,
             )
             report.rounds.append(
                 engine_sync(
