@@ -67,6 +67,9 @@ class PlanContext:
     scope: str = "primary"
     max_attempts: int = 5
     """Failed attempts after which a pair is quarantined until its content changes."""
+    crm_blind: frozenset[str] = frozenset()
+    """Event fields the CRM cannot hold (vtiger: attendees, recurrence, ...). A CRM edit never
+    overwrites them on Google: the Google copy keeps its own values."""
 
 
 class Seen(enum.Enum):
@@ -148,6 +151,8 @@ def project(ctx: PlanContext, src: SideName, item: Item, target: Item | None) ->
     p, now, tz = ctx.prefs, ctx.now, ctx.user_tz
     if src is CRM:
         out = filters.for_google(item, p, now, tz)
+        if isinstance(out, Event) and isinstance(target, Event) and ctx.crm_blind:
+            out = out.with_(**{f: getattr(target, f) for f in ctx.crm_blind})
         if (
             isinstance(out, Event)
             and isinstance(target, Event)

@@ -126,3 +126,28 @@ def test_copies_made_by_vtigers_own_module_are_matched_not_duplicated(world: Wor
     assert len(world.pairs()) == 3
     matched = [e for e in world.store.logs("alice") if "matched" in e.message]
     assert len(matched) == 3
+
+
+def test_crm_edit_keeps_what_only_google_holds(world: World) -> None:
+    """A CRM edit patches only what the CRM owns: attendees (which vtiger cannot hold), free
+    time, and fields calsync does not model (conference data) stay as they are on Google."""
+    when = soon(2)
+    g = world.g.insert(
+        {
+            "summary": "review",
+            "start": {"dateTime": when.start.isoformat()},
+            "end": {"dateTime": when.end.isoformat()},
+            "attendees": [{"email": "carol@example.com", "responseStatus": "accepted"}],
+            "transparency": "transparent",
+            "conferenceData": {"conferenceId": "abc-defg-hij", "notes": "bring slides"},
+        }
+    )
+    world.sync()
+    (crm_id,) = [r.id for r in world.crm.events("alice")]
+    world.crm.edit_event("alice", crm_id, title="review (moved)")
+    world.sync()
+    after = world.g.get(g["id"])
+    assert after["summary"] == "review (moved)"
+    assert [a["email"] for a in after.get("attendees", [])] == ["carol@example.com"]
+    assert after.get("transparency") == "transparent"
+    assert after.get("conferenceData", {}).get("conferenceId") == "abc-defg-hij"
