@@ -27,6 +27,8 @@ from calsync.sides.google.wire import GoogleTask, TaskList
 _LOGGER = logging.getLogger(__name__)
 
 API = "/tasks/v1"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The watermark of a list read empty: the next read asks for every change ever made."""
 
 
 def format_watermark(value: datetime) -> str:
@@ -109,6 +111,10 @@ class GoogleTasksSide:
             mark = newest - self.overlap
             if cursor is None or mark > parse_time(cursor):
                 result.cursor = format_watermark(mark)
+        elif cursor is None:
+            # An empty full listing still needs a cursor: without one the next read is full
+            # again, and a list whose only (linked) tasks were deleted would read as emptied.
+            result.cursor = format_watermark(EPOCH)
         return result
 
     def get(self, id: str) -> Remote[Task] | None:
