@@ -157,11 +157,15 @@ def make_world(
     data_dir: Path,
     time_zone: str = "Europe/Rome",
     now: datetime | None = None,
+    store_url: str | None = None,
 ) -> World:
-    """Return a world with alice in `time_zone`, linked to a fresh Google account."""
+    """Return a world with alice in `time_zone`, linked to a fresh Google account.
+
+    The state store is a SQLite file in `data_dir` unless `store_url` names another database.
+    """
     acc = httpx.post(f"{google_url}/_emulator/accounts", json={"email": "alice@example.com"}).json()
     crm.add_user("alice", time_zone)
-    store = Store.open(f"sqlite:///{data_dir / 'state.db'}", data_dir)
+    store = Store.open(store_url or f"sqlite:///{data_dir / 'state.db'}", data_dir)
     store.migrate()
     google = GoogleSettings(
         CLIENT_ID, CLIENT_SECRET, api_url=google_url, token_url=f"{google_url}/token"
