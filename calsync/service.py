@@ -108,7 +108,10 @@ class SyncService:
         """Run a round for every linked user (links needing reconnection are reported)."""
         names = self.store.linked_users(status=None)
         self.crm.begin_round()
-        return [self.sync_user(n, dry_run=dry_run, force=force, progress=progress) for n in names]
+        return [
+            self.sync_user(n, dry_run=dry_run, force=force, progress=progress, new_round=False)
+            for n in names
+        ]
 
     def sync_user(
         self,
