@@ -221,7 +221,7 @@ def plan_pair(ctx: PlanContext, pair: Pair, crm: View, google: View) -> list[Act
     obs = fingerprint(crm, google)
     need = tuple(s for s, v in ((CRM, crm), (GOOGLE, google)) if v.seen is Seen.FETCH)
     if need:
-        return [Fetch(pair.key, before=pair, sides=need, crm=crm.remote, google=google.remote)]
+        return [_fetch(pair, need, {CRM: crm, GOOGLE: google})]
     if _quarantined(ctx, pair, crm, google):
         return [Skip(pair.key, before=pair, observed=obs, reason="quarantined")]
     cs = _status(crm, pair.crm_etag, pair.crm_hash)
@@ -247,10 +247,23 @@ def plan_pair(ctx: PlanContext, pair: Pair, crm: View, google: View) -> list[Act
     # Events need both contents for privacy and masks; tasks compare without the other.
     missing = tuple(x for x in (CRM, GOOGLE) if views[x].remote is None and ctx.kind is Kind.EVENT)
     if missing:
-        return [Fetch(pair.key, before=pair, sides=missing, crm=crm.remote, google=google.remote)]
+        return [_fetch(pair, missing, views)]
     if len(changed) == 2:
         return _plan_both_changed(ctx, pair, crm, google, obs)
     return _plan_flow(ctx, pair, changed[0], views, obs)
+
+
+def _fetch(pair: Pair, sides: tuple[SideName, ...], views: dict[SideName, View]) -> Fetch:
+    """Return a read of `sides` that keeps what is known of the other side."""
+    return Fetch(
+        pair.key,
+        before=pair,
+        sides=sides,
+        crm=views[CRM].remote,
+        google=views[GOOGLE].remote,
+        crm_gone=views[CRM].seen is Seen.GONE,
+        google_gone=views[GOOGLE].seen is Seen.GONE,
+    )
 
 
 def _refresh(pair: Pair, crm: View, google: View) -> Pair:
@@ -331,15 +344,7 @@ def _plan_flow(
     if not _writes(ctx, src.other):
         # One-way mode and the change is on the target: revert it from the source.
         if views[src.other].remote is None:
-            return [
-                Fetch(
-                    pair.key,
-                    before=pair,
-                    sides=(src.other,),
-                    crm=views[CRM].remote,
-                    google=views[GOOGLE].remote,
-                )
-            ]
+            return [_fetch(pair, (src.other,), views)]
         acts = _push(ctx, row, src.other, views, obs, pair)
         return acts or [Skip(pair.key, before=pair, observed=obs, reason="out of scope")]
     acts = _push(ctx, row, src, views, obs, pair)
@@ -402,7 +407,7 @@ def _plan_create_missing(
     ctx: PlanContext, pair: Pair, on: SideName, other: View, obs: str
 ) -> list[Action]:
     if other.remote is None:
-        return [Fetch(pair.key, before=pair, sides=(on.other,))]
+        return [_fetch(pair, (on.other,), {on: View(Seen.NONE), on.other: other})]
     return _recreate(ctx, pair, on, other.remote, obs)
 
 
@@ -431,7 +436,7 @@ def _plan_deleted(
             ]
         # One-way and the deletion is on the target: revert it from the source.
         if keep is None:
-            return [Fetch(pair.key, before=pair, sides=(gone.other,))]
+            return [_fetch(pair, (gone.other,), {gone: View(Seen.GONE), gone.other: other})]
         return _recreate(ctx, pair, gone, keep, obs)
     assert keep is not None
     # Deleted on one side, edited on the other.
@@ -580,11 +585,16 @@ def _plan_loose(
         g2 = google_by_id.get(origin[1]) if origin and origin[0] is GOOGLE else None
         if g2 is not None and f"g:{g2.id}" not in taken and g2.key is None:
             link(c.key, c, g2)
+        else:
+            # A CRM copy we made whose Google original we cannot see: a copy is never the
+            # source of a new item (that would resurrect a deletion after a state wipe).
+            taken.add(f"c:{c.id}")
+            actions.append(Skip(c.key, reason="unlinked copy of a Google item"))
     # What is left is new on its side.
     for side, items in ((CRM, crm), (GOOGLE, google)):
         for r in items:
             tag = f"{side.value[0]}:{r.id}"
-            if tag in taken or (side is GOOGLE and r.key is not None):
+            if tag in taken or r.key is not None:
                 continue
             key = crm_key(r.id) if side is CRM else google_key(r.id)
             item = project(ctx, side, r.item, None)
