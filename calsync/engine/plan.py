@@ -197,10 +197,21 @@ def _conflict(
     )
 
 
+def _masked(ctx: PlanContext, crm: Item | None) -> bool:
+    """Return True when the Google copy is a busy mask of this CRM item (CRM is the truth)."""
+    return (
+        ctx.prefs.private is PrivateMode.BUSY
+        and isinstance(crm, Event)
+        and crm.visibility is Visibility.PRIVATE
+    )
+
+
 def _winner(ctx: PlanContext, crm: Item, google: Item) -> SideName:
     src = _source(ctx)
     if src is not None:
         return src  # one-way: the source is the truth, target edits are reverted
+    if _masked(ctx, crm):
+        return CRM  # an edit of a busy block on Google is reverted, never carried back
     w = ctx.prefs.winner
     if w is Winner.CRM:
         return CRM
@@ -341,8 +352,11 @@ def _plan_flow(
 ) -> list[Action]:
     """One side changed, the other did not: carry the change across (or revert it)."""
     row = _refresh(pair, views[CRM], views[GOOGLE])
-    if not _writes(ctx, src.other):
-        # One-way mode and the change is on the target: revert it from the source.
+    crm_remote = views[CRM].remote
+    masked = src is GOOGLE and _masked(ctx, crm_remote.item if crm_remote else None)
+    if not _writes(ctx, src.other) or masked:
+        # One-way mode and the change is on the target, or an edit of a busy block on
+        # Google: revert it from the source.
         if views[src.other].remote is None:
             return [_fetch(pair, (src.other,), views)]
         acts = _push(ctx, row, src.other, views, obs, pair)
