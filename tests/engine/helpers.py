@@ -62,8 +62,14 @@ class World:
     def sync(self, **kw: Any) -> RoundResult:
         kw.setdefault("user_tz", self.user_tz)
         return sync_user(
-            USER, self.crm, self.google, self.store, kw.pop("prefs", self.prefs), self.kind,
-            kw.pop("now", self.now), **kw,
+            USER,
+            self.crm,
+            self.google,
+            self.store,
+            kw.pop("prefs", self.prefs),
+            self.kind,
+            kw.pop("now", self.now),
+            **kw,
         )
 
     def items(self, side: MemorySide[Any]) -> list[Item]:

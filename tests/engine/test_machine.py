@@ -96,7 +96,10 @@ class SyncMachine(RuleBasedStateMachine):
         return [
             p
             for p in self.pairs()
-            if p.crm_id and p.google_id and self.crm.live().get(p.crm_id) and self.google.live().get(p.google_id)
+            if p.crm_id
+            and p.google_id
+            and self.crm.live().get(p.crm_id)
+            and self.google.live().get(p.google_id)
         ]
 
     def run(self, force: bool = False) -> Any:
@@ -105,8 +108,16 @@ class SyncMachine(RuleBasedStateMachine):
         self.google.read_only = d is Direction.TO_CRM
         try:
             return sync_user(
-                USER, self.crm, self.google, self.store, self.prefs, Kind.EVENT, self.now,
-                "UTC", force=force, max_attempts=1000,
+                USER,
+                self.crm,
+                self.google,
+                self.store,
+                self.prefs,
+                Kind.EVENT,
+                self.now,
+                "UTC",
+                force=force,
+                max_attempts=1000,
             )
         finally:
             self.crm.read_only = self.google.read_only = False
@@ -320,8 +331,15 @@ class SyncMachine(RuleBasedStateMachine):
         self.crm.read_only = self.google.read_only = True
         try:
             result = sync_user(
-                USER, self.crm, self.google, self.store, self.prefs, Kind.EVENT, self.now,
-                "UTC", max_attempts=1000,
+                USER,
+                self.crm,
+                self.google,
+                self.store,
+                self.prefs,
+                Kind.EVENT,
+                self.now,
+                "UTC",
+                max_attempts=1000,
             )
         finally:
             self.crm.read_only = self.google.read_only = False
@@ -361,9 +379,7 @@ class SyncMachine(RuleBasedStateMachine):
             to_g, to_c = project(ctx, _CRM, c, g), project(ctx, _GOOGLE, g, c)
             if to_g is not None and to_c is not None:
                 assert filters.same(to_g, g) or filters.same(to_c, c), (p.key, c, g)
-            masked = self.prefs.private is PrivateMode.BUSY and c.visibility is (
-                Visibility.PRIVATE
-            )
+            masked = self.prefs.private is PrivateMode.BUSY and c.visibility is (Visibility.PRIVATE)
             if masked and to_g is not None and d.writes_google:
                 assert filters.same(to_g, g), "busy block not masked"
                 assert CANARY not in repr(g)
