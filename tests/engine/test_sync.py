@@ -80,6 +80,7 @@ def test_conflict_winner_and_loser_in_the_conflict_log(
     r = w.sync()
     title = f"{expected} edit"
     assert w.crm.live()[cid].item.title == w.google.live()[gid].item.title == title
+    assert r.crm.conflicts + r.google.conflicts == 1
     (c,) = w.store.conflicts
     assert c.winner == expected
     assert c.crm_version and c.crm_version["title"] == "crm edit"
