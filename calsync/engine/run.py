@@ -193,10 +193,13 @@ def _fetched_views(fetch: Fetch, env: Env) -> tuple[View, View]:
     out: dict[SideName, View] = {}
     for side in (SideName.CRM, SideName.GOOGLE):
         known = fetch.crm if side is SideName.CRM else fetch.google
+        gone = fetch.crm_gone if side is SideName.CRM else fetch.google_gone
         id_ = side_id(fetch.before, side)
         if side in fetch.sides and id_ is not None:
             remote = env.side(side).get(id_)
             out[side] = View(Seen.GONE) if remote is None else View(Seen.PRESENT, remote)
+        elif gone:
+            out[side] = View(Seen.GONE)
         elif known is not None:
             out[side] = View(Seen.PRESENT, known)
         else:
