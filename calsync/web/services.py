@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
 from calsync.engine.pairs import Kind
@@ -111,6 +112,10 @@ class WebStore(Protocol):
 
     def wipe_cursors(self, user: str) -> int:
         """Forget the user's cursors."""
+        ...
+
+    def calls_on(self, day: date, user: str | None = None) -> int:
+        """Return the Google API calls counted on quota day `day` (everyone's when None)."""
         ...
 
 

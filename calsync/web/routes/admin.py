@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from calsync.quota import quota_day
 from calsync.state.records import GoogleLink, Role, SyncRun, UserRecord
 from calsync.web.context import WebContext
 from calsync.web.deps import AdminUser, Ctx
@@ -67,6 +68,7 @@ def _page(
         crm_url=ctx.config.crm_url,
         crm_user=ctx.config.crm_user,
         can_test_crm=ctx.crm_probe is not None,
+        calls_today=ctx.store.calls_on(quota_day()),
         rows=rows,
     )
 
