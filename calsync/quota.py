@@ -142,7 +142,7 @@ class Budget:
         self.on_alert = on_alert
         self._today = today
         self._fired: set[tuple[date, str, str | None, float]] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def remaining(self, user: str) -> int | None:
         """Return the calls `user` may still make today (None when unlimited)."""

@@ -20,7 +20,7 @@ from calsync.engine.run import RoundResult, SideCounts
 from calsync.engine.run import sync_user as engine_sync
 from calsync.engine.store import LogEntry
 from calsync.model import utcnow
-from calsync.quota import Budget
+from calsync.quota import Backoff, Budget
 from calsync.sides.base import AdapterError, AuthError, QuotaError, TransientError
 from calsync.sides.google.factory import GoogleSettings, calendar_side, tasks_side
 from calsync.state.records import LinkStatus, UnknownUser, UserBusy
@@ -81,12 +81,14 @@ class SyncService:
         google: GoogleSettings,
         *,
         budget: Budget | None = None,
+        backoff: Backoff | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
         self.crm = crm
         self.google = google
         self.budget = budget
+        self.backoff = backoff
         self.now = now
 
     def known_user(self, name: str) -> CrmUserInfo:
@@ -157,6 +159,7 @@ class SyncService:
                 time_min=now - timedelta(days=prefs.days_past),
                 time_max=now + timedelta(days=prefs.days_future),
                 budget=self.budget,
+                backoff=self.backoff,
             )
             report.rounds.append(
                 engine_sync(
@@ -176,7 +179,12 @@ class SyncService:
             if prefs.tasklist:
                 say(f"{name}: to-dos ({prefs.tasklist})")
                 google_tasks = tasks_side(
-                    self.google, name, refresh_token, tasklist_id=prefs.tasklist, budget=self.budget
+                    self.google,
+                    name,
+                    refresh_token,
+                    tasklist_id=prefs.tasklist,
+                    budget=self.budget,
+                    backoff=self.backoff,
                 )
                 report.rounds.append(
                     engine_sync(

@@ -1,7 +1,7 @@
 """The state store: SQLAlchemy tables, Alembic migrations and the `Store` the engine and app use.
 
 Public API: `Store`, `migrate(url)`, the records (`UserRecord`, `GoogleLink`, `LinkStatus`,
-`Role`, `SyncRun`, `SettingInfo`, `LockInfo`) and errors (`StoreError`, `UnknownUser`,
+`Role`, `SyncRun`, `SettingInfo`, `SettingKey`, `LockInfo`) and errors (`StoreError`, `UnknownUser`,
 `UserExists`, `UserBusy`, `WrongKey`).
 """
 
@@ -13,6 +13,7 @@ from calsync.state.records import (
     LockInfo,
     Role,
     SettingInfo,
+    SettingKey,
     StoreError,
     SyncRun,
     UnknownUser,
@@ -29,6 +30,7 @@ __all__ = [
     "Role",
     "Secrets",
     "SettingInfo",
+    "SettingKey",
     "Store",
     "StoreError",
     "SyncRun",

@@ -284,6 +284,33 @@ class AccountsMixin(StoreBase):
             if not r.key.startswith("_")
         ]
 
+    def rotate_secrets(self) -> int:
+        """Re-encrypt every stored secret under the newest key; return how many were rewritten.
+
+        Run it after putting a new key first in CALSYNC_SECRET_KEY (`new,old`); the old key can
+        then be dropped.
+        """
+        rewritten = 0
+        with self._tx() as conn:
+            for row in conn.execute(sa.select(t.google_links)).all():
+                conn.execute(
+                    t.google_links.update()
+                    .where(t.google_links.c.user_name == row.user_name)
+                    .values(refresh_token=self._secrets.rotate(row.refresh_token))
+                )
+                rewritten += 1
+            secret_rows = conn.execute(
+                sa.select(t.app_settings).where(t.app_settings.c.secret == sa.true())
+            ).all()
+            for row in secret_rows:
+                conn.execute(
+                    t.app_settings.update()
+                    .where(t.app_settings.c.key == row.key)
+                    .values(value=self._secrets.rotate(row.value))
+                )
+                rewritten += 1
+        return rewritten
+
     def check_key(self) -> None:
         """Raise WrongKey when the database's secrets were encrypted with another key.
 

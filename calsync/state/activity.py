@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -18,8 +19,15 @@ from calsync.state.base import StoreBase, upsert
 from calsync.state.records import StoreError, SyncRun
 
 RUNNING = "running"
+QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
+"""Google's daily quotas reset at midnight Pacific time."""
 PROJECT = ""
 """The quota counter's user name for calls made on behalf of no one user."""
+
+
+def quota_day(now: datetime) -> date:
+    """Return Google's quota day (Pacific time) that the instant `now` falls in."""
+    return now.astimezone(QUOTA_ZONE).date()
 
 
 def _run(row: Any) -> SyncRun:
@@ -194,10 +202,9 @@ class ActivityMixin(StoreBase):
     def add_calls(self, user: str | None, n: int = 1, day: date | None = None) -> int:
         """Atomically add `n` API calls to the user's (None: project's) count for `day`.
 
-        Return the new count. `day` defaults to today in UTC (Google's quota day is Pacific
-        time; callers that care pass the day).
+        Return the new count. `day` defaults to Google's current quota day (Pacific time).
         """
-        when = day or self._now().date()
+        when = day or quota_day(self._now())
         with self._tx() as conn:
             result = upsert(
                 conn,

@@ -1,7 +1,7 @@
 """What the state store hands out besides the engine's types: users, links, runs; its errors.
 
 Public API: `UserRecord`, `Role`, `GoogleLink`, `LinkStatus`, `SyncRun`, `SettingInfo`,
-`LockInfo`, and the errors `StoreError`, `UnknownUser`, `UserExists`, `UserBusy`.
+`SettingKey`, `LockInfo`, and the errors `StoreError`, `UnknownUser`, `UserExists`, `UserBusy`.
 """
 
 from __future__ import annotations
@@ -49,6 +49,22 @@ class LinkStatus(enum.StrEnum):
     NEEDS_RECONNECT = "needs_reconnect"
     """Google refused the token (revoked, expired): the user must connect again."""
     PAUSED = "paused"
+
+
+class SettingKey(enum.StrEnum):
+    """Well-known app settings (admin page); they override the matching `Settings` field."""
+
+    GOOGLE_CLIENT_ID = "google_client_id"
+    GOOGLE_CLIENT_SECRET = "google_client_secret"
+    """Stored with `secret=True`."""
+    GOOGLE_DAILY_BUDGET = "google_daily_budget"
+    GOOGLE_USER_DAILY_BUDGET = "google_user_daily_budget"
+    GOOGLE_USER_CALLS_PER_MINUTE = "google_user_calls_per_minute"
+    SYNC_INTERVAL_MINUTES = "sync_interval_minutes"
+
+    @property
+    def secret(self) -> bool:
+        return self is SettingKey.GOOGLE_CLIENT_SECRET
 
 
 @dataclass(frozen=True, slots=True)

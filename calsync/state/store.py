@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from calsync.engine.pairs import Kind, Pair
-from calsync.engine.store import Conflict, LogEntry
+from calsync.engine.store import Conflict, LogEntry, PairStore
 from calsync.model import utcnow
 from calsync.state import tables as t
 from calsync.state.accounts import AccountsMixin
@@ -369,3 +369,8 @@ class Store(AccountsMixin, ActivityMixin):
                 )
             ).first()
         return LockInfo(row.name, row.owner, row.acquired_at, row.expires_at) if row else None
+
+
+def _conforms(store: Store) -> PairStore:
+    # Lets mypy prove Store implements the engine's PairStore protocol.
+    return store

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -58,3 +61,13 @@ def test_migrations_ship_with_the_package() -> None:
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert any(p.name.startswith("0001") for p in (MIGRATIONS / "versions").glob("*.py"))
+
+
+def test_developer_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from calsync.state.__main__ import main
+
+    url = f"sqlite:///{tmp_path / 'dev.db'}"
+    main(["current", url])
+    main(["upgrade", url])
+    main(["current", url])
+    assert capsys.readouterr().out.split() == ["(none)", head_revision()]

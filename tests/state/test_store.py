@@ -17,6 +17,7 @@ from calsync.prefs import Direction, Prefs, PrivateMode
 from calsync.state import (
     LinkStatus,
     Role,
+    SettingKey,
     Store,
     UnknownUser,
     UserExists,
@@ -117,8 +118,17 @@ def test_wrong_key_is_a_clear_error(db_url: str) -> None:
     try:
         rotated.migrate()
         assert rotated.get_link("alice").refresh_token == "tok"  # type: ignore[union-attr]
+        rotated.set_setting("client_secret", "cs", secret=True)
+        assert rotated.rotate_secrets() == 3  # the link, the secret, the key check
     finally:
         rotated.close()
+    only_new = Store.open(db_url, "key-two")
+    try:
+        only_new.migrate()
+        assert only_new.get_link("alice").refresh_token == "tok"  # type: ignore[union-attr]
+        assert only_new.get_setting("client_secret") == "cs"
+    finally:
+        only_new.close()
 
 
 # -- prefs and settings ------------------------------------------------------------------------
@@ -343,3 +353,22 @@ def test_naive_times_are_refused(store: Store) -> None:
     with pytest.raises(sa.exc.StatementError, match="naive"):
         store.commit()
     store.rollback()
+
+
+def test_quota_day_defaults_to_googles_pacific_day(db_url: str) -> None:
+    s = Store.open(db_url, KEY, now=lambda: datetime(2026, 3, 2, 5, 0, tzinfo=UTC))
+    try:
+        s.migrate()
+        s.add_calls("alice", 4)
+        assert s.calls_on(date(2026, 3, 1), "alice") == 4
+        assert s.calls_on(date(2026, 3, 2)) == 0
+    finally:
+        s.close()
+
+
+def test_setting_keys_are_plain_strings(store: Store) -> None:
+    store.set_setting(
+        SettingKey.GOOGLE_CLIENT_SECRET, "s", secret=SettingKey.GOOGLE_CLIENT_SECRET.secret
+    )
+    assert store.get_setting("google_client_secret") == "s"
+    assert store.settings_info()[0].secret

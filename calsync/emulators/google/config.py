@@ -16,6 +16,8 @@ class EmulatorConfig:
     """Calls per user per minute (sliding window on the emulator clock); None = off."""
     rate_limit_per_project: int | None = None
     """Calls per project (all users) per minute; None = off."""
+    daily_limit_per_project: int | None = None
+    """Calls per project per emulator-clock UTC day; None = off (403 dailyLimitExceeded)."""
     rate_limit_status: int = 403
     """Status of a rate-limited answer: 403 or 429 (Google uses both)."""
     batch_cap: int = 1000

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from calsync.emulators.google.oauth import form
@@ -94,7 +95,7 @@ def _redirect(uri: str, params: dict[str, str]) -> Resp:
     return Resp(302, None, {"Location": uri + sep + urlencode(params)})
 
 
-def approve(store: Store, req: Req, create_account: object) -> Resp:
+def approve(store: Store, req: Req, create_account: Callable[[str], object]) -> Resp:
     """Answer POST /o/oauth2/approve: a code (Allow) or error=access_denied (Deny)."""
     f = form(req)
     redirect_uri = f.get("redirect_uri", "")
@@ -107,7 +108,6 @@ def approve(store: Store, req: Req, create_account: object) -> Resp:
     if not email or "@" not in email:
         return _page("Error 400", "<p>Choose an account.</p>", 400)
     if email not in store.accounts:
-        assert callable(create_account)
         create_account(email)
     method = f.get("code_challenge_method") or ("plain" if f.get("code_challenge") else None)
     code = AuthCode(

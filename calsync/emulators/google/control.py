@@ -3,7 +3,6 @@ clock, sync-token expiry, extra calendars and sharing; documented in docs/emulat
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -123,13 +122,13 @@ def stats(emu: Emulator, req: Req) -> Resp:
 
 
 def stats_clear(emu: Emulator, req: Req) -> Resp:
-    emu.stats.__init__()  # type: ignore[misc]
+    emu.stats.reset()
     return Resp(200, emu.stats.as_dict())
 
 
 def reset(emu: Emulator, req: Req) -> Resp:
     emu.store.clear()
-    emu.store.config.__dict__.update(copy.deepcopy(emu.initial_config.__dict__))
+    emu.store.config.update(emu.initial_config.as_dict())
     emu.reset_runtime()
     return Resp(200, {"ok": True})
 
@@ -164,14 +163,21 @@ def config_set(emu: Emulator, req: Req) -> Resp:
 
 
 def synctokens_expire(emu: Emulator, req: Req) -> Resp:
-    cal_id = _body(req).get("calendar_id")
+    body = _body(req)
+    cal_id = body.get("calendar_id")
+    older = body.get("older_than_seconds")
+    if older is not None and not isinstance(older, int | float):
+        raise BadControl("older_than_seconds must be a number")
     cals = list(emu.store.calendars.values())
     if cal_id is not None:
         cals = [c for c in cals if c.id == cal_id]
         if not cals:
             raise BadControl("unknown calendar", 404)
     for cal in cals:
-        cal.token_epoch += 1
+        if older is None:
+            cal.token_epoch += 1
+        else:
+            cal.tokens_valid_from = max(cal.tokens_valid_from, emu.store.now() - older)
         emu.store.touch("calendar", cal.id)
     return Resp(200, {"expired": [c.id for c in cals]})
 
@@ -213,6 +219,8 @@ def calendars_share(emu: Emulator, req: Req, calendar_id: str) -> Resp:
         cal.acl.pop(email, None)
     else:
         cal.acl[email] = role
+    if _body(req).get("expire_sync_tokens"):
+        cal.token_epoch += 1  # Google may invalidate tokens on ACL changes (reference §2.3)
     emu.store.touch("calendar", cal.id)
     return Resp(200, {"calendar_id": cal.id, "email": email, "role": role})
 

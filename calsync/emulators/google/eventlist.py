@@ -15,7 +15,14 @@ from calsync.emulators.google.errors import (
     invalid,
     not_found,
 )
-from calsync.emulators.google.eventmodel import etag, instance_from, render, rfc3339_now, tombstone
+from calsync.emulators.google.eventmodel import (
+    etag,
+    in_zone,
+    instance_from,
+    render,
+    rfc3339_now,
+    tombstone,
+)
 from calsync.emulators.google.recurrence import expand, horizon
 from calsync.emulators.google.store import Calendar, EventRec, Json
 from calsync.emulators.google.synctokens import SyncToken, decode_page, decode_sync, encode_page
@@ -236,24 +243,32 @@ def _series_hits(
 def _envelope(ctx: Ctx, cal: Calendar, items: list[Json], mark: int) -> dict[str, Any]:
     store = ctx.emu.store
     updated = max((str(i.get("updated", "")) for i in items), default="")
+    role = role_of(cal, ctx.account)
     return {
         "kind": "calendar#events",
         "etag": etag(mark),
         "summary": cal.summary,
         "description": cal.description,
         "updated": updated or rfc3339_now(store.now_dt()),
-        "timeZone": cal.time_zone,
+        "timeZone": ctx.req.q("timeZone") or cal.time_zone,
         "accessRole": role_of(cal, ctx.account),
         "defaultReminders": default_reminders(cal),
-        "items": [render(i, ctx.account) for i in items],
+        "items": [in_zone(render(i, ctx.account, role), ctx.req.q("timeZone")) for i in items],
     }
 
 
 def _check_sync_token(ctx: Ctx, cal: Calendar, token: SyncToken) -> None:
     req, store = ctx.req, ctx.emu.store
-    if token.calendar != cal.id or token.epoch != cal.token_epoch or token.counter > store.counter:
+    if (
+        token.calendar != cal.id
+        or token.generation != store.generation
+        or token.epoch != cal.token_epoch
+        or token.counter > store.counter
+    ):
         raise full_sync_required()
     age = store.config.sync_token_max_age
+    if token.issued < cal.tokens_valid_from:
+        raise full_sync_required()
     if age is not None and store.now() - token.issued > age:
         raise full_sync_required()
     if not store.config.lenient_sync_token_params and (
@@ -298,6 +313,7 @@ def _list(ctx: Ctx, calendarId: str) -> Resp:
     else:
         body["nextSyncToken"] = SyncToken(
             cal.id,
+            store.generation,
             mark,
             cal.token_epoch,
             store.now(),

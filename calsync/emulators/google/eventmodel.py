@@ -195,8 +195,29 @@ def tombstone(res: Json) -> Json:
     return out
 
 
-def render(res: Json, viewer: str) -> Json:
-    """Return a stored resource as `viewer` sees it (`self` flags on creator and organizer)."""
+# What a reader sees of a private event, and a free/busy reader of any event (§2.10).
+_BUSY_ONLY = (
+    "kind",
+    "etag",
+    "id",
+    "status",
+    "start",
+    "end",
+    "recurringEventId",
+    "originalStartTime",
+    "visibility",
+    "transparency",
+    "updated",
+    "iCalUID",
+)
+
+
+def render(res: Json, viewer: str, role: str = "owner") -> Json:
+    """Return a stored resource as `viewer` (with `role` on its calendar) sees it: `self` flags
+    on creator, organizer and attendees; details stripped where the role may not see them."""
+    private = res.get("visibility") in ("private", "confidential")
+    if role == "freeBusyReader" or (role == "reader" and private):
+        return {k: copy.deepcopy(v) for k, v in res.items() if k in _BUSY_ONLY}
     out = copy.deepcopy(res)
     for key in ("creator", "organizer"):
         person = out.get(key)
@@ -205,6 +226,22 @@ def render(res: Json, viewer: str) -> Json:
     for att in out.get("attendees") or []:
         if isinstance(att, dict) and att.get("email") == viewer:
             att["self"] = True
+    return out
+
+
+def in_zone(res: Json, tz_name: str | None) -> Json:
+    """Return `res` with its date-times written in `tz_name` (the list/get `timeZone` param)."""
+    if not tz_name:
+        return res
+    try:
+        tz = zone(tz_name)
+    except ValueError:
+        raise invalid("Invalid time zone.", "timeZone") from None
+    out = dict(res)
+    for key in ("start", "end", "originalStartTime"):
+        when = out.get(key)
+        if isinstance(when, dict) and "dateTime" in when:
+            out[key] = {**when, "dateTime": format_dt(parse_dt(when["dateTime"]).astimezone(tz))}
     return out
 
 

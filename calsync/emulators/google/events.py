@@ -9,7 +9,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from calsync.emulators.google.calendar import resolve
+from calsync.emulators.google.calendar import resolve, role_of
 from calsync.emulators.google.errors import (
     ApiError,
     deleted,
@@ -23,6 +23,7 @@ from calsync.emulators.google.eventmodel import (
     check_id,
     etag,
     html_link,
+    in_zone,
     instance_from,
     merge,
     next_sequence,
@@ -192,7 +193,8 @@ def _get(ctx: Ctx, calendarId: str, eventId: str) -> Resp:
     inm = ctx.req.headers.get("if-none-match")
     if inm is not None and inm.strip().removeprefix("W/") == current.get("etag"):
         return Resp(304, None, {"ETag": str(current.get("etag"))})
-    return ok(render(current, ctx.account))
+    role = role_of(cal, ctx.account)
+    return ok(in_zone(render(current, ctx.account, role), ctx.req.q("timeZone")))
 
 
 def _insert(ctx: Ctx, calendarId: str) -> Resp:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from calsync.emulators.google import oauth
+from calsync.emulators.google import fields, oauth
 from calsync.emulators.google.errors import ApiError, auth_error, rate_limited
 from calsync.emulators.google.store import Store
 from calsync.emulators.google.wire import Ctx, Req, Resp, Route, match
@@ -55,6 +55,10 @@ class Stats:
     """Counts API calls like Google's quota does (each batched call counts one)."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero every counter."""
         self.total = 0
         self.batches = 0
         self.by_account: dict[str, int] = {}
@@ -89,6 +93,8 @@ class RateLimiter:
     def __init__(self) -> None:
         self.user_calls: dict[str, deque[float]] = {}
         self.project_calls: deque[float] = deque()
+        self.day = 0
+        self.day_calls = 0
 
     @staticmethod
     def _trim(window: deque[float], now: float) -> None:
@@ -98,9 +104,17 @@ class RateLimiter:
     def check(self, store: Store, account: str) -> None:
         """Count a call, or raise the rate-limit error when a window is full."""
         cfg = store.config
+        now = store.now()
+        if cfg.daily_limit_per_project is not None:
+            if int(now // 86400) != self.day:
+                self.day, self.day_calls = int(now // 86400), 0
+            if self.day_calls >= cfg.daily_limit_per_project:
+                raise ApiError(
+                    403, "dailyLimitExceeded", "Daily Limit Exceeded", domain="usageLimits"
+                )
+            self.day_calls += 1
         if cfg.rate_limit_per_user is None and cfg.rate_limit_per_project is None:
             return
-        now = store.now()
         user = self.user_calls.setdefault(account, deque())
         self._trim(user, now)
         self._trim(self.project_calls, now)
@@ -113,6 +127,14 @@ class RateLimiter:
             raise rate_limited(cfg.rate_limit_status)
         user.append(now)
         self.project_calls.append(now)
+
+
+def _shape(req: Req, resp: Resp) -> Resp:
+    """Apply the `fields` partial-response selection to a successful JSON answer."""
+    selection = req.q("fields")
+    if selection and resp.status == 200 and isinstance(resp.body, dict):
+        resp.body = fields.apply(resp.body, fields.parse(selection))
+    return resp
 
 
 class Emulator:
@@ -191,8 +213,10 @@ class Emulator:
                 resp = route.handler(Ctx(self, req, who[0]), **params)
                 if fault is not None:
                     raise fault.error()
+                resp = _shape(req, resp)
             except ApiError as err:
                 resp = Resp(err.status, err.body())
+            resp.pretty = req.q("prettyPrint") not in ("false", "0")
             self.stats.count(account or "anonymous", name, resp.status)
             self._log(req, name, account, resp.status, batch)
             self.store.flush()

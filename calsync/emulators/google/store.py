@@ -4,6 +4,7 @@ clock; in memory, optionally persisted as JSON rows in a SQLite file written aft
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -42,6 +43,8 @@ class Calendar:
     acl: dict[str, str] = field(default_factory=dict)
     token_epoch: int = 0
     """Bumped to invalidate every sync token issued for this calendar."""
+    tokens_valid_from: float = 0.0
+    """Sync tokens issued before this time (emulator clock) answer 410."""
     created: float = 0.0
 
 
@@ -149,6 +152,8 @@ class Store:
         self.consents: set[str] = set()
         """`client_id|email` pairs that already got a refresh token (first-consent rule)."""
         self.counter = 0
+        self.generation = secrets.token_hex(4)
+        """Changes on every reset, so tokens issued before a reset answer 410 after it."""
         """Global change number: every mutation of an event or task takes the next value."""
         self.clock_offset = 0.0
         if getattr(self, "_db", None) is not None:
@@ -182,6 +187,7 @@ class Store:
         if kind == "meta":
             return {
                 "counter": self.counter,
+                "generation": self.generation,
                 "clock_offset": self.clock_offset,
                 "consents": sorted(self.consents),
             }
@@ -217,6 +223,7 @@ class Store:
             obj = json.loads(data)
             if kind == "meta":
                 self.counter = int(obj["counter"])
+                self.generation = str(obj.get("generation", self.generation))
                 self.clock_offset = float(obj["clock_offset"])
                 self.consents = set(obj["consents"])
             elif kind == "event":

@@ -43,6 +43,7 @@ class SyncToken:
     issued, the calendar's token epoch and the listing mode it was issued for."""
 
     calendar: str
+    generation: str
     counter: int
     epoch: int
     issued: float
@@ -54,6 +55,7 @@ class SyncToken:
         return _sign(
             {
                 "c": self.calendar,
+                "g": self.generation,
                 "n": self.counter,
                 "e": self.epoch,
                 "t": self.issued,
@@ -70,6 +72,7 @@ def decode_sync(token: str) -> SyncToken:
         assert data is not None
         return SyncToken(
             str(data["c"]),
+            str(data["g"]),
             int(data["n"]),
             int(data["e"]),
             float(data["t"]),

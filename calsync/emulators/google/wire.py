@@ -79,6 +79,8 @@ class Resp:
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
     content_type: str = "application/json; charset=UTF-8"
+    pretty: bool = True
+    """Indent JSON (Google's default; `prettyPrint=false` turns it off)."""
 
     def payload(self) -> bytes:
         """Return the bytes to send."""
@@ -86,7 +88,9 @@ class Resp:
             return self.raw
         if self.body is None:
             return b""
-        return json.dumps(self.body, indent=1).encode()
+        if self.pretty:
+            return json.dumps(self.body, indent=1).encode()
+        return json.dumps(self.body, separators=(",", ":")).encode()
 
 
 @dataclass

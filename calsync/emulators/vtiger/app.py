@@ -263,8 +263,7 @@ def create_app(db: str | None = None, php8: bool = False) -> FastAPI:
         emu.store.reset()
         emu.store.clock.offset = 0.0
         emu.service.php8 = php8
-        emu.service.sessions.clear()
-        emu.service.tokens.clear()
+        emu.service.clear()
         emu.faults.clear()
         emu.calls.clear()
         emu.calls_by_user.clear()

@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS records (
     crmid INTEGER PRIMARY KEY AUTOINCREMENT, module TEXT NOT NULL, owner INTEGER NOT NULL,
     deleted INTEGER NOT NULL DEFAULT 0, createdtime TEXT NOT NULL, modifiedtime TEXT NOT NULL,
-    mtime INTEGER NOT NULL, modifiedby INTEGER NOT NULL, data TEXT NOT NULL);
+    mtime INTEGER NOT NULL, modifiedby INTEGER NOT NULL, data TEXT NOT NULL,
+    rev INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS records_mtime ON records (mtime, crmid);
 CREATE TABLE IF NOT EXISTS field_settings (
     module TEXT NOT NULL, field TEXT NOT NULL, mandatory INTEGER NOT NULL,
@@ -74,6 +75,11 @@ class Record:
     mtime: int
     modifiedby: int
     data: dict[str, str]
+    rev: int = 0
+    """Bumped by every write (modifiedtime has one-second resolution, rev does not)."""
+
+
+_NO_RECORD = Record(0, "", 0, False, "", "", 0, 0, {}, rev=-1)
 
 
 class Store:
@@ -85,6 +91,14 @@ class Store:
         self._db.row_factory = sqlite3.Row
         self._db.executescript(_SCHEMA)
         self.lock = threading.RLock()
+        self._cache: dict[int, Record] = {}
+        self.version = 0
+        """Bumped by every write: lets readers cache what they derived from the tables."""
+        """Decoded records by crmid, checked against `rev` on every read."""
+
+    def _commit(self) -> None:
+        self._db.commit()
+        self.version += 1
 
     def reset(self) -> None:
         """Drop every user, record and field setting."""
@@ -93,7 +107,8 @@ class Store:
                 "DELETE FROM users; DELETE FROM records; DELETE FROM field_settings;"
                 "DELETE FROM sqlite_sequence;"
             )
-            self._db.commit()
+            self._cache.clear()
+            self._commit()
 
     # users -------------------------------------------------------------------------------
 
@@ -128,7 +143,7 @@ class Store:
                 )
             except sqlite3.IntegrityError as err:
                 raise ValueError(f"user {user_name!r} exists") from err
-            self._db.commit()
+            self._commit()
             uid = int(cur.lastrowid or 0)
         user = self.user(uid)
         assert user is not None
@@ -145,7 +160,7 @@ class Store:
                 self._db.execute(
                     f"UPDATE users SET {col} = ? WHERE user_name = ?", (value, user_name)
                 )
-            self._db.commit()
+            self._commit()
         return self.user_by_name(user_name)
 
     @staticmethod
@@ -175,6 +190,10 @@ class Store:
             row = self._db.execute("SELECT * FROM users WHERE user_name = ?", (name,)).fetchone()
             return self._user(row)
 
+    def user_ids(self) -> set[int]:
+        with self.lock:
+            return {int(r[0]) for r in self._db.execute("SELECT id FROM users")}
+
     def users(self) -> list[User]:
         with self.lock:
             rows = self._db.execute("SELECT * FROM users ORDER BY id").fetchall()
@@ -194,6 +213,7 @@ class Store:
             mtime=row["mtime"],
             modifiedby=row["modifiedby"],
             data=json.loads(row["data"]),
+            rev=row["rev"],
         )
 
     def insert(self, module: str, owner: int, data: dict[str, str], by: int) -> Record:
@@ -205,7 +225,7 @@ class Store:
                 " data) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (module, owner, stamp, stamp, epoch, by, json.dumps(data)),
             )
-            self._db.commit()
+            self._commit()
             rec = self.get(int(cur.lastrowid or 0))
         assert rec is not None
         return rec
@@ -222,10 +242,10 @@ class Store:
         with self.lock:
             self._db.execute(
                 "UPDATE records SET owner = ?, data = ?, modifiedtime = ?, mtime = ?,"
-                " modifiedby = ? WHERE crmid = ?",
+                " modifiedby = ?, rev = rev + 1 WHERE crmid = ?",
                 (rec.owner, json.dumps(rec.data), stamp, epoch, by, rec.crmid),
             )
-            self._db.commit()
+            self._commit()
         out = self.get(rec.crmid)
         assert out is not None
         return out
@@ -235,21 +255,28 @@ class Store:
         stamp, epoch = self.clock.stamp(), self.clock.epoch()
         with self.lock:
             self._db.execute(
-                "UPDATE records SET deleted = 1, modifiedtime = ?, mtime = ?, modifiedby = ?"
-                " WHERE crmid = ?",
+                "UPDATE records SET deleted = 1, modifiedtime = ?, mtime = ?, modifiedby = ?,"
+                " rev = rev + 1 WHERE crmid = ?",
                 (stamp, epoch, by, crmid),
             )
-            self._db.commit()
+            self._commit()
 
     def records(self, modules: tuple[str, ...], *, deleted: bool = False) -> list[Record]:
-        """Return the live (or, with `deleted`, all) records of `modules` by crmid."""
+        """Return the live (or, with `deleted`, all) records of `modules` by crmid (read-only)."""
         marks = ",".join("?" * len(modules))
-        sql = f"SELECT * FROM records WHERE module IN ({marks})"
-        if not deleted:
-            sql += " AND deleted = 0"
+        where = f"module IN ({marks})" + ("" if deleted else " AND deleted = 0")
         with self.lock:
-            rows = self._db.execute(sql + " ORDER BY crmid", modules).fetchall()
-        return [self._record(r) for r in rows]
+            heads = self._db.execute(
+                f"SELECT crmid, rev FROM records WHERE {where} ORDER BY crmid", modules
+            ).fetchall()
+            stale = [h[0] for h in heads if self._cache.get(h[0], _NO_RECORD).rev != h[1]]
+            for i in range(0, len(stale), 500):
+                chunk = stale[i : i + 500]
+                sql = f"SELECT * FROM records WHERE crmid IN ({','.join('?' * len(chunk))})"
+                for row in self._db.execute(sql, chunk):
+                    self._cache[row["crmid"]] = self._record(row)
+            # Shared with the cache: read-only for callers (writes go through get + save).
+            return [self._cache[h[0]] for h in heads]
 
     def changed_since(self, module: str, epoch: int, owner: int | None) -> list[Record]:
         """Return records of `module` with mtime >= `epoch`, oldest first (deleted included)."""
@@ -275,4 +302,4 @@ class Store:
                 "INSERT OR REPLACE INTO field_settings (module, field, mandatory) VALUES (?, ?, ?)",
                 (module, field, int(mandatory)),
             )
-            self._db.commit()
+            self._commit()

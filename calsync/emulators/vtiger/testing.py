@@ -17,6 +17,24 @@ from calsync.emulators.server import ServerThread
 from calsync.emulators.vtiger.app import create_app
 
 
+def event_element(owner: str, **overrides: Any) -> dict[str, Any]:
+    """Return a valid Events `element` (UTC times, 2026-03-10 09:00-10:00) owned by `owner`."""
+    fields = {
+        "subject": "Planning",
+        "assigned_user_id": owner,
+        "date_start": "2026-03-10",
+        "time_start": "09:00:00",
+        "due_date": "2026-03-10",
+        "time_end": "10:00:00",
+        "duration_hours": "1",
+        "eventstatus": "Planned",
+        "activitytype": "Meeting",
+        "visibility": "Public",
+    }
+    fields.update(overrides)
+    return fields
+
+
 @dataclass(frozen=True, slots=True)
 class EmulatedUser:
     user_name: str

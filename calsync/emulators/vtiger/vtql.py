@@ -213,19 +213,21 @@ def check_fields(q: Query, known: Sequence[str]) -> None:
             raise WsError("ACCESS_DENIED", f"Permission to access '.{name}.' attribute denied.")
 
 
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
 def _key(v: Any) -> tuple[int, float, str]:
     s = "" if v is None else str(v)
-    try:
+    if _NUMBER.fullmatch(s):
         return (0, float(s), "")
-    except ValueError:
-        return (1, 0.0, s.lower())
+    return (1, 0.0, s.lower())
 
 
 def _test(row: dict[str, Any], c: Cond) -> bool:
     have = row.get(c.field)
     if c.op == "IN":
         assert isinstance(c.value, tuple)
-        return have is not None and any(_key(have) == _key(v) for v in c.value)
+        return have is not None and _key(have) in {_key(v) for v in c.value}
     assert isinstance(c.value, str)
     if c.op == "LIKE":
         pattern = "".join(
@@ -246,11 +248,22 @@ def _test(row: dict[str, Any], c: Cond) -> bool:
     return ops[c.op](a, b)
 
 
-def run(q: Query, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return `q` applied to `rows` (filter, order, page, project)."""
+def select(q: Query, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the `rows` matching `q`'s WHERE, in its ORDER BY order (no paging)."""
     hits = [r for r in rows if not q.where or any(all(_test(r, c) for c in g) for g in q.where)]
     for name, desc in reversed(q.order):
         hits.sort(key=lambda r, n=name: _key(r.get(n)), reverse=desc)  # type: ignore[misc]
+    return hits
+
+
+def shape_key(q: Query) -> str:
+    """Return what identifies `q`'s selection (everything but LIMIT)."""
+    return repr((q.module, q.where, q.order))
+
+
+def run(q: Query, rows: list[dict[str, Any]], selected: bool = False) -> list[dict[str, Any]]:
+    """Return `q` applied to `rows` (filter and order unless `selected`, then page, project)."""
+    hits = rows if selected else select(q, rows)
     if q.count:
         # A real vtiger 8.4 answered `[]` to count(*) (reference §7).
         return []

@@ -55,7 +55,9 @@ class RefreshTokenAuth:
     """Access tokens from a stored refresh token, refreshed by google-auth when expired or on 401.
 
     `token_uri` is given directly: `Credentials.from_authorized_user_info` would force Google's
-    URL. `request` is google-auth's transport (default: its requests adapter).
+    URL. `request` is google-auth's transport (default: its requests adapter). `scopes` are kept
+    as `self.scopes` but not sent on refresh: a refresh never widens a grant, and asking for
+    scopes outside it (a user who unticked Tasks) fails with `invalid_scope`.
     """
 
     def __init__(
@@ -75,8 +77,8 @@ class RefreshTokenAuth:
             token_uri=token_uri,
             client_id=client_id,
             client_secret=client_secret,
-            scopes=list(scopes) if scopes else None,
         )
+        self.scopes = tuple(scopes or ())
         self._request = request
         self._lock = threading.Lock()
 

@@ -192,7 +192,9 @@ class GoogleCalendarSide:
         try:
             doc = self.http.json("POST", self._events_path(), params=NO_MAIL, json=body)
         except AlreadyExists as err:
-            raise AlreadyExists(f"event {event_id} (key {key!r}) exists already") from err
+            raise AlreadyExists(
+                f"event {event_id} (key {key!r}) exists already", existing_id=event_id
+            ) from err
         return self._remote(GoogleEvent.model_validate(doc))
 
     def update(self, id: str, item: Event, etag: str | None) -> Remote[Event]:

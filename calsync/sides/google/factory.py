@@ -13,7 +13,7 @@ from calsync.quota import Backoff, CallBudget
 from calsync.sides.google.auth import RefreshTokenAuth
 from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.http import DEFAULT_API_URL, GoogleHttp
-from calsync.sides.google.oauth import GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL, scopes_for
+from calsync.sides.google.oauth import GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL
 from calsync.sides.google.tasks import GoogleTasksSide
 
 
@@ -41,12 +41,10 @@ def connect(
     backoff: Backoff | None = None,
 ) -> GoogleHttp:
     """Return the HTTP client of `user`, authorised by their stored refresh token."""
+    # No scope on refresh: the grant already fixes the scopes, and asking for a narrower
+    # one than a broader grant holds (calendar vs calendar.events) is refused as invalid_scope.
     auth = RefreshTokenAuth(
-        refresh_token,
-        settings.client_id,
-        settings.client_secret,
-        settings.token_url,
-        scopes_for(tasks),
+        refresh_token, settings.client_id, settings.client_secret, settings.token_url
     )
     return GoogleHttp(auth, user=user, base_url=settings.api_url, budget=budget, backoff=backoff)
 
@@ -62,9 +60,10 @@ def calendar_side(
     time_max: datetime | None = None,
     sync_attendees: bool = True,
     budget: CallBudget | None = None,
+    backoff: Backoff | None = None,
 ) -> GoogleCalendarSide:
     """Return `user`'s calendar `calendar_id` as a Side[Event]."""
-    http = connect(settings, user, refresh_token, budget=budget)
+    http = connect(settings, user, refresh_token, budget=budget, backoff=backoff)
     return GoogleCalendarSide(
         http,
         calendar_id,
@@ -82,8 +81,8 @@ def tasks_side(
     *,
     tasklist_id: str = "@default",
     budget: CallBudget | None = None,
+    backoff: Backoff | None = None,
 ) -> GoogleTasksSide:
     """Return `user`'s task list `tasklist_id` as a Side[Task]."""
-    return GoogleTasksSide(
-        connect(settings, user, refresh_token, tasks=True, budget=budget), tasklist_id
-    )
+    http = connect(settings, user, refresh_token, tasks=True, budget=budget, backoff=backoff)
+    return GoogleTasksSide(http, tasklist_id)

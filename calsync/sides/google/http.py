@@ -62,12 +62,14 @@ class GoogleHttp:
         self.rng = rng or random.Random()
         self.quota_user = (quota_user or user)[:MAX_QUOTA_USER]
         self.batch_size = batch_size
+        self._own_client = client is None
         self._client = client or httpx.Client(timeout=timeout)
         self._path_prefix = urlsplit(self.base_url).path
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()
+        """Close the connection pool (unless the client was handed in)."""
+        if self._own_client:
+            self._client.close()
 
     def __enter__(self) -> GoogleHttp:
         return self

@@ -2,7 +2,7 @@
 
 Public API: `VtigerClient(url, user, access_key, http=None, *, sleep=time.sleep)` with
 `login`, `logout`, `server_time`, `listtypes`, `describe`, `mandatory_fields`, `picklist`,
-`query`, `query_all`, `retrieve`, `create`, `revise`, `delete`, `sync`, `changes_by_query`,
+`users`, `query`, `query_all`, `retrieve`, `create`, `revise`, `delete`, `sync`, `changes_by_query`,
 `live_ids`; `SyncResult`. Full `update` is never used: writes go through `revise` so fields
 calsync does not own survive. Dates and times travel in UTC (the webservice converts nothing).
 """
@@ -205,8 +205,12 @@ class VtigerClient:
                     )
                     break
                 except VtigerAuthError as err:
-                    # Another client of the same user may have replaced our challenge.
-                    if err.code != "INVALID_AUTH_TOKEN" or attempt:
+                    # vtiger keeps one challenge per user: another client of the same user
+                    # may have replaced ours, which reads as a wrong key. Try once more.
+                    if attempt or err.code not in (
+                        "INVALID_AUTH_TOKEN",
+                        "INVALID_USER_CREDENTIALS",
+                    ):
                         raise
             self._session = str(result["sessionName"])
             self.user_id = str(result["userId"])
@@ -265,6 +269,10 @@ class VtigerClient:
             if f["name"] == name:
                 return [str(v["value"]) for v in f.get("type", {}).get("picklistValues", [])]
         return []
+
+    def users(self) -> list[dict[str, Any]]:
+        """Return the vtiger users (`id`, `user_name`, `time_zone`, `email1`, `status`, ...)."""
+        return self.query_all("SELECT * FROM Users")
 
     # records -----------------------------------------------------------------------------
 

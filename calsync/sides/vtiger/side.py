@@ -1,7 +1,7 @@
 """vtiger as a calsync Side: one user's Events (`VtigerEventsSide`) or to-dos (`VtigerTasksSide`).
 
 Terminology as in calsync.sides.base; here *id* is the vtiger ws id (`18x42`, `9x43`) and
-*etag* is the record's `modifiedtime` (one-second resolution). Cursors are text:
+*etag* is `modifiedtime` plus a digest of the fields (`record_etag`). Cursors are text:
 - `s:<epoch>`: the `sync` operation's tie-safe lastModifiedTime;
 - `q:<epoch>:<ids>`: the VTQL fallback (vtiger on PHP 8, where `sync` answers HTTP 500):
   records with `modifiedtime >=` the epoch, and deletions found by comparing the known ids
@@ -13,15 +13,17 @@ reported deleted when vtiger said so or a complete id listing no longer has it.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
 import zlib
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from calsync.model import Event, Task
-from calsync.sides.base import ChangeSet, InvalidItem, PreconditionFailed, Remote
+from calsync.sides.base import ChangeSet, InvalidItem, NotFound, PreconditionFailed, Remote
 from calsync.sides.vtiger.client import SyncResult, VtigerClient, owner_id
-from calsync.sides.vtiger.errors import SyncUnavailable, VtigerNotFound
+from calsync.sides.vtiger.errors import SyncUnavailable, VtigerInvalid, VtigerNotFound
 from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import (
     DEFAULT_EVENT_TYPES,
@@ -48,6 +50,17 @@ def decode_ids(blob: str, prefix: str) -> set[str]:
     """Return the ws ids `encode_ids` packed (with the module's `prefix`)."""
     raw = zlib.decompress(base64.urlsafe_b64decode(blob.encode())).decode()
     return {f"{prefix}x{n}" for n in raw.split(",") if n}
+
+
+def record_etag(rec: dict[str, Any]) -> str:
+    """Return a version of `rec`: its `modifiedtime` plus a digest of its fields.
+
+    `modifiedtime` has one-second resolution, so two edits within a second would share it;
+    the digest tells them apart (an etag must change whenever the record does).
+    """
+    body = {k: v for k, v in rec.items() if k not in ("modifiedtime", "modifiedby")}
+    digest = hashlib.sha1(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{rec.get('modifiedtime', '')}~{digest[:12]}"
 
 
 class _VtigerSide(Generic[T]):
@@ -82,7 +95,7 @@ class _VtigerSide(Generic[T]):
 
     def _remote(self, rec: dict[str, Any], skipped: list[str]) -> Remote[T] | None:
         try:
-            return Remote(str(rec["id"]), str(rec.get("modifiedtime", "")), self._item(rec))
+            return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
         except (MappingError, KeyError) as err:
             _LOGGER.warning("vtiger %s record %s skipped: %s", self.module, rec.get("id"), err)
             skipped.append(str(rec.get("id", "")))
@@ -184,32 +197,82 @@ class _VtigerSide(Generic[T]):
         if rec is None:
             return None
         try:
-            return Remote(str(rec["id"]), str(rec["modifiedtime"]), self._item(rec))
+            return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
         except MappingError as err:
             raise InvalidItem(f"vtiger record {id} is unreadable: {err}") from err
 
     # writing -----------------------------------------------------------------------------
 
+    def _mandatory(self, fields: dict[str, Any], create: bool) -> dict[str, Any]:
+        """Satisfy the fields the admin made mandatory (describe, read at run time).
+
+        On create an empty one is filled as upstream's `fillMandatoryFields` does (`?????`
+        for text, the default or first value of a picklist, 0 for numbers); on update an
+        empty one is not sent, so the CRM keeps its value instead of refusing the revise.
+        """
+        out = dict(fields)
+        for f in self.client.describe(self.module)["fields"]:
+            name = f["name"]
+            if not f.get("mandatory") or str(out.get(name, "")).strip():
+                continue
+            if not create:
+                out.pop(name, None)
+                continue
+            kind = f.get("type", {})
+            values = [v["value"] for v in kind.get("picklistValues", [])]
+            if kind.get("name") == "picklist" and values:
+                out[name] = kind.get("defaultValue") or values[0]
+            elif kind.get("name") in ("integer", "double", "currency"):
+                out[name] = "0"
+            elif kind.get("name") in ("string", "text", "phone", "url", "email"):
+                out[name] = "?????"
+            # dates, times and references have no safe filler: vtiger will name the field
+        return out
+
+    def _write(self, fields: dict[str, Any], id: str | None) -> dict[str, Any]:
+        """Create (no `id`) or revise; on MANDATORY_FIELDS_MISSING re-read describe once."""
+        for fresh in (False, True):
+            if fresh:
+                self.client.describe(self.module, refresh=True)
+            ready = self._mandatory(fields, create=id is None)
+            try:
+                if id is None:
+                    return self.client.create(self.module, ready)
+                return self.client.revise({**ready, "id": id})
+            except VtigerInvalid as err:
+                if err.code != "MANDATORY_FIELDS_MISSING" or fresh:
+                    raise
+                _LOGGER.info("vtiger %s: %s; reading describe again", self.module, err.message)
+        raise AssertionError("unreachable")
+
     def create(self, item: T, key: str) -> Remote[T]:
         """Create `item` for the user (vtiger has no place for `key`)."""
-        rec = self.client.create(self.module, self._fields(item, None))
-        return Remote(str(rec["id"]), str(rec["modifiedtime"]), self._item(rec))
+        rec = self._write(self._fields(item, None), None)
+        return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
 
     def update(self, id: str, item: T, etag: str | None) -> Remote[T]:
-        """Revise the owned fields of `id`; PreconditionFailed when `etag` is stale."""
-        current = self.client.retrieve(id)
-        if etag is not None and str(current.get("modifiedtime")) != etag:
+        """Revise the owned fields of `id`; PreconditionFailed when `etag` is stale.
+
+        NotFound when the record is gone or now belongs to another user (an admin key could
+        still write it, but it is no longer in this user's calendar).
+        """
+        current = self._current(id)
+        if current is None:
+            raise NotFound(f"vtiger {id} is deleted or no longer {self.user_ws_id}'s")
+        if etag is not None and record_etag(current) != etag:
             raise PreconditionFailed(f"vtiger {id} changed since {etag}")
-        rec = self.client.revise({**self._fields(item, current), "id": id})
-        return Remote(str(rec["id"]), str(rec["modifiedtime"]), self._item(rec))
+        rec = self._write(self._fields(item, current), id)
+        return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
 
     def delete(self, id: str, etag: str | None) -> None:
-        """Delete `id` (soft delete on vtiger); an already deleted id is fine."""
-        try:
-            current = self.client.retrieve(id)
-        except VtigerNotFound:
+        """Delete `id` (soft delete on vtiger); an already deleted id is fine.
+
+        A record reassigned to another user is left alone: it is gone from this calendar.
+        """
+        current = self._current(id)
+        if current is None:
             return
-        if etag is not None and str(current.get("modifiedtime")) != etag:
+        if etag is not None and record_etag(current) != etag:
             raise PreconditionFailed(f"vtiger {id} changed since {etag}")
         self.client.delete(id)
 

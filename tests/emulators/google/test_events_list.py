@@ -237,3 +237,77 @@ def test_calendar_list_and_secondary_shared_calendars(emu: Emu, alice: dict[str,
     assert made["id"].endswith("@group.calendar.google.com")
     got = alice_raw.get(f"/calendar/v3/users/me/calendarList/{made['id']}").json()
     assert got["accessRole"] == "owner"
+
+
+def test_fields_partial_response_and_pretty_print(raw: httpx.Client) -> None:
+    raw.post(EV, json=timed(id="part00000", location="Room"))
+    page = raw.get(EV, params={"fields": "items(id,start/dateTime),nextSyncToken"}).json()
+    assert set(page) == {"items", "nextSyncToken"}
+    assert page["items"] == [{"id": "part00000", "start": {"dateTime": "2025-03-10T09:00:00Z"}}]
+    one = raw.get(EV + "/part00000", params={"fields": "id,etag"}).json()
+    assert set(one) == {"id", "etag"}
+    assert raw.get(EV, params={"fields": "items(id"}).status_code == 400
+    compact = raw.get(EV + "/part00000", params={"prettyPrint": "false"}).text
+    assert "\n" not in compact and compact.startswith('{"kind"')
+
+
+def test_time_zone_param_rewrites_date_times(raw: httpx.Client) -> None:
+    raw.post(EV, json=timed(id="hour00000"))
+    page = raw.get(EV, params={"timeZone": "America/New_York"}).json()
+    assert page["timeZone"] == "America/New_York"
+    assert page["items"][0]["start"]["dateTime"] == "2025-03-10T05:00:00-04:00"
+    got = raw.get(EV + "/hour00000", params={"timeZone": "Asia/Tokyo"}).json()
+    assert got["end"]["dateTime"] == "2025-03-10T19:00:00+09:00"
+
+
+def test_max_results_clamped_at_2500() -> None:
+    from calsync.emulators.google.store import EventRec
+
+    from .inproc import InProc
+
+    g = InProc()
+    status, first = g.call("POST", EV, all_day(id="clone0000"))
+    assert status == 200
+    store = g.emu.store
+    events = store.events["p@example.com"]
+    for i in range(1, 2600):  # clone in the store: 2600 API inserts would slow the suite
+        res = {**first, "id": f"clone{i:04d}"}
+        events[res["id"]] = EventRec(res, store.next_mod())
+    status, page = g.call("GET", EV + "?maxResults=5000")
+    assert status == 200 and len(page["items"]) == 2500 and "nextPageToken" in page
+    status, rest = g.call("GET", EV + "?maxResults=5000&pageToken=" + page["nextPageToken"])
+    assert len(rest["items"]) == 100 and "nextSyncToken" in rest
+
+
+def test_ical_uid_and_shared_property_filters(raw: httpx.Client) -> None:
+    raw.post(EV, json=timed(id="uid000000", iCalUID="crm-1@example.com"))
+    raw.post(EV, json=timed(id="shared000", extendedProperties={"shared": {"team": "a"}}))
+    by_uid = raw.get(EV, params={"iCalUID": "crm-1@example.com"}).json()["items"]
+    assert _ids(by_uid) == ["uid000000"]
+    shared = raw.get(EV, params={"sharedExtendedProperty": "team=a"}).json()["items"]
+    assert _ids(shared) == ["shared000"]
+
+
+def test_readers_see_private_events_without_details(emu: Emu, alice: dict[str, Any]) -> None:
+    bob = emu.account("bob@example.com")
+    emu.account("carol@example.com")
+    owner = emu.raw(alice)
+    owner.post(EV, json=timed(id="secret000", summary="Doctor", visibility="private"))
+    owner.post(EV, json=timed(id="open00000", summary="Standup"))
+    emu.control(
+        "POST", "calendars/alice@example.com/acl", {"email": "bob@example.com", "role": "reader"}
+    )
+    emu.control(
+        "POST",
+        "calendars/alice@example.com/acl",
+        {"email": "carol@example.com", "role": "freeBusyReader"},
+    )
+    path = "/calendar/v3/calendars/alice%40example.com/events"
+    seen = {i["id"]: i for i in emu.raw(bob).get(path).json()["items"]}
+    assert "summary" not in seen["secret000"] and seen["secret000"]["start"]
+    assert seen["open00000"]["summary"] == "Standup"
+    carol = emu.raw(emu.control("POST", "accounts/carol@example.com/tokens"))
+    busy = carol.get(path).json()
+    assert busy["accessRole"] == "freeBusyReader"
+    assert all("summary" not in i for i in busy["items"]) and len(busy["items"]) == 2
+    assert owner.get(EV + "/secret000").json()["summary"] == "Doctor"

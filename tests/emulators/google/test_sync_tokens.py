@@ -137,3 +137,36 @@ def test_token_bound_to_single_events_mode(emu: Emu, raw: httpx.Client) -> None:
     assert resp.status_code == 400 and error_of(resp)["location"] == "syncToken"
     emu.control("POST", "config", {"lenient_sync_token_params": True})
     assert raw.get(EV, params={"syncToken": token, "singleEvents": "true"}).status_code == 200
+
+
+def test_expire_tokens_older_than(emu: Emu, raw: httpx.Client) -> None:
+    _, old = _full_sync(raw)
+    emu.control("POST", "clock", {"advance_seconds": 100})
+    _, recent = _full_sync(raw)
+    emu.control("POST", "synctokens/expire", {"older_than_seconds": 50})
+    assert raw.get(EV, params={"syncToken": old}).status_code == 410
+    assert raw.get(EV, params={"syncToken": recent}).status_code == 200
+
+
+def test_acl_change_can_expire_tokens(emu: Emu, raw: httpx.Client) -> None:
+    emu.account("bob@example.com")
+    _, token = _full_sync(raw)
+    emu.control(
+        "POST", "calendars/alice@example.com/acl", {"email": "bob@example.com", "role": "reader"}
+    )
+    assert raw.get(EV, params={"syncToken": token}).status_code == 200
+    emu.control(
+        "POST",
+        "calendars/alice@example.com/acl",
+        {"email": "bob@example.com", "role": "writer", "expire_sync_tokens": True},
+    )
+    assert raw.get(EV, params={"syncToken": token}).status_code == 410
+
+
+def test_tokens_from_before_a_reset_are_410(emu: Emu, raw: httpx.Client) -> None:
+    _, token = _full_sync(raw)
+    emu.control("POST", "reset")
+    again = emu.raw(emu.account("alice@example.com"))
+    for i in range(3):
+        again.post(EV, json=timed(id=f"after{i}000"))
+    assert again.get(EV, params={"syncToken": token}).status_code == 410

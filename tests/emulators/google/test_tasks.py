@@ -156,3 +156,13 @@ def test_invalid_status_is_400(emu: Emu, alice: dict[str, Any]) -> None:
     resp = raw.post(T, json={"title": "x", "status": "done"})
     assert resp.status_code == 400
     assert resp.json()["error"]["errors"][0]["reason"] == "invalid"
+
+
+def test_tasks_if_match_ignored_unless_strict(emu: Emu, alice: dict[str, Any]) -> None:
+    raw = emu.raw(alice)
+    t = raw.post(T, json={"title": "a"}).json()
+    raw.patch(f"{T}/{t['id']}", json={"title": "b"})
+    stale = {"If-Match": t["etag"]}
+    assert raw.patch(f"{T}/{t['id']}", json={"title": "c"}, headers=stale).status_code == 200
+    emu.control("POST", "config", {"tasks_strict_if_match": True})
+    assert raw.patch(f"{T}/{t['id']}", json={"title": "d"}, headers=stale).status_code == 412

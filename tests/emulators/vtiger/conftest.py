@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator
+from calsync.emulators.vtiger.testing import event_element as event
+from tests.emulators.vtiger.fixtures import admin, alice, bob, server, vt
 
 
 class Ws:
@@ -59,46 +59,4 @@ class Ws:
         return list(self.ok("GET", "query", query=q))
 
 
-def event(owner: str, **overrides: Any) -> dict[str, Any]:
-    """Return a valid Events element owned by `owner`."""
-    fields = {
-        "subject": "Planning",
-        "assigned_user_id": owner,
-        "date_start": "2026-03-10",
-        "time_start": "09:00:00",
-        "due_date": "2026-03-10",
-        "time_end": "10:00:00",
-        "duration_hours": "1",
-        "eventstatus": "Planned",
-        "activitytype": "Meeting",
-        "visibility": "Public",
-    }
-    fields.update(overrides)
-    return fields
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[VtigerEmulator]:
-    with VtigerEmulator() as vt:
-        yield vt
-
-
-@pytest.fixture
-def vt(server: VtigerEmulator) -> VtigerEmulator:
-    server.control("reset")
-    return server
-
-
-@pytest.fixture
-def alice(vt: VtigerEmulator) -> EmulatedUser:
-    return vt.add_user("alice", time_zone="Europe/Rome")
-
-
-@pytest.fixture
-def bob(vt: VtigerEmulator) -> EmulatedUser:
-    return vt.add_user("bob", time_zone="America/New_York")
-
-
-@pytest.fixture
-def admin(vt: VtigerEmulator) -> EmulatedUser:
-    return vt.add_user("admin", is_admin=True)
+__all__ = ["Ws", "admin", "alice", "bob", "event", "server", "vt"]

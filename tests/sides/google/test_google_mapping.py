@@ -105,7 +105,7 @@ def through_google(event: Event, **kw: object) -> tuple[Event, str | None]:
 
 
 @given(events)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 def test_event_round_trip_is_exact(event: Event) -> None:
     back, key = through_google(event)
     assert back == event

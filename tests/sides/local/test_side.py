@@ -202,3 +202,28 @@ def test_in_memory_database() -> None:
     crm.add_event("alice", rich_event())
     assert len(crm.list_events("alice")) == 1
     crm.close()
+
+
+def test_concurrent_writers_get_distinct_sequence_numbers(crm: LocalCrm) -> None:
+    """Writers in several threads never share a sequence number, and no change is missed."""
+    import threading
+
+    side = crm.events_side("alice")
+    start = side.changes(None).cursor
+    made: list[str] = []
+
+    def work(n: int) -> None:
+        for i in range(10):
+            r = side.create(rich_event().with_(title=f"{n}-{i}"))
+            side.update(r.id, r.item.with_(title=f"{n}-{i}!"), r.etag)
+            made.append(r.id)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    since = side.changes(start)
+    assert sorted(r.id for r in since.items) == sorted(made)
+    assert all(r.item.title.endswith("!") for r in since.items)
+    assert since.cursor == str(crm.current_seq()) == str(int(start or 0) + 80)

@@ -8,6 +8,7 @@ import pytest
 
 from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator
 from calsync.sides.vtiger.client import VtigerClient
+from tests.emulators.vtiger.fixtures import admin, alice, bob, server, vt
 
 
 class Sleeps(list[float]):
@@ -15,33 +16,6 @@ class Sleeps(list[float]):
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[VtigerEmulator]:
-    with VtigerEmulator() as vt:
-        yield vt
-
-
-@pytest.fixture
-def vt(server: VtigerEmulator) -> VtigerEmulator:
-    server.control("reset")
-    return server
-
-
-@pytest.fixture
-def alice(vt: VtigerEmulator) -> EmulatedUser:
-    return vt.add_user("alice", time_zone="Europe/Rome")
-
-
-@pytest.fixture
-def bob(vt: VtigerEmulator) -> EmulatedUser:
-    return vt.add_user("bob", time_zone="America/New_York")
-
-
-@pytest.fixture
-def admin(vt: VtigerEmulator) -> EmulatedUser:
-    return vt.add_user("admin", is_admin=True)
 
 
 @pytest.fixture
@@ -54,3 +28,6 @@ def client(vt: VtigerEmulator, alice: EmulatedUser, sleeps: Sleeps) -> Iterator[
     c = VtigerClient(vt.url, alice.user_name, alice.access_key, sleep=sleeps)
     yield c
     c.logout()
+
+
+__all__ = ["Sleeps", "admin", "alice", "bob", "server", "vt"]

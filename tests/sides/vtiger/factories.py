@@ -1,4 +1,4 @@
-"""Factories of vtiger records and calsync items for the vtiger side tests."""
+"""Factories of calsync items for the vtiger side tests (vtiger elements: `event_element`)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,6 @@ from datetime import date, datetime
 from typing import Any
 
 from calsync.model import Event, Reminder, Task, Visibility, When
-
-
-def event_record(owner: str, **overrides: Any) -> dict[str, Any]:
-    """Return a valid Events element (UTC times) owned by `owner`."""
-    fields = {
-        "subject": "Planning",
-        "assigned_user_id": owner,
-        "date_start": "2026-03-10",
-        "time_start": "09:00:00",
-        "due_date": "2026-03-10",
-        "time_end": "10:00:00",
-        "duration_hours": "1",
-        "eventstatus": "Planned",
-        "activitytype": "Meeting",
-        "visibility": "Public",
-    }
-    fields.update(overrides)
-    return fields
 
 
 def make_event(tz: str = "Europe/Rome", **overrides: Any) -> Event:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
-from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator
+from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator, event_element
 from calsync.sides.base import AuthError, ForbiddenError, InvalidItem, NotFound, TransientError
 from calsync.sides.vtiger.client import VtigerClient
 from calsync.sides.vtiger.errors import SyncUnavailable
 from tests.sides.vtiger.conftest import Sleeps
-from tests.sides.vtiger.factories import event_record
 
 
 def _logins(vt: VtigerEmulator) -> int:
@@ -62,7 +62,7 @@ def test_query_all_pages_past_the_100_row_clamp(
     vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser
 ) -> None:
     for i in range(230):
-        client.create("Events", event_record(alice.id, subject=f"E{i}"))
+        client.create("Events", event_element(alice.id, subject=f"E{i}"))
     rows = client.query_all("SELECT id, subject FROM Events")
     assert len({r["id"] for r in rows}) == 230
     assert vt.stats()["calls"]["query"] == 3
@@ -85,7 +85,7 @@ def test_errors_are_typed(
 ) -> None:
     with pytest.raises(InvalidItem, match="MANDATORY_FIELDS_MISSING"):
         client.create("Events", {"subject": "x"})
-    rec = client.create("Events", event_record(alice.id, visibility="Private"))
+    rec = client.create("Events", event_element(alice.id, visibility="Private"))
     other = vt.client(bob)
     with pytest.raises(ForbiddenError):
         other.retrieve(rec["id"])  # exists, but private
@@ -100,7 +100,7 @@ def test_errors_are_typed(
 def test_sync_loops_on_more_and_reports_deletions(
     vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser
 ) -> None:
-    recs = [client.create("Events", event_record(alice.id, subject=f"S{i}")) for i in range(205)]
+    recs = [client.create("Events", event_element(alice.id, subject=f"S{i}")) for i in range(205)]
     vt.advance(3)
     client.delete(recs[0]["id"])
     res = client.sync("Events", 0)
@@ -117,7 +117,7 @@ def test_application_sync_routes_by_owner(
 ) -> None:
     boss = vt.client(admin)
     for user in (alice, bob, bob):
-        boss.create("Events", event_record(user.id, subject=user.user_name))
+        boss.create("Events", event_element(user.id, subject=user.user_name))
     res = boss.sync("Events", 0, "application")
     assert len(res.updated) == 3
     assert [r["subject"] for r in res.for_owner(bob.id).updated] == ["bob", "bob"]
@@ -131,3 +131,27 @@ def test_sync_on_php8_raises_sync_unavailable_without_retrying(
     with pytest.raises(SyncUnavailable):
         client.sync("Events", 0)
     assert client.sync_works is False and sleeps == []
+
+
+def test_login_survives_a_challenge_replaced_by_another_client(
+    vt: VtigerEmulator, alice: EmulatedUser
+) -> None:
+    """vtiger keeps one challenge per user: a parallel getchallenge voids ours once."""
+    raced: list[bool] = []
+
+    def race(request: httpx.Request) -> None:
+        if b"operation=login" in request.content and not raced:
+            raced.append(True)
+            httpx.get(vt.endpoint, params={"operation": "getchallenge", "username": "alice"})
+
+    http = httpx.Client(event_hooks={"request": [race]})
+    client = VtigerClient(vt.url, "alice", alice.access_key, http=http)
+    assert client.listtypes() and raced
+    assert vt.stats()["calls"]["login"] == 2
+
+
+def test_users_are_listed_with_their_zones(
+    client: VtigerClient, alice: EmulatedUser, bob: EmulatedUser
+) -> None:
+    zones = {u["user_name"]: u["time_zone"] for u in client.users()}
+    assert zones == {"alice": "Europe/Rome", "bob": "America/New_York"}

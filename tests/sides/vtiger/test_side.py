@@ -7,15 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator
+from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator, event_element
 from calsync.model import Event, TaskStatus, content_hash
 from calsync.sides.base import ChangeSet, NotFound, PreconditionFailed, Remote, Side
 from calsync.sides.vtiger.client import VtigerClient
 from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS
 from calsync.sides.vtiger.migrate import match_existing_google_copies
-from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide
-from tests.sides.vtiger.factories import event_record, make_event, make_task
+from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide, record_etag
+from tests.sides.vtiger.factories import make_event, make_task
 
 
 @pytest.fixture(params=[False, True], ids=["sync", "php8"])
@@ -64,9 +64,9 @@ def test_update_keeps_crm_only_fields(
     events: VtigerEventsSide, client: VtigerClient, alice: EmulatedUser
 ) -> None:
     rec = client.create(
-        "Events", event_record(alice.id, activitytype="Call", eventstatus="Held", parent_id="3x9")
+        "Events", event_element(alice.id, activitytype="Call", eventstatus="Held", parent_id="3x9")
     )
-    events.update(rec["id"], make_event(), rec["modifiedtime"])
+    events.update(rec["id"], make_event(), record_etag(rec))
     after = client.retrieve(rec["id"])
     assert (after["activitytype"], after["eventstatus"], after["parent_id"]) == (
         "Call",
@@ -81,7 +81,7 @@ def test_changes_full_then_incremental_with_deletion(
     """A deletion is seen by both feeds (sync, and VTQL + id comparison on PHP 8)."""
     a = events.create(make_event(title="A"), "ka")
     b = events.create(make_event(title="B"), "kb")
-    vt.client(bob).create("Events", event_record(bob.id))  # someone else's: never listed
+    vt.client(bob).create("Events", event_element(bob.id))  # someone else's: never listed
     full = events.changes(None)
     assert full.full and _ids(full) == {a.id, b.id} and full.cursor
     vt.advance(2)
@@ -121,10 +121,10 @@ def test_bad_records_are_skipped_and_logged(
 ) -> None:
     good = events.create(make_event(), "k")
     bad = [
-        vt.raw_record("Events", "alice", {**event_record(alice.id), "date_start": "10/03/2026"}),
-        vt.raw_record("Events", "alice", {**event_record(alice.id), "activitytype": "Lunch"}),
+        vt.raw_record("Events", "alice", {**event_element(alice.id), "date_start": "10/03/2026"}),
+        vt.raw_record("Events", "alice", {**event_element(alice.id), "activitytype": "Lunch"}),
         vt.raw_record(
-            "Events", "alice", {k: v for k, v in event_record(alice.id).items() if k != "due_date"}
+            "Events", "alice", {k: v for k, v in event_element(alice.id).items() if k != "due_date"}
         ),
     ]
     with caplog.at_level(logging.WARNING, logger="calsync.sides.vtiger.side"):
@@ -143,10 +143,14 @@ def test_admin_connection_serves_another_user(
     boss = vt.client(admin)
     side = VtigerEventsSide(boss, alice.id, alice.time_zone)
     mine = side.create(make_event(title="for alice"), "k")
-    vt.client(bob).create("Events", event_record(bob.id))
+    vt.client(bob).create("Events", event_element(bob.id))
     assert _ids(side.changes(None)) == {mine.id}
     boss.revise({"id": mine.id, "assigned_user_id": bob.id})
     assert side.get(mine.id) is None  # reassigned away
+    with pytest.raises(NotFound):
+        side.update(mine.id, make_event(title="not yours"), None)
+    side.delete(mine.id, None)  # gone from alice's calendar: bob's event is left alone
+    assert boss.retrieve(mine.id)["subject"] == "for alice"
 
 
 def test_tasks_side(
@@ -220,3 +224,19 @@ def test_vtql_feed_never_deletes_what_a_shifted_listing_missed(
     client.revise({"id": b.id, "assigned_user_id": bob.id})  # reassigned away: gone for alice
     assert events.changes(cursor).deleted == [b.id]
     vt.set_php8(False)
+
+
+def test_admin_made_mandatory_fields_are_filled_or_left_alone(
+    vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser
+) -> None:
+    """Read at run time: create fills `?????` like upstream, update keeps the CRM's value."""
+    events = VtigerEventsSide(client, alice.id, alice.time_zone)
+    events.create(make_event(), "k0")  # describe is now cached...
+    vt.set_mandatory("Events", "location")  # ...and goes stale here
+    vt.set_mandatory("Events", "taskpriority")
+    made = events.create(make_event(location=""), "k")
+    rec = client.retrieve(made.id)
+    assert (rec["location"], rec["taskpriority"]) == ("?????", "High")
+    client.revise({"id": made.id, "location": "Room 9"})
+    events.update(made.id, make_event(location="", title="T2"), None)
+    assert client.retrieve(made.id)["location"] == "Room 9"

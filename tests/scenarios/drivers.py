@@ -1,0 +1,91 @@
+"""CRM drivers for scenario tests: act as a user in the embedded CRM or in vtiger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from calsync.crm import LocalBackend, VtigerBackend
+from calsync.model import Event, Task
+from calsync.sides.base import Remote, Side
+from calsync.sides.local.crm import LocalCrm
+
+
+class LocalDriver:
+    """The embedded CRM calendar, driven directly as its own UI would."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.crm = LocalCrm(f"sqlite:///{data_dir / 'crm.db'}")
+        self.backend = LocalBackend(self.crm)
+
+    def add_user(self, name: str, time_zone: str) -> None:
+        self.crm.create_user(name, password=name, time_zone=time_zone, email=f"{name}@example.com")
+
+    def add_event(self, user: str, event: Event) -> str:
+        return self.crm.add_event(user, event).id
+
+    def edit_event(self, user: str, id: str, **changes: Any) -> None:
+        self.crm.edit_event(user, id, **changes)
+
+    def delete_event(self, user: str, id: str) -> None:
+        self.crm.delete_event(user, id)
+
+    def events(self, user: str) -> list[Remote[Event]]:
+        return self.crm.list_events(user)
+
+    def add_task(self, user: str, task: Task) -> str:
+        return self.crm.add_task(user, task).id
+
+    def tasks(self, user: str) -> list[Remote[Task]]:
+        return self.crm.list_tasks(user)
+
+
+class VtigerDriver:
+    """A vtiger emulator, driven through its webservice with an admin access key."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        admin = self._control("users", {"user_name": "admin", "is_admin": True})
+        self.backend = VtigerBackend(url, "admin", admin["access_key"])
+        self.ids: dict[str, str] = {}
+
+    def _control(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = httpx.post(f"{self.url}/_emulator/{path}", json=body, timeout=30)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def _events(self, user: str) -> Side[Event]:
+        info = self.backend.user(user)
+        assert info is not None
+        return self.backend.events_side(info)
+
+    def add_user(self, name: str, time_zone: str) -> None:
+        made = self._control("users", {"user_name": name, "time_zone": time_zone})
+        self.ids[name] = made["id"]
+
+    def add_event(self, user: str, event: Event) -> str:
+        return self._events(user).create(event, "").id
+
+    def edit_event(self, user: str, id: str, **changes: Any) -> None:
+        side = self._events(user)
+        current = side.get(id)
+        assert current is not None
+        side.update(id, current.item.with_(**changes), current.etag)
+
+    def delete_event(self, user: str, id: str) -> None:
+        self._events(user).delete(id, None)
+
+    def events(self, user: str) -> list[Remote[Event]]:
+        return self._events(user).changes(None).items
+
+    def add_task(self, user: str, task: Task) -> str:
+        info = self.backend.user(user)
+        assert info is not None
+        return self.backend.tasks_side(info).create(task, "").id
+
+    def tasks(self, user: str) -> list[Remote[Task]]:
+        info = self.backend.user(user)
+        assert info is not None
+        return self.backend.tasks_side(info).changes(None).items

@@ -1,0 +1,100 @@
+"""What a real CRM does to data: HTML kept through round trips, bad records, failing reads."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from calsync.model import Event, When, utcnow
+from calsync.service import UserStatus
+from tests.scenarios.drivers import VtigerDriver
+from tests.scenarios.world import World
+
+
+def soon(days: int = 1) -> When:
+    start = (utcnow() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    return When(start, start + timedelta(hours=1), "Europe/Rome")
+
+
+HTML = '<p>Agenda &amp; notes: <b>bold</b>, <a href="https://example.com/x?a=1&amp;b=2">link</a>,\na &lt; b</p>'
+SCRIPTED = "<p>a <script>alert(1)</script> b</p>"
+
+
+@pytest.mark.parametrize("description", [HTML, SCRIPTED], ids=["html", "script"])
+def test_html_description_survives_ten_round_trips(world: World, description: str) -> None:
+    """CRM -> Google -> CRM, edited on alternate sides ten times: the HTML never changes or grows."""
+    crm_id = world.crm.add_event("alice", Event("html", soon(), description=description))
+    world.sync()
+    g_id = world.pairs()[0].google_id
+    assert g_id
+    first_crm = world.crm_events()["html"].description
+    for i in range(10):
+        if i % 2:
+            world.crm.edit_event("alice", crm_id, location=f"room {i}")
+        else:
+            world.g.patch(g_id, {"location": f"room {i}"})
+        world.sync()
+        assert world.google_events()["html"]["description"] == description
+        assert world.crm_events()["html"].description == first_crm
+    assert first_crm == description
+
+
+def _vtiger(world: World) -> VtigerDriver:
+    if not isinstance(world.crm, VtigerDriver):
+        pytest.skip("vtiger-specific: the embedded CRM cannot hold malformed records")
+    return world.crm
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"subject": "no start", "due_date": "2030-01-01", "time_end": "10:00:00"},
+        {
+            "subject": "bad date",
+            "date_start": "2030-13-45",
+            "time_start": "09:00:00",
+            "due_date": "2030-13-45",
+            "time_end": "10:00:00",
+            "activitytype": "Meeting",
+        },
+        {
+            "subject": "odd type",
+            "date_start": "2030-01-02",
+            "time_start": "09:00:00",
+            "due_date": "2030-01-02",
+            "time_end": "10:00:00",
+            "activitytype": "Lunch",
+        },
+    ],
+    ids=["missing-field", "malformed-date", "unknown-activity-type"],
+)
+def test_bad_vtiger_record_is_skipped_and_the_round_goes_on(
+    world: World, fields: dict[str, str]
+) -> None:
+    """A record calsync cannot read is logged and skipped; every other event still syncs."""
+    crm = _vtiger(world)
+    world.crm.add_event("alice", Event("good", soon()))
+    r = httpx.post(
+        f"{crm.url}/_emulator/records",
+        json={"module": "Events", "owner": "alice", "fields": fields},
+    )
+    assert r.status_code == 200, r.text
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    assert set(world.google_events()) == {"good"}
+
+
+def test_failing_vtiger_read_deletes_nothing(world: World) -> None:
+    """vtiger answering HTTP 500 fails the round without deleting anything anywhere."""
+    crm = _vtiger(world)
+    for i in range(3):
+        world.crm.add_event("alice", Event(f"e{i}", soon(i + 1)))
+    world.sync()
+    world.sync()
+    httpx.post(f"{crm.url}/_emulator/faults", json={"status": 500, "count": 50})
+    rep = world.sync()
+    assert rep.status is UserStatus.FAILED
+    assert len(world.g.events()) == 3
+    assert len(world.pairs()) == 3

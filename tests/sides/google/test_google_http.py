@@ -1,0 +1,266 @@
+"""GoogleHttp: Google's error bodies mapped at one boundary, retries, backoff, budget, logging."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+
+from calsync.emulators.server import free_port
+from calsync.quota import Backoff, Budget, MemoryCounter
+from calsync.sides.base import (
+    AlreadyExists,
+    AuthError,
+    ForbiddenError,
+    InvalidItem,
+    InvalidSyncToken,
+    NotFound,
+    PreconditionFailed,
+    QuotaError,
+    TransientError,
+)
+from calsync.sides.google.batch import BatchCall, encode_batch
+from calsync.sides.google.errors import Deleted
+from calsync.sides.google.http import GoogleHttp
+from tests.sides.google.scripted import Reply, Scripted, google_error
+
+MakeHttp = Callable[..., GoogleHttp]
+
+CASES = [
+    (google_error(400, "invalid", "Invalid resource id value."), InvalidItem, 1),
+    (
+        google_error(400, "timeRangeEmpty", "The specified time range is empty.", "calendar"),
+        InvalidItem,
+        1,
+    ),
+    (
+        google_error(403, "forbiddenForNonOrganizer", "Shared properties...", "calendar"),
+        ForbiddenError,
+        1,
+    ),
+    (google_error(403, "insufficientPermissions"), ForbiddenError, 1),
+    (
+        google_error(403, "quotaExceeded", "Calendar usage limits exceeded.", "usageLimits"),
+        QuotaError,
+        1,
+    ),
+    (google_error(403, "dailyLimitExceeded", "Daily Limit Exceeded", "usageLimits"), QuotaError, 1),
+    (google_error(403, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits"), QuotaError, 4),
+    (
+        google_error(403, "userRateLimitExceeded", "User Rate Limit Exceeded", "usageLimits"),
+        QuotaError,
+        4,
+    ),
+    (google_error(429, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits"), QuotaError, 4),
+    (google_error(404, "notFound", "Not Found"), NotFound, 1),
+    (google_error(409, "duplicate", "The requested identifier already exists."), AlreadyExists, 1),
+    (
+        google_error(410, "fullSyncRequired", "Sync token is no longer valid", "calendar"),
+        InvalidSyncToken,
+        1,
+    ),
+    (
+        google_error(410, "updatedMinTooLongAgo", "too far in the past", "calendar"),
+        InvalidSyncToken,
+        1,
+    ),
+    (google_error(410, "deleted", "Resource has been deleted"), Deleted, 1),
+    (google_error(412, "conditionNotMet", "Precondition Failed"), PreconditionFailed, 1),
+    (google_error(500, "backendError", "Backend Error"), TransientError, 4),
+    (Reply(502, b"<html>bad gateway</html>", {"content-type": "text/html"}), TransientError, 4),
+]
+
+
+@pytest.mark.parametrize(("reply", "error", "tries"), CASES, ids=lambda c: getattr(c, "status", ""))
+def test_each_google_error_maps_to_one_calsync_error(
+    scripted: Scripted, make_http: MakeHttp, reply: Reply, error: type[Exception], tries: int
+) -> None:
+    scripted.script(reply)
+    http = make_http()
+    with pytest.raises(error):
+        http.call("GET", "/calendar/v3/calendars/primary/events")
+    assert len(scripted.seen) == tries
+    assert len(http.sleep) == tries - 1  # type: ignore[arg-type]
+
+
+def test_quota_error_is_not_a_deletion_and_deleted_is_not_found() -> None:
+    assert issubclass(Deleted, NotFound)
+    assert not issubclass(QuotaError, NotFound)
+    assert QuotaError.retryable
+
+
+def test_transient_error_then_success(scripted: Scripted, make_http: MakeHttp) -> None:
+    scripted.script(google_error(503, "backendError"), Reply(200, {"items": []}))
+    assert make_http().json("GET", "/calendar/v3/x") == {"items": []}
+    assert len(scripted.seen) == 2
+
+
+def test_backoff_honours_retry_after_then_gives_up(scripted: Scripted, make_http: MakeHttp) -> None:
+    limited = google_error(429, "rateLimitExceeded", domain="usageLimits")
+    limited.headers["Retry-After"] = "3"
+    scripted.script(limited)
+    http = make_http(backoff=Backoff(base=0.5, cap=8, max_tries=5))
+    with pytest.raises(QuotaError) as info:
+        http.call("GET", "/calendar/v3/x")
+    assert len(scripted.seen) == 5
+    assert len(http.sleep) == 4  # type: ignore[arg-type]
+    assert all(3 <= d <= 8 for d in http.sleep)  # type: ignore[attr-defined]
+    assert info.value.retry_after == 3
+
+
+def test_backoff_windows_grow_and_are_capped() -> None:
+    policy = Backoff(base=1, cap=10, max_tries=6)
+    assert [policy.window(n) for n in range(5)] == [1, 2, 4, 8, 10]
+    assert policy.delay(5) is None  # tries spent
+    assert policy.delay(0, retry_after=60) is None  # longer than the cap: give up now
+    assert policy.delay(0, retry_after=2) == pytest.approx(2, abs=1)
+
+
+def test_401_invalidates_the_token_and_retries_once(
+    scripted: Scripted, make_http: MakeHttp
+) -> None:
+    class Rotating:
+        def __init__(self) -> None:
+            self.tokens = ["old", "new"]
+            self.invalidated = 0
+
+        def get_access_token(self) -> str:
+            return self.tokens[0]
+
+        def invalidate(self) -> None:
+            self.invalidated += 1
+            self.tokens.pop(0)
+
+    auth = Rotating()
+    scripted.script(google_error(401, "authError", "Invalid Credentials"), Reply(200, {"ok": 1}))
+    assert make_http(auth=auth).json("GET", "/calendar/v3/x") == {"ok": 1}
+    assert [s.headers["authorization"] for s in scripted.seen] == ["Bearer old", "Bearer new"]
+    scripted.script(google_error(401, "authError", "Invalid Credentials"))
+    with pytest.raises(AuthError):
+        make_http().call("GET", "/calendar/v3/x")
+    assert len(scripted.seen) == 1  # the static token cannot be refreshed
+
+
+def test_non_idempotent_calls_are_not_retried_after_sending(
+    scripted: Scripted, make_http: MakeHttp
+) -> None:
+    scripted.script(google_error(503, "backendError"))
+    with pytest.raises(TransientError):
+        make_http().call("POST", "/tasks/v1/lists/x/tasks", json={}, idempotent=False)
+    assert len(scripted.seen) == 1
+    # ...but a rate limit means Google did nothing: safe to retry.
+    scripted.script(google_error(429, "rateLimitExceeded"), Reply(200, {"id": "t1"}))
+    assert make_http().json("POST", "/tasks/v1/lists/x/tasks", json={}, idempotent=False)
+    assert len(scripted.seen) == 2
+
+
+def test_connection_refused_is_retried_then_transient(make_http: MakeHttp) -> None:
+    http = make_http(url=f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(TransientError):
+        http.call("GET", "/calendar/v3/x")
+    assert len(http.sleep) == 3  # type: ignore[arg-type]
+
+
+def test_every_call_sends_quota_user_and_logs_no_token(
+    scripted: Scripted, make_http: MakeHttp, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    make_http().call("GET", "/calendar/v3/x", params={"a": "b"})
+    assert scripted.seen[0].query == {"a": "b", "quotaUser": "alice"}
+    assert "request[alice]=GET /calendar/v3/x" in caplog.text
+    assert "secret-token" not in caplog.text and "Bearer" not in caplog.text
+
+
+def test_budget_counts_every_try_and_refuses_past_the_limit(
+    scripted: Scripted, make_http: MakeHttp
+) -> None:
+    alerts = []
+    budget = Budget(
+        MemoryCounter(), user_limit=6, on_alert=alerts.append, today=lambda: date(2026, 1, 1)
+    )
+    scripted.script(google_error(500, "backendError"), Reply(200, {}))
+    http = make_http(budget=budget)
+    http.call("GET", "/calendar/v3/x")  # 2 tries
+    assert budget.remaining("alice") == 4
+    http.call("GET", "/calendar/v3/x")
+    http.call("GET", "/calendar/v3/x")
+    http.call("GET", "/calendar/v3/x")
+    http.call("GET", "/calendar/v3/x")
+    with pytest.raises(QuotaError):
+        http.call("GET", "/calendar/v3/x")
+    assert len(scripted.seen) == 6  # the refused call was never sent
+    assert [a.threshold for a in alerts] == [0.5, 0.8, 1.0]
+
+
+def test_budget_per_project_and_user_with_alerts_once_per_day() -> None:
+    day = [date(2026, 1, 1)]
+    alerts = []
+    budget = Budget(
+        MemoryCounter(),
+        project_limit=10,
+        user_limit=8,
+        on_alert=alerts.append,
+        today=lambda: day[0],
+    )
+    for _ in range(5):
+        budget.spend("a")
+    assert [(a.scope, a.user, a.threshold) for a in alerts] == [
+        ("user", "a", 0.5),
+        ("project", None, 0.5),
+    ]
+    budget.spend("b", 3)
+    assert ("project", 0.8) in [(a.scope, a.threshold) for a in alerts]
+    with pytest.raises(QuotaError, match="project"):
+        budget.spend("b", 3)
+    assert budget.counter.calls_on(day[0]) == 8  # the refused calls were not counted
+    budget.spend("b", 2)
+    assert [(a.scope, a.threshold) for a in alerts].count(("project", 1.0)) == 1
+    day[0] = date(2026, 1, 2)  # a new quota day starts from zero
+    budget.spend("a", 4)
+    assert budget.remaining("a") == 4
+
+
+def test_batch_counts_each_call_and_retries_only_failed_parts(
+    scripted: Scripted, make_http: MakeHttp
+) -> None:
+    def multipart(*parts: tuple[int, str, str]) -> Reply:
+        body = (
+            "".join(
+                f"--b\r\nContent-Type: application/http\r\nContent-ID: <response-item-{i}>\r\n\r\n"
+                f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\r\n{doc}\r\n"
+                for i, status, doc in parts
+            )
+            + "--b--\r\n"
+        )
+        return Reply(200, body.encode(), {"content-type": "multipart/mixed; boundary=b"})
+
+    limited = google_error(403, "rateLimitExceeded").encoded().decode()
+    scripted.script(
+        multipart((1, 403, limited), (0, 200, '{"id": "a"}'), (2, 404, "{}")),
+        multipart((0, 200, '{"id": "b"}')),
+    )
+    budget = Budget(MemoryCounter(), today=lambda: date(2026, 1, 1))
+    http = make_http(budget=budget)
+    calls = [BatchCall("GET", f"/calendar/v3/calendars/c/events/{x}") for x in "abc"]
+    replies = http.batch("/batch/calendar/v3", calls)
+    assert [r.status for r in replies] == [200, 200, 404]
+    assert replies[1].body == {"id": "b"}
+    assert budget.counter.calls_on(date(2026, 1, 1)) == 4
+    first = scripted.seen[0]
+    assert first.path == "/batch/calendar/v3"
+    assert first.body.count(b"GET /calendar/v3/calendars/c/events/") == 3
+    assert b"quotaUser=alice" in first.body
+    assert scripted.seen[1].body.count(b"HTTP/1.1") == 1  # only the rate-limited part again
+
+
+def test_batch_encoding_keeps_base_path_and_json_bodies() -> None:
+    ctype, body = encode_batch(
+        [BatchCall("PATCH", "/calendar/v3/x", {"a": "1"}, {"summary": "s"}, {"If-Match": '"e"'})],
+        "/prefix",
+    )
+    assert ctype.startswith("multipart/mixed; boundary=")
+    text = body.decode()
+    assert "PATCH /prefix/calendar/v3/x?a=1 HTTP/1.1" in text
+    assert 'If-Match: "e"' in text and '{"summary": "s"}' in text
