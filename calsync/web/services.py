@@ -16,16 +16,24 @@ from typing import TYPE_CHECKING, Any, Protocol
 from calsync.engine.pairs import Kind
 from calsync.engine.store import Conflict, LogEntry
 from calsync.prefs import Prefs
-from calsync.state.records import GoogleLink, LinkStatus, Role, SyncRun, UserRecord
+from calsync.state.records import (
+    GoogleLink,
+    LinkStatus,
+    Role,
+    SettingKey,
+    SyncRun,
+    UserRecord,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 PING_KEY = "_web_ping"
 SESSION_KEY_SETTING = "_web_session_key"
 
-SETTING_CLIENT_ID = "google_client_id"
-SETTING_CLIENT_SECRET = "google_client_secret"
-SETTING_DAILY_BUDGET = "google_daily_budget"
+# The admin page's settings; they win over the matching CALSYNC_* values.
+SETTING_CLIENT_ID = SettingKey.GOOGLE_CLIENT_ID.value
+SETTING_CLIENT_SECRET = SettingKey.GOOGLE_CLIENT_SECRET.value
+SETTING_DAILY_BUDGET = SettingKey.GOOGLE_DAILY_BUDGET.value
 DEFAULT_DAILY_BUDGET = 1_000_000
 
 
