@@ -118,6 +118,34 @@ def save_google(
     return redirect("/admin")
 
 
+MIN_PASSWORD = 10
+
+
+@router.post("/password")
+def change_password(
+    request: Request,
+    ctx: Ctx,
+    admin: AdminUser,
+    current: Annotated[str, Form()] = "",
+    new: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """Replace the admin's (one-time) password after checking the current one."""
+    errors: dict[str, str] = {}
+    if not ctx.store.verify_password(admin.name, current):
+        errors["current"] = "This is not your current password."
+    if len(new) < MIN_PASSWORD:
+        errors["new"] = f"Use at least {MIN_PASSWORD} characters."
+    elif new != confirm:
+        errors["confirm"] = "The two new passwords differ."
+    if errors:
+        return _page(request, ctx, admin, errors=errors, status_code=400)
+    ctx.store.set_password(admin.name, new)
+    _LOGGER.info("admin %s changed their password", admin.name)
+    flash(request, "Password changed.", "ok")
+    return redirect("/admin")
+
+
 @router.post("/crm-test")
 def test_crm(request: Request, ctx: Ctx, admin: AdminUser) -> Response:
     """Try the CRM connection and say how it went."""
