@@ -1,4 +1,4 @@
-"""What the web app needs from the rest of calsync, as small protocols, plus thin adapters.
+"""What the web app needs from the rest of calsync, as small protocols and value types.
 
 Routes talk only to these: `WebStore` (the subset of `calsync.state.Store` it uses),
 `SyncServiceLike` (one sync round), `CrmAuthenticator` (CRM sign-in) and `GoogleGateway`
@@ -7,7 +7,6 @@ Routes talk only to these: `WebStore` (the subset of `calsync.state.Store` it us
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,8 +23,6 @@ from calsync.state.records import (
     SyncRun,
     UserRecord,
 )
-
-_LOGGER = logging.getLogger(__name__)
 
 PING_KEY = "_web_ping"
 SESSION_KEY_SETTING = "_web_session_key"
