@@ -15,6 +15,7 @@ from calsync.model import Event, Task
 from calsync.sides.base import AdapterError, Side
 from calsync.sides.local.crm import LocalCrm
 from calsync.sides.vtiger.client import VtigerClient
+from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ class CrmBackend(Protocol):
         """Return a one-line description of the connection; raise AdapterError when it fails."""
         ...
 
+    def begin_round(self) -> None:
+        """Start a round over several users (a CRM may read its change feed once for all)."""
+        ...
+
 
 class LocalBackend:
     """The embedded CRM calendar (SQLite)."""
@@ -95,6 +100,9 @@ class LocalBackend:
     def check(self) -> str:
         return f"embedded CRM with {len(self.crm.list_users())} users"
 
+    def begin_round(self) -> None:
+        """Nothing to prepare: each user's changes are read from the local database."""
+
 
 class VtigerBackend:
     """A vtiger instance reached through webservice.php with one admin access key."""
@@ -104,10 +112,12 @@ class VtigerBackend:
     def __init__(self, url: str, admin_user: str, access_key: str) -> None:
         self.url = url
         self.client = VtigerClient(url, admin_user, access_key)
+        # With the admin key, one application-wide `sync` read serves every user per round.
+        self.feed = ApplicationFeed(self.client)
         self.namespace = "vtiger:" + url.rstrip("/").removesuffix("/webservice.php")
 
     def users(self) -> list[CrmUserInfo]:
-        rows = self.client.query_all("SELECT id, user_name, time_zone, email1, is_admin FROM Users")
+        rows = self.client.users()
         return [
             CrmUserInfo(
                 name=str(r["user_name"]),
@@ -123,10 +133,10 @@ class VtigerBackend:
         return next((u for u in self.users() if u.name == name), None)
 
     def events_side(self, user: CrmUserInfo) -> Side[Event]:
-        return VtigerEventsSide(self.client, user.crm_id, user.time_zone)
+        return VtigerEventsSide(self.client, user.crm_id, user.time_zone, feed=self.feed)
 
     def tasks_side(self, user: CrmUserInfo) -> Side[Task]:
-        return VtigerTasksSide(self.client, user.crm_id, user.time_zone)
+        return VtigerTasksSide(self.client, user.crm_id, user.time_zone, feed=self.feed)
 
     def authenticate(self, name: str, secret: str) -> bool:
         # A CRM user signs in with their own access key: a successful webservice login proves it.
@@ -136,6 +146,9 @@ class VtigerBackend:
             _LOGGER.info("vtiger sign-in of %s refused: %s", name, err)
             return False
         return True
+
+    def begin_round(self) -> None:
+        self.feed.new_round()
 
     def check(self) -> str:
         self.client.login()

@@ -6,7 +6,8 @@ Public API:
 - `CallCounter`: the two methods a durable store implements (`add_calls`, `calls_on`);
   `MemoryCounter` is the in-process one.
 - `Budget`: daily call budgets per project and per user, alerts at thresholds through a
-  callback, `QuotaError` past the limit. `CallBudget` is what the HTTP layer needs of it.
+  callback, `QuotaError` past the limit; optionally a `RateLimiter` (calls per minute per
+  user and per project, waiting for room). `CallBudget` is what the HTTP layer needs of it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -117,6 +119,72 @@ class CallBudget(Protocol):
         ...
 
 
+class RateLimiter:
+    """Sliding one-minute windows of calls per user and per project that wait for room.
+
+    Keeps each user well under Google's 600 requests/minute (and the project under its
+    10,000) instead of running into 403/429. A wait longer than `max_wait` raises QuotaError
+    at once: the work stays queued for a later round.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_user: int | None = None,
+        per_project: int | None = None,
+        window: float = 60.0,
+        max_wait: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.per_user = per_user
+        self.per_project = per_project
+        self.window = window
+        self.max_wait = max_wait
+        self._clock = clock
+        self._sleep = sleep
+        self._calls: dict[str | None, deque[tuple[float, int]]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _wait_for(self, key: str | None, limit: int | None, n: int, now: float) -> float:
+        if limit is None:
+            return 0.0
+        calls = self._calls[key]
+        while calls and calls[0][0] <= now - self.window:
+            calls.popleft()
+        used = sum(c for _, c in calls)
+        if used + n <= limit:
+            return 0.0
+        if n > limit:
+            return float("inf")
+        # Wait until enough of the oldest calls leave the window.
+        freed = 0
+        for stamp, count in calls:
+            freed += count
+            if used - freed + n <= limit:
+                return stamp + self.window - now
+        return self.window
+
+    def acquire(self, user: str, n: int = 1) -> None:
+        """Record `n` calls for `user`, first sleeping until the windows have room."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = max(
+                    self._wait_for(user, self.per_user, n, now),
+                    self._wait_for(None, self.per_project, n, now),
+                )
+                if wait <= 0:
+                    for key, limit in ((user, self.per_user), (None, self.per_project)):
+                        if limit is not None:
+                            self._calls[key].append((now, n))
+                    return
+            if wait > self.max_wait:
+                raise QuotaError(f"rate limit: {user} would wait {wait:.0f}s for {n} calls")
+            _LOGGER.debug("rate[%s] waiting %.2fs", user, wait)
+            self._sleep(wait)
+
+
 class Budget:
     """Daily call budgets for the project and for each user, with alerts.
 
@@ -134,8 +202,10 @@ class Budget:
         thresholds: Sequence[float] = (0.5, 0.8, 1.0),
         on_alert: Callable[[BudgetAlert], None] | None = None,
         today: Callable[[], date] = quota_day,
+        rate: RateLimiter | None = None,
     ) -> None:
         self.counter = counter
+        self.rate = rate
         self.project_limit = project_limit
         self.user_limit = user_limit
         self.thresholds = tuple(sorted(thresholds))
@@ -155,7 +225,12 @@ class Budget:
         return max(0, min(left)) if left else None
 
     def spend(self, user: str, n: int = 1) -> None:
-        """Count `n` calls for `user`; raise QuotaError (counting nothing) past a budget."""
+        """Count `n` calls for `user`; raise QuotaError (counting nothing) past a budget.
+
+        With a rate limiter, first wait for room in the per-minute windows.
+        """
+        if self.rate is not None:
+            self.rate.acquire(user, n)
         day = self._today()
         with self._lock:
             project_used = self.counter.calls_on(day)

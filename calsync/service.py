@@ -107,6 +107,7 @@ class SyncService:
     ) -> list[UserReport]:
         """Run a round for every linked user (links needing reconnection are reported)."""
         names = self.store.linked_users(status=None)
+        self.crm.begin_round()
         return [self.sync_user(n, dry_run=dry_run, force=force, progress=progress) for n in names]
 
     def sync_user(
@@ -116,9 +117,19 @@ class SyncService:
         dry_run: bool = False,
         force: bool = False,
         progress: Progress | None = None,
+        new_round: bool = True,
     ) -> UserReport:
-        """Run one round for `name` (events, then to-dos when a task list is chosen)."""
-        info = self.known_user(name)
+        """Run one round for `name` (events, then to-dos when a task list is chosen).
+
+        `new_round=False` is for `sync_all`, which started the CRM's round once for everyone.
+        """
+        try:
+            if new_round:
+                self.crm.begin_round()
+            info = self.known_user(name)
+        except AdapterError as err:
+            # The CRM could not even be asked who the user is: fail this user, touch nothing.
+            return self._failed_early(name, f"CRM unavailable: {err}")
         link = self.store.get_link(name)
         if link is None:
             return UserReport(name, UserStatus.NOT_LINKED, "no Google account linked")
@@ -132,6 +143,15 @@ class SyncService:
                 return self._locked_round(info, link.refresh_token, dry_run, force, progress)
         except UserBusy as err:
             return UserReport(name, UserStatus.BUSY, str(err))
+
+    def _failed_early(self, name: str, message: str) -> UserReport:
+        now = self.now()
+        if self.store.get_user(name) is not None:
+            self.store.add_log(LogEntry(name, now, "failed", message=message, level="error"))
+            self.store.commit()
+            run_id = self.store.start_run(name, now)
+            self.store.finish_run(run_id, UserStatus.FAILED.value, {}, message, finished_at=now)
+        return UserReport(name, UserStatus.FAILED, message)
 
     def _locked_round(
         self,
@@ -160,6 +180,7 @@ class SyncService:
                 time_max=now + timedelta(days=prefs.days_future),
                 budget=self.budget,
                 backoff=self.backoff,
+                default_tz=info.time_zone,
             )
             report.rounds.append(
                 engine_sync(

@@ -18,7 +18,7 @@ from calsync.crm import CrmBackend, backend_from_settings
 from calsync.engine.store import LogEntry
 from calsync.model import utcnow
 from calsync.prefs import Direction, HoursWindow, PrefsError, PrivateMode, Winner, parse_enum
-from calsync.quota import Budget, BudgetAlert
+from calsync.quota import Budget, BudgetAlert, RateLimiter
 from calsync.service import SyncService, UserReport
 from calsync.sides.base import CalsyncError
 from calsync.sides.google.factory import GoogleSettings
@@ -86,6 +86,8 @@ def budget_for(settings: Settings, store: Store) -> Budget:
         project_limit=project,
         user_limit=settings.google_user_daily_budget,
         on_alert=_alert,
+        # Stay well under Google's 600 calls/minute per user instead of meeting its 429s.
+        rate=RateLimiter(per_user=settings.google_user_calls_per_minute, per_project=9000),
     )
 
 

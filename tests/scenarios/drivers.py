@@ -11,6 +11,7 @@ from calsync.crm import LocalBackend, VtigerBackend
 from calsync.model import Event, Task
 from calsync.sides.base import Remote, Side
 from calsync.sides.local.crm import LocalCrm
+from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide
 
 
 class LocalDriver:
@@ -57,9 +58,10 @@ class VtigerDriver:
         return dict(r.json())
 
     def _events(self, user: str) -> Side[Event]:
+        # Without the backend's shared feed: the driver must see vtiger as it is right now.
         info = self.backend.user(user)
         assert info is not None
-        return self.backend.events_side(info)
+        return VtigerEventsSide(self.backend.client, info.crm_id, info.time_zone)
 
     def add_user(self, name: str, time_zone: str) -> None:
         made = self._control("users", {"user_name": name, "time_zone": time_zone})
@@ -83,9 +85,9 @@ class VtigerDriver:
     def add_task(self, user: str, task: Task) -> str:
         info = self.backend.user(user)
         assert info is not None
-        return self.backend.tasks_side(info).create(task, "").id
+        return VtigerTasksSide(self.backend.client, info.crm_id, info.time_zone).create(task, "").id
 
     def tasks(self, user: str) -> list[Remote[Task]]:
         info = self.backend.user(user)
         assert info is not None
-        return self.backend.tasks_side(info).changes(None).items
+        return VtigerTasksSide(self.backend.client, info.crm_id, info.time_zone).changes(None).items

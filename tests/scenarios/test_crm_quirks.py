@@ -18,13 +18,16 @@ def soon(days: int = 1) -> When:
     return When(start, start + timedelta(hours=1), "Europe/Rome")
 
 
-HTML = '<p>Agenda &amp; notes: <b>bold</b>, <a href="https://example.com/x?a=1&amp;b=2">link</a>,\na &lt; b</p>'
+HTML = (
+    '<p>Agenda &amp; notes: <b>bold</b>, <a href="https://example.com/x?a=1&amp;b=2">link</a>,'
+    "\na &lt; b, caffè</p>"
+)
 SCRIPTED = "<p>a <script>alert(1)</script> b</p>"
 
 
 @pytest.mark.parametrize("description", [HTML, SCRIPTED], ids=["html", "script"])
 def test_html_description_survives_ten_round_trips(world: World, description: str) -> None:
-    """CRM -> Google -> CRM, edited on alternate sides ten times: the HTML never changes or grows."""
+    """CRM -> Google -> CRM, edited on either side ten times: the HTML never changes or grows."""
     crm_id = world.crm.add_event("alice", Event("html", soon(), description=description))
     world.sync()
     g_id = world.pairs()[0].google_id

@@ -27,13 +27,23 @@ _CARRIED = (
     "include_granted_scopes",
 )
 CODE_TTL = 600
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;color:#202124}"
+    "h1{font-size:1.4rem}ul{list-style:none;padding:0}"
+    ".accounts li{border:1px solid #dadce0;border-radius:8px;padding:.6rem;margin:.4rem 0}"
+    ".account{display:inline-block;min-width:18rem}.scopes li{font-size:.85rem;color:#5f6368}"
+    "button{background:#1a73e8;color:#fff;border:0;border-radius:4px;padding:.4rem .9rem}"
+    "#deny{background:#fff;color:#1a73e8;border:1px solid #dadce0;margin-top:1rem}"
+)
 
 
 def _page(title: str, body: str, status: int = 200) -> Resp:
     doc = (
         "<!doctype html><html><head><meta charset='utf-8'><title>"
         + html.escape(title)
-        + "</title></head><body><h1>"
+        + "</title><style>"
+        + _STYLE
+        + "</style></head><body><h1>"
         + html.escape(title)
         + "</h1>"
         + body

@@ -210,6 +210,15 @@ class Emulator:
                 if self.store.config.enforce_scopes:
                     oauth.check_scope(who[1], route.family, route.write)
                 self.limiter.check(self.store, who[0])
+                if req.q("sendUpdates") not in (None, "all", "externalOnly", "none"):
+                    raise ApiError(
+                        400,
+                        "invalid",
+                        "Invalid Value",
+                        domain="global",
+                        location="sendUpdates",
+                        location_type="parameter",
+                    )
                 resp = route.handler(Ctx(self, req, who[0]), **params)
                 if fault is not None:
                     raise fault.error()

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from calsync.model import Event, Reminder
+from calsync.model import Event, ModelError, Reminder
 from calsync.sides.base import AlreadyExists, ChangeSet, NotFound, Remote
 from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.http import GoogleHttp
@@ -31,6 +31,27 @@ _LOGGER = logging.getLogger(__name__)
 BATCH_PATH = "/batch/calendar/v3"
 API = "/calendar/v3"
 NO_MAIL = {"sendUpdates": "none"}
+
+
+def foreign(doc: GoogleEvent) -> bool:
+    """True when someone else organises the event and the user is one of its attendees."""
+    organizer = doc.organizer
+    if organizer is None or organizer.is_self:
+        return False
+    return any(a.is_self for a in doc.attendees or ())
+
+
+def gone(doc: GoogleEvent) -> bool:
+    """True for a cancelled event, or someone else's meeting the user declined.
+
+    A declined invitation stays in Google's calendar but is no event of the user's for calsync
+    (it is how a deletion of such a meeting travels, see `delete`).
+    """
+    if doc.status == "cancelled":
+        return True
+    return foreign(doc) and any(
+        a.is_self and a.response_status == "declined" for a in doc.attendees or ()
+    )
 
 
 def _rfc3339(value: datetime) -> str:
@@ -107,6 +128,21 @@ class GoogleCalendarSide:
             when = (start.date_time or start.date or "") if start else ""
             self._series[doc.id] = (doc.recurring_event_id, when)
 
+    def _collect(self, raw: Any, result: ChangeSet[Event]) -> None:
+        """Add one listed event to `result`: a change, a deletion, or (unreadable) skipped."""
+        event_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""
+        try:
+            doc = GoogleEvent.model_validate(raw)
+            self._note_series(doc)
+            if gone(doc):
+                result.deleted.append(str(doc.id))
+            else:
+                result.items.append(self._remote(doc))
+        except (ModelError, ValueError) as err:
+            # One odd event must neither stop the round nor read as deleted.
+            _LOGGER.warning("Google event %s skipped: %s", event_id, err)
+            result.skipped.append(event_id)
+
     # -- Side -----------------------------------------------------------------------------
 
     def changes(self, cursor: str | None) -> ChangeSet[Event]:
@@ -127,34 +163,33 @@ class GoogleCalendarSide:
         page_token: str | None = None
         while True:
             query = dict(params, pageToken=page_token) if page_token else params
-            page = GoogleEvents.model_validate(
-                self.http.json("GET", self._events_path(), params=query)
-            )
+            raw = self.http.json("GET", self._events_path(), params=query)
+            page = GoogleEvents.model_validate({k: v for k, v in raw.items() if k != "items"})
             if page.time_zone:
                 self.default_tz = page.time_zone
             if page.default_reminders is not None:
                 self.default_reminders = tuple(
                     Reminder(r.minutes, r.method) for r in page.default_reminders
                 )
-            for doc in page.items:
-                self._note_series(doc)
-                if doc.status == "cancelled":
-                    result.deleted.append(str(doc.id))
-                else:
-                    result.items.append(self._remote(doc))
+            for item in raw.get("items") or ():
+                self._collect(item, result)
             page_token = page.next_page_token
             if not page_token:
                 result.cursor = page.next_sync_token
                 return result
 
     def get(self, id: str) -> Remote[Event] | None:
-        """Return the event `id`, or None when it is missing or cancelled."""
+        """Return the event `id`, or None when it is missing, cancelled or a declined invitation."""
+        doc = self._fetch(id)
+        return None if doc is None or gone(doc) else self._remote(doc)
+
+    def _fetch(self, id: str) -> GoogleEvent | None:
         try:
             doc = GoogleEvent.model_validate(self.http.json("GET", self._events_path(id)))
         except NotFound:
             return None
         self._note_series(doc)
-        return None if doc.status == "cancelled" else self._remote(doc)
+        return doc
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Remote[Event] | None]:
         """Return the events `ids` via batch requests (None for missing or cancelled ones).
@@ -172,7 +207,7 @@ class GoogleCalendarSide:
                 raise error
             doc = GoogleEvent.model_validate(reply.body)
             self._note_series(doc)
-            found[event_id] = None if doc.status == "cancelled" else self._remote(doc)
+            found[event_id] = None if gone(doc) else self._remote(doc)
         return found
 
     def create(self, item: Event, key: str) -> Remote[Event]:
@@ -210,8 +245,33 @@ class GoogleCalendarSide:
         return self._remote(GoogleEvent.model_validate(doc))
 
     def delete(self, id: str, etag: str | None) -> None:
-        """Delete `id` (If-Match `etag`); an event already gone or deleted is fine."""
-        headers = {"If-Match": etag} if etag else None
+        """Delete `id` (If-Match `etag`); an event already gone or deleted is fine.
+
+        Someone else's meeting is declined instead (sync-invariant 10): deleting the user's
+        copy is not theirs to do, and the declined copy reads as gone from then on. That
+        takes a GET first; `gone` events need nothing more.
+        """
+        current = self._fetch(id)
+        if current is None or gone(current):
+            return
+        match = etag or current.etag
+        headers = {"If-Match": match} if match else None
+        if foreign(current):
+            attendees = []
+            for person in current.attendees or ():
+                entry = person.dump()
+                entry.pop("self", None)
+                if person.is_self:
+                    entry["responseStatus"] = "declined"
+                attendees.append(entry)
+            self.http.call(
+                "PATCH",
+                self._events_path(id),
+                params=NO_MAIL,
+                json={"attendees": attendees},
+                headers=headers,
+            )
+            return
         try:
             self.http.call("DELETE", self._events_path(id), params=NO_MAIL, headers=headers)
         except NotFound:

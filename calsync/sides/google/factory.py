@@ -61,8 +61,13 @@ def calendar_side(
     sync_attendees: bool = True,
     budget: CallBudget | None = None,
     backoff: Backoff | None = None,
+    default_tz: str = "UTC",
 ) -> GoogleCalendarSide:
-    """Return `user`'s calendar `calendar_id` as a Side[Event]."""
+    """Return `user`'s calendar `calendar_id` as a Side[Event].
+
+    `default_tz` (the user's zone) reads events without `timeZone` until a listing has told
+    the calendar's own zone.
+    """
     http = connect(settings, user, refresh_token, budget=budget, backoff=backoff)
     return GoogleCalendarSide(
         http,
@@ -71,6 +76,7 @@ def calendar_side(
         time_min=time_min,
         time_max=time_max,
         sync_attendees=sync_attendees,
+        default_tz=default_tz,
     )
 
 

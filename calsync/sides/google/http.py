@@ -130,7 +130,10 @@ class GoogleHttp:
         resp = self.call(method, path, **kwargs)
         if not resp.content:
             return {}
-        doc = resp.json()
+        try:
+            doc = resp.json()
+        except ValueError as err:
+            raise TransientError(f"{method} {path}: the reply is not JSON") from err
         return doc if isinstance(doc, dict) else {}
 
     def _bearer(self) -> str:

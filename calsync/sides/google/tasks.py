@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
-from calsync.model import Task
+from calsync.model import ModelError, Task
 from calsync.sides.base import ChangeSet, NotFound, Remote
 from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.mapping import parse_time, task_from_google, task_to_google
@@ -66,12 +67,12 @@ class GoogleTasksSide:
     def _remote(doc: GoogleTask) -> Remote[Task]:
         return Remote(str(doc.id), doc.etag or "", task_from_google(doc))
 
-    def _list(self, params: dict[str, str]) -> list[GoogleTask]:
-        found: list[GoogleTask] = []
+    def _list(self, params: dict[str, str]) -> list[Any]:
+        found: list[Any] = []
         query = dict(params, maxResults=str(self.page_size))
         while True:
             page = self.http.json("GET", self._path(), params=query)
-            found += [GoogleTask.model_validate(raw) for raw in page.get("items") or ()]
+            found += list(page.get("items") or ())
             token = page.get("nextPageToken")
             if not token:
                 return found
@@ -88,14 +89,22 @@ class GoogleTasksSide:
             params.update(updatedMin=cursor, showDeleted="true")
         result: ChangeSet[Task] = ChangeSet(full=cursor is None, cursor=cursor)
         newest: datetime | None = None
-        for doc in self._list(params):
-            if doc.updated:
-                stamp = parse_time(doc.updated)
+        for raw in self._list(params):
+            task_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""
+            try:
+                doc = GoogleTask.model_validate(raw)
+                if doc.deleted:
+                    result.deleted.append(str(doc.id))
+                else:
+                    result.items.append(self._remote(doc))
+                stamp = parse_time(doc.updated) if doc.updated else None
+            except (ModelError, ValueError) as err:
+                # One odd task must neither stop the round nor read as deleted.
+                _LOGGER.warning("Google task %s skipped: %s", task_id, err)
+                result.skipped.append(task_id)
+                continue
+            if stamp is not None:
                 newest = stamp if newest is None else max(newest, stamp)
-            if doc.deleted:
-                result.deleted.append(str(doc.id))
-            else:
-                result.items.append(self._remote(doc))
         if newest is not None:
             mark = newest - self.overlap
             if cursor is None or mark > parse_time(cursor):
@@ -136,8 +145,14 @@ class GoogleTasksSide:
 
     def matching(self, item: Task) -> list[Remote[Task]]:
         """Return live tasks with the same title and due date (re-linking without a key)."""
-        docs = self._list({"showCompleted": "true", "showHidden": "true"})
-        found = [self._remote(d) for d in docs if not d.deleted]
+        found: list[Remote[Task]] = []
+        for raw in self._list({"showCompleted": "true", "showHidden": "true"}):
+            try:
+                doc = GoogleTask.model_validate(raw)
+                if not doc.deleted:
+                    found.append(self._remote(doc))
+            except (ModelError, ValueError):
+                continue
         return [r for r in found if (r.item.title, r.item.due) == (item.title, item.due)]
 
     def list_tasklists(self) -> list[TaskListInfo]:

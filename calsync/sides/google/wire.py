@@ -73,6 +73,7 @@ class GoogleEvent(Wire):
     attendees: list[EventAttendee] | None = None
     recurrence: list[str] | None = None
     extended_properties: ExtendedProperties | None = None
+    organizer: EventAttendee | None = None
     updated: str | None = None
     recurring_event_id: str | None = None
     original_start_time: EventDateTime | None = None

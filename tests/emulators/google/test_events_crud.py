@@ -323,3 +323,9 @@ def test_watch_and_channels_stop(raw: httpx.Client) -> None:
         "/calendar/v3/channels/stop", json={"id": "chan-1", "resourceId": channel["resourceId"]}
     )
     assert again.status_code == 404
+
+
+def test_send_updates_value_checked(raw: httpx.Client) -> None:
+    resp = raw.post(EV, params={"sendUpdates": "everyone"}, json=timed())
+    assert resp.status_code == 400 and error_of(resp)["location"] == "sendUpdates"
+    assert raw.post(EV, params={"sendUpdates": "externalOnly"}, json=timed()).status_code == 200

@@ -303,3 +303,37 @@ def test_editing_one_instance_makes_an_exception_not_a_new_series(google: Google
     assert (side.series_of(instance) or ("",))[0] == series.id
     master = side.get(series.id)
     assert master is not None and master.item == weekly
+
+
+def test_someone_elses_meeting_is_declined_not_deleted(google: Google) -> None:
+    side = google.calendar()
+    invite = google.raw(
+        "POST",
+        "/calendar/v3/calendars/primary/events/import",
+        json={
+            "iCalUID": "meeting-1@example.org",
+            "summary": "Bob's meeting",
+            "organizer": {"email": "bob@example.com"},
+            "attendees": [
+                {"email": "bob@example.com", "responseStatus": "accepted"},
+                {"email": "alice@example.com", "responseStatus": "accepted"},
+            ],
+            "start": {"dateTime": "2026-03-10T09:00:00Z"},
+            "end": {"dateTime": "2026-03-10T10:00:00Z"},
+        },
+    ).json()
+    full = side.changes(None)
+    seen = next(r for r in full.items if r.id == invite["id"])
+    side.delete(seen.id, seen.etag)
+    raw = google.raw("GET", f"/calendar/v3/calendars/primary/events/{invite['id']}").json()
+    assert raw["status"] == "confirmed"  # the meeting is not cancelled for anyone
+    assert {a["email"]: a["responseStatus"] for a in raw["attendees"]} == {
+        "bob@example.com": "accepted",
+        "alice@example.com": "declined",
+    }
+    assert side.get(invite["id"]) is None
+    assert side.changes(full.cursor).deleted == [invite["id"]]
+    side.delete(seen.id, None)  # declined already: nothing more to do
+    writes = [r for r in google.requests() if r["method"] in ("PATCH", "DELETE")]
+    assert [r["method"] for r in writes] == ["PATCH"]
+    assert writes[0]["query"]["sendUpdates"] == ["none"]

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from calsync.emulators.server import free_port
-from calsync.quota import Backoff, Budget, MemoryCounter
+from calsync.quota import Backoff, Budget, MemoryCounter, RateLimiter
 from calsync.sides.base import (
     AlreadyExists,
     AuthError,
@@ -22,8 +22,10 @@ from calsync.sides.base import (
     TransientError,
 )
 from calsync.sides.google.batch import BatchCall, encode_batch
+from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.errors import Deleted
 from calsync.sides.google.http import GoogleHttp
+from calsync.sides.google.tasks import GoogleTasksSide
 from tests.sides.google.scripted import Reply, Scripted, google_error
 
 MakeHttp = Callable[..., GoogleHttp]
@@ -264,3 +266,102 @@ def test_batch_encoding_keeps_base_path_and_json_bodies() -> None:
     text = body.decode()
     assert "PATCH /prefix/calendar/v3/x?a=1 HTTP/1.1" in text
     assert 'If-Match: "e"' in text and '{"summary": "s"}' in text
+
+
+def test_a_reply_that_is_not_json_is_a_calsync_error(
+    scripted: Scripted, make_http: MakeHttp
+) -> None:
+    scripted.script(Reply(200, b"<html>captive portal</html>", {"content-type": "text/html"}))
+    with pytest.raises(TransientError, match="not JSON"):
+        make_http().json("GET", "/calendar/v3/x")
+
+
+def test_rate_limiter_waits_for_room_and_keeps_every_window_under_the_limit() -> None:
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    rate = RateLimiter(
+        per_user=5, per_project=8, window=60, max_wait=60, clock=lambda: now[0], sleep=sleep
+    )
+    stamps: list[tuple[float, str]] = []
+    for n in range(12):
+        user = "a" if n % 3 else "b"
+        rate.acquire(user)
+        stamps.append((now[0], user))
+        now[0] += 1
+    assert waits  # it had to wait
+    for t, _ in stamps:
+        window = [u for s, u in stamps if t - 60 < s <= t]
+        assert len(window) <= 8 and window.count("a") <= 5 and window.count("b") <= 5
+    impatient = RateLimiter(per_user=1, max_wait=5, clock=lambda: now[0], sleep=sleep)
+    impatient.acquire("a")
+    with pytest.raises(QuotaError, match="rate limit"):
+        impatient.acquire("a")
+
+
+def test_budget_with_rate_limiter_waits_before_counting() -> None:
+    now = [0.0]
+    rate = RateLimiter(
+        per_user=2, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s)
+    )
+    budget = Budget(MemoryCounter(), user_limit=10, rate=rate, today=lambda: date(2026, 1, 1))
+    for _ in range(4):
+        budget.spend("a")
+    assert now[0] == 60  # the third call waited for the first minute to pass
+    assert budget.remaining("a") == 6
+
+
+def test_unreadable_items_are_skipped_not_deleted(scripted: Scripted, make_http: MakeHttp) -> None:
+    good = {
+        "id": "good1",
+        "etag": '"1"',
+        "summary": "ok",
+        "start": {"date": "2026-01-01"},
+        "end": {"date": "2026-01-02"},
+    }
+    scripted.script(
+        Reply(
+            200,
+            {
+                "timeZone": "Europe/Rome",
+                "nextSyncToken": "t1",
+                "items": [
+                    good,
+                    {
+                        "id": "bad01",
+                        "start": {"dateTime": "yesterday"},
+                        "end": {"dateTime": "today"},
+                    },
+                    {"id": "bad02", "summary": "no times"},
+                    {"id": "gone1", "status": "cancelled"},
+                ],
+            },
+        )
+    )
+    events = GoogleCalendarSide(make_http(), "primary").changes(None)
+    assert [r.id for r in events.items] == ["good1"]
+    assert events.skipped == ["bad01", "bad02"] and events.deleted == ["gone1"]
+    assert events.cursor == "t1"
+    scripted.script(
+        Reply(
+            200,
+            {
+                "items": [
+                    {"id": "t1", "title": "ok", "updated": "2026-01-01T10:00:00.000Z"},
+                    {
+                        "id": "t2",
+                        "title": "bad",
+                        "due": "someday",
+                        "updated": "2026-01-09T10:00:00.000Z",
+                    },
+                ]
+            },
+        )
+    )
+    tasks = GoogleTasksSide(make_http(), "list1").changes(None)
+    assert [r.id for r in tasks.items] == ["t1"] and tasks.skipped == ["t2"]
+    assert tasks.cursor == "2026-01-01T09:59:00.000Z"  # the skipped task moves no watermark
