@@ -160,6 +160,7 @@ def test_sync_now_runs_in_the_background_and_reports(web: WebEnv) -> None:
     assert me.post("/me/sync").status_code == 303
     status = me.get("/me/status").text
     assert "Sync running" in status and 'data-poll="/me/status"' in status
+    assert _eventually(me, "events (primary)")
     assert "A sync is already running" in _flash_after(me, "/me/sync")
     web.service.gate.set()
     _wait_done(me)
@@ -291,6 +292,16 @@ def test_conflicts_show_both_versions_sanitised(web: WebEnv) -> None:
 def _flash_after(me: SignedIn, path: str) -> str:
     me.post(path)
     return me.get("/me").text
+
+
+def _eventually(me: SignedIn, text: str) -> bool:
+    import time
+
+    for _ in range(500):
+        if text in me.get("/me/status").text:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def _wait_done(me: SignedIn) -> None:
