@@ -108,6 +108,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for module in (auth, admin, me, oauth, health):
         app.include_router(module.router)
+    app.include_router(oauth.compat_router)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:

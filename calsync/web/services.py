@@ -32,6 +32,10 @@ SETTING_CLIENT_ID = SettingKey.GOOGLE_CLIENT_ID.value
 SETTING_CLIENT_SECRET = SettingKey.GOOGLE_CLIENT_SECRET.value
 SETTING_DAILY_BUDGET = SettingKey.GOOGLE_DAILY_BUDGET.value
 DEFAULT_DAILY_BUDGET = 1_000_000
+SETTING_REDIRECT_URI = "web_redirect_uri"
+"""Redirect URI registered with Google when it is not `<base>/oauth/callback` (e.g. the one an
+install of vtiger's Google module registered: `.../index.php?module=GoogleSync&action=...`)."""
+VTIGER_CALLBACK = {"module": "GoogleSync", "action": "AuthCallBack"}
 
 
 class WebStore(Protocol):
