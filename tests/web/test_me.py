@@ -318,3 +318,12 @@ def _pair_and_cursor(web: WebEnv, user: str) -> None:
     web.store.put_pair(Pair(user, Kind.EVENT, "k1", "crm-1", "g-1"))
     web.store.set_cursor(user, "google:primary", "token-1")
     web.store.commit()
+
+
+def test_missing_google_client_does_not_flag_the_link(web: WebEnv) -> None:
+    """Without a client secret the page says so; the user's link is not blamed."""
+    _link(web, "alice", "a@example.com")
+    web.store.set_setting("google_client_secret", None)
+    text = web.signed_in("alice").get("/me").text
+    assert "has not set up the Google client" in text
+    assert _status(web, "alice") == "ok"

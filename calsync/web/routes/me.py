@@ -57,6 +57,9 @@ def _lists(ctx: WebContext, link: GoogleLink | None) -> GoogleLists:
         return cached
     out.tasks_granted = SCOPE_TASKS in link.scopes
     cid, secret = ctx.client_credentials()
+    if not cid or not secret:
+        out.error = "The administrator has not set up the Google client: calendars cannot be read."
+        return out
     try:
         out.calendars = ctx.google.calendars(
             client_id=cid, client_secret=secret, refresh_token=link.refresh_token
