@@ -16,6 +16,7 @@ from calsync.sides.base import AdapterError, Side
 from calsync.sides.local.crm import LocalCrm
 from calsync.sides.vtiger.client import VtigerClient
 from calsync.sides.vtiger.feed import ApplicationFeed
+from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS
 from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class CrmBackend(Protocol):
     """`local` or `vtiger`."""
     namespace: str
     """Names this CRM instance in link keys stored on Google, so two CRMs never collide."""
+    blind_fields: frozenset[str]
+    """Event fields this CRM cannot hold; a CRM edit leaves them as they are on Google."""
 
     def users(self) -> list[CrmUserInfo]:
         """Return the CRM's users."""
@@ -73,6 +76,7 @@ class LocalBackend:
     """The embedded CRM calendar (SQLite)."""
 
     kind = "local"
+    blind_fields: frozenset[str] = frozenset()
 
     def __init__(self, crm: LocalCrm, namespace: str = "local") -> None:
         self.crm = crm
@@ -108,6 +112,7 @@ class VtigerBackend:
     """A vtiger instance reached through webservice.php with one admin access key."""
 
     kind = "vtiger"
+    blind_fields = VTIGER_IGNORED_FIELDS
 
     def __init__(self, url: str, admin_user: str, access_key: str) -> None:
         self.url = url

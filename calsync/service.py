@@ -195,6 +195,7 @@ class SyncService:
                     dry_run=dry_run,
                     force=force,
                     scope=calendar,
+                    crm_blind=self.crm.blind_fields,
                 )
             )
             if prefs.tasklist:

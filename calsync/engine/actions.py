@@ -164,6 +164,21 @@ class Link(Action):
 
 
 @dataclass(frozen=True)
+class Note(Action):
+    """Record a decision in the sync log (e.g. two copies matched by content); writes nothing."""
+
+    what: str = "match"
+    message: str = ""
+    verb: ClassVar[str] = "note"
+
+    def apply(self, env: Env) -> None:
+        env.log(self.what, "", self.key, message=self.message)
+
+    def describe(self) -> str:
+        return f"{super().describe()}  ({self.message})"
+
+
+@dataclass(frozen=True)
 class Drop(Action):
     """Forget the pair: both copies are gone, or the link can no longer carry anything."""
 

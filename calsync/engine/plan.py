@@ -25,6 +25,7 @@ from calsync.engine.actions import (
     Drop,
     Fetch,
     Link,
+    Note,
     Plan,
     SideName,
     Skip,
@@ -66,6 +67,9 @@ class PlanContext:
     scope: str = "primary"
     max_attempts: int = 5
     """Failed attempts after which a pair is quarantined until its content changes."""
+    crm_blind: frozenset[str] = frozenset()
+    """Event fields the CRM cannot hold (vtiger: attendees, recurrence, ...). A CRM edit never
+    overwrites them on Google: the Google copy keeps its own values."""
 
 
 class Seen(enum.Enum):
@@ -147,6 +151,8 @@ def project(ctx: PlanContext, src: SideName, item: Item, target: Item | None) ->
     p, now, tz = ctx.prefs, ctx.now, ctx.user_tz
     if src is CRM:
         out = filters.for_google(item, p, now, tz)
+        if isinstance(out, Event) and isinstance(target, Event) and ctx.crm_blind:
+            out = out.with_(**{f: getattr(target, f) for f in ctx.crm_blind})
         if (
             isinstance(out, Event)
             and isinstance(target, Event)
@@ -544,6 +550,14 @@ def _initial_view(p: Pair, side: SideName, cs: ChangeSet[Any], ctx: PlanContext)
     return View(Seen.FETCH) if cs.full or dirty else UNSEEN
 
 
+def match_key(item: Item) -> tuple[Any, ...]:
+    """Return what identifies an item across sides without ids: title and time (or due)."""
+    title = " ".join(item.title.split()).casefold()
+    if isinstance(item, Event):
+        return ("event", title, item.when.start, item.when.end)
+    return ("task", title, item.due)
+
+
 def _plan_loose(
     ctx: PlanContext, crm: list[Remote[Any]], google: list[Remote[Any]]
 ) -> list[Action]:
@@ -580,6 +594,21 @@ def _plan_loose(
         g2 = google_by_id.get(origin[1]) if origin and origin[0] is GOOGLE else None
         if g2 is not None and f"g:{g2.id}" not in taken and g2.key is None:
             link(c.key, c, g2)
+    # Items with no key on either side that hold the same event are one event seen twice: a
+    # CRM that cannot store our key (vtiger) after a state wipe, or copies made by vtiger's
+    # own Google module before the switch. Link them instead of creating duplicates.
+    by_content: dict[tuple[Any, ...], list[Remote[Any]]] = {}
+    for g in google:
+        if g.key is None and f"g:{g.id}" not in taken:
+            by_content.setdefault(match_key(g.item), []).append(g)
+    for c in crm:
+        twins = by_content.get(match_key(c.item))
+        ours = c.key is not None and key_origin(c.key) is not None
+        if not ours and f"c:{c.id}" not in taken and twins:
+            g = twins.pop(0)
+            link(crm_key(c.id), c, g)
+            msg = f"matched CRM {c.id} with Google {g.id} by title and time"
+            actions.append(Note(crm_key(c.id), message=msg))
     # What is left is new on its side.
     for side, items in ((CRM, crm), (GOOGLE, google)):
         for r in items:

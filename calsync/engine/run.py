@@ -132,6 +132,7 @@ def sync_user(
     full: bool = False,
     scope: str = "primary",
     max_attempts: int = 5,
+    crm_blind: frozenset[str] = frozenset(),
 ) -> RoundResult:
     """Run one round for `user`'s items of `kind` and return what it did.
 
@@ -143,7 +144,7 @@ def sync_user(
     if prefs.paused:
         result.stopped = "paused"
         return result
-    ctx = PlanContext(user, kind, prefs, now, user_tz, scope, max_attempts)
+    ctx = PlanContext(user, kind, prefs, now, user_tz, scope, max_attempts, crm_blind)
     env = Env(user, kind, now, crm, google, store)
     crm_name, google_name, fp_name = cursor_names(kind, scope)
     fp = prefs_fingerprint(prefs)

@@ -101,3 +101,53 @@ def test_failing_vtiger_read_deletes_nothing(world: World) -> None:
     assert rep.status is UserStatus.FAILED
     assert len(world.g.events()) == 3
     assert len(world.pairs()) == 3
+
+
+def test_copies_made_by_vtigers_own_module_are_matched_not_duplicated(world: World) -> None:
+    """Switching from vtiger's Google module: its Google copies carry no mark of ours, so the
+    first sync matches them by title, start and end, reports it, and creates nothing."""
+    for i in range(3):
+        when = soon(i + 1)
+        world.crm.add_event("alice", Event(f"meeting {i}", when))
+        # What upstream wrote: UTC times with Z, no timeZone, no extended properties.
+        world.g.insert(
+            {
+                "summary": f"meeting {i}",
+                "start": {"dateTime": when.start.isoformat().replace("+00:00", "Z")},
+                "end": {"dateTime": when.end.isoformat().replace("+00:00", "Z")},
+            }
+        )
+    world.clear_log()
+    rep = world.sync()
+    world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    assert [w for w in world.google_writes() if w["method"] == "POST"] == []
+    assert len(world.g.events()) == 3 and len(world.crm.events("alice")) == 3
+    assert len(world.pairs()) == 3
+    matched = [e for e in world.store.logs("alice") if "matched" in e.message]
+    assert len(matched) == 3
+
+
+def test_crm_edit_keeps_what_only_google_holds(world: World) -> None:
+    """A CRM edit patches only what the CRM owns: attendees (which vtiger cannot hold), free
+    time, and fields calsync does not model (conference data) stay as they are on Google."""
+    when = soon(2)
+    g = world.g.insert(
+        {
+            "summary": "review",
+            "start": {"dateTime": when.start.isoformat()},
+            "end": {"dateTime": when.end.isoformat()},
+            "attendees": [{"email": "carol@example.com", "responseStatus": "accepted"}],
+            "transparency": "transparent",
+            "conferenceData": {"conferenceId": "abc-defg-hij", "notes": "bring slides"},
+        }
+    )
+    world.sync()
+    (crm_id,) = [r.id for r in world.crm.events("alice")]
+    world.crm.edit_event("alice", crm_id, title="review (moved)")
+    world.sync()
+    after = world.g.get(g["id"])
+    assert after["summary"] == "review (moved)"
+    assert [a["email"] for a in after.get("attendees", [])] == ["carol@example.com"]
+    assert after.get("transparency") == "transparent"
+    assert after.get("conferenceData", {}).get("conferenceId") == "abc-defg-hij"
