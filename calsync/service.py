@@ -81,7 +81,7 @@ class SyncService:
         self,
         store: Store,
         crm: CrmBackend,
-        google: GoogleSettings,
+        google: GoogleSettings | Callable[[], GoogleSettings],
         *,
         budget: Budget | None = None,
         backoff: Backoff | None = None,
@@ -89,10 +89,16 @@ class SyncService:
     ) -> None:
         self.store = store
         self.crm = crm
-        self.google = google
+        # A callable is asked again each time: the admin page may change the client meanwhile.
+        self._google = google
         self.budget = budget
         self.backoff = backoff
         self.now = now
+
+    @property
+    def google(self) -> GoogleSettings:
+        """Return the Google client settings in force now."""
+        return self._google() if callable(self._google) else self._google
 
     def known_user(self, name: str) -> CrmUserInfo:
         """Return the CRM user `name`, registering it in the state store; UnknownUser if none."""

@@ -22,16 +22,16 @@ from calsync.quota import Budget, BudgetAlert, RateLimiter
 from calsync.service import SyncService, UserReport
 from calsync.sides.base import CalsyncError
 from calsync.sides.google.factory import GoogleSettings
-from calsync.state.records import Role, UnknownUser
+from calsync.state.records import Role, SettingKey, UnknownUser
 from calsync.state.store import Store
 
 out = Console()
 err = Console(stderr=True)
 
 # Admin-page settings (stored in the state database) win over the environment.
-CLIENT_ID_SETTING = "google_client_id"
-CLIENT_SECRET_SETTING = "google_client_secret"
-BUDGET_SETTING = "google_daily_budget"
+CLIENT_ID_SETTING = SettingKey.GOOGLE_CLIENT_ID.value
+CLIENT_SECRET_SETTING = SettingKey.GOOGLE_CLIENT_SECRET.value
+BUDGET_SETTING = SettingKey.GOOGLE_DAILY_BUDGET.value
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -96,9 +96,15 @@ def build(settings: Settings | None = None) -> App:
     settings = settings or load_settings()
     store = open_store(settings)
     crm = backend_from_settings(settings)
-    service = SyncService(
-        store, crm, google_settings(settings, store), budget=budget_for(settings, store)
-    )
+    budget = budget_for(settings, store)
+
+    def google_now() -> GoogleSettings:
+        # Read per round, so what the admin page saves applies without a restart.
+        limit = store.get_setting(BUDGET_SETTING)
+        budget.project_limit = int(limit) if limit else settings.google_daily_budget
+        return google_settings(settings, store)
+
+    service = SyncService(store, crm, google_now, budget=budget)
     return App(settings, store, crm, service)
 
 

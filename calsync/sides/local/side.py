@@ -32,7 +32,6 @@ from calsync.sides.local.codec import Codec
 T = TypeVar("T", bound=Item)
 
 
-
 def next_seq(conn: sa.Connection) -> int:
     """Bump the global change sequence and return its new value (serialises writers)."""
     value = conn.execute(
