@@ -5,7 +5,6 @@ The CLI commands call these functions; nothing is built at import time.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 import typer
@@ -22,7 +21,7 @@ from calsync.quota import Budget, BudgetAlert, RateLimiter
 from calsync.service import SyncService, UserReport
 from calsync.sides.base import CalsyncError
 from calsync.sides.google.factory import GoogleSettings
-from calsync.state.records import Role, SettingKey, UnknownUser
+from calsync.state.records import SettingKey, UnknownUser
 from calsync.state.store import Store
 
 out = Console()
@@ -243,13 +242,13 @@ def set_prefs(name: str, **given: object) -> None:
 
 def create_admin(name: str, password: str | None) -> None:
     """Create or reset the web admin account; print a one-time password when none is given."""
+    from calsync.web.security import create_admin as make_admin
+
     app = build()
-    chosen = password or secrets.token_urlsafe(12)
-    if app.store.get_user(name) is None:
-        app.store.create_user(name, role=Role.ADMIN, password=chosen)
-    else:
-        app.store.upsert_user(name, role=Role.ADMIN)
-        app.store.set_password(name, chosen)
+    try:
+        chosen = make_admin(app.store, name, password)
+    except ValueError as e:
+        raise fail(str(e)) from None
     out.print(f"admin account {name!r} ready")
     if password is None:
         out.print(f"one-time password: [bold]{chosen}[/] (change it after signing in)")
