@@ -149,7 +149,9 @@ class SyncService:
             return UserReport(name, UserStatus.PAUSED, "sync is paused")
         try:
             with self.store.user_lock(name):
-                return self._locked_round(info, link.refresh_token, dry_run, force, progress)
+                return self._locked_round(
+                    info, link.refresh_token, link.google_email, dry_run, force, progress
+                )
         except UserBusy as err:
             return UserReport(name, UserStatus.BUSY, str(err))
 
@@ -240,12 +242,17 @@ class SyncService:
         self,
         info: CrmUserInfo,
         refresh_token: str,
+        google_email: str,
         dry_run: bool,
         force: bool,
         progress: Progress | None,
     ) -> UserReport:
         name = info.name
         prefs = self.store.get_prefs(name)
+        # The primary calendar is one scope whether it is named `primary` or by its real id
+        # (the account's email): pairs and cursors must not split between two names of it.
+        calendars = ("primary" if c == google_email else c for c in prefs.calendars)
+        prefs = prefs.with_(calendars=tuple(dict.fromkeys(calendars)))
         now = self.now()
         report = UserReport(name, UserStatus.OK)
         run_id = None if dry_run else self.store.start_run(name, now)

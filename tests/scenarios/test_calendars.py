@@ -84,3 +84,17 @@ def test_edits_go_back_to_a_writable_calendar_but_never_to_a_read_only_one(world
     assert all(shared not in w["path"] for w in writes), writes
     assert all("/calendars/primary/" not in w["path"] for w in writes), writes
     assert len(world.crm.events("alice")) == 2
+
+
+def test_primary_calendar_chosen_by_its_real_id_is_the_same_calendar(world: World) -> None:
+    """Choosing the primary calendar by its id (the email) keeps every link: no duplicates."""
+    world.crm.add_event("alice", Event("crm born", soon(1)))
+    world.g.insert(body("google born", 2))
+    world.sync()
+    world.prefs(calendars=(world.g.email,))
+    world.clear_log()
+    rep = world.sync()
+    world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    assert [w for w in world.google_writes() if w["method"] == "POST"] == []
+    assert len(world.crm.events("alice")) == 2 and len(world.g.events()) == 2
