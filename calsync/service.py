@@ -19,10 +19,13 @@ from calsync.engine.plan import MassDeleteBlocked
 from calsync.engine.run import RoundResult, SideCounts
 from calsync.engine.run import sync_user as engine_sync
 from calsync.engine.store import LogEntry
-from calsync.model import utcnow
+from calsync.model import Event, utcnow
+from calsync.prefs import Direction, Prefs
 from calsync.quota import Backoff, Budget
-from calsync.sides.base import AdapterError, AuthError, QuotaError, TransientError
+from calsync.sides.base import AdapterError, AuthError, QuotaError, Side, TransientError
+from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.factory import GoogleSettings, calendar_side, tasks_side
+from calsync.sides.scoped import ScopedSide
 from calsync.state.records import LinkStatus, UnknownUser, UserBusy
 from calsync.state.store import Store
 
@@ -78,7 +81,7 @@ class SyncService:
         self,
         store: Store,
         crm: CrmBackend,
-        google: GoogleSettings,
+        google: GoogleSettings | Callable[[], GoogleSettings],
         *,
         budget: Budget | None = None,
         backoff: Backoff | None = None,
@@ -86,10 +89,16 @@ class SyncService:
     ) -> None:
         self.store = store
         self.crm = crm
-        self.google = google
+        # A callable is asked again each time: the admin page may change the client meanwhile.
+        self._google = google
         self.budget = budget
         self.backoff = backoff
         self.now = now
+
+    @property
+    def google(self) -> GoogleSettings:
+        """Return the Google client settings in force now."""
+        return self._google() if callable(self._google) else self._google
 
     def known_user(self, name: str) -> CrmUserInfo:
         """Return the CRM user `name`, registering it in the state store; UnknownUser if none."""
@@ -143,9 +152,85 @@ class SyncService:
             return UserReport(name, UserStatus.PAUSED, "sync is paused")
         try:
             with self.store.user_lock(name):
-                return self._locked_round(info, link.refresh_token, dry_run, force, progress)
+                return self._locked_round(
+                    info, link.refresh_token, link.google_email, dry_run, force, progress
+                )
         except UserBusy as err:
             return UserReport(name, UserStatus.BUSY, str(err))
+
+    def _google_events(
+        self, info: CrmUserInfo, refresh_token: str, prefs: Prefs, calendar: str, now: datetime
+    ) -> GoogleCalendarSide:
+        return calendar_side(
+            self.google,
+            info.name,
+            refresh_token,
+            calendar_id=calendar,
+            key_namespace=self.crm.namespace,
+            time_min=now - timedelta(days=prefs.days_past),
+            time_max=now + timedelta(days=prefs.days_future),
+            budget=self.budget,
+            backoff=self.backoff,
+            default_tz=info.time_zone,
+        )
+
+    def _access_roles(
+        self, name: str, refresh_token: str, calendars: tuple[str, ...], tz: str
+    ) -> dict[str, str]:
+        """Return the user's access role per chosen calendar (one calendarList call).
+
+        Only asked when calendars beyond the first are chosen: a single-calendar round keeps
+        to one list call.
+        """
+        if len(calendars) < 2:
+            return {}
+        side = calendar_side(
+            self.google, name, refresh_token, budget=self.budget, backoff=self.backoff
+        )
+        return {c.id: c.access_role for c in side.list_calendars()}
+
+    def _calendar_round(
+        self,
+        info: CrmUserInfo,
+        refresh_token: str,
+        prefs: Prefs,
+        calendar: str,
+        main: bool,
+        roles: dict[str, str],
+        now: datetime,
+        dry_run: bool,
+        force: bool,
+    ) -> RoundResult:
+        """Sync one chosen calendar. The first one receives events born in the CRM; the others
+        (e.g. calendars shared with the user) bring their events in and take back edits to
+        them, or only bring them in where the user may not write."""
+        by_scope: dict[str, set[str]] = {}
+        for p in self.store.pairs(info.name, Kind.EVENT):
+            if p.crm_id:
+                by_scope.setdefault(p.scope, set()).add(p.crm_id)
+        others = {i for scope, ids in by_scope.items() if scope != calendar for i in ids}
+        crm: Side[Event] = self.crm.events_side(info)
+        if main:
+            # CRM events linked to other calendars are theirs: never copied here as well.
+            crm = ScopedSide(crm, hide=others)
+        else:
+            crm = ScopedSide(crm, only=by_scope.get(calendar, set()), hide=others)
+            if roles.get(calendar, "owner") not in ("owner", "writer"):
+                prefs = prefs.with_(direction=Direction.TO_CRM)
+        return engine_sync(
+            info.name,
+            crm,
+            self._google_events(info, refresh_token, prefs, calendar, now),
+            self.store,
+            prefs,
+            Kind.EVENT,
+            now,
+            info.time_zone,
+            dry_run=dry_run,
+            force=force,
+            scope=calendar,
+            crm_blind=self.crm.blind_fields,
+        )
 
     def _failed_early(self, name: str, message: str) -> UserReport:
         now = self.now()
@@ -160,47 +245,30 @@ class SyncService:
         self,
         info: CrmUserInfo,
         refresh_token: str,
+        google_email: str,
         dry_run: bool,
         force: bool,
         progress: Progress | None,
     ) -> UserReport:
         name = info.name
         prefs = self.store.get_prefs(name)
+        # The primary calendar is one scope whether it is named `primary` or by its real id
+        # (the account's email): pairs and cursors must not split between two names of it.
+        calendars = ("primary" if c == google_email else c for c in prefs.calendars)
+        prefs = prefs.with_(calendars=tuple(dict.fromkeys(calendars)))
         now = self.now()
         report = UserReport(name, UserStatus.OK)
         run_id = None if dry_run else self.store.start_run(name, now)
         say = progress or (lambda _msg: None)
         try:
-            calendar = prefs.calendars[0]
-            say(f"{name}: events ({calendar})")
-            google_events = calendar_side(
-                self.google,
-                name,
-                refresh_token,
-                calendar_id=calendar,
-                key_namespace=self.crm.namespace,
-                time_min=now - timedelta(days=prefs.days_past),
-                time_max=now + timedelta(days=prefs.days_future),
-                budget=self.budget,
-                backoff=self.backoff,
-                default_tz=info.time_zone,
-            )
-            report.rounds.append(
-                engine_sync(
-                    name,
-                    self.crm.events_side(info),
-                    google_events,
-                    self.store,
-                    prefs,
-                    Kind.EVENT,
-                    now,
-                    info.time_zone,
-                    dry_run=dry_run,
-                    force=force,
-                    scope=calendar,
-                    crm_blind=self.crm.blind_fields,
+            roles = self._access_roles(name, refresh_token, prefs.calendars, info.time_zone)
+            for n, calendar in enumerate(prefs.calendars):
+                say(f"{name}: events ({calendar})")
+                report.rounds.append(
+                    self._calendar_round(
+                        info, refresh_token, prefs, calendar, n == 0, roles, now, dry_run, force
+                    )
                 )
-            )
             if prefs.tasklist:
                 say(f"{name}: to-dos ({prefs.tasklist})")
                 google_tasks = tasks_side(

@@ -5,7 +5,6 @@ The CLI commands call these functions; nothing is built at import time.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 import typer
@@ -22,16 +21,16 @@ from calsync.quota import Budget, BudgetAlert, RateLimiter
 from calsync.service import SyncService, UserReport
 from calsync.sides.base import CalsyncError
 from calsync.sides.google.factory import GoogleSettings
-from calsync.state.records import Role, UnknownUser
+from calsync.state.records import SettingKey, UnknownUser
 from calsync.state.store import Store
 
 out = Console()
 err = Console(stderr=True)
 
 # Admin-page settings (stored in the state database) win over the environment.
-CLIENT_ID_SETTING = "google_client_id"
-CLIENT_SECRET_SETTING = "google_client_secret"
-BUDGET_SETTING = "google_daily_budget"
+CLIENT_ID_SETTING = SettingKey.GOOGLE_CLIENT_ID.value
+CLIENT_SECRET_SETTING = SettingKey.GOOGLE_CLIENT_SECRET.value
+BUDGET_SETTING = SettingKey.GOOGLE_DAILY_BUDGET.value
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -96,9 +95,15 @@ def build(settings: Settings | None = None) -> App:
     settings = settings or load_settings()
     store = open_store(settings)
     crm = backend_from_settings(settings)
-    service = SyncService(
-        store, crm, google_settings(settings, store), budget=budget_for(settings, store)
-    )
+    budget = budget_for(settings, store)
+
+    def google_now() -> GoogleSettings:
+        # Read per round, so what the admin page saves applies without a restart.
+        limit = store.get_setting(BUDGET_SETTING)
+        budget.project_limit = int(limit) if limit else settings.google_daily_budget
+        return google_settings(settings, store)
+
+    service = SyncService(store, crm, google_now, budget=budget)
     return App(settings, store, crm, service)
 
 
@@ -237,13 +242,13 @@ def set_prefs(name: str, **given: object) -> None:
 
 def create_admin(name: str, password: str | None) -> None:
     """Create or reset the web admin account; print a one-time password when none is given."""
+    from calsync.web.security import create_admin as make_admin
+
     app = build()
-    chosen = password or secrets.token_urlsafe(12)
-    if app.store.get_user(name) is None:
-        app.store.create_user(name, role=Role.ADMIN, password=chosen)
-    else:
-        app.store.upsert_user(name, role=Role.ADMIN)
-        app.store.set_password(name, chosen)
+    try:
+        chosen = make_admin(app.store, name, password)
+    except ValueError as e:
+        raise fail(str(e)) from None
     out.print(f"admin account {name!r} ready")
     if password is None:
         out.print(f"one-time password: [bold]{chosen}[/] (change it after signing in)")

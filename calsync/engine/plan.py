@@ -203,10 +203,21 @@ def _conflict(
     )
 
 
+def _masked(ctx: PlanContext, crm: Item | None) -> bool:
+    """Return True when the Google copy is a busy mask of this CRM item (CRM is the truth)."""
+    return (
+        ctx.prefs.private is PrivateMode.BUSY
+        and isinstance(crm, Event)
+        and crm.visibility is Visibility.PRIVATE
+    )
+
+
 def _winner(ctx: PlanContext, crm: Item, google: Item) -> SideName:
     src = _source(ctx)
     if src is not None:
         return src  # one-way: the source is the truth, target edits are reverted
+    if _masked(ctx, crm):
+        return CRM  # an edit of a busy block on Google is reverted, never carried back
     w = ctx.prefs.winner
     if w is Winner.CRM:
         return CRM
@@ -227,7 +238,7 @@ def plan_pair(ctx: PlanContext, pair: Pair, crm: View, google: View) -> list[Act
     obs = fingerprint(crm, google)
     need = tuple(s for s, v in ((CRM, crm), (GOOGLE, google)) if v.seen is Seen.FETCH)
     if need:
-        return [Fetch(pair.key, before=pair, sides=need, crm=crm.remote, google=google.remote)]
+        return [_fetch(pair, need, {CRM: crm, GOOGLE: google})]
     if _quarantined(ctx, pair, crm, google):
         return [Skip(pair.key, before=pair, observed=obs, reason="quarantined")]
     cs = _status(crm, pair.crm_etag, pair.crm_hash)
@@ -253,10 +264,23 @@ def plan_pair(ctx: PlanContext, pair: Pair, crm: View, google: View) -> list[Act
     # Events need both contents for privacy and masks; tasks compare without the other.
     missing = tuple(x for x in (CRM, GOOGLE) if views[x].remote is None and ctx.kind is Kind.EVENT)
     if missing:
-        return [Fetch(pair.key, before=pair, sides=missing, crm=crm.remote, google=google.remote)]
+        return [_fetch(pair, missing, views)]
     if len(changed) == 2:
         return _plan_both_changed(ctx, pair, crm, google, obs)
     return _plan_flow(ctx, pair, changed[0], views, obs)
+
+
+def _fetch(pair: Pair, sides: tuple[SideName, ...], views: dict[SideName, View]) -> Fetch:
+    """Return a read of `sides` that keeps what is known of the other side."""
+    return Fetch(
+        pair.key,
+        before=pair,
+        sides=sides,
+        crm=views[CRM].remote,
+        google=views[GOOGLE].remote,
+        crm_gone=views[CRM].seen is Seen.GONE,
+        google_gone=views[GOOGLE].seen is Seen.GONE,
+    )
 
 
 def _refresh(pair: Pair, crm: View, google: View) -> Pair:
@@ -334,18 +358,13 @@ def _plan_flow(
 ) -> list[Action]:
     """One side changed, the other did not: carry the change across (or revert it)."""
     row = _refresh(pair, views[CRM], views[GOOGLE])
-    if not _writes(ctx, src.other):
-        # One-way mode and the change is on the target: revert it from the source.
+    crm_remote = views[CRM].remote
+    masked = src is GOOGLE and _masked(ctx, crm_remote.item if crm_remote else None)
+    if not _writes(ctx, src.other) or masked:
+        # One-way mode and the change is on the target, or an edit of a busy block on
+        # Google: revert it from the source.
         if views[src.other].remote is None:
-            return [
-                Fetch(
-                    pair.key,
-                    before=pair,
-                    sides=(src.other,),
-                    crm=views[CRM].remote,
-                    google=views[GOOGLE].remote,
-                )
-            ]
+            return [_fetch(pair, (src.other,), views)]
         acts = _push(ctx, row, src.other, views, obs, pair)
         return acts or [Skip(pair.key, before=pair, observed=obs, reason="out of scope")]
     acts = _push(ctx, row, src, views, obs, pair)
@@ -408,7 +427,7 @@ def _plan_create_missing(
     ctx: PlanContext, pair: Pair, on: SideName, other: View, obs: str
 ) -> list[Action]:
     if other.remote is None:
-        return [Fetch(pair.key, before=pair, sides=(on.other,))]
+        return [_fetch(pair, (on.other,), {on: View(Seen.NONE), on.other: other})]
     return _recreate(ctx, pair, on, other.remote, obs)
 
 
@@ -437,7 +456,7 @@ def _plan_deleted(
             ]
         # One-way and the deletion is on the target: revert it from the source.
         if keep is None:
-            return [Fetch(pair.key, before=pair, sides=(gone.other,))]
+            return [_fetch(pair, (gone.other,), {gone: View(Seen.GONE), gone.other: other})]
         return _recreate(ctx, pair, gone, keep, obs)
     assert keep is not None
     # Deleted on one side, edited on the other.
@@ -594,6 +613,11 @@ def _plan_loose(
         g2 = google_by_id.get(origin[1]) if origin and origin[0] is GOOGLE else None
         if g2 is not None and f"g:{g2.id}" not in taken and g2.key is None:
             link(c.key, c, g2)
+        elif origin is not None and origin[0] is GOOGLE:
+            # A CRM copy we made whose Google original we cannot see: a copy is never the
+            # source of a new item (that would resurrect a deletion after a state wipe).
+            taken.add(f"c:{c.id}")
+            actions.append(Skip(c.key, reason="unlinked copy of a Google item"))
     # Items with no key on either side that hold the same event are one event seen twice: a
     # CRM that cannot store our key (vtiger) after a state wipe, or copies made by vtiger's
     # own Google module before the switch. Link them instead of creating duplicates.
@@ -613,7 +637,7 @@ def _plan_loose(
     for side, items in ((CRM, crm), (GOOGLE, google)):
         for r in items:
             tag = f"{side.value[0]}:{r.id}"
-            if tag in taken or (side is GOOGLE and r.key is not None):
+            if tag in taken or r.key is not None:
                 continue
             key = crm_key(r.id) if side is CRM else google_key(r.id)
             item = project(ctx, side, r.item, None)

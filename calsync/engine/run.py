@@ -99,8 +99,13 @@ class RoundResult:
 
 
 def cursor_names(kind: Kind, scope: str = "primary") -> tuple[str, str, str]:
-    """Return the store's cursor names: CRM, Google, and the prefs fingerprint."""
-    return f"crm:{kind.value}", f"google:{kind.value}:{scope}", f"engine:{kind.value}:prefs"
+    """Return the store's cursor names: CRM, Google, and the prefs fingerprint.
+
+    All three are per scope (Google calendar or task list): a user syncing several calendars
+    runs one round per calendar, and each must see every CRM change since its own last round.
+    """
+    tail = f"{kind.value}:{scope}"
+    return f"crm:{tail}", f"google:{tail}", f"engine:{tail}:prefs"
 
 
 class _Stop(Exception):
@@ -153,7 +158,8 @@ def sync_user(
     crm_cs = _read(crm, None if refull else store.cursor(user, crm_name))
     google_cs = _read(google, None if refull else store.cursor(user, google_name))
     result.full = crm_cs.full or google_cs.full
-    pairs = store.pairs(user, kind)
+    # Pairs of other calendars are none of this round's business (their copies live elsewhere).
+    pairs = [p for p in store.pairs(user, kind) if p.scope == scope]
     try:
         actions = plan(crm_cs, google_cs, pairs, ctx, force=force).actions
         actions = _resolve(actions, ctx, env, result)
@@ -187,10 +193,13 @@ def _fetched_views(fetch: Fetch, env: Env) -> tuple[View, View]:
     out: dict[SideName, View] = {}
     for side in (SideName.CRM, SideName.GOOGLE):
         known = fetch.crm if side is SideName.CRM else fetch.google
+        gone = fetch.crm_gone if side is SideName.CRM else fetch.google_gone
         id_ = side_id(fetch.before, side)
         if side in fetch.sides and id_ is not None:
             remote = env.side(side).get(id_)
             out[side] = View(Seen.GONE) if remote is None else View(Seen.PRESENT, remote)
+        elif gone:
+            out[side] = View(Seen.GONE)
         elif known is not None:
             out[side] = View(Seen.PRESENT, known)
         else:

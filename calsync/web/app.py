@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from calsync.quota import quota_day
 from calsync.web.context import WebConfig, WebContext
 from calsync.web.deps import LoginRequired, check_csrf
 from calsync.web.google import SidesGoogleGateway
@@ -60,7 +61,7 @@ def create_app(
     and passes its one-time password to `announce` (stderr by default).
     """
     config = WebConfig.from_settings(settings, public_url)
-    metrics = WebMetrics()
+    metrics = WebMetrics(calls_today=lambda: store.calls_on(quota_day()))
     if google is None:
         google = SidesGoogleGateway(
             auth_url=_setting(
@@ -107,6 +108,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for module in (auth, admin, me, oauth, health):
         app.include_router(module.router)
+    app.include_router(oauth.compat_router)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
@@ -60,6 +63,32 @@ class WebConfig:
         )
 
 
+class TtlCache:
+    """A small thread-safe map whose entries expire after `ttl` seconds."""
+
+    def __init__(self, ttl: float = 60.0, size: int = 1000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: dict[Hashable, tuple[float, object]] = {}
+
+    def get(self, key: Hashable) -> object | None:
+        """Return the live value under `key`, or None."""
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None or hit[0] < time.monotonic():
+                self._items.pop(key, None)
+                return None
+            return hit[1]
+
+    def put(self, key: Hashable, value: object) -> None:
+        """Keep `value` under `key` for `ttl` seconds."""
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[key] = (time.monotonic() + self.ttl, value)
+
+
 @dataclass(slots=True)
 class WebContext:
     """The app's collaborators, kept on `app.state.ctx`."""
@@ -72,6 +101,8 @@ class WebContext:
     crm_probe: CrmProbe | None
     templates: Jinja2Templates
     metrics: WebMetrics
+    lists_cache: TtlCache = field(default_factory=TtlCache)
+    """The linked accounts' calendar and task lists, read for the settings page."""
 
     def client_credentials(self) -> tuple[str, str]:
         """Return the Google OAuth client (id, secret): admin page first, then settings."""

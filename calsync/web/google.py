@@ -130,6 +130,10 @@ class SidesGoogleGateway:
 
 
 def _google_error(err: AdapterError) -> GoogleError:
-    reason = "invalid_grant" if isinstance(err, AuthError) else type(err).__name__
+    # Only invalid_grant means the user's grant is gone; invalid_client etc. are the admin's.
+    if isinstance(err, AuthError):
+        reason = "invalid_grant" if "invalid_grant" in str(err) else "auth"
+    else:
+        reason = type(err).__name__
     _LOGGER.info("Google call from the web app failed: %s", err)
     return GoogleError(str(err), reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
@@ -28,6 +29,8 @@ class RunStatus:
     error: str = ""
     note: str = ""
     """Why a successful round did nothing (e.g. sync is paused)."""
+    step: str = ""
+    """What the running round is doing, as the service reports it (e.g. "events (primary)")."""
 
     @property
     def running(self) -> bool:
@@ -43,6 +46,12 @@ class SyncRunner:
         self._lock = threading.Lock()
         self._status: dict[str, RunStatus] = {}
         self._threads: dict[str, threading.Thread] = {}
+        # The lead's SyncService reports steps through `progress=`; simpler services may not.
+        try:
+            params = inspect.signature(service.sync_user).parameters
+        except (TypeError, ValueError):
+            params = {}  # type: ignore[assignment]
+        self._progress = "progress" in params
 
     def start(self, user: str) -> bool:
         """Start a round for `user` in the background; False when one is already running."""
@@ -73,7 +82,12 @@ class SyncRunner:
     def _run(self, user: str) -> None:
         t0 = time.perf_counter()
         try:
-            report = self._service.sync_user(user)
+            if self._progress:
+                report = self._service.sync_user(  # type: ignore[call-arg]
+                    user, progress=lambda text: self._step(user, text)
+                )
+            else:
+                report = self._service.sync_user(user)
         except Exception as err:  # one failed round must not kill the app; it is shown
             _LOGGER.warning("sync of %s failed: %s", user, err, exc_info=True)
             self._metrics.syncs.labels("failed").inc()
@@ -98,6 +112,13 @@ class SyncRunner:
             )
         finally:
             self._metrics.latency.observe(time.perf_counter() - t0)
+
+    def _step(self, user: str, text: str) -> None:
+        with self._lock:
+            current = self._status.get(user)
+            if current is not None and current.running:
+                # The service prefixes steps with the user's name; the page needs no repeat.
+                self._status[user] = replace(current, step=text.removeprefix(f"{user}: "))
 
     def _finish(
         self,

@@ -1,4 +1,4 @@
-"""What the web app needs from the rest of calsync, as small protocols, plus thin adapters.
+"""What the web app needs from the rest of calsync, as small protocols and value types.
 
 Routes talk only to these: `WebStore` (the subset of `calsync.state.Store` it uses),
 `SyncServiceLike` (one sync round), `CrmAuthenticator` (CRM sign-in) and `GoogleGateway`
@@ -7,25 +7,35 @@ Routes talk only to these: `WebStore` (the subset of `calsync.state.Store` it us
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
 from calsync.engine.pairs import Kind
 from calsync.engine.store import Conflict, LogEntry
 from calsync.prefs import Prefs
-from calsync.state.records import GoogleLink, LinkStatus, Role, SyncRun, UserRecord
-
-_LOGGER = logging.getLogger(__name__)
+from calsync.state.records import (
+    GoogleLink,
+    LinkStatus,
+    Role,
+    SettingKey,
+    SyncRun,
+    UserRecord,
+)
 
 PING_KEY = "_web_ping"
 SESSION_KEY_SETTING = "_web_session_key"
 
-SETTING_CLIENT_ID = "google_client_id"
-SETTING_CLIENT_SECRET = "google_client_secret"
-SETTING_DAILY_BUDGET = "google_daily_budget"
+# The admin page's settings; they win over the matching CALSYNC_* values.
+SETTING_CLIENT_ID = SettingKey.GOOGLE_CLIENT_ID.value
+SETTING_CLIENT_SECRET = SettingKey.GOOGLE_CLIENT_SECRET.value
+SETTING_DAILY_BUDGET = SettingKey.GOOGLE_DAILY_BUDGET.value
 DEFAULT_DAILY_BUDGET = 1_000_000
+SETTING_REDIRECT_URI = "web_redirect_uri"
+"""Redirect URI registered with Google when it is not `<base>/oauth/callback` (e.g. the one an
+install of vtiger's Google module registered: `.../index.php?module=GoogleSync&action=...`)."""
+VTIGER_CALLBACK = {"module": "GoogleSync", "action": "AuthCallBack"}
 
 
 class WebStore(Protocol):
@@ -111,6 +121,10 @@ class WebStore(Protocol):
 
     def wipe_cursors(self, user: str) -> int:
         """Forget the user's cursors."""
+        ...
+
+    def calls_on(self, day: date, user: str | None = None) -> int:
+        """Return the Google API calls counted on quota day `day` (everyone's when None)."""
         ...
 
 

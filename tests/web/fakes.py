@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -33,8 +33,10 @@ class FakeService:
         self.gate = threading.Event()
         self.gate.set()
 
-    def sync_user(self, user_name: str) -> Report:
+    def sync_user(self, user_name: str, progress: Callable[[str], None] | None = None) -> Report:
         self.calls.append(user_name)
+        if progress is not None:
+            progress(f"{user_name}: events (primary)")
         self.gate.wait(30)
         if self.fail is not None:
             raise self.fail

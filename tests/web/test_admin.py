@@ -129,3 +129,36 @@ def test_users_list_shows_link_and_last_sync(web: WebEnv) -> None:
     assert "alice@example.com" in text
     assert "needs reconnecting" in text
     assert "2026-11-20 09:30 UTC" in text
+
+
+def test_admin_changes_the_one_time_password(web: WebEnv) -> None:
+    """The admin replaces their password; the old one stops working."""
+    admin = web.signed_in("admin")
+    data = {"current": "admin-pass-1", "new": "a-much-longer-pass", "confirm": "a-much-longer-pass"}
+    assert admin.post("/admin/password", data, page="/admin").status_code == 303
+    assert web.store.verify_password("admin", "a-much-longer-pass")
+    assert not web.store.verify_password("admin", "admin-pass-1")
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"current": "wrong", "new": "long-enough-1", "confirm": "long-enough-1"}, "current"),
+        ({"current": "admin-pass-1", "new": "short", "confirm": "short"}, "new"),
+        ({"current": "admin-pass-1", "new": "long-enough-1", "confirm": "other-one-2"}, "confirm"),
+    ],
+)
+def test_bad_password_change_is_refused(web: WebEnv, data: dict[str, str], field: str) -> None:
+    """A wrong current password, a short one or a mismatch: 400 by the field, nothing stored."""
+    admin = web.signed_in("admin")
+    r = admin.post("/admin/password", data, page="/admin")
+    assert r.status_code == 400
+    assert f'id="{field}-error"' in r.text
+    assert web.store.verify_password("admin", "admin-pass-1")
+
+
+def test_password_change_is_admin_only(web: WebEnv) -> None:
+    """A CRM user cannot post to the admin's password form."""
+    me = web.signed_in("alice")
+    data = {"current": "x", "new": "long-enough-1", "confirm": "long-enough-1"}
+    assert me.post("/admin/password", data).status_code == 403

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from calsync.state import Store
 from tests.web.conftest import WebEnv, csrf_of
 
@@ -154,3 +156,32 @@ def test_create_app_announces_the_first_admin_password(store: Store) -> None:
         announce=said.append,
     )
     assert len(said) == 1
+
+
+def test_secure_cookie_behind_https(store: Store) -> None:
+    """Served at an https URL, the session cookie is marked Secure."""
+    from types import SimpleNamespace
+
+    from calsync.emulators.server import ServerThread
+    from calsync.web import create_app
+    from tests.web.fakes import FakeCrm, FakeService
+
+    app = create_app(
+        SimpleNamespace(),
+        store,
+        FakeService(store),
+        crm_auth=FakeCrm({}),
+        public_url="https://calsync.example.com",
+    )
+    with ServerThread(app) as server:
+        r = httpx.get(f"{server.url}/login")
+    assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_csrf_token_in_a_header_is_accepted(web: WebEnv) -> None:
+    """Scripts (htmx) may send the token as X-CSRF-Token instead of a form field."""
+    me = web.signed_in("alice")
+    token = me.token()
+    r = me.http.post("/me/pause", headers={"X-CSRF-Token": token})
+    assert r.status_code == 303
+    assert web.store.get_prefs("alice").paused is True

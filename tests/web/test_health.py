@@ -26,6 +26,7 @@ def test_metrics_use_a_registry_per_app(web: WebEnv) -> None:
         "calsync_sync_failures_total",
         "calsync_google_api_calls_total",
         "calsync_sync_duration_seconds",
+        "calsync_google_api_calls_today",
     ):
         assert name in r.text
     assert "python_gc_objects_collected_total" not in r.text
@@ -36,3 +37,13 @@ def test_pages_send_security_headers(web: WebEnv) -> None:
     r = web.client().get("/login")
     assert r.headers["x-frame-options"] == "DENY"
     assert "script-src 'self'" in r.headers["content-security-policy"]
+
+
+def test_api_calls_of_the_day_come_from_the_store(web: WebEnv) -> None:
+    """The calls counted by every process today are exported and shown to the admin."""
+    from calsync.quota import quota_day
+
+    web.store.add_calls("alice", 7, quota_day())
+    assert "calsync_google_api_calls_today 7.0" in web.client().get("/metrics").text
+    page = web.signed_in("admin").get("/admin").text
+    assert "7 calls" in page

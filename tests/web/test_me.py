@@ -160,6 +160,7 @@ def test_sync_now_runs_in_the_background_and_reports(web: WebEnv) -> None:
     assert me.post("/me/sync").status_code == 303
     status = me.get("/me/status").text
     assert "Sync running" in status and 'data-poll="/me/status"' in status
+    assert _eventually(me, "events (primary)")
     assert "A sync is already running" in _flash_after(me, "/me/sync")
     web.service.gate.set()
     _wait_done(me)
@@ -293,6 +294,16 @@ def _flash_after(me: SignedIn, path: str) -> str:
     return me.get("/me").text
 
 
+def _eventually(me: SignedIn, text: str) -> bool:
+    import time
+
+    for _ in range(500):
+        if text in me.get("/me/status").text:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def _wait_done(me: SignedIn) -> None:
     import time
 
@@ -307,3 +318,12 @@ def _pair_and_cursor(web: WebEnv, user: str) -> None:
     web.store.put_pair(Pair(user, Kind.EVENT, "k1", "crm-1", "g-1"))
     web.store.set_cursor(user, "google:primary", "token-1")
     web.store.commit()
+
+
+def test_missing_google_client_does_not_flag_the_link(web: WebEnv) -> None:
+    """Without a client secret the page says so; the user's link is not blamed."""
+    _link(web, "alice", "a@example.com")
+    web.store.set_setting("google_client_secret", None)
+    text = web.signed_in("alice").get("/me").text
+    assert "has not set up the Google client" in text
+    assert _status(web, "alice") == "ok"

@@ -6,6 +6,8 @@ import base64
 import hashlib
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+
 from tests.web.conftest import SignedIn, WebEnv
 
 
@@ -134,3 +136,69 @@ def test_start_and_callback_need_a_session(web: WebEnv) -> None:
     client = web.client()
     assert client.get("/oauth/callback?state=x&code=y").status_code == 303
     assert client.post("/oauth/start").status_code in (401, 403)
+
+
+VTIGER_URI = "http://crm.example.com/index.php?module=GoogleSync&action=AuthCallBack&mode=callback"
+
+
+def test_a_vtiger_redirect_uri_can_be_kept(web: WebEnv) -> None:
+    """An install moving from vtiger's module keeps its registered redirect URI: calsync sends
+    it to Google and answers the callback at index.php like /oauth/callback."""
+    admin = web.signed_in("admin")
+    data = {"client_id": "cid.apps.example", "daily_budget": "100", "redirect_uri": VTIGER_URI}
+    assert admin.post("/admin/google", data, page="/admin").status_code == 303
+    assert f'value="{VTIGER_URI.replace("&", "&amp;")}"' in admin.get("/admin").text
+    me = web.signed_in("alice")
+    q = _start(me)
+    assert q["redirect_uri"] == VTIGER_URI
+    code = web.google.issue_code("alice@example.com")
+    r = me.get(
+        "/index.php",
+        params={
+            "module": "GoogleSync",
+            "action": "AuthCallBack",
+            "mode": "callback",
+            "state": q["state"],
+            "code": code,
+        },
+    )
+    assert r.status_code == 303
+    link = web.store.get_link("alice")
+    assert link is not None and link.google_email == "alice@example.com"
+
+
+def test_index_php_answers_only_the_vtiger_callback(web: WebEnv) -> None:
+    """Other index.php requests are not ours: 404."""
+    me = web.signed_in("alice")
+    assert me.get("/index.php?module=Calendar&action=Index").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "ftp://crm.example.com/oauth/callback",
+        "/oauth/callback",
+        "https://calsync.example.com/elsewhere",
+        "https://crm.example.com/index.php?module=Calendar",
+    ],
+)
+def test_a_redirect_uri_calsync_cannot_answer_is_refused(web: WebEnv, uri: str) -> None:
+    """The override must be an absolute URL of a path calsync serves; nothing is stored."""
+    admin = web.signed_in("admin")
+    data = {"client_id": "cid.apps.example", "daily_budget": "100", "redirect_uri": uri}
+    r = admin.post("/admin/google", data, page="/admin")
+    assert r.status_code == 400
+    assert 'id="redirect_uri-error"' in r.text
+    assert web.store.get_setting("web_redirect_uri") is None
+
+
+def test_gateway_maps_only_invalid_grant_to_reconnect() -> None:
+    """A refused refresh token means reconnect; a refused client (admin's problem) does not."""
+    from calsync.sides.base import AuthError
+    from calsync.web.google import _google_error
+
+    grant = AuthError("Google refused the refresh token (invalid_grant: Token has been revoked.)")
+    assert _google_error(grant).reason == "invalid_grant"
+    assert _google_error(AuthError("invalid_client: The OAuth client was not found.")).reason == (
+        "auth"
+    )

@@ -2,7 +2,7 @@
 
 Terminology (see calsync.sides.base): *id* is the row id as text; *etag* is the row's version;
 *cursor* is the global change sequence number at the time of a read; *key* is the link key
-given at create time, else `local:<row id>`. Deletions leave tombstones, so `changes(cursor)`
+given at create time, else None. Deletions leave tombstones, so `changes(cursor)`
 reports them; a cursor from the future, or older than purged tombstones, is refused with
 InvalidSyncToken.
 
@@ -30,8 +30,6 @@ from calsync.sides.local import tables as t
 from calsync.sides.local.codec import Codec
 
 T = TypeVar("T", bound=Item)
-
-KEY_PREFIX = "local:"
 
 
 def next_seq(conn: sa.Connection) -> int:
@@ -74,8 +72,8 @@ class LocalSide(Generic[T]):
         self._now = now
 
     def _remote(self, row: Any) -> Remote[T]:
-        key = row.link_key or f"{KEY_PREFIX}{row.id}"
-        return Remote(str(row.id), str(row.version), self._codec.item(row), key)
+        # Only a link key calsync stored is a key: a CRM-born item has none, like on vtiger.
+        return Remote(str(row.id), str(row.version), self._codec.item(row), row.link_key)
 
     def _row(self, conn: sa.Connection, id: str) -> Any:
         row_id = _row_id(id)
@@ -118,7 +116,7 @@ class LocalSide(Generic[T]):
         return None if row is None or row.deleted else self._remote(row)
 
     def create(self, item: T, key: str | None = None) -> Remote[T]:
-        """Create `item` (storing the link `key`; None gives `local:<id>`)."""
+        """Create `item` (storing the link `key`, if any)."""
         values = self._codec.values(item)
         now = self._now()
         with self._engine.begin() as conn:

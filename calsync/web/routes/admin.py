@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from calsync.quota import quota_day
 from calsync.state.records import GoogleLink, Role, SyncRun, UserRecord
 from calsync.web.context import WebContext
 from calsync.web.deps import AdminUser, Ctx
@@ -17,6 +19,8 @@ from calsync.web.services import (
     SETTING_CLIENT_ID,
     SETTING_CLIENT_SECRET,
     SETTING_DAILY_BUDGET,
+    SETTING_REDIRECT_URI,
+    VTIGER_CALLBACK,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -31,10 +35,35 @@ class UserRow:
     run: SyncRun | None
 
 
-def redirect_uri(request: Request, ctx: WebContext) -> str:
-    """Return the OAuth redirect URI to register with Google."""
+def default_redirect_uri(request: Request, ctx: WebContext) -> str:
+    """Return `<base>/oauth/callback`, the redirect URI calsync suggests."""
     base = ctx.config.public_url or str(request.base_url).rstrip("/")
     return f"{base}/oauth/callback"
+
+
+def redirect_uri(request: Request, ctx: WebContext) -> str:
+    """Return the OAuth redirect URI to register with Google (the admin's choice first)."""
+    return ctx.store.get_setting(SETTING_REDIRECT_URI) or default_redirect_uri(request, ctx)
+
+
+def check_redirect_uri(text: str) -> str | None:
+    """Return why `text` cannot be the redirect URI, or None when calsync can serve it."""
+    url = urlsplit(text)
+    if url.scheme not in ("http", "https") or not url.netloc or any(c.isspace() for c in text):
+        return "An absolute http(s) URL, e.g. https://calsync.example.com/oauth/callback."
+    if url.fragment:
+        return "A redirect URI has no #fragment."
+    query = dict(parse_qsl(url.query))
+    if url.path.endswith("/oauth/callback") and not url.query:
+        return None
+    if url.path.endswith("/index.php") and all(
+        query.get(k) == v for k, v in VTIGER_CALLBACK.items()
+    ):
+        return None
+    return (
+        "calsync answers at <base>/oauth/callback, or at vtiger's"
+        " index.php?module=GoogleSync&action=AuthCallBack&mode=callback."
+    )
 
 
 def _page(
@@ -59,7 +88,14 @@ def _page(
         "admin.html",
         status_code=status_code,
         user=admin,
-        form=form if form is not None else {"client_id": cid, "daily_budget": budget},
+        form=form
+        if form is not None
+        else {
+            "client_id": cid,
+            "daily_budget": budget,
+            "redirect_uri": ctx.store.get_setting(SETTING_REDIRECT_URI) or "",
+        },
+        default_redirect_uri=default_redirect_uri(request, ctx),
         errors=errors or {},
         secret_stored=bool(secret),
         redirect_uri=redirect_uri(request, ctx),
@@ -67,6 +103,7 @@ def _page(
         crm_url=ctx.config.crm_url,
         crm_user=ctx.config.crm_user,
         can_test_crm=ctx.crm_probe is not None,
+        calls_today=ctx.store.calls_on(quota_day()),
         rows=rows,
     )
 
@@ -85,8 +122,9 @@ def save_google(
     client_id: Annotated[str, Form()] = "",
     client_secret: Annotated[str, Form()] = "",
     daily_budget: Annotated[str, Form()] = "",
+    redirect_uri_override: Annotated[str, Form(alias="redirect_uri")] = "",
 ) -> Response:
-    """Store the OAuth client and the daily API budget; nothing is stored unless all is valid."""
+    """Store the OAuth client, redirect URI and daily budget; nothing unless all is valid."""
     errors: dict[str, str] = {}
     cid = client_id.strip()
     if not cid:
@@ -103,16 +141,52 @@ def save_google(
             raise ValueError
     except ValueError:
         errors["daily_budget"] = "The daily budget is a whole number of API calls, 1 or more."
+    override = redirect_uri_override.strip()
+    if override and (problem := check_redirect_uri(override)):
+        errors["redirect_uri"] = problem
     if errors:
         # Keep what was typed, except the secret, which is never sent back to the browser.
-        form = {"client_id": client_id, "daily_budget": daily_budget}
+        form = {
+            "client_id": client_id,
+            "daily_budget": daily_budget,
+            "redirect_uri": redirect_uri_override,
+        }
         return _page(request, ctx, admin, form=form, errors=errors, status_code=400)
     ctx.store.set_setting(SETTING_CLIENT_ID, cid)
     if secret:
         ctx.store.set_setting(SETTING_CLIENT_SECRET, secret, secret=True)
     ctx.store.set_setting(SETTING_DAILY_BUDGET, str(budget))
+    ctx.store.set_setting(SETTING_REDIRECT_URI, override or None)
     _LOGGER.info("admin %s updated the Google client settings", admin.name)
     flash(request, "Google settings saved.", "ok")
+    return redirect("/admin")
+
+
+MIN_PASSWORD = 10
+
+
+@router.post("/password")
+def change_password(
+    request: Request,
+    ctx: Ctx,
+    admin: AdminUser,
+    current: Annotated[str, Form()] = "",
+    new: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """Replace the admin's (one-time) password after checking the current one."""
+    errors: dict[str, str] = {}
+    if not ctx.store.verify_password(admin.name, current):
+        errors["current"] = "This is not your current password."
+    if len(new) < MIN_PASSWORD:
+        errors["new"] = f"Use at least {MIN_PASSWORD} characters."
+    elif new != confirm:
+        errors["confirm"] = "The two new passwords differ."
+    if errors:
+        return _page(request, ctx, admin, errors=errors, status_code=400)
+    ctx.store.set_password(admin.name, new)
+    _LOGGER.info("admin %s changed their password", admin.name)
+    flash(request, "Password changed.", "ok")
     return redirect("/admin")
 
 

@@ -50,8 +50,16 @@ def _lists(ctx: WebContext, link: GoogleLink | None) -> GoogleLists:
     out = GoogleLists()
     if link is None or not link.refresh_token or link.status == LinkStatus.NEEDS_RECONNECT:
         return out
+    # Reading the lists costs a token refresh and one or two calls: reuse them for a minute.
+    key = (link.user, link.connected_at.isoformat(), link.google_email)
+    cached = ctx.lists_cache.get(key)
+    if isinstance(cached, GoogleLists):
+        return cached
     out.tasks_granted = SCOPE_TASKS in link.scopes
     cid, secret = ctx.client_credentials()
+    if not cid or not secret:
+        out.error = "The administrator has not set up the Google client: calendars cannot be read."
+        return out
     try:
         out.calendars = ctx.google.calendars(
             client_id=cid, client_secret=secret, refresh_token=link.refresh_token
@@ -66,6 +74,8 @@ def _lists(ctx: WebContext, link: GoogleLink | None) -> GoogleLists:
             out.error = "Google no longer accepts this connection: please reconnect."
         else:
             out.error = f"Could not read your calendars from Google: {err}"
+    else:
+        ctx.lists_cache.put(key, out)
     return out
 
 

@@ -13,11 +13,13 @@ from calsync.web.google import scopes_for
 from calsync.web.pages import flash, redirect
 from calsync.web.routes.admin import redirect_uri
 from calsync.web.security import new_token, tokens_equal
-from calsync.web.services import GoogleError
+from calsync.web.services import VTIGER_CALLBACK, GoogleError
 
 _LOGGER = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/oauth", tags=["oauth"])
+compat_router = APIRouter(tags=["oauth"])
+"""vtiger's callback path, for installs that keep the redirect URI they registered for it."""
 
 _FLOW = "oauth"
 
@@ -113,3 +115,20 @@ def callback(
     _LOGGER.info("%s connected Google account %s", user.name, email)
     flash(request, f"Connected {email}.", "ok")
     return redirect("/me")
+
+
+@compat_router.get("/index.php")
+def vtiger_callback(
+    request: Request,
+    ctx: Ctx,
+    user: CurrentUser,
+    module: str = "",
+    action: str = "",
+    state: str = "",
+    code: str = "",
+    error: str = "",
+) -> Response:
+    """Answer vtiger's `index.php?module=GoogleSync&action=AuthCallBack` like /oauth/callback."""
+    if {"module": module, "action": action} != VTIGER_CALLBACK:
+        raise HTTPException(status_code=404, detail="Not found")
+    return callback(request, ctx, user, state=state, code=code, error=error)

@@ -1,0 +1,185 @@
+"""Safety valves and recovery: mass-delete guard, wiped state, 412, crashes, faults."""
+
+import pytest
+
+from calsync.engine.memstore import Crash
+from calsync.engine.plan import MassDeleteBlocked
+from calsync.prefs import Winner
+from calsync.sides.base import AuthError, ForbiddenError, QuotaError, TransientError
+from tests.engine.helpers import USER, World, make_event, make_task
+
+
+def world_with(n: int) -> World:
+    w = World()
+    for i in range(n):
+        w.crm.put(make_event(f"e{i}", hour=i % 20))
+    w.sync()
+    return w
+
+
+def test_side_listing_empty_is_blocked_until_forced() -> None:
+    w = world_with(3)
+    rows = w.store.snapshot()
+    cursors = dict(w.store._committed.cursors)
+    w.google.expire_cursors()
+    w.google.list_empty_next()
+    with pytest.raises(MassDeleteBlocked):
+        w.sync()
+    assert w.store.snapshot() == rows and w.store._committed.cursors == cursors
+    assert w.store.log[-1].action == "blocked"
+    # Forced: the empty listing is taken at its word only after reading each copy by id,
+    # so nothing is deleted while the copies still exist.
+    w.google.expire_cursors()
+    w.google.list_empty_next()
+    r = w.sync(force=True)
+    assert r.crm.deleted == 0 and len(w.pairs()) == 3
+
+
+def test_deleting_more_than_the_threshold_needs_force() -> None:
+    w = world_with(20)
+    for id_ in list(w.crm.live())[:11]:
+        w.crm.remove(id_)
+    writes = w.google.writes
+    with pytest.raises(MassDeleteBlocked, match="11 of 20"):
+        w.sync()
+    assert w.google.writes == writes and len(w.pairs()) == 20
+    r = w.sync(force=True)
+    assert r.google.deleted == 11 and len(w.google.live()) == 9
+
+
+def test_wiped_state_relinks_and_creates_nothing() -> None:
+    w = world_with(3)
+    w.google.put(make_event("google born"))
+    w.sync()
+    before = {(p.key, p.crm_id, p.google_id) for p in w.pairs()}
+    w.store.wipe()
+    r = w.sync()
+    assert r.crm.created == r.google.created == 0
+    assert {(p.key, p.crm_id, p.google_id) for p in w.pairs()} == before
+
+
+def test_412_rereads_and_replans_so_the_concurrent_edit_is_not_lost() -> None:
+    w = world_with(1)
+    cid, gid = w.pairs()[0].crm_id, w.pairs()[0].google_id
+    assert cid and gid
+    w.crm.edit(cid, make_event("crm edit"))
+    # A Google user edits the event between our read and our write.
+    w.google.before_write.append(lambda: w.google.edit(gid, make_event("google edit")))
+    w.prefs = w.prefs.with_(winner=Winner.GOOGLE)
+    w.sync()
+    assert w.google.live()[gid].item.title == "google edit"
+    assert w.crm.live()[cid].item.title == "google edit"
+    assert w.store.conflicts[-1].crm_version["title"] == "crm edit"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("kill_at", [1, 2, 3])
+def test_crash_around_a_create_converges_without_duplicates(kill_at: int) -> None:
+    """Kill at the intent commit, after the Google insert, or at the cursor commit."""
+    w = World()
+    w.crm.put(make_event("A"))
+    w.store.crash_after(kill_at)
+    with pytest.raises(Crash):
+        w.sync()
+    w.sync()
+    w.sync()
+    assert len(w.google.live()) == 1 and len(w.pairs()) == 1
+
+
+def test_crash_after_a_crm_create_is_adopted_by_key() -> None:
+    w = World()
+    w.google.put(make_event("G"))
+    w.store.crash_after(2)  # after the CRM insert, before its row is committed
+    with pytest.raises(Crash):
+        w.sync()
+    w.sync()
+    assert len(w.crm.live()) == 1 and len(w.pairs()) == 1
+
+
+def test_insert_applied_reply_lost_is_adopted_not_duplicated() -> None:
+    w = World()
+    w.crm.put(make_event("A"))
+    w.google.fail_next(1, TransientError, "create", applied=True)
+    r = w.sync()
+    assert r.google.errors == 1 and w.pairs()[0].google_id is None
+    w.sync()
+    assert len(w.google.live()) == 1 and w.pairs()[0].google_id in w.google.live()
+
+
+def test_failed_item_is_retried_next_round_while_the_rest_syncs() -> None:
+    """Invariants 17-18: per-item rollback; the cursor moves but the item stays dirty."""
+    w = World()
+    for t in ("a", "b", "c"):
+        w.crm.put(make_event(t))
+    w.google.fail_next(1, ForbiddenError, "create")
+    r = w.sync()
+    assert r.google.created == 2 and r.google.errors == 1
+    r = w.sync()
+    assert r.google.created == 1 and w.titles(w.google) == ["a", "b", "c"]
+    assert all(p.error is None for p in w.pairs())
+
+
+def test_failed_update_is_retried_after_the_cursor_moved() -> None:
+    w = world_with(1)
+    cid = w.pairs()[0].crm_id
+    assert cid
+    w.crm.edit(cid, make_event("new"))
+    w.google.fail_next(1, TransientError, "update")
+    w.sync()
+    assert w.pairs()[0].error and w.pairs()[0].attempts == 1
+    w.sync()
+    assert w.titles(w.google) == ["new"] and w.pairs()[0].error is None
+
+
+def test_quarantine_skips_until_the_content_changes() -> None:
+    w = World()
+    cid = w.crm.put(make_event("bad"))
+    w.google.fail_next(10, ForbiddenError, "create")
+    for _ in range(3):
+        w.sync(max_attempts=2)
+    assert w.pairs()[0].attempts == 2
+    calls = len(w.google.calls)
+    w.google.clear_faults()
+    r = w.sync(max_attempts=2)
+    assert r.crm.skipped + r.google.skipped == 1 and w.google.calls[calls:] == ["changes"]
+    w.crm.edit(cid, make_event("fixed"))
+    w.sync(max_attempts=2)
+    assert w.titles(w.google) == ["fixed"]
+
+
+def test_expired_sync_token_does_a_full_listing_without_duplicates() -> None:
+    w = world_with(3)
+    w.google.expire_cursors()
+    r = w.sync()
+    assert r.full and r.crm.writes == r.google.writes == 0 and len(w.google.live()) == 3
+
+
+def test_quota_stops_the_round_and_keeps_the_cursors() -> None:
+    w = World()
+    for t in ("a", "b", "c"):
+        w.crm.put(make_event(t))
+    w.google.fail_next(1, QuotaError, "create")
+    r = w.sync()
+    assert r.stopped == "quota" and w.store.cursor(USER, "crm:event") is None
+    w.sync()
+    assert w.titles(w.google) == ["a", "b", "c"]
+
+
+def test_auth_error_aborts_the_round() -> None:
+    w = World()
+    w.crm.put(make_event("A"))
+    w.google.fail_next(1, AuthError, "create")
+    with pytest.raises(AuthError):
+        w.sync()
+    assert w.store.cursor(USER, "crm:event") is None
+
+
+def test_task_crash_after_google_insert_is_adopted() -> None:
+    from calsync.engine.pairs import Kind
+
+    w = World(kind=Kind.TASK)
+    w.crm.put(make_task("t"))
+    w.store.crash_after(2)
+    with pytest.raises(Crash):
+        w.sync()
+    w.sync()
+    assert len(w.google.live()) == 1 and len(w.pairs()) == 1
