@@ -118,16 +118,17 @@ def synced(world: World) -> None:
 # -- tests --------------------------------------------------------------------------------
 
 
-def test_default_list_is_the_accounts_own_list(todo_world: World) -> None:
-    """`@default` names the account's "My Tasks" list, the one the emulator made for it."""
+def test_todos_land_in_the_accounts_default_list(todo_world: World) -> None:
+    """With `@default`, to-dos go to the account's own "My Tasks" list (its real id)."""
     accounts = todo_world.control("GET", "accounts")["accounts"]
     default = next(a["default_tasklist"] for a in accounts if a["email"] == todo_world.g.email)
-    r = httpx.get(
-        f"{todo_world.google_url}/tasks/v1/users/@me/lists/{LIST}",
-        headers={"Authorization": f"Bearer {todo_world.g.access_token}"},
-    )
-    assert r.status_code == 200 and r.json()["id"] == default
-    assert r.json()["title"] == "My Tasks"
+    todo_world.crm.add_task("alice", Task("Book flights", due=in_days(6)))
+    synced(todo_world)
+    headers = {"Authorization": f"Bearer {todo_world.g.access_token}"}
+    lists = httpx.get(f"{todo_world.google_url}/tasks/v1/users/@me/lists", headers=headers)
+    assert [(x["id"], x["title"]) for x in lists.json()["items"]] == [(default, "My Tasks")]
+    r = httpx.get(f"{todo_world.google_url}/tasks/v1/lists/{default}/tasks", headers=headers)
+    assert [t["title"] for t in r.json()["items"]] == ["Book flights"]
 
 
 def test_crm_todo_reaches_google_with_its_due_date(todo_world: World) -> None:
@@ -146,9 +147,10 @@ def test_crm_todo_reaches_google_with_its_due_date(todo_world: World) -> None:
 
 
 def test_google_task_reaches_crm(todo_world: World) -> None:
-    """A task made on Google becomes an open CRM to-do with the same title and due date."""
+    """A task made on Google becomes an open CRM to-do with its due date (time of day dropped)."""
     due = in_days(5)
-    g_insert(todo_world, {"title": "Renew licence", "due": due_on(due)})
+    made = g_insert(todo_world, {"title": "Renew licence", "due": f"{due}T15:30:00.000Z"})
+    assert made["due"] == due_on(due)  # Google keeps only the date
     synced(todo_world)
     todos = crm_todos(todo_world)
     assert set(todos) == {"Renew licence"}
