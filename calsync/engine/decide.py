@@ -368,6 +368,10 @@ def _plan_both_changed(
     why = "re-linked copies differ" if pair.crm_hash is None else "edited on both sides"
     conflict = _conflict(ctx, pair.key, win, c.item, g.item, why)
     acts = _push(ctx, row, win, {CRM: crm, GOOGLE: google}, obs, pair, conflict)
+    if not acts and pair.crm_hash is None and pair.google_hash is None:
+        # A re-link whose winner may not travel (out of scope): keep the link all the same,
+        # with both copies as they are, so it is not re-matched (or duplicated) every round.
+        return [Link(pair.key, before=pair, observed=obs, row=row)]
     return acts or [Skip(pair.key, before=pair, observed=obs, reason="out of scope")]
 
 
