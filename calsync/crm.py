@@ -119,9 +119,16 @@ class VtigerBackend:
         self.client = VtigerClient(url, admin_user, access_key)
         # With the admin key, one application-wide `sync` read serves every user per round.
         self.feed = ApplicationFeed(self.client)
+        self._users: list[CrmUserInfo] | None = None
+        """Users read once per round (every user's round looks itself up)."""
         self.namespace = "vtiger:" + url.rstrip("/").removesuffix("/webservice.php")
 
     def users(self) -> list[CrmUserInfo]:
+        if self._users is None:
+            self._users = self._read_users()
+        return list(self._users)
+
+    def _read_users(self) -> list[CrmUserInfo]:
         rows = self.client.users()
         return [
             CrmUserInfo(
@@ -135,7 +142,11 @@ class VtigerBackend:
         ]
 
     def user(self, name: str) -> CrmUserInfo | None:
-        return next((u for u in self.users() if u.name == name), None)
+        found = next((u for u in self.users() if u.name == name), None)
+        if found is None and self._users is not None:
+            self._users = None  # a user added in vtiger since the list was read
+            found = next((u for u in self.users() if u.name == name), None)
+        return found
 
     def events_side(self, user: CrmUserInfo) -> Side[Event]:
         return VtigerEventsSide(self.client, user.crm_id, user.time_zone, feed=self.feed)
@@ -154,6 +165,7 @@ class VtigerBackend:
 
     def begin_round(self) -> None:
         self.feed.new_round()
+        self._users = None
 
     def check(self) -> str:
         self.client.login()
