@@ -371,6 +371,13 @@ def _plan_both_changed(
     c, g = crm.remote, google.remote
     assert c is not None and g is not None
     row = _refresh(pair, crm, google)
+    relink = pair.crm_hash is None and pair.google_hash is None
+    if project(ctx, CRM, c.item, g.item) is None and project(ctx, GOOGLE, g.item, c.item) is None:
+        # Out of scope both ways: nothing can be compared or carried. Keep the row's old
+        # hashes (a re-link keeps none), so the changes are still pending when back in scope.
+        if relink:
+            return [Link(pair.key, before=pair, observed=obs, row=pair)]
+        return [_frozen(pair, obs)]
     # Both changed to the same content (or a fresh re-link of equal copies): refresh the row.
     if _consistent(ctx, c.item, g.item):
         return [Link(pair.key, before=pair, observed=obs, row=row.with_(error=None, attempts=0))]
@@ -378,10 +385,11 @@ def _plan_both_changed(
     why = "re-linked copies differ" if pair.crm_hash is None else "edited on both sides"
     conflict = _conflict(ctx, pair.key, win, c.item, g.item, why)
     acts = _push(ctx, row, win, {CRM: crm, GOOGLE: google}, obs, pair, conflict)
-    if not acts and pair.crm_hash is None and pair.google_hash is None:
+    if not acts and relink:
         # A re-link whose winner may not travel (out of scope): keep the link all the same,
-        # with both copies as they are, so it is not re-matched (or duplicated) every round.
-        return [Link(pair.key, before=pair, observed=obs, row=row)]
+        # so it is not re-matched every round, but with no etags or hashes, so the next
+        # listing that shows either copy in scope still reconciles them.
+        return [Link(pair.key, before=pair, observed=obs, row=pair)]
     return acts or [_frozen(pair, obs)]
 
 
