@@ -404,4 +404,4 @@ from calsync.engine.actions import SideName  # noqa: E402
 _CRM, _GOOGLE = SideName.CRM, SideName.GOOGLE
 
 TestSyncMachine = SyncMachine.TestCase
-TestSyncMachine.settings = settings(stateful_step_count=30)
+TestSyncMachine.settings = settings(stateful_step_count=40)
