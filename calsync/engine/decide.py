@@ -376,7 +376,9 @@ def _plan_both_changed(
         # Out of scope both ways: nothing can be compared or carried. Keep the row's old
         # hashes (a re-link keeps none), so the changes are still pending when back in scope.
         if relink:
-            return [Link(pair.key, before=pair, observed=obs, row=pair)]
+            return [
+                Link(pair.key, before=pair, observed=obs, row=pair.with_(error=None, attempts=0))
+            ]
         return [_frozen(pair, obs)]
     # Both changed to the same content (or a fresh re-link of equal copies): refresh the row.
     if _consistent(ctx, c.item, g.item):
@@ -389,7 +391,7 @@ def _plan_both_changed(
         # A re-link whose winner may not travel (out of scope): keep the link all the same,
         # so it is not re-matched every round, but with no etags or hashes, so the next
         # listing that shows either copy in scope still reconciles them.
-        return [Link(pair.key, before=pair, observed=obs, row=pair)]
+        return [Link(pair.key, before=pair, observed=obs, row=pair.with_(error=None, attempts=0))]
     return acts or [_frozen(pair, obs)]
 
 
