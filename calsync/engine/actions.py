@@ -19,6 +19,9 @@ from calsync.engine.store import Conflict, LogEntry, PairStore
 from calsync.model import Item, content_hash
 from calsync.sides.base import AlreadyExists, Remote, Side
 
+MAX_GENERATIONS = 50
+"""How many deleted generations of one item a re-creation steps over before giving up."""
+
 PENDING = "pending create"
 """`Pair.error` of an intent row, committed before a create whose outcome is not yet known."""
 
@@ -267,17 +270,22 @@ class Create(_Write):
         env.log("create", self.side.value, key, self.item.title)
 
     def _adopt(self, side: Side[Any], key: str, err: AlreadyExists) -> tuple[str, Remote[Any]]:
-        # A retried insert after a crash or a lost reply: the id is ours if it carries our key.
         assert self.item is not None
-        found = side.get(err.existing_id) if err.existing_id else None
-        if found is not None and found.key == key:
-            if content_hash(found.item) != content_hash(self.item):
-                found = side.update(found.id, self.item, found.etag)
-            return key, found
-        if found is None and err.existing_id:
+        for _ in range(MAX_GENERATIONS):
+            found = side.get(err.existing_id) if err.existing_id else None
+            if found is not None and found.key == key:
+                # A retried insert after a crash or a lost reply: ours, since it has our key.
+                if content_hash(found.item) != content_hash(self.item):
+                    found = side.update(found.id, self.item, found.etag)
+                return key, found
+            if found is not None or not err.existing_id:
+                raise err
             # The id is held by a deleted copy (Google keeps it cancelled): next generation.
             key = next_key(key)
-            return key, side.create(self.item, key)
+            try:
+                return key, side.create(self.item, key)
+            except AlreadyExists as again:
+                err = again
         raise err
 
 

@@ -204,9 +204,9 @@ def _winner(ctx: PlanContext, crm: Item, google: Item) -> SideName:
     if _masked(ctx, crm):
         return CRM  # an edit of a busy block on Google is reverted, never carried back
     w = ctx.prefs.winner
-    if w is Winner.CRM:
+    if w == Winner.CRM:
         return CRM
-    if w is Winner.GOOGLE:
+    if w == Winner.GOOGLE:
         return GOOGLE
     # `latest` compares the modification times read before anything was applied; a tie
     # (or a side without times) goes to the CRM.
@@ -266,6 +266,18 @@ def _fetch(pair: Pair, sides: tuple[SideName, ...], views: dict[SideName, View])
         crm_gone=views[CRM].seen is Seen.GONE,
         google_gone=views[GOOGLE].seen is Seen.GONE,
     )
+
+
+def _frozen(pair: Pair, obs: str, side: SideName | None = None) -> Action:
+    """Return the no-op for a change that may not travel (out of scope, invariant 13).
+
+    The row keeps its etags and hashes, so the change is still seen as pending when the item
+    comes back in scope; a dirty flag from an earlier failure is cleared, though, or the pair
+    would be read again by id every round for nothing.
+    """
+    if pair.error is not None:
+        return Link(pair.key, before=pair, observed=obs, row=pair.with_(error=None, attempts=0))
+    return Skip(pair.key, side=side, before=pair, observed=obs, reason="out of scope")
 
 
 def _refresh(pair: Pair, crm: View, google: View) -> Pair:
@@ -351,13 +363,11 @@ def _plan_flow(
         if views[src.other].remote is None:
             return [_fetch(pair, (src.other,), views)]
         acts = _push(ctx, row, src.other, views, obs, pair)
-        return acts or [Skip(pair.key, before=pair, observed=obs, reason="out of scope")]
+        return acts or [_frozen(pair, obs)]
     acts = _push(ctx, row, src, views, obs, pair)
     # Out of scope: the row is left as it was, so the change is still pending when the item
     # comes back (invariant 13: leaving scope changes nothing on either side).
-    return acts or [
-        Skip(pair.key, side=src.other, before=pair, observed=obs, reason="out of scope")
-    ]
+    return acts or [_frozen(pair, obs, src.other)]
 
 
 def _plan_both_changed(
@@ -366,6 +376,15 @@ def _plan_both_changed(
     c, g = crm.remote, google.remote
     assert c is not None and g is not None
     row = _refresh(pair, crm, google)
+    relink = pair.crm_hash is None and pair.google_hash is None
+    if project(ctx, CRM, c.item, g.item) is None and project(ctx, GOOGLE, g.item, c.item) is None:
+        # Out of scope both ways: nothing can be compared or carried. Keep the row's old
+        # hashes (a re-link keeps none), so the changes are still pending when back in scope.
+        if relink:
+            return [
+                Link(pair.key, before=pair, observed=obs, row=pair.with_(error=None, attempts=0))
+            ]
+        return [_frozen(pair, obs)]
     # Both changed to the same content (or a fresh re-link of equal copies): refresh the row.
     if _consistent(ctx, c.item, g.item):
         return [Link(pair.key, before=pair, observed=obs, row=row.with_(error=None, attempts=0))]
@@ -373,11 +392,12 @@ def _plan_both_changed(
     why = "re-linked copies differ" if pair.crm_hash is None else "edited on both sides"
     conflict = _conflict(ctx, pair.key, win, c.item, g.item, why)
     acts = _push(ctx, row, win, {CRM: crm, GOOGLE: google}, obs, pair, conflict)
-    if not acts and pair.crm_hash is None and pair.google_hash is None:
+    if not acts and relink:
         # A re-link whose winner may not travel (out of scope): keep the link all the same,
-        # with both copies as they are, so it is not re-matched (or duplicated) every round.
-        return [Link(pair.key, before=pair, observed=obs, row=row)]
-    return acts or [Skip(pair.key, before=pair, observed=obs, reason="out of scope")]
+        # so it is not re-matched every round, but with no etags or hashes, so the next
+        # listing that shows either copy in scope still reconciles them.
+        return [Link(pair.key, before=pair, observed=obs, row=pair.with_(error=None, attempts=0))]
+    return acts or [_frozen(pair, obs)]
 
 
 def _recreate(

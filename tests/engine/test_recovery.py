@@ -183,3 +183,17 @@ def test_task_crash_after_google_insert_is_adopted() -> None:
         w.sync()
     w.sync()
     assert len(w.google.live()) == 1 and len(w.pairs()) == 1
+
+
+def test_recreating_steps_over_every_deleted_generation() -> None:
+    """Without state, a CRM item whose Google copies were deleted gets a fresh id each time."""
+    w = World()
+    w.crm.put(make_event("A"))
+    w.sync()
+    for gen in range(1, 4):
+        (gid,) = list(w.google.live())
+        w.google.remove(gid)
+        w.store.wipe()
+        assert w.sync().google.created == 1
+        assert [p.key for p in w.pairs()] == [f"c.cu1~{gen}"]
+    assert w.sync().google.writes == 0
