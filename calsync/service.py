@@ -142,6 +142,9 @@ class SyncService:
         except AdapterError as err:
             # The CRM could not even be asked who the user is: fail this user, touch nothing.
             return self._failed_early(name, f"CRM unavailable: {err}")
+        except UnknownUser:
+            # Linked once, gone from the CRM since: report it, sync (and delete) nothing.
+            return self._failed_early(name, f"user {name!r} is no longer in the CRM")
         link = self.store.get_link(name)
         if link is None:
             return UserReport(name, UserStatus.NOT_LINKED, "no Google account linked")

@@ -160,3 +160,17 @@ def test_revoked_token_marks_link_needs_reconnecting(world: World) -> None:
     assert link is not None and link.status is LinkStatus.NEEDS_RECONNECT
     again = world.sync()
     assert again.status is UserStatus.NEEDS_RECONNECT and not again.status.success
+
+
+def test_linked_user_gone_from_the_crm_is_reported_not_crashing(world: World) -> None:
+    """A linked user missing from the CRM fails their round with a message; nothing moves."""
+    world.crm.add_event("alice", Event("kept", soon()))
+    world.sync()
+    world.store.upsert_user("ghost")
+    world.store.set_link("ghost", "ghost@example.com", world.g.refresh_token)
+    reports = world.service.sync_all()
+    by_user = {r.user: r for r in reports}
+    assert by_user["ghost"].status is UserStatus.FAILED
+    assert "no longer in the CRM" in by_user["ghost"].message
+    assert by_user["alice"].status is UserStatus.OK
+    assert set(world.google_events()) == {"kept"}
