@@ -233,7 +233,21 @@ class SyncService:
             force=force,
             scope=calendar,
             crm_blind=self.crm.blind_fields,
+            full=self._daily_full(info.name, Kind.EVENT, calendar, now, dry_run),
         )
+
+    def _daily_full(self, user: str, kind: Kind, scope: str, now: datetime, dry: bool) -> bool:
+        """Return True once a day per calendar: a full listing then notices items that time
+        brought into the sync window (an incremental read only shows edited ones)."""
+        name = f"service:full:{kind.value}:{scope}"
+        today = now.date().isoformat()
+        if self.store.cursor(user, name) == today:
+            return False
+        if not dry:
+            # Set before the round: a failing full round must not retry fully every time.
+            self.store.set_cursor(user, name, today)
+            self.store.commit()
+        return True
 
     def _failed_early(self, name: str, message: str) -> UserReport:
         now = self.now()
@@ -295,6 +309,7 @@ class SyncService:
                         dry_run=dry_run,
                         force=force,
                         scope=prefs.tasklist,
+                        full=self._daily_full(name, Kind.TASK, prefs.tasklist, now, dry_run),
                     )
                 )
             errors = [e for r in report.rounds for e in r.errors]

@@ -151,3 +151,23 @@ def test_all_day_event_stays_all_day_both_ways(world: World) -> None:
     assert g["start"] == {"date": str(d)} and g["end"] == {"date": str(d + timedelta(days=2))}
     crm = world.crm_events()["g holiday"]
     assert crm.when.all_day and crm.when.start == d and crm.when.end == d + timedelta(days=1)
+
+
+def test_event_entering_the_window_as_days_pass_is_synced(world: World) -> None:
+    """An unedited CRM event beyond the sync range reaches Google once time brings it in
+    (the daily full listing), and is not created before."""
+    world.prefs(days_future=10)
+    far = soon_days(15)
+    world.crm.add_event("alice", Event("far away", far))
+    world.sync()
+    world.sync()
+    assert "far away" not in world.google_events()
+    world.now = utcnow() + timedelta(days=8)
+    world.sync()
+    assert "far away" in world.google_events()
+    assert len(world.g.events()) == 1
+
+
+def soon_days(days: int) -> When:
+    start = (utcnow() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    return When(start, start + timedelta(hours=1), "Europe/Rome")

@@ -172,14 +172,19 @@ def make_world(
     )
     # Short backoff windows keep fault scenarios quick; the policy itself is the real one.
     service = SyncService(
-        store, crm.backend, google, backoff=Backoff(base=0.05, cap=0.2), now=lambda: now or utcnow()
+        store,
+        crm.backend,
+        google,
+        backoff=Backoff(base=0.05, cap=0.2),
+        now=lambda: world.now or utcnow(),
     )
     info: CrmUserInfo | None = crm.backend.user("alice")
     assert info is not None
     service.known_user("alice")
     store.set_link("alice", acc["email"], acc["refresh_token"])
     g = GoogleUser(google_url, acc["email"], acc["access_token"], acc["refresh_token"])
-    return World(google_url, crm, store, service, g)
+    world = World(google_url, crm, store, service, g, now=now)
+    return world
 
 
 def titles(items: Iterator[Any] | list[Any]) -> set[str]:
