@@ -42,6 +42,10 @@ class CrmBackend(Protocol):
     """Names this CRM instance in link keys stored on Google, so two CRMs never collide."""
     blind_fields: frozenset[str]
     """Event fields this CRM cannot hold; a CRM edit leaves them as they are on Google."""
+    holds_series: bool
+    """True when the CRM stores a recurring event as one record with its rule; False when it
+    stores one record per occurrence (vtiger), so Google series arrive occurrence by
+    occurrence."""
 
     def users(self) -> list[CrmUserInfo]:
         """Return the CRM's users."""
@@ -77,6 +81,7 @@ class LocalBackend:
 
     kind = "local"
     blind_fields: frozenset[str] = frozenset()
+    holds_series = True
 
     def __init__(self, crm: LocalCrm, namespace: str = "local") -> None:
         self.crm = crm
@@ -113,6 +118,7 @@ class VtigerBackend:
 
     kind = "vtiger"
     blind_fields = VTIGER_IGNORED_FIELDS
+    holds_series = False  # vtiger keeps one Events record per occurrence (reference §8)
 
     def __init__(self, url: str, admin_user: str, access_key: str) -> None:
         self.url = url

@@ -175,6 +175,7 @@ class SyncService:
             budget=self.budget,
             backoff=self.backoff,
             default_tz=info.time_zone,
+            single_events=not self.crm.holds_series,
         )
 
     def _access_roles(

@@ -86,8 +86,12 @@ class GoogleCalendarSide:
         sync_attendees: bool = True,
         default_tz: str = "UTC",
         page_size: int = 2500,
+        single_events: bool = False,
     ) -> None:
         self.http = http
+        self.single_events = single_events
+        """List each occurrence of a series as its own event (for a CRM that stores series
+        as one record per occurrence, as vtiger does); needs a bounded window."""
         self.calendar_id = calendar_id
         self.namespace = key_namespace
         self.time_min = time_min
@@ -151,7 +155,8 @@ class GoogleCalendarSide:
         Cancelled items become `deleted` ids: a cancelled exception yields the instance's id,
         never its series'. Raises InvalidSyncToken on 410 (even mid-pagination).
         """
-        params = {"singleEvents": "false", "maxResults": str(self.page_size)}
+        single = "true" if self.single_events else "false"
+        params = {"singleEvents": single, "maxResults": str(self.page_size)}
         if cursor is None:
             if self.time_min is not None:
                 params["timeMin"] = _rfc3339(self.time_min)

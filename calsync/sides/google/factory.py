@@ -62,6 +62,7 @@ def calendar_side(
     budget: CallBudget | None = None,
     backoff: Backoff | None = None,
     default_tz: str = "UTC",
+    single_events: bool = False,
 ) -> GoogleCalendarSide:
     """Return `user`'s calendar `calendar_id` as a Side[Event].
 
@@ -77,6 +78,7 @@ def calendar_side(
         time_max=time_max,
         sync_attendees=sync_attendees,
         default_tz=default_tz,
+        single_events=single_events,
     )
 
 
