@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from calsync.web.metrics import WebMetrics
 from calsync.web.runner import SyncRunner
+from calsync.web.security import LoginThrottle
 from calsync.web.services import (
     DEFAULT_DAILY_BUDGET,
     SETTING_CLIENT_ID,
@@ -102,6 +103,8 @@ class WebContext:
     templates: Jinja2Templates
     metrics: WebMetrics
     lists_cache: TtlCache = field(default_factory=TtlCache)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    """Repeated failed sign-ins per name and per client address."""
     """The linked accounts' calendar and task lists, read for the settings page."""
 
     def client_credentials(self) -> tuple[str, str]:

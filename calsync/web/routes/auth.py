@@ -46,8 +46,24 @@ def login(
 ) -> Response:
     """Check the credentials; on success start a fresh session."""
     name = username.strip()
+    client = request.client.host if request.client else "?"
+    wait = ctx.login_throttle.wait_seconds(name, client)
+    if wait > 0:
+        ctx.metrics.logins.labels("throttled").inc()
+        _LOGGER.warning("sign-in for %r from %s throttled", name, client)
+        return render(
+            request,
+            ctx.templates,
+            "login.html",
+            status_code=429,
+            next=next,
+            form={"username": name},
+            error=f"Too many failed sign-ins. Try again in {int(wait // 60) + 1} minutes.",
+            crm=ctx.config.crm,
+        )
     user = _authenticate(ctx, name, password)
     if user is None:
+        ctx.login_throttle.failed(name, client)
         ctx.metrics.logins.labels("refused").inc()
         _LOGGER.info("sign-in refused for %r", name)
         return render(
@@ -60,6 +76,7 @@ def login(
             error="Wrong user name or password.",
             crm=ctx.config.crm,
         )
+    ctx.login_throttle.succeeded(name)
     ctx.metrics.logins.labels("ok").inc()
     # A new session on sign-in: nothing chosen before (e.g. a planted token) survives.
     request.session.clear()
