@@ -193,7 +193,8 @@ class VtigerClient:
     def login(self) -> None:
         """Run getchallenge + login and keep the session and the user's profile."""
         with self._lock:
-            for attempt in range(2):
+            tries = 4
+            for attempt in range(tries):
                 try:
                     challenge = self._raw("getchallenge", "GET", {"username": self.user})
                 except VtigerForbidden as err:  # vtiger's answer for an unknown user name
@@ -206,12 +207,14 @@ class VtigerClient:
                     break
                 except VtigerAuthError as err:
                     # vtiger keeps one challenge per user: another client of the same user
-                    # may have replaced ours, which reads as a wrong key. Try once more.
-                    if attempt or err.code not in (
+                    # may have replaced ours, which reads as a wrong key. Try again after a
+                    # random pause, so that two clients racing each other fall apart.
+                    if attempt == tries - 1 or err.code not in (
                         "INVALID_AUTH_TOKEN",
                         "INVALID_USER_CREDENTIALS",
                     ):
                         raise
+                    self._sleep(self._backoff * self._rng())
             self._session = str(result["sessionName"])
             self.user_id = str(result["userId"])
             profile = dict(result.get("user") or {})
