@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -26,13 +25,12 @@ from calsync.service import SyncService, UserStatus
 from calsync.sides.google.factory import GoogleSettings
 from calsync.sides.local.crm import LocalCrm
 from calsync.state.store import Store
-from calsync.state.tables import metadata
+from tests.pg import PG_ENV, clear_state, fresh_database
 from tests.scenarios.drivers import LocalDriver, VtigerDriver
 from tests.scenarios.world import CLIENT_ID, CLIENT_SECRET, CrmDriver, World, make_world
 
 pytestmark = pytest.mark.postgres
 
-PG_ENV = "CALSYNC_TEST_POSTGRES_URL"
 WAIT = 120.0
 """Upper bound for one process to wait on another (a hang guard, not a timing assertion)."""
 
@@ -43,31 +41,15 @@ def pg_url() -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set: no PostgreSQL server to run the state store on")
-    name = f"calsync_scen_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def _clear(url: str) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        metadata.drop_all(conn)
-        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
+    with fresh_database(base, "calsync_scen") as url:
+        yield url
 
 
 @pytest.fixture
 def pg_world(google_url: str, crm: CrmDriver, tmp_path: Path, pg_url: str) -> Iterator[World]:
     """The scenario world with its state store on the module's PostgreSQL database."""
     httpx.post(f"{google_url}/_emulator/reset")
-    _clear(pg_url)
+    clear_state(pg_url)
     world = make_world(google_url, crm, tmp_path, store_url=pg_url)
     try:
         yield world

@@ -5,17 +5,14 @@ on PostgreSQL (a fresh database per test session, dropped at the end; tables dro
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from calsync.state import Store
-from calsync.state.tables import metadata
+from tests.pg import PG_ENV, clear_state, fresh_database
 
-PG_ENV = "CALSYNC_TEST_POSTGRES_URL"
 KEY = "-3T2DkL6O2fSPiCDWo1E2TwOKLOk5Yjyo5KxC3KDZkA="  # a Fernet key: no stretching cost
 
 
@@ -25,24 +22,8 @@ def postgres_url() -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set")
-    name = f"calsync_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def _clear(url: str) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        metadata.drop_all(conn)
-        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
+    with fresh_database(base, "calsync_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -52,11 +33,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'state.db'}"
         return
     url: str = request.getfixturevalue("postgres_url")
-    _clear(url)
+    clear_state(url)
     try:
         yield url
     finally:
-        _clear(url)
+        clear_state(url)
 
 
 @pytest.fixture
