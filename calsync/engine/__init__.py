@@ -2,6 +2,7 @@
 
 - `filters`: scope and projection (range, hours window, private modes, busy mask).
 - `decide` / `plan`: three-way planning into `actions` (command classes, one write each).
-- `run.sync_user`: one round through two Sides and a PairStore, committing after each action.
+- `run.sync_user(RoundContext)`: one round through two Sides and a PairStore, committing
+  after each action.
 - `memstore.MemoryStore`: an in-memory PairStore for tests, benchmarks and dry runs.
 """

@@ -1,6 +1,7 @@
 """Run one sync round: read both sides, plan, resolve reads, apply, commit after each action.
 
-Public API: `sync_user(...) -> RoundResult`, `RoundResult`, `SideCounts`, `cursor_names`.
+Public API: `sync_user(RoundContext) -> RoundResult`, `RoundContext`, `Limits`, `RoundResult`,
+`SideCounts`, `cursor_names`.
 The only I/O is through the Side and PairStore protocols.
 
 Cursor rule (invariant 18): the cursors of a round are stored only at its end, once every
@@ -121,44 +122,79 @@ def _read(side: Side[Any], cursor: str | None) -> ChangeSet[Any]:
         return side.changes(None)
 
 
-def sync_user(
-    user: str,
-    crm: Side[Any],
-    google: Side[Any],
-    store: PairStore,
-    prefs: Prefs,
-    kind: Kind,
-    now: datetime,
-    user_tz: str = "UTC",
-    dry_run: bool = False,
-    force: bool = False,
-    *,
-    full: bool = False,
-    scope: str = "primary",
-    max_attempts: int = 5,
-    crm_blind: frozenset[str] = frozenset(),
-) -> RoundResult:
-    """Run one round for `user`'s items of `kind` and return what it did.
+@dataclass(frozen=True)
+class Limits:
+    """How far a round may go before it gives up on an item or on itself."""
+
+    max_attempts: int = 5
+    """Failed attempts after which a pair is quarantined until its content changes."""
+    resolve_passes: int = 4
+    """Read-and-replan passes of the resolve step; each reads sides not read before, so two
+    or three suffice, and a plan still asking for reads after these is a planner bug."""
+
+
+@dataclass(frozen=True)
+class RoundContext:
+    """Everything one round of one user and kind runs with: sides, store, prefs, time, limits."""
+
+    user: str
+    kind: Kind
+    crm: Side[Any]
+    google: Side[Any]
+    store: PairStore
+    prefs: Prefs
+    now: datetime
+    """The round's time: one instant for every decision of the round."""
+    user_tz: str = "UTC"
+    scope: str = "primary"
+    """Google calendar id (events) or task list id (to-dos) this round syncs."""
+    crm_blind: frozenset[str] = frozenset()
+    """Event fields the CRM cannot hold; a CRM edit never overwrites them on Google."""
+    limits: Limits = Limits()
+    dry_run: bool = False
+    """Read and plan, write nothing."""
+    force: bool = False
+    """Apply what the mass-delete guard would block."""
+    full: bool = False
+    """Read full listings (e.g. daily, to notice items time brought into the window)."""
+
+    def planning(self) -> PlanContext:
+        """Return the pure part of the context the planner sees."""
+        return PlanContext(
+            self.user,
+            self.kind,
+            self.prefs,
+            self.now,
+            self.user_tz,
+            self.scope,
+            self.limits.max_attempts,
+            self.crm_blind,
+        )
+
+
+def sync_user(round_: RoundContext) -> RoundResult:
+    """Run one round for the context's user and kind and return what it did.
 
     Raises MassDeleteBlocked (nothing written, cursors kept) unless `force`, and AuthError
-    (the link needs reconnecting). `full` forces full listings (e.g. daily, to notice items
-    that entered the sync window as time passed). A dry run reads but writes nothing.
+    (the link needs reconnecting). A dry run reads but writes nothing.
     """
+    user, kind, store, prefs = round_.user, round_.kind, round_.store, round_.prefs
+    dry_run, force, now = round_.dry_run, round_.force, round_.now
     result = RoundResult(user, kind, dry_run=dry_run)
     if prefs.paused:
         result.stopped = "paused"
         return result
-    ctx = PlanContext(user, kind, prefs, now, user_tz, scope, max_attempts, crm_blind)
-    env = Env(user, kind, now, crm, google, store)
-    crm_name, google_name, fp_name = cursor_names(kind, scope)
+    ctx = round_.planning()
+    env = Env(user, kind, now, round_.crm, round_.google, store)
+    crm_name, google_name, fp_name = cursor_names(kind, round_.scope)
     fp = prefs_fingerprint(prefs)
     # A prefs change that alters scope or projection re-examines everything once.
-    refull = full or store.cursor(user, fp_name) != fp
-    crm_cs = _read(crm, None if refull else store.cursor(user, crm_name))
-    google_cs = _read(google, None if refull else store.cursor(user, google_name))
+    refull = round_.full or store.cursor(user, fp_name) != fp
+    crm_cs = _read(round_.crm, None if refull else store.cursor(user, crm_name))
+    google_cs = _read(round_.google, None if refull else store.cursor(user, google_name))
     result.full = crm_cs.full or google_cs.full
     # Pairs of other calendars are none of this round's business (their copies live elsewhere).
-    pairs = [p for p in store.pairs(user, kind) if p.scope == scope]
+    pairs = [p for p in store.pairs(user, kind) if p.scope == round_.scope]
     try:
         actions = plan(crm_cs, google_cs, pairs, ctx, force=force).actions
         actions = _resolve(actions, ctx, env, result)

@@ -15,7 +15,7 @@ from typing import Any
 
 from calsync.engine.pairs import Kind
 from calsync.engine.plan import MassDeleteBlocked
-from calsync.engine.run import RoundResult, SideCounts
+from calsync.engine.run import RoundContext, RoundResult, SideCounts
 from calsync.engine.run import sync_user as engine_sync
 from calsync.engine.store import LogEntry
 from calsync.errors import AdapterError, AuthError, QuotaError, TransientError
@@ -223,19 +223,21 @@ class SyncService:
             if roles.get(calendar, "owner") not in ("owner", "writer"):
                 prefs = prefs.with_(direction=Direction.TO_CRM)
         return engine_sync(
-            info.name,
-            crm,
-            self._google_events(info, refresh_token, prefs, calendar, now),
-            self.store,
-            prefs,
-            Kind.EVENT,
-            now,
-            info.time_zone,
-            dry_run=dry_run,
-            force=force,
-            scope=calendar,
-            crm_blind=self.crm.blind_fields,
-            full=self._daily_full(info.name, Kind.EVENT, calendar, now, dry_run),
+            RoundContext(
+                info.name,
+                Kind.EVENT,
+                crm,
+                self._google_events(info, refresh_token, prefs, calendar, now),
+                self.store,
+                prefs,
+                now,
+                info.time_zone,
+                scope=calendar,
+                crm_blind=self.crm.blind_fields,
+                dry_run=dry_run,
+                force=force,
+                full=self._daily_full(info.name, Kind.EVENT, calendar, now, dry_run),
+            )
         )
 
     def _daily_full(self, user: str, kind: Kind, scope: str, now: datetime, dry: bool) -> bool:
@@ -300,18 +302,20 @@ class SyncService:
                 )
                 report.rounds.append(
                     engine_sync(
-                        name,
-                        self.crm.tasks_side(info),
-                        google_tasks,
-                        self.store,
-                        prefs,
-                        Kind.TASK,
-                        now,
-                        info.time_zone,
-                        dry_run=dry_run,
-                        force=force,
-                        scope=prefs.tasklist,
-                        full=self._daily_full(name, Kind.TASK, prefs.tasklist, now, dry_run),
+                        RoundContext(
+                            name,
+                            Kind.TASK,
+                            self.crm.tasks_side(info),
+                            google_tasks,
+                            self.store,
+                            prefs,
+                            now,
+                            info.time_zone,
+                            scope=prefs.tasklist,
+                            dry_run=dry_run,
+                            force=force,
+                            full=self._daily_full(name, Kind.TASK, prefs.tasklist, now, dry_run),
+                        )
                     )
                 )
             errors = [e for r in report.rounds for e in r.errors]

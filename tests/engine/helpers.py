@@ -8,7 +8,7 @@ from typing import Any
 
 from calsync.engine.memstore import MemoryStore
 from calsync.engine.pairs import Kind
-from calsync.engine.run import RoundResult, sync_user
+from calsync.engine.run import Limits, RoundContext, RoundResult, sync_user
 from calsync.model import Event, Item, Task, Visibility, When
 from calsync.prefs import Prefs
 from calsync.sides.memory import MemorySide
@@ -61,15 +61,19 @@ class World:
 
     def sync(self, **kw: Any) -> RoundResult:
         kw.setdefault("user_tz", self.user_tz)
+        if "max_attempts" in kw:
+            kw["limits"] = Limits(max_attempts=kw.pop("max_attempts"))
         return sync_user(
-            USER,
-            self.crm,
-            self.google,
-            self.store,
-            kw.pop("prefs", self.prefs),
-            self.kind,
-            kw.pop("now", self.now),
-            **kw,
+            RoundContext(
+                USER,
+                self.kind,
+                self.crm,
+                self.google,
+                self.store,
+                kw.pop("prefs", self.prefs),
+                kw.pop("now", self.now),
+                **kw,
+            )
         )
 
     def items(self, side: MemorySide[Any]) -> list[Item]:

@@ -20,7 +20,7 @@ from calsync.engine.actions import key_origin
 from calsync.engine.memstore import Crash, MemoryStore
 from calsync.engine.pairs import Kind
 from calsync.engine.plan import MassDeleteBlocked, PlanContext, project
-from calsync.engine.run import sync_user
+from calsync.engine.run import Limits, RoundContext, sync_user
 from calsync.errors import (
     AdapterError,
     AuthError,
@@ -102,23 +102,25 @@ class SyncMachine(RuleBasedStateMachine):
             and self.google.live().get(p.google_id)
         ]
 
+    def _round(self, force: bool = False) -> RoundContext:
+        return RoundContext(
+            USER,
+            Kind.EVENT,
+            self.crm,
+            self.google,
+            self.store,
+            self.prefs,
+            self.now,
+            force=force,
+            limits=Limits(max_attempts=1000),
+        )
+
     def run(self, force: bool = False) -> Any:
         d = self.prefs.direction
         self.crm.read_only = d is Direction.TO_GOOGLE
         self.google.read_only = d is Direction.TO_CRM
         try:
-            return sync_user(
-                USER,
-                self.crm,
-                self.google,
-                self.store,
-                self.prefs,
-                Kind.EVENT,
-                self.now,
-                "UTC",
-                force=force,
-                max_attempts=1000,
-            )
+            return sync_user(self._round(force=force))
         finally:
             self.crm.read_only = self.google.read_only = False
 
@@ -336,17 +338,7 @@ class SyncMachine(RuleBasedStateMachine):
         rows = self.store.snapshot()
         self.crm.read_only = self.google.read_only = True
         try:
-            result = sync_user(
-                USER,
-                self.crm,
-                self.google,
-                self.store,
-                self.prefs,
-                Kind.EVENT,
-                self.now,
-                "UTC",
-                max_attempts=1000,
-            )
+            result = sync_user(self._round())
         finally:
             self.crm.read_only = self.google.read_only = False
         assert result.crm.writes == result.google.writes == 0
