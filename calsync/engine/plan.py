@@ -1,8 +1,8 @@
 """Three-way planning of a round: (CRM changes, Google changes, stored pairs, ctx) -> Plan.
 
-Public API: `plan(crm, google, pairs, ctx, force) -> Plan`, `check_guard`,
-`MassDeleteBlocked`; re-exported from `calsync.engine.decide`: `plan_pair`, `PlanContext`,
-`View`, `Seen`, `project`. Pure: no I/O, no clock.
+Public API: `plan(crm, google, pairs, ctx) -> Plan`, the safety valves `check_emptied` and
+`check_guard`, `MassDeleteBlocked`; re-exported from `calsync.engine.decide`: `plan_pair`,
+`PlanContext`, `View`, `Seen`, `project`. Pure: no I/O, no clock.
 
 Matching comes first: listed items are tied to stored rows by id, intent rows adopt the item
 created for them (found by our key), and items no row links are re-linked by the key found on
@@ -12,9 +12,10 @@ decided by `plan_pair` (one commented branch per case, in decide.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from calsync.engine import filters
 from calsync.engine.actions import (
     Action,
     Create,
@@ -48,6 +49,7 @@ __all__ = [
     "PlanContext",
     "Seen",
     "View",
+    "check_emptied",
     "check_guard",
     "plan",
     "plan_pair",
@@ -89,28 +91,47 @@ def check_guard(
         )
 
 
-def _guard_empty(cs: ChangeSet[Any], side: SideName, pairs: Iterable[Pair]) -> None:
-    linked = sum(1 for p in pairs if (p.crm_id if side is CRM else p.google_id) is not None)
-    if cs.full and not cs.items and linked:
+def check_emptied(
+    cs: ChangeSet[Any],
+    side: SideName,
+    pairs: Sequence[Pair],
+    ctx: PlanContext,
+    copies: Mapping[str, Remote[Any] | None],
+) -> None:
+    """Raise MassDeleteBlocked when a full listing of `side` came back empty but should not have.
+
+    Every linked copy missing from a full listing is read by id first (`copies`: what those
+    reads found, None for gone). A copy the listing should have held is one that is gone now,
+    or still there and inside the sync window; a copy still there but outside the window was
+    left out by the window-bounded listing, which is how a listing empties when every linked
+    item has drifted into the past. Copies whose read failed prove nothing either way.
+    """
+    if not cs.full or cs.items:
+        return
+    linked = [i for p in pairs if (i := p.crm_id if side is CRM else p.google_id) is not None]
+    expected = 0
+    for id_ in linked:
+        if id_ not in copies:
+            continue
+        copy = copies[id_]
+        if copy is None or filters.in_range(copy.item, ctx.prefs, ctx.now, ctx.user_tz):
+            expected += 1
+    if expected:
         raise MassDeleteBlocked(
-            f"{side.value} listed no items but {linked} are linked; run again with force "
-            "if they really were all deleted",
-            linked,
-            linked,
+            f"{side.value} listed no items but {expected} of {len(linked)} linked items "
+            "belong in the listing; run again with force if they really were all deleted",
+            expected,
+            len(linked),
         )
 
 
 def plan(
-    crm: ChangeSet[Any],
-    google: ChangeSet[Any],
-    pairs: Sequence[Pair],
-    ctx: PlanContext,
-    force: bool = False,
+    crm: ChangeSet[Any], google: ChangeSet[Any], pairs: Sequence[Pair], ctx: PlanContext
 ) -> Plan:
-    """Return the actions for one round of one user and kind (Fetch steps still unresolved)."""
-    if not force:
-        _guard_empty(crm, CRM, pairs)
-        _guard_empty(google, GOOGLE, pairs)
+    """Return the actions for one round of one user and kind (Fetch steps still unresolved).
+
+    The safety valves run on the resolved plan: `check_emptied`, then `check_guard`.
+    """
     by_id = {
         CRM: {p.crm_id: p for p in pairs if p.crm_id},
         GOOGLE: {p.google_id: p for p in pairs if p.google_id},

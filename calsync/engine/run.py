@@ -37,21 +37,22 @@ from calsync.engine.plan import (
     PlanContext,
     Seen,
     View,
+    check_emptied,
     check_guard,
     plan,
     plan_pair,
 )
 from calsync.engine.store import LogEntry, PairStore
 from calsync.errors import (
-    AdapterError,
     AuthError,
+    CalsyncError,
     InvalidSyncToken,
     NotFound,
     PreconditionFailed,
     QuotaError,
 )
 from calsync.prefs import Prefs
-from calsync.sides.base import ChangeSet, Side
+from calsync.sides.base import BatchSide, ChangeSet, Remote, Side
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,6 +107,19 @@ def cursor_names(kind: Kind, scope: str = "primary") -> tuple[str, str, str]:
     """
     tail = f"{kind.value}:{scope}"
     return f"crm:{tail}", f"google:{tail}", f"engine:{tail}:prefs"
+
+
+class ResolveIncomplete(CalsyncError):
+    """The plan still asked for reads after every resolve pass: a planner bug, never hidden.
+
+    The round fails with this (nothing of it applied, cursors kept) instead of silently
+    dropping the pairs it could not settle.
+    """
+
+    def __init__(self, keys: list[str], passes: int) -> None:
+        shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+        super().__init__(f"{len(keys)} item(s) still needed reads after {passes} passes: {shown}")
+        self.keys = keys
 
 
 class _Stop(Exception):
@@ -196,9 +210,15 @@ def sync_user(round_: RoundContext) -> RoundResult:
     # Pairs of other calendars are none of this round's business (their copies live elsewhere).
     pairs = [p for p in store.pairs(user, kind) if p.scope == round_.scope]
     try:
-        actions = plan(crm_cs, google_cs, pairs, ctx, force=force).actions
-        actions = _resolve(actions, ctx, env, result)
-        check_guard(actions, pairs, prefs, force)
+        actions = plan(crm_cs, google_cs, pairs, ctx).actions
+        reads: Reads = {}
+        actions, failed = _resolve(actions, ctx, env, round_.limits.resolve_passes, reads)
+        if not force:
+            for name, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
+                check_emptied(cs, name, pairs, ctx, _copies(reads, name))
+            check_guard(actions, pairs, prefs, force)
+        for a, err in failed:
+            _failed(a, err, env, result, a.sides[0], mark=not dry_run)
     except MassDeleteBlocked as err:
         if not dry_run:
             store.add_log(LogEntry(user, now, "blocked", message=str(err), level="warning"))
@@ -212,7 +232,7 @@ def sync_user(round_: RoundContext) -> RoundResult:
         return result
     for action in actions:
         try:
-            _execute(action, ctx, env, result)
+            _execute(action, ctx, env, result, round_.limits.resolve_passes)
         except _Stop:
             result.stopped = "quota"
             return result
@@ -223,7 +243,56 @@ def sync_user(round_: RoundContext) -> RoundResult:
     return result
 
 
-def _fetched_views(fetch: Fetch, env: Env) -> tuple[View, View]:
+Reads = dict[tuple[SideName, str], Remote[Any] | CalsyncError | None]
+"""What the resolve step read by id: per (side, id) the copy, None (gone), or why it failed."""
+
+
+def _read_by_id(fetches: list[Fetch], env: Env) -> Reads:
+    """Read every copy `fetches` ask for: one batch per side where the side offers it.
+
+    A batch that fails as a whole (one bad part fails it) is read again one id at a time, so
+    the failure stays with its own item. A lost link fails the round at once.
+    """
+    got: Reads = {}
+    for name in (SideName.CRM, SideName.GOOGLE):
+        ids = list(
+            dict.fromkeys(
+                i
+                for f in fetches
+                if name in f.sides and f.before is not None
+                if (i := side_id(f.before, name)) is not None
+            )
+        )
+        side = env.side(name)
+        if len(ids) > 1 and isinstance(side, BatchSide):
+            try:
+                batch = side.get_many(ids)
+            except AuthError:
+                raise
+            except CalsyncError as err:
+                _LOGGER.info("batch read of %d %s items failed (%s); reading one by one",
+                             len(ids), name.value, err)  # fmt: skip
+            else:
+                got.update(((name, i), batch.get(i)) for i in ids)
+                continue
+        quota: QuotaError | None = None
+        for i in ids:
+            if quota is not None:
+                got[name, i] = quota  # the side said stop: do not ask again this round
+                continue
+            try:
+                got[name, i] = side.get(i)
+            except AuthError:
+                raise
+            except QuotaError as err:
+                got[name, i] = quota = err
+            except CalsyncError as err:
+                got[name, i] = err
+    return got
+
+
+def _fetched_views(fetch: Fetch, got: Reads) -> tuple[View, View]:
+    """Return the pair's views with the copies read by id (CalsyncError: that read failed)."""
     assert fetch.before is not None
     out: dict[SideName, View] = {}
     for side in (SideName.CRM, SideName.GOOGLE):
@@ -231,7 +300,9 @@ def _fetched_views(fetch: Fetch, env: Env) -> tuple[View, View]:
         gone = fetch.crm_gone if side is SideName.CRM else fetch.google_gone
         id_ = side_id(fetch.before, side)
         if side in fetch.sides and id_ is not None:
-            remote = env.side(side).get(id_)
+            remote = got[side, id_]
+            if isinstance(remote, CalsyncError):
+                raise remote
             out[side] = View(Seen.GONE) if remote is None else View(Seen.PRESENT, remote)
         elif gone:
             out[side] = View(Seen.GONE)
@@ -242,32 +313,51 @@ def _fetched_views(fetch: Fetch, env: Env) -> tuple[View, View]:
     return out[SideName.CRM], out[SideName.GOOGLE]
 
 
+def _copies(reads: Reads, side: SideName) -> dict[str, Remote[Any] | None]:
+    """Return what the reads by id found on `side` (failed reads left out: nothing known)."""
+    return {i: r for (s, i), r in reads.items() if s is side and not isinstance(r, CalsyncError)}
+
+
 def _resolve(
-    actions: list[Action], ctx: PlanContext, env: Env, result: RoundResult
-) -> list[Action]:
-    """Do the reads the plan asked for and plan those pairs again (reads only, no writes)."""
+    actions: list[Action], ctx: PlanContext, env: Env, passes: int, reads: Reads
+) -> tuple[list[Action], list[tuple[Fetch, CalsyncError]]]:
+    """Do the reads the plan asked for and plan those pairs again (reads only, no writes).
+
+    Returns the settled actions and the reads that failed (the caller parks those items, once
+    the round is known to go ahead); every read is added to `reads`. Each pass reads sides
+    not read before, so two or three suffice; a plan still asking for reads after `passes`
+    is a planner bug and fails the round (ResolveIncomplete). A lost link (AuthError) fails
+    the round, and a quota stop ends it.
+    """
     out: list[Action] = []
+    failed: list[tuple[Fetch, CalsyncError]] = []
     queue = actions
-    for _ in range(4):  # each pass reads sides not read before, so two or three suffice
-        later: list[Action] = []
-        for a in queue:
-            if not isinstance(a, Fetch):
-                out.append(a)
-                continue
+    for _ in range(passes):
+        fetches = [a for a in queue if isinstance(a, Fetch)]
+        out.extend(a for a in queue if not isinstance(a, Fetch))
+        if not fetches:
+            return out, failed
+        got = _read_by_id(fetches, env)
+        reads.update(got)
+        queue = []
+        for a in fetches:
             assert a.before is not None
             try:
-                crm, google = _fetched_views(a, env)
-            except AdapterError as err:
-                _failed(a, err, env, result, a.sides[0], mark=not result.dry_run)
+                crm, google = _fetched_views(a, got)
+            except QuotaError as err:
+                raise _Stop from err
+            except CalsyncError as err:
+                failed.append((a, err))
                 continue
-            later.extend(plan_pair(ctx, a.before, crm, google))
-        queue = later
-        if not queue:
-            break
-    return out
+            queue.extend(plan_pair(ctx, a.before, crm, google))
+    out.extend(a for a in queue if not isinstance(a, Fetch))
+    stuck = [a.key for a in queue if isinstance(a, Fetch)]
+    if stuck:
+        raise ResolveIncomplete(stuck, passes)
+    return out, failed
 
 
-def _execute(action: Action, ctx: PlanContext, env: Env, result: RoundResult) -> None:
+def _execute(action: Action, ctx: PlanContext, env: Env, result: RoundResult, passes: int) -> None:
     """Apply one action and commit; on failure roll back and park the item (per-item)."""
     if isinstance(action, Skip):
         result.side(action.side or SideName.CRM).skipped += 1
@@ -284,18 +374,16 @@ def _execute(action: Action, ctx: PlanContext, env: Env, result: RoundResult) ->
         # 412 (or the copy vanished): someone changed it between our read and our write.
         # Read both copies again and plan this pair afresh; a second failure parks it.
         try:
-            again = _resolve(
-                [Fetch(action.key, before=action.before, sides=(SideName.CRM, SideName.GOOGLE))],
-                ctx,
-                env,
-                result,
-            )
+            refetch = Fetch(action.key, before=action.before, sides=(SideName.CRM, SideName.GOOGLE))
+            again, failed = _resolve([refetch], ctx, env, passes, {})
+            for _, err2 in failed:
+                raise err2
             for a in again:
                 _execute_once(a, env, result)
-        except AdapterError as err2:
+        except CalsyncError as err2:
             env.store.rollback()
             _failed(action, err2, env, result, action.side)
-    except AdapterError as err:
+    except CalsyncError as err:
         env.store.rollback()
         _failed(action, err, env, result, action.side)
 
@@ -325,14 +413,18 @@ def _count(action: Action, result: RoundResult) -> None:
 
 def _failed(
     action: Action,
-    err: AdapterError,
+    err: CalsyncError,
     env: Env,
     result: RoundResult,
     side: SideName | None,
     mark: bool = True,
 ) -> None:
-    """Park a failed item: its row keeps its old state plus error and attempts (dirty)."""
-    if isinstance(err, AuthError):
+    """Park a failed item: its row keeps its old state plus error and attempts (dirty).
+
+    Errors that are about the round, not the item (the link needs reconnecting, the planner
+    could not settle), are raised on: parking one item for them would hide them.
+    """
+    if isinstance(err, AuthError | ResolveIncomplete):
         raise err
     msg = f"{type(err).__name__}: {err}"
     result.side(side or SideName.CRM).errors += 1

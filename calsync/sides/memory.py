@@ -6,15 +6,16 @@ against two of these (as vdirsyncer's memory storage). Google-like behaviour is 
 ids) so a re-create with the same key hits AlreadyExists, even after a delete (tombstones keep
 ids); `store_keys=True` keeps the key on the item (Google's `extendedProperties.private`).
 
-Public API: `MemorySide(name, clock=..., key_ids=..., store_keys=...)` with the Side methods;
-user-side edits that bypass faults (`put`, `edit`, `touch`, `remove`); the fault plan
-(`fail_next`, `list_empty_next`, `expire_cursors`, `clear_faults`); `live()`; `writes`.
+Public API: `MemorySide(name, clock=..., key_ids=..., store_keys=...)` with the Side methods
+and `get_many` (a batch read, as Google's); user-side edits that bypass faults (`put`, `edit`,
+`touch`, `remove`); the fault plan (`fail_next`, `list_empty_next`, `expire_cursors`,
+`clear_faults`); `live()`; `writes`.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
@@ -77,6 +78,9 @@ class MemorySide(Generic[T]):
     calls: list[str] = field(default_factory=list)
     before_write: list[Callable[[], None]] = field(default_factory=list)
     """Callbacks run just before the next protocol write (a concurrent user edit)."""
+    listed: Callable[[T], bool] | None = None
+    """Which live items a full listing holds (None: all), as Google bounds its full listing
+    by the sync window; increments and reads by id see every item."""
     _seq: int = 0
     _ids: int = 0
     _epoch: int = 0
@@ -104,7 +108,7 @@ class MemorySide(Generic[T]):
             if e.deleted:
                 if cursor is not None:
                     out.deleted.append(id_)
-            else:
+            elif cursor is not None or self.listed is None or self.listed(e.item):
                 out.items.append(self._remote(id_, e))
         return out
 
@@ -113,6 +117,15 @@ class MemorySide(Generic[T]):
         self._fault("get")
         e = self.entries.get(id)
         return None if e is None or e.deleted else self._remote(id, e)
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Remote[T] | None]:
+        """Return the live items `ids` (None for gone ones) in one call, as Google's batch."""
+        self._fault("get_many")
+        out: dict[str, Remote[T] | None] = {}
+        for id_ in ids:
+            e = self.entries.get(id_)
+            out[id_] = None if e is None or e.deleted else self._remote(id_, e)
+        return out
 
     def create(self, item: T, key: str) -> Remote[T]:
         """Create `item`; with key_ids the id comes from `key` and must be unused (even deleted)."""

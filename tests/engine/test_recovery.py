@@ -1,9 +1,17 @@
 """Safety valves and recovery: mass-delete guard, wiped state, 412, crashes, faults."""
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
 
+from calsync.engine import run
+from calsync.engine.actions import Action, Fetch, SideName
+from calsync.engine.filters import in_range
 from calsync.engine.memstore import Crash
+from calsync.engine.pairs import Pair
 from calsync.engine.plan import MassDeleteBlocked
+from calsync.engine.run import ResolveIncomplete
 from calsync.errors import AuthError, ForbiddenError, QuotaError, TransientError
 from calsync.prefs import Winner
 from tests.engine.helpers import USER, World, make_event, make_task
@@ -197,3 +205,70 @@ def test_recreating_steps_over_every_deleted_generation() -> None:
         assert w.sync().google.created == 1
         assert [p.key for p in w.pairs()] == [f"c.cu1~{gen}"]
     assert w.sync().google.writes == 0
+
+
+def _drift_out_of_the_window(w: World, days: int) -> None:
+    """Move the clock `days` on; Google's full listing holds only what the window shows then."""
+    w.now += timedelta(days=days)
+    w.google.listed = lambda item: in_range(item, w.prefs, w.now, w.user_tz)
+
+
+def test_items_drifted_out_of_the_window_are_no_mass_deletion() -> None:
+    """Every linked event is in the past now: Google's window-bounded full listing is empty,
+    yet nothing was deleted. The round is not blocked, deletes nothing and keeps every pair."""
+    w = world_with(20)
+    _drift_out_of_the_window(w, w.prefs.days_past + 5)
+    r = w.sync(full=True)
+    assert r.ok and r.crm.deleted == r.google.deleted == 0
+    assert len(w.pairs()) == 20 and len(w.google.live()) == len(w.crm.live()) == 20
+
+
+def test_emptied_window_is_blocked_when_linked_items_in_it_are_gone() -> None:
+    """A full listing that lost items that belong in the window is still a mass deletion."""
+    w = world_with(3)
+    for id_ in list(w.google.live()):
+        w.google.remove(id_)
+    w.google.listed = lambda item: in_range(item, w.prefs, w.now, w.user_tz)
+    with pytest.raises(MassDeleteBlocked, match="3 of 3"):
+        w.sync(full=True)
+    assert len(w.crm.live()) == 3 and len(w.pairs()) == 3
+
+
+def test_linked_items_missing_from_a_listing_are_read_in_one_batch() -> None:
+    """Linked copies absent from the full listing are read by id through the side's batch read
+    (one call for all of them), not one `get` each."""
+    w = world_with(20)
+    _drift_out_of_the_window(w, w.prefs.days_past + 5)
+    w.google.calls.clear()
+    w.sync(full=True)
+    assert w.google.calls.count("get_many") == 1 and "get" not in w.google.calls
+
+
+def test_a_failing_batch_read_falls_back_to_single_reads() -> None:
+    """When the batch read fails as a whole, each copy is read alone, so one failure stays
+    with its own item and the rest of the round goes on."""
+    w = world_with(5)
+    _drift_out_of_the_window(w, w.prefs.days_past + 5)
+    w.google.fail_next(1, TransientError, op="get_many")
+    w.google.fail_next(1, TransientError, op="get")
+    r = w.sync(full=True)
+    assert r.google.errors == 1 and len(r.errors) == 1
+    assert len(w.pairs()) == 5 and sum(p.attempts for p in w.pairs()) == 1
+
+
+def test_a_planner_that_never_settles_fails_the_round_loudly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A plan that still asks for reads after every resolve pass fails the round with a typed
+    error naming the items, instead of dropping them silently; nothing is written."""
+    w = world_with(2)
+    _drift_out_of_the_window(w, w.prefs.days_past + 5)
+    writes = (w.crm.writes, w.google.writes)
+
+    def always_fetch(ctx: Any, pair: Pair, crm: Any, google: Any) -> list[Action]:
+        return [Fetch(pair.key, before=pair, sides=(SideName.GOOGLE,))]
+
+    monkeypatch.setattr(run, "plan_pair", always_fetch)
+    with pytest.raises(ResolveIncomplete, match="still needed reads after 4 passes"):
+        w.sync(full=True)
+    assert (w.crm.writes, w.google.writes) == writes

@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from calsync.errors import NotFound
-from calsync.model import ModelError, Task
+from calsync.errors import PARSE_ERRORS, InvalidItem, NotFound, unreadable
+from calsync.model import Task
 from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.mapping import parse_time, task_from_google, task_to_google
@@ -68,7 +68,14 @@ class GoogleTasksSide:
 
     @staticmethod
     def _remote(doc: GoogleTask) -> Remote[Task]:
-        return Remote(str(doc.id), doc.etag or "", task_from_google(doc))
+        with unreadable(f"Google task {doc.id}"):
+            return Remote(str(doc.id), doc.etag or "", task_from_google(doc))
+
+    @staticmethod
+    def _doc(raw: Any, what: str) -> GoogleTask:
+        """Return `raw` as a task; InvalidItem when it is not one (our parsing boundary)."""
+        with unreadable(f"Google task {what}"):
+            return GoogleTask.model_validate(raw)
 
     def _list(self, params: dict[str, str]) -> list[Any]:
         found: list[Any] = []
@@ -101,7 +108,7 @@ class GoogleTasksSide:
                 else:
                     result.items.append(self._remote(doc))
                 stamp = parse_time(doc.updated) if doc.updated else None
-            except (ModelError, ValueError) as err:
+            except (*PARSE_ERRORS, InvalidItem) as err:
                 # One odd task must neither stop the round nor read as deleted.
                 _LOGGER.warning("Google task %s skipped: %s", task_id, err)
                 result.skipped.append(task_id)
@@ -119,11 +126,12 @@ class GoogleTasksSide:
         return result
 
     def get(self, id: str) -> Remote[Task] | None:
-        """Return the task `id`, or None when it is missing or deleted."""
+        """Return the task `id`, or None when it is missing or deleted (InvalidItem: unreadable)."""
         try:
-            doc = GoogleTask.model_validate(self.http.json("GET", self._path(id)))
+            raw = self.http.json("GET", self._path(id))
         except NotFound:
             return None
+        doc = self._doc(raw, id)
         return None if doc.deleted else self._remote(doc)
 
     def create(self, item: Task, key: str) -> Remote[Task]:
@@ -132,7 +140,7 @@ class GoogleTasksSide:
         Not retried once sent: after an unknown outcome the caller looks with `matching`.
         """
         doc = self.http.json("POST", self._path(), json=task_to_google(item), idempotent=False)
-        return self._remote(GoogleTask.model_validate(doc))
+        return self._remote(self._doc(doc, "just created"))
 
     def update(self, id: str, item: Task, etag: str | None) -> Remote[Task]:
         """PATCH `item` over `id` (reopening clears `completed`); If-Match when an etag is known."""
@@ -140,7 +148,7 @@ class GoogleTasksSide:
         doc = self.http.json(
             "PATCH", self._path(id), json=task_to_google(item, patch=True), headers=headers
         )
-        return self._remote(GoogleTask.model_validate(doc))
+        return self._remote(self._doc(doc, id))
 
     def delete(self, id: str, etag: str | None) -> None:
         """Delete `id`; a task already gone is fine."""
@@ -158,7 +166,7 @@ class GoogleTasksSide:
                 doc = GoogleTask.model_validate(raw)
                 if not doc.deleted:
                     found.append(self._remote(doc))
-            except (ModelError, ValueError):
+            except (*PARSE_ERRORS, InvalidItem):
                 continue
         return [r for r in found if (r.item.title, r.item.due) == (item.title, item.due)]
 

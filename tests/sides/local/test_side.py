@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from calsync.errors import InvalidSyncToken, NotFound, PreconditionFailed
+from calsync.errors import InvalidItem, InvalidSyncToken, NotFound, PreconditionFailed
 from calsync.model import (
     Attendee,
     Event,
@@ -22,7 +22,7 @@ from calsync.model import (
     content_hash,
 )
 from calsync.sides.base import Side
-from calsync.sides.local import LocalCrm, LocalCrmError, LocalSide
+from calsync.sides.local import LocalCrm, LocalCrmError, LocalSide, tables
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -228,3 +228,19 @@ def test_concurrent_writers_get_distinct_sequence_numbers(crm: LocalCrm) -> None
     assert sorted(r.id for r in since.items) == sorted(made)
     assert all(r.item.title.endswith("!") for r in since.items)
     assert since.cursor == str(crm.current_seq()) == str(int(start or 0) + 80)
+
+
+def test_unreadable_row_is_invalid_item_on_get_and_skipped_in_listings(crm: LocalCrm) -> None:
+    """A row another program broke (an unknown visibility) is InvalidItem when read by id and
+    skipped, not deleted, in a listing; the rows beside it still read."""
+    side = crm.events_side("alice")
+    good = side.create(Event("ok", When.timed(datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 10))))
+    bad = side.create(Event("odd", When.timed(datetime(2026, 3, 3, 9), datetime(2026, 3, 3, 10))))
+    with crm.engine.begin() as conn:
+        conn.execute(tables.events.update().where(tables.events.c.id == int(bad.id)).values(
+            visibility="secret"))  # fmt: skip
+    with pytest.raises(InvalidItem, match=bad.id):
+        side.get(bad.id)
+    full = side.changes(None)
+    assert [r.id for r in full.items] == [good.id]
+    assert full.skipped == [bad.id] and full.deleted == []

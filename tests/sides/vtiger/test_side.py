@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator, event_element
-from calsync.errors import NotFound, PreconditionFailed
+from calsync.errors import InvalidItem, NotFound, PreconditionFailed
 from calsync.model import Event, TaskStatus, content_hash
 from calsync.sides.base import ChangeSet, Remote, Side
 from calsync.sides.vtiger.client import VtigerClient
@@ -136,6 +136,10 @@ def test_bad_records_are_skipped_and_logged(
     vt.advance(2)
     inc = events.changes(full.cursor)
     assert inc.deleted == []  # unreadable is not deleted
+    for rec in bad:
+        # Read by id (the engine's check of a linked item) it is InvalidItem, never a crash.
+        with pytest.raises(InvalidItem, match=rec["id"]):
+            events.get(rec["id"])
 
 
 def test_admin_connection_serves_another_user(
