@@ -18,7 +18,7 @@ from calsync.engine.plan import MassDeleteBlocked
 from calsync.engine.run import RoundContext, RoundResult, SideCounts
 from calsync.engine.run import sync_user as engine_sync
 from calsync.engine.store import LogEntry
-from calsync.errors import AdapterError, AuthError, QuotaError, TransientError
+from calsync.errors import AdapterError, AuthError, CalsyncError
 from calsync.model import Event, utcnow
 from calsync.prefs import Direction, Prefs
 from calsync.quota import Backoff, Budget
@@ -118,10 +118,30 @@ class SyncService:
         """Run a round for every linked user (links needing reconnection are reported)."""
         names = self.store.linked_users(status=None)
         self.crm.begin_round()
-        return [
-            self.sync_user(n, dry_run=dry_run, force=force, progress=progress, new_round=False)
-            for n in names
-        ]
+        reports: list[UserReport] = []
+        for name in names:
+            # Each user's round is isolated: whatever one raises, the others still run.
+            try:
+                report = self.sync_user(
+                    name, dry_run=dry_run, force=force, progress=progress, new_round=False
+                )
+            except Exception as err:
+                _LOGGER.exception("round of %s failed", name)
+                report = self._crashed(name, err)
+            reports.append(report)
+        return reports
+
+    def _crashed(self, name: str, err: Exception) -> UserReport:
+        """Return the report of a round that raised something unexpected (and log it)."""
+        message = f"internal error: {err!r}"
+        try:
+            self.store.rollback()
+            self.store.add_log(LogEntry(name, self.now(), "failed", message=message, level="error"))
+            self.store.commit()
+        except Exception:
+            # The store itself may be what failed: the report and the log line still say it.
+            _LOGGER.exception("could not record the failed round of %s", name)
+        return UserReport(name, UserStatus.FAILED, message)
 
     def sync_user(
         self,
@@ -329,11 +349,14 @@ class SyncService:
             report.status, report.message = UserStatus.NEEDS_RECONNECT, str(err)
         except MassDeleteBlocked as err:
             report.status, report.message = UserStatus.BLOCKED, str(err)
-        except (QuotaError, TransientError, AdapterError) as err:
+        except CalsyncError as err:
+            # A side gave up (after its retries), or the round could not settle its plan.
             report.status, report.message = UserStatus.FAILED, str(err)
         except Exception as err:
+            # A bug or a broken store: this user's round fails, loudly, and no one else's.
+            _LOGGER.exception("round of %s failed", name)
+            self.store.rollback()
             report.status, report.message = UserStatus.FAILED, f"internal error: {err!r}"
-            raise
         finally:
             if report.status is not UserStatus.OK:
                 self.store.add_log(
