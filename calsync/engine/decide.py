@@ -31,7 +31,7 @@ from calsync.engine.actions import (
     side_etag,
     with_side,
 )
-from calsync.engine.pairs import Kind, Pair
+from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.store import Conflict
 from calsync.model import Event, Item, Visibility, as_dict, content_hash
 from calsync.prefs import Direction, Prefs, PrivateMode, Winner
@@ -106,10 +106,10 @@ def fingerprint(crm: View, google: View) -> str:
 
 
 def _quarantined(ctx: PlanContext, pair: Pair, crm: View, google: View) -> bool:
-    if pair.attempts < ctx.max_attempts or not pair.error:
+    if pair.status is not PairStatus.QUARANTINED:
         return False
     # Quarantine lasts while every copy read now has the content recorded with the failure.
-    return all(part in pair.error for part in fingerprint(crm, google).split())
+    return all(part in (pair.observed or "") for part in fingerprint(crm, google).split())
 
 
 # -- projection helpers ----------------------------------------------------------------------
@@ -275,8 +275,8 @@ def _frozen(pair: Pair, obs: str, side: SideName | None = None) -> Action:
     comes back in scope; a dirty flag from an earlier failure is cleared, though, or the pair
     would be read again by id every round for nothing.
     """
-    if pair.error is not None:
-        return Link(pair.key, before=pair, observed=obs, row=pair.with_(error=None, attempts=0))
+    if pair.dirty:
+        return Link(pair.key, before=pair, observed=obs, row=pair.cleared())
     return Skip(pair.key, side=side, before=pair, observed=obs, reason="out of scope")
 
 
@@ -292,7 +292,7 @@ def _refresh(pair: Pair, crm: View, google: View) -> Pair:
 def _plan_unchanged(
     ctx: PlanContext, pair: Pair, crm: View, google: View, obs: str
 ) -> list[Action]:
-    row = _refresh(pair, crm, google).with_(error=None, attempts=0)
+    row = _refresh(pair, crm, google).cleared()
     c, g = crm.remote, google.remote
     # Both read (full listing, fetch) but no longer consistent: only a prefs change does this
     # (busy mask turned on or off). Restricted to private events, so that a side which drops
@@ -381,13 +381,11 @@ def _plan_both_changed(
         # Out of scope both ways: nothing can be compared or carried. Keep the row's old
         # hashes (a re-link keeps none), so the changes are still pending when back in scope.
         if relink:
-            return [
-                Link(pair.key, before=pair, observed=obs, row=pair.with_(error=None, attempts=0))
-            ]
+            return [Link(pair.key, before=pair, observed=obs, row=pair.cleared())]
         return [_frozen(pair, obs)]
     # Both changed to the same content (or a fresh re-link of equal copies): refresh the row.
     if _consistent(ctx, c.item, g.item):
-        return [Link(pair.key, before=pair, observed=obs, row=row.with_(error=None, attempts=0))]
+        return [Link(pair.key, before=pair, observed=obs, row=row.cleared())]
     win = _winner(ctx, c.item, g.item)
     why = "re-linked copies differ" if pair.crm_hash is None else "edited on both sides"
     conflict = _conflict(ctx, pair.key, win, c.item, g.item, why)
@@ -396,7 +394,7 @@ def _plan_both_changed(
         # A re-link whose winner may not travel (out of scope): keep the link all the same,
         # so it is not re-matched every round, but with no etags or hashes, so the next
         # listing that shows either copy in scope still reconciles them.
-        return [Link(pair.key, before=pair, observed=obs, row=pair.with_(error=None, attempts=0))]
+        return [Link(pair.key, before=pair, observed=obs, row=pair.cleared())]
     return acts or [_frozen(pair, obs)]
 
 

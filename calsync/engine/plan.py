@@ -38,7 +38,7 @@ from calsync.engine.decide import (
     plan_pair,
     project,
 )
-from calsync.engine.pairs import Pair
+from calsync.engine.pairs import Pair, PairStatus
 from calsync.errors import CalsyncError
 from calsync.model import Event, Item
 from calsync.prefs import Prefs
@@ -151,7 +151,7 @@ def plan(
         return v
 
     for pr in pairs:
-        if crm.full or google.full or pr.error is not None or None in (pr.crm_id, pr.google_id):
+        if crm.full or google.full or pr.dirty or None in (pr.crm_id, pr.google_id):
             view(pr)
     loose: dict[SideName, list[Remote[Any]]] = {CRM: [], GOOGLE: []}
     for side, cs in ((CRM, crm), (GOOGLE, google)):
@@ -175,7 +175,7 @@ def plan(
     actions: list[Action] = []
     for key, v in views.items():
         row = rows[key]
-        if v[CRM] is UNSEEN and v[GOOGLE] is UNSEEN and row.error is None:
+        if v[CRM] is UNSEEN and v[GOOGLE] is UNSEEN and not row.dirty:
             continue  # neither side listed it: nothing to decide
         actions.extend(plan_pair(ctx, row, v[CRM], v[GOOGLE]))
     actions.extend(_plan_loose(ctx, loose[CRM], loose[GOOGLE]))
@@ -185,7 +185,7 @@ def plan(
 def _initial_view(p: Pair, side: SideName, cs: ChangeSet[Any], ctx: PlanContext) -> View:
     if (p.crm_id if side is CRM else p.google_id) is None:
         return View(Seen.NONE)
-    dirty = p.error is not None and p.attempts < ctx.max_attempts
+    dirty = p.status in (PairStatus.PENDING, PairStatus.FAILED)
     # In a full listing a linked copy that is absent is no proof of deletion (the listing may
     # be bounded by the sync window): read it by id first. A dirty pair is read again too,
     # because the change that failed is no longer in any increment.

@@ -4,12 +4,12 @@ Public API: `sync_user(RoundContext) -> RoundResult`, `RoundContext`, `Limits`, 
 `SideCounts`, `cursor_names`.
 The only I/O is through the Side and PairStore protocols.
 
-Cursor rule (invariant 18): the cursors of a round are stored only at its end, once every
-change they cover is applied or parked. An item whose action failed is parked as a *dirty*
-row (error set, attempts + 1; a new item gets its intent row first): the next round reads
-dirty rows again by id, so their change is not lost although the cursor moved past it. A
-crash or a quota stop leaves the old cursors, so the next round replays the changes; replays
-of what was already applied are recognised by etag/hash and cost nothing.
+Cursor rule: the cursors of a round are stored only at its end, once every change they cover
+is applied or parked. An item whose action failed is parked as a *dirty* row (status FAILED
+with its message, attempts + 1; a new item gets its PENDING intent row first): the next round
+reads dirty rows again by id, so their change is not lost although the cursor moved past it.
+A crash or a quota stop leaves the old cursors, so the next round replays the changes;
+replays of what was already applied are recognised by etag/hash and cost nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from calsync.engine.actions import (
     side_id,
 )
 from calsync.engine.filters import prefs_fingerprint
-from calsync.engine.pairs import Kind, Pair
+from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.plan import (
     MassDeleteBlocked,
     PlanContext,
@@ -218,7 +218,7 @@ def sync_user(round_: RoundContext) -> RoundResult:
                 check_emptied(cs, name, pairs, ctx, _copies(reads, name))
             check_guard(actions, pairs, prefs, force)
         for a, err in failed:
-            _failed(a, err, env, result, a.sides[0], mark=not dry_run)
+            _failed(a, err, env, result, a.sides[0], ctx.max_attempts, mark=not dry_run)
     except MassDeleteBlocked as err:
         if not dry_run:
             store.add_log(LogEntry(user, now, "blocked", message=str(err), level="warning"))
@@ -369,7 +369,7 @@ def _execute(action: Action, ctx: PlanContext, env: Env, result: RoundResult, pa
     except (PreconditionFailed, NotFound) as err:
         env.store.rollback()
         if action.before is None or not action.writes:
-            _failed(action, err, env, result, action.side)
+            _failed(action, err, env, result, action.side, ctx.max_attempts)
             return
         # 412 (or the copy vanished): someone changed it between our read and our write.
         # Read both copies again and plan this pair afresh; a second failure parks it.
@@ -382,10 +382,10 @@ def _execute(action: Action, ctx: PlanContext, env: Env, result: RoundResult, pa
                 _execute_once(a, env, result)
         except CalsyncError as err2:
             env.store.rollback()
-            _failed(action, err2, env, result, action.side)
+            _failed(action, err2, env, result, action.side, ctx.max_attempts)
     except CalsyncError as err:
         env.store.rollback()
-        _failed(action, err, env, result, action.side)
+        _failed(action, err, env, result, action.side, ctx.max_attempts)
 
 
 def _execute_once(action: Action, env: Env, result: RoundResult) -> None:
@@ -417,6 +417,7 @@ def _failed(
     env: Env,
     result: RoundResult,
     side: SideName | None,
+    max_attempts: int,
     mark: bool = True,
 ) -> None:
     """Park a failed item: its row keeps its old state plus error and attempts (dirty).
@@ -432,7 +433,7 @@ def _failed(
     _LOGGER.warning("sync of %s %s failed: %s", env.user, action.key, msg)
     row = action.failure_row()
     if mark and row is not None:
-        parked = _park(row, msg, action.observed)
+        parked = _park(row, msg, action.observed, max_attempts)
         env.store.put_pair(parked)
         env.store.add_log(
             LogEntry(
@@ -450,6 +451,8 @@ def _failed(
         raise _Stop from err
 
 
-def _park(row: Pair, msg: str, observed: str) -> Pair:
-    # The observed contents go with the error: quarantine lasts until they change.
-    return row.with_(error=f"{msg} [{observed}]", attempts=row.attempts + 1)
+def _park(row: Pair, msg: str, observed: str, max_attempts: int) -> Pair:
+    # The observed contents go with the failure: quarantine lasts until they change.
+    attempts = row.attempts + 1
+    status = PairStatus.QUARANTINED if attempts >= max_attempts else PairStatus.FAILED
+    return row.with_(status=status, message=msg, observed=observed, attempts=attempts)

@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 from calsync.engine import filters
 from calsync.engine.actions import key_origin
 from calsync.engine.memstore import Crash, MemoryStore
-from calsync.engine.pairs import Kind
+from calsync.engine.pairs import Kind, PairStatus
 from calsync.engine.plan import MassDeleteBlocked, PlanContext, project
 from calsync.engine.run import Limits, RoundContext, sync_user
 from calsync.errors import (
@@ -356,7 +356,7 @@ class SyncMachine(RuleBasedStateMachine):
         assert len({p.crm_id for p in pairs}) == len(pairs)
         assert len({p.google_id for p in pairs}) == len(pairs)
         for p in pairs:
-            assert p.error is None, p
+            assert p.status is PairStatus.OK, p
             assert p.crm_id in crm_live and p.google_id in google_live, p
         # No duplicates: at most one live Google copy per CRM item.
         origins = [key_origin(r.key) for r in google_live.values() if r.key]

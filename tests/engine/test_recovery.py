@@ -9,7 +9,7 @@ from calsync.engine import run
 from calsync.engine.actions import Action, Fetch, SideName
 from calsync.engine.filters import in_range
 from calsync.engine.memstore import Crash
-from calsync.engine.pairs import Pair
+from calsync.engine.pairs import Pair, PairStatus
 from calsync.engine.plan import MassDeleteBlocked
 from calsync.engine.run import ResolveIncomplete
 from calsync.errors import AuthError, ForbiddenError, QuotaError, TransientError
@@ -123,7 +123,7 @@ def test_failed_item_is_retried_next_round_while_the_rest_syncs() -> None:
     assert r.google.created == 2 and r.google.errors == 1
     r = w.sync()
     assert r.google.created == 1 and w.titles(w.google) == ["a", "b", "c"]
-    assert all(p.error is None for p in w.pairs())
+    assert all(p.status is PairStatus.OK and p.message is None for p in w.pairs())
 
 
 def test_failed_update_is_retried_after_the_cursor_moved() -> None:
@@ -133,9 +133,11 @@ def test_failed_update_is_retried_after_the_cursor_moved() -> None:
     w.crm.edit(cid, make_event("new"))
     w.google.fail_next(1, TransientError, "update")
     w.sync()
-    assert w.pairs()[0].error and w.pairs()[0].attempts == 1
+    row = w.pairs()[0]
+    assert row.status is PairStatus.FAILED and row.attempts == 1
+    assert row.message and row.message.startswith("TransientError")
     w.sync()
-    assert w.titles(w.google) == ["new"] and w.pairs()[0].error is None
+    assert w.titles(w.google) == ["new"] and w.pairs()[0].status is PairStatus.OK
 
 
 def test_quarantine_skips_until_the_content_changes() -> None:
@@ -144,7 +146,9 @@ def test_quarantine_skips_until_the_content_changes() -> None:
     w.google.fail_next(10, ForbiddenError, "create")
     for _ in range(3):
         w.sync(max_attempts=2)
-    assert w.pairs()[0].attempts == 2
+    row = w.pairs()[0]
+    assert row.attempts == 2 and row.status is PairStatus.QUARANTINED
+    assert row.message and "ForbiddenError" in row.message and row.observed
     calls = len(w.google.calls)
     w.google.clear_faults()
     r = w.sync(max_attempts=2)
