@@ -1,13 +1,14 @@
 """Three-way planning of a round: (CRM changes, Google changes, stored pairs, ctx) -> Plan.
 
 Public API: `plan(crm, google, pairs, ctx) -> Plan`, the safety valves `check_emptied` and
-`check_guard`, `MassDeleteBlocked`; re-exported from `calsync.engine.decide`: `plan_pair`,
-`PlanContext`, `View`, `Seen`, `project`. Pure: no I/O, no clock.
+`check_guard`, `MassDeleteBlocked`; re-exported for the runner: `plan_pair` (from `cases`),
+`PlanContext` and `project` (from `policy`), `View` and `Seen` (from `changes`). Pure: no
+I/O, no clock.
 
 Matching comes first: listed items are tied to stored rows by id, intent rows adopt the item
 created for them (found by our key), and items no row links are re-linked by the key found on
 the other copy before anything is created, so a wiped state creates nothing. Each row is then
-decided by `plan_pair` (one commented branch per case, in decide.py).
+decided by `plan_pair` (one commented branch per case, in cases.py).
 """
 
 from __future__ import annotations
@@ -29,16 +30,10 @@ from calsync.engine.actions import (
     key_origin,
     with_side,
 )
-from calsync.engine.decide import (
-    UNSEEN,
-    PlanContext,
-    Seen,
-    View,
-    fingerprint,
-    plan_pair,
-    project,
-)
+from calsync.engine.cases import plan_pair
+from calsync.engine.changes import UNSEEN, Seen, View, fingerprint
 from calsync.engine.pairs import Pair, PairStatus
+from calsync.engine.policy import PlanContext, project, writes
 from calsync.errors import CalsyncError
 from calsync.model import Event, Item
 from calsync.prefs import Prefs
@@ -66,11 +61,6 @@ class MassDeleteBlocked(CalsyncError):
         super().__init__(message)
         self.deletes = deletes
         self.linked = linked
-
-
-def _writes(ctx: PlanContext, side: SideName) -> bool:
-    d = ctx.prefs.direction
-    return d.writes_crm if side is CRM else d.writes_google
 
 
 # -- the whole round -------------------------------------------------------------------------
@@ -264,7 +254,7 @@ def _plan_loose(
                 continue
             key = crm_key(r.id) if side is CRM else google_key(r.id)
             item = project(ctx, side, r.item, None)
-            if item is None or not _writes(ctx, side.other):
+            if item is None or not writes(ctx, side.other):
                 actions.append(Skip(key, side=side.other, reason="out of scope"))
                 continue
             row = with_side(Pair(ctx.user, ctx.kind, key, None, None, scope=ctx.scope), side, r)

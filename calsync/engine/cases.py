@@ -1,19 +1,13 @@
-"""Three-way decisions for one pair: (CRM view, Google view, stored row, prefs) -> actions.
+"""The case planners: one stored (or just re-linked) pair and its two views -> actions.
 
-Public API: `plan_pair(ctx, pair, crm, google)`, `PlanContext`, `View`, `Seen`, `project`,
-`fingerprint`. Pure: no I/O, no clock. `calsync.engine.plan` builds the views for a round.
-
-Change detection is version first, then content: an etag equal to the row's means unchanged;
-a different etag with the same content hash is metadata churn (the row is refreshed, nothing
-is written); only a different hash is a change. Our own writes come back with the etag and
-hash stored after the write, so they are no change (no echo, no ping-pong).
+Public API: `plan_pair(ctx, pair, crm, google)`. One function per case, each branch commented:
+an unfinished create, a deletion on one side, a change on one side, changes on both sides,
+nothing changed. Change detection is in `changes`, what may travel and who wins in `policy`.
+Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from calsync.engine import filters
@@ -31,191 +25,23 @@ from calsync.engine.actions import (
     side_etag,
     with_side,
 )
-from calsync.engine.pairs import Kind, Pair, PairStatus
+from calsync.engine.changes import Change, Seen, View, change, fingerprint, quarantined
+from calsync.engine.pairs import Kind, Pair
+from calsync.engine.policy import (
+    PlanContext,
+    consistent,
+    masked,
+    project,
+    record_conflict,
+    source,
+    winner,
+    writes,
+)
 from calsync.engine.store import Conflict
-from calsync.model import Event, Item, Visibility, as_dict, content_hash
-from calsync.prefs import Direction, Prefs, PrivateMode, Winner
+from calsync.model import Event, Visibility
 from calsync.sides.base import Remote
 
 CRM, GOOGLE = SideName.CRM, SideName.GOOGLE
-
-
-@dataclass(frozen=True)
-class PlanContext:
-    """Everything planning depends on besides the data: who, what kind, prefs, time."""
-
-    user: str
-    kind: Kind
-    prefs: Prefs
-    now: datetime
-    user_tz: str = "UTC"
-    scope: str = "primary"
-    max_attempts: int = 5
-    """Failed attempts after which a pair is quarantined until its content changes."""
-    crm_blind: frozenset[str] = frozenset()
-    """Event fields the CRM cannot hold (vtiger: attendees, recurrence, ...). A CRM edit never
-    overwrites them on Google: the Google copy keeps its own values."""
-
-
-class Seen(enum.Enum):
-    PRESENT = "present"
-    """Read this round (listed or fetched)."""
-    GONE = "gone"
-    """Listed as deleted, or a fetch found nothing."""
-    UNSEEN = "unseen"
-    """Not in an incremental listing: unchanged since the row."""
-    FETCH = "fetch"
-    """Must be read by id first (absent from a full listing, or the pair is dirty)."""
-    NONE = "none"
-    """The pair has no copy on this side yet (an unfinished create)."""
-
-
-@dataclass(frozen=True)
-class View:
-    """What this round knows about one side of a pair."""
-
-    seen: Seen
-    remote: Remote[Any] | None = None
-
-
-UNSEEN = View(Seen.UNSEEN)
-
-
-class _St(enum.Enum):
-    SAME, TOUCHED, CHANGED, GONE, NONE = range(5)
-
-
-def _status(v: View, etag: str | None, hash_: str | None) -> _St:
-    if v.seen is Seen.GONE:
-        return _St.GONE
-    if v.seen is Seen.NONE:
-        return _St.NONE
-    if v.remote is None or v.remote.etag == etag:
-        return _St.SAME
-    # A new etag alone is churn; only new content is a change.
-    return _St.TOUCHED if content_hash(v.remote.item) == hash_ else _St.CHANGED
-
-
-def fingerprint(crm: View, google: View) -> str:
-    """Return the observed contents of a pair, to tell a quarantined pair's real changes."""
-    parts = []
-    for name, v in (("c", crm), ("g", google)):
-        if v.remote is not None:
-            parts.append(f"{name}={content_hash(v.remote.item)[:12]}")
-    return " ".join(parts)
-
-
-def _quarantined(ctx: PlanContext, pair: Pair, crm: View, google: View) -> bool:
-    if pair.status is not PairStatus.QUARANTINED:
-        return False
-    # Quarantine lasts while every copy read now has the content recorded with the failure.
-    return all(part in (pair.observed or "") for part in fingerprint(crm, google).split())
-
-
-# -- projection helpers ----------------------------------------------------------------------
-
-
-def _writes(ctx: PlanContext, side: SideName) -> bool:
-    d = ctx.prefs.direction
-    return d.writes_crm if side is CRM else d.writes_google
-
-
-def _source(ctx: PlanContext) -> SideName | None:
-    """Return the one-way source, None when both ways."""
-    d = ctx.prefs.direction
-    return None if d is Direction.BOTH else (CRM if d is Direction.TO_GOOGLE else GOOGLE)
-
-
-def project(ctx: PlanContext, src: SideName, item: Item, target: Item | None) -> Item | None:
-    """Return `item` (read on `src`) as the other side should hold it, or None: out of scope.
-
-    `target` is the copy the other side holds now, if known. A private Google event lands in
-    the CRM as public, so that copy keeps the visibility found on its own side; and a CRM copy
-    that is private under `busy` is a masked pair: nothing flows back from the mask.
-    """
-    p, now, tz = ctx.prefs, ctx.now, ctx.user_tz
-    if src is CRM:
-        out = filters.for_google(item, p, now, tz)
-        if isinstance(out, Event) and isinstance(target, Event) and ctx.crm_blind:
-            out = out.with_(**{f: getattr(target, f) for f in ctx.crm_blind})
-        if (
-            isinstance(out, Event)
-            and isinstance(target, Event)
-            and out.visibility is Visibility.PUBLIC
-            and target.visibility is Visibility.PRIVATE
-        ):
-            out = out.with_(visibility=Visibility.PRIVATE)
-        return out
-    if (
-        p.private is PrivateMode.BUSY
-        and isinstance(target, Event)
-        and target.visibility is Visibility.PRIVATE
-    ):
-        return None  # the Google copy is a mask of a private CRM event: nothing flows back
-    out = filters.for_crm(item, p, now, tz)
-    if (
-        isinstance(out, Event)
-        and isinstance(target, Event)
-        and isinstance(item, Event)
-        and item.visibility is Visibility.PRIVATE
-    ):
-        out = out.with_(visibility=target.visibility)
-    return out
-
-
-def _consistent(ctx: PlanContext, crm: Item, google: Item) -> bool:
-    to_g = project(ctx, CRM, crm, google)
-    to_c = project(ctx, GOOGLE, google, crm)
-    if to_g is None and to_c is None:
-        return True  # out of scope both ways: nothing to compare (frozen, invariant 13)
-    return (to_g is not None and filters.same(to_g, google)) or (
-        to_c is not None and filters.same(to_c, crm)
-    )
-
-
-def _conflict(
-    ctx: PlanContext, key: str, winner: SideName, crm: Item | None, google: Item | None, why: str
-) -> Conflict:
-    return Conflict(
-        user=ctx.user,
-        kind=ctx.kind,
-        key=key,
-        winner=winner.value,
-        crm_version=as_dict(crm) if crm is not None else None,
-        google_version=as_dict(google) if google is not None else None,
-        at=ctx.now,
-        reason=why,
-    )
-
-
-def _masked(ctx: PlanContext, crm: Item | None) -> bool:
-    """Return True when the Google copy is a busy mask of this CRM item (CRM is the truth)."""
-    return (
-        ctx.prefs.private is PrivateMode.BUSY
-        and isinstance(crm, Event)
-        and crm.visibility is Visibility.PRIVATE
-    )
-
-
-def _winner(ctx: PlanContext, crm: Item, google: Item) -> SideName:
-    src = _source(ctx)
-    if src is not None:
-        return src  # one-way: the source is the truth, target edits are reverted
-    if _masked(ctx, crm):
-        return CRM  # an edit of a busy block on Google is reverted, never carried back
-    w = ctx.prefs.winner
-    if w == Winner.CRM:
-        return CRM
-    if w == Winner.GOOGLE:
-        return GOOGLE
-    # `latest` compares the modification times read before anything was applied; a tie
-    # (or a side without times) goes to the CRM.
-    if crm.updated is not None and google.updated is not None and google.updated > crm.updated:
-        return GOOGLE
-    return CRM
-
-
-# -- one pair --------------------------------------------------------------------------------
 
 
 def plan_pair(ctx: PlanContext, pair: Pair, crm: View, google: View) -> list[Action]:
@@ -224,26 +50,26 @@ def plan_pair(ctx: PlanContext, pair: Pair, crm: View, google: View) -> list[Act
     need = tuple(s for s, v in ((CRM, crm), (GOOGLE, google)) if v.seen is Seen.FETCH)
     if need:
         return [_fetch(pair, need, {CRM: crm, GOOGLE: google})]
-    if _quarantined(ctx, pair, crm, google):
+    if quarantined(pair, crm, google):
         return [Skip(pair.key, before=pair, observed=obs, reason="quarantined")]
-    cs = _status(crm, pair.crm_etag, pair.crm_hash)
-    gs = _status(google, pair.google_etag, pair.google_hash)
+    cs = change(crm, pair.crm_etag, pair.crm_hash)
+    gs = change(google, pair.google_etag, pair.google_hash)
     views = {CRM: crm, GOOGLE: google}
     st = {CRM: cs, GOOGLE: gs}
 
     # Both copies gone (or one gone and the other never made): only the row is left.
-    if {cs, gs} <= {_St.GONE, _St.NONE}:
+    if {cs, gs} <= {Change.GONE, Change.NONE}:
         return [Drop(pair.key, before=pair)]
     # An unfinished create: the copy on `x` was planned but never confirmed.
     for x in (CRM, GOOGLE):
-        if st[x] is _St.NONE:
+        if st[x] is Change.NONE:
             return _plan_create_missing(ctx, pair, x, views[x.other], obs)
     # Deleted on one side.
     for x in (CRM, GOOGLE):
-        if st[x] is _St.GONE:
+        if st[x] is Change.GONE:
             return _plan_deleted(ctx, pair, x, views[x.other], st[x.other], obs)
 
-    changed = [x for x in (CRM, GOOGLE) if st[x] is _St.CHANGED]
+    changed = [x for x in (CRM, GOOGLE) if st[x] is Change.CHANGED]
     if not changed:
         return _plan_unchanged(ctx, pair, crm, google, obs)
     # Events need both contents for privacy and masks; tasks compare without the other.
@@ -269,7 +95,7 @@ def _fetch(pair: Pair, sides: tuple[SideName, ...], views: dict[SideName, View])
 
 
 def _frozen(pair: Pair, obs: str, side: SideName | None = None) -> Action:
-    """Return the no-op for a change that may not travel (out of scope, invariant 13).
+    """Return the no-op for a change that may not travel (out of scope changes nothing).
 
     The row keeps its etags and hashes, so the change is still seen as pending when the item
     comes back in scope; a dirty flag from an earlier failure is cleared, though, or the pair
@@ -301,8 +127,8 @@ def _plan_unchanged(
         private = any(
             isinstance(i, Event) and i.visibility is Visibility.PRIVATE for i in (c.item, g.item)
         )
-        if private and not _consistent(ctx, c.item, g.item):
-            src = _source(ctx) or CRM
+        if private and not consistent(ctx, c.item, g.item):
+            src = source(ctx) or CRM
             acts = _push(ctx, row, src, {CRM: crm, GOOGLE: google}, obs, pair)
             if acts:
                 return acts
@@ -325,7 +151,7 @@ def _push(
     dst = src.other
     s, d = views[src].remote, views[dst].remote
     assert s is not None
-    if not _writes(ctx, dst):
+    if not writes(ctx, dst):
         return []
     item = project(ctx, src, s.item, d.item if d else None)
     if item is None:
@@ -356,8 +182,8 @@ def _plan_flow(
     """One side changed, the other did not: carry the change across (or revert it)."""
     row = _refresh(pair, views[CRM], views[GOOGLE])
     crm_remote = views[CRM].remote
-    masked = src is GOOGLE and _masked(ctx, crm_remote.item if crm_remote else None)
-    if not _writes(ctx, src.other) or masked:
+    is_mask = src is GOOGLE and masked(ctx, crm_remote.item if crm_remote else None)
+    if not writes(ctx, src.other) or is_mask:
         # One-way mode and the change is on the target, or an edit of a busy block on
         # Google: revert it from the source.
         if views[src.other].remote is None:
@@ -366,7 +192,7 @@ def _plan_flow(
         return acts or [_frozen(pair, obs)]
     acts = _push(ctx, row, src, views, obs, pair)
     # Out of scope: the row is left as it was, so the change is still pending when the item
-    # comes back (invariant 13: leaving scope changes nothing on either side).
+    # comes back: leaving scope changes nothing on either side.
     return acts or [_frozen(pair, obs, src.other)]
 
 
@@ -384,11 +210,11 @@ def _plan_both_changed(
             return [Link(pair.key, before=pair, observed=obs, row=pair.cleared())]
         return [_frozen(pair, obs)]
     # Both changed to the same content (or a fresh re-link of equal copies): refresh the row.
-    if _consistent(ctx, c.item, g.item):
+    if consistent(ctx, c.item, g.item):
         return [Link(pair.key, before=pair, observed=obs, row=row.cleared())]
-    win = _winner(ctx, c.item, g.item)
+    win = winner(ctx, c.item, g.item)
     why = "re-linked copies differ" if pair.crm_hash is None else "edited on both sides"
-    conflict = _conflict(ctx, pair.key, win, c.item, g.item, why)
+    conflict = record_conflict(ctx, pair.key, win, c.item, g.item, why)
     acts = _push(ctx, row, win, {CRM: crm, GOOGLE: google}, obs, pair, conflict)
     if not acts and relink:
         # A re-link whose winner may not travel (out of scope): keep the link all the same,
@@ -408,7 +234,7 @@ def _recreate(
 ) -> list[Action]:
     """Re-create the copy on `on` from `src`; Google needs a fresh key generation."""
     item = project(ctx, on.other, src.item, None)
-    if item is None or not _writes(ctx, on):
+    if item is None or not writes(ctx, on):
         return [Drop(pair.key, before=pair, reason="surviving copy cannot travel; unlinked")]
     # `attempts` is carried over so a create that keeps failing ends in quarantine.
     row = with_side(with_side(pair, on.other, src), on, None)
@@ -439,12 +265,12 @@ def _plan_create_missing(
 
 
 def _plan_deleted(
-    ctx: PlanContext, pair: Pair, gone: SideName, other: View, other_st: _St, obs: str
+    ctx: PlanContext, pair: Pair, gone: SideName, other: View, other_st: Change, obs: str
 ) -> list[Action]:
     keep = other.remote
     p = ctx.prefs
-    if other_st is not _St.CHANGED:
-        if _writes(ctx, gone.other):
+    if other_st is not Change.CHANGED:
+        if writes(ctx, gone.other):
             # Deleted on one side, unchanged on the other: the deletion travels.
             etag = keep.etag if keep else side_etag(pair, gone.other)
             target = keep.id if keep else (pair.google_id if gone is CRM else pair.crm_id)
@@ -467,13 +293,13 @@ def _plan_deleted(
         return _recreate(ctx, pair, gone, keep, obs)
     assert keep is not None
     # Deleted on one side, edited on the other.
-    if _writes(ctx, gone) and (p.edit_beats_delete or not _writes(ctx, gone.other)):
-        return _recreate(ctx, pair, gone, keep, obs)  # invariant 9: the edit wins
-    if _writes(ctx, gone.other):
+    if writes(ctx, gone) and (p.edit_beats_delete or not writes(ctx, gone.other)):
+        return _recreate(ctx, pair, gone, keep, obs)  # edit beats delete: the edit wins
+    if writes(ctx, gone.other):
         # delete-wins: the edit is lost on purpose, so keep it in the conflict log.
         c_item = keep.item if gone is GOOGLE else None
         g_item = keep.item if gone is CRM else None
-        conflict = _conflict(ctx, pair.key, gone, c_item, g_item, "deleted vs edited")
+        conflict = record_conflict(ctx, pair.key, gone, c_item, g_item, "deleted vs edited")
         return [
             Delete(
                 pair.key,
