@@ -1,7 +1,7 @@
 """One Google task list of one user as a calsync Side[Task] (Tasks API v1 over GoogleHttp).
 
 Public API: `GoogleTasksSide(http, tasklist_id="@default", overlap=)` with `changes`, `get`,
-`create`, `update`, `delete`, `matching`, `list_tasklists`; `TaskListInfo`.
+`get_many`, `create`, `update`, `delete`, `matching`, `list_tasklists`; `TaskListInfo`.
 
 Tasks have no sync token (sync-invariant 31): the cursor is a watermark taken from Google's
 own `updated` (never our clock) minus a small overlap, and each incremental read asks for
@@ -13,6 +13,7 @@ table, and after a lost insert reply or a wiped state through `matching` (title 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from urllib.parse import quote
 from calsync.errors import PARSE_ERRORS, InvalidItem, NotFound, unreadable
 from calsync.model import Task
 from calsync.sides.base import ChangeSet, Remote
+from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.mapping import parse_time, task_from_google, task_to_google
 from calsync.sides.google.wire import GoogleTask, TaskList
@@ -28,6 +30,7 @@ from calsync.sides.google.wire import GoogleTask, TaskList
 _LOGGER = logging.getLogger(__name__)
 
 API = "/tasks/v1"
+BATCH_PATH = "/batch/tasks/v1"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """The watermark of a list read empty: the next read asks for every change ever made."""
 
@@ -133,6 +136,25 @@ class GoogleTasksSide:
             return None
         doc = self._doc(raw, id)
         return None if doc.deleted else self._remote(doc)
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Remote[Task] | None]:
+        """Return the tasks `ids` via batch requests (None for missing or deleted ones).
+
+        A part that fails otherwise (after the retries) raises its mapped error, an unreadable
+        one InvalidItem.
+        """
+        calls = [BatchCall("GET", self._path(i)) for i in ids]
+        found: dict[str, Remote[Task] | None] = {}
+        for task_id, reply in zip(ids, self.http.batch(BATCH_PATH, calls), strict=True):
+            if reply.error is not None:
+                error = reply.error.exception()
+                if isinstance(error, NotFound):
+                    found[task_id] = None
+                    continue
+                raise error
+            doc = self._doc(reply.body, task_id)
+            found[task_id] = None if doc.deleted else self._remote(doc)
+        return found
 
     def create(self, item: Task, key: str) -> Remote[Task]:
         """Insert `item` (Google picks the id; `key` cannot be stored on a task).
