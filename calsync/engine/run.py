@@ -264,18 +264,21 @@ def _read_by_id(fetches: list[Fetch], env: Env) -> Reads:
             )
         )
         side = env.side(name)
+        quota: QuotaError | None = None
         if len(ids) > 1 and isinstance(side, BatchSide):
             try:
                 batch = side.get_many(ids)
             except AuthError:
                 raise
+            except QuotaError as err:
+                quota = err
             except CalsyncError as err:
                 _LOGGER.info("batch read of %d %s items failed (%s); reading one by one",
                              len(ids), name.value, err)  # fmt: skip
             else:
-                got.update(((name, i), batch.get(i)) for i in ids)
-                continue
-        quota: QuotaError | None = None
+                got.update(((name, i), batch[i]) for i in ids if i in batch)
+                # An id the batch did not answer is read alone: silence is no deletion.
+                ids = [i for i in ids if i not in batch]
         for i in ids:
             if quota is not None:
                 got[name, i] = quota  # the side said stop: do not ask again this round
