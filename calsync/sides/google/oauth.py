@@ -1,10 +1,11 @@
 """OAuth 2.0 web flow helpers: the consent URL (state + PKCE), the code exchange, revocation.
 
 Public API: `scopes_for`, `new_pkce`, `authorization_url` -> `AuthorizationRequest`,
-`exchange_code` -> `TokenGrant`, `revoke`, `revoke_url_for`, and the scope constants.
+`exchange_code` -> `TokenGrant`, `revoke`, and the scope constants.
 
 URLs come from settings (`CALSYNC_GOOGLE_AUTH_URL`, `CALSYNC_GOOGLE_TOKEN_URL`) and are passed
-in; nothing here reads the environment. Scopes are the narrowest that work: events read/write,
+in (their defaults live in `calsync.sides.google.endpoints`); nothing here reads the
+environment. Scopes are the narrowest that work: events read/write,
 the calendar list read-only, and Tasks only when to-dos are synced.
 """
 
@@ -28,8 +29,6 @@ _LOGGER = logging.getLogger(__name__)
 SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events"
 SCOPE_CALENDAR_LIST = "https://www.googleapis.com/auth/calendar.calendarlist.readonly"
 SCOPE_TASKS = "https://www.googleapis.com/auth/tasks"
-GOOGLE_AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
-GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
 
 
 def scopes_for(tasks: bool) -> list[str]:
@@ -155,12 +154,6 @@ def exchange_code(
         scopes=tuple(str(doc.get("scope") or "").split()),
         token_type=str(doc.get("token_type") or "Bearer"),
     )
-
-
-def revoke_url_for(token_url: str) -> str:
-    """Return the revoke endpoint next to `token_url` (Google: `.../token` -> `.../revoke`)."""
-    base = token_url.rstrip("/")
-    return (base[: -len("/token")] if base.endswith("/token") else base) + "/revoke"
 
 
 def revoke(

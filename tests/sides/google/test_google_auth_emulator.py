@@ -10,13 +10,13 @@ import pytest
 
 from calsync.errors import AuthError
 from calsync.sides.google.auth import RefreshTokenAuth
+from calsync.sides.google.endpoints import revoke_url_for
 from calsync.sides.google.factory import GoogleSettings, calendar_side
 from calsync.sides.google.oauth import (
     SCOPE_TASKS,
     authorization_url,
     exchange_code,
     revoke,
-    revoke_url_for,
     scopes_for,
 )
 from tests.sides.google.emulated import CLIENT_ID, CLIENT_SECRET, Google
