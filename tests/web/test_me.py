@@ -236,6 +236,17 @@ def test_reset_forgets_pairs_and_cursors(web: WebEnv) -> None:
     assert _status(web, "alice") == "ok"
 
 
+def test_reset_is_refused_while_a_round_holds_the_lock(web: WebEnv) -> None:
+    """A running round keeps its state: reset says so and wipes nothing."""
+    _link(web, "alice", "a@example.com")
+    _pair_and_cursor(web, "alice")
+    me = web.signed_in("alice")
+    with web.store.user_lock("alice"):
+        assert "A sync of your calendar is running" in _flash_after(me, "/me/reset")
+    assert [p.key for p in web.store.pairs("alice", Kind.EVENT)] == ["k1"]
+    assert web.store.cursor("alice", "google:primary") == "token-1"
+
+
 def test_disconnect_revokes_and_forgets(web: WebEnv) -> None:
     """Disconnect revokes the refresh token at Google and deletes the link."""
     _link(web, "alice", "a@example.com")
