@@ -14,8 +14,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import httpx
-
 from calsync.errors import AdapterError, AuthError
 from calsync.sides.google import oauth
 from calsync.sides.google.auth import StaticTokenAuth
@@ -45,10 +43,7 @@ class ListEntry:
 
 
 class GoogleAccountClient:
-    """`GoogleAccounts` over HTTP (`client`: an httpx client for the OAuth endpoints)."""
-
-    def __init__(self, client: httpx.Client | None = None) -> None:
-        self._http = client
+    """`GoogleAccounts` over HTTP."""
 
     def consent_request(
         self, client: GoogleSettings, *, redirect_uri: str, scopes: Sequence[str], state: str
@@ -69,7 +64,6 @@ class GoogleAccountClient:
             code,
             redirect_uri,
             code_verifier,
-            client=self._http,
         )
 
     def account_email(self, client: GoogleSettings, access_token: str) -> str:
@@ -97,7 +91,7 @@ class GoogleAccountClient:
 
     def revoke(self, client: GoogleSettings, token: str) -> None:
         """Revoke a refresh token (an already invalid one counts as revoked)."""
-        oauth.revoke(revoke_url_for(client.token_url), token, client=self._http)
+        oauth.revoke(revoke_url_for(client.token_url), token, client.client_id)
 
 
 @contextmanager

@@ -40,7 +40,7 @@ def _linked(google: Google, accounts: GoogleAccountClient) -> str:
 
 def test_lists_then_revoke_then_reconnect_needed(google: Google) -> None:
     """The lists of a linked account; once revoked, reading them is an AuthError."""
-    accounts = GoogleAccountClient(google.client)
+    accounts = GoogleAccountClient()
     token = _linked(google, accounts)
     calendars = accounts.calendars(_client(google), token)
     assert calendars[0].primary and calendars[0].id == "alice@example.com"
@@ -53,7 +53,7 @@ def test_lists_then_revoke_then_reconnect_needed(google: Google) -> None:
 
 def test_a_refused_client_is_not_a_refused_grant(google: Google) -> None:
     """A client id the grant is not for is the admin's problem: AdapterError, not AuthError."""
-    accounts = GoogleAccountClient(google.client)
+    accounts = GoogleAccountClient()
     token = _linked(google, accounts)
     with pytest.raises(AdapterError) as caught:
         accounts.calendars(_client(google, "someone-else.apps.example"), token)
