@@ -1,7 +1,8 @@
-"""The web app's metrics, beside the rounds' in the application's registry.
+"""The web app's metrics, rendered after the rounds' metrics of the application layer.
 
-`/metrics` renders one registry: the application layer's `RoundMetrics` (every round this
-process runs, scheduled or not) with the series added here: sign-ins and today's API calls.
+`/metrics` shows the application's `RoundMetrics` (every round this process runs, scheduled or
+not) and this app's own registry: sign-ins and today's API calls. Each app has its own
+registry, so several apps over one application never register a series twice.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 import math
 from collections.abc import Callable
 
-from prometheus_client import Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from calsync.service import RoundMetrics
@@ -21,10 +22,11 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class WebMetrics:
-    """Sign-ins and today's Google API calls, registered with the rounds' metrics."""
+    """Sign-ins and today's Google API calls, shown with the rounds' metrics."""
 
     def __init__(self, rounds: RoundMetrics, calls_today: Callable[[], int] | None = None) -> None:
-        self.registry = rounds.registry
+        self.rounds = rounds
+        self.registry = CollectorRegistry(auto_describe=True)
         self.logins = Counter(
             "calsync_web_logins",
             "Sign-in attempts, by result (ok|refused|throttled).",
@@ -43,8 +45,8 @@ class WebMetrics:
             self.logins.labels(result)
 
     def render(self) -> bytes:
-        """Return the text exposition of the registry."""
-        return generate_latest(self.registry)
+        """Return the text exposition of the rounds' metrics and this app's."""
+        return self.rounds.render() + generate_latest(self.registry)
 
 
 def _safe(read: Callable[[], int]) -> Callable[[], float]:

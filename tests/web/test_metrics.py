@@ -106,3 +106,13 @@ def test_a_round_that_raises_counts_as_failed(
         assert not report.status.success
     assert stack.metric('calsync_syncs_total{result="failed"}') == 1
     assert stack.metric("calsync_sync_failures_total") == 1
+
+
+def test_two_apps_over_one_application_share_the_round_counts(stack: Stack) -> None:
+    """A second web app over the same application (e.g. a restart in tests) shows the same
+    round counts and registers nothing twice."""
+    stack.app.service.sync_all()
+    with ServerThread(create_app(stack.app.application, bootstrap_admin=False)) as other:
+        text = httpx.get(f"{other.url}/metrics").text
+    assert 'calsync_syncs_total{result="ok"} 1.0' in text
+    assert "calsync_web_logins_total" in text
