@@ -33,12 +33,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "vtiger_php7: also run with vtiger on PHP 7 and a utf8mb4 database"
     )
+    config.addinivalue_line("markers", "vtiger_only: run with vtiger as the CRM only")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "crm" not in metafunc.fixturenames:
         return
-    crms = ["local", "vtiger"]
+    crms = (
+        ["vtiger"] if metafunc.definition.get_closest_marker("vtiger_only") else ["local", "vtiger"]
+    )
     if metafunc.definition.get_closest_marker("vtiger_php7"):
         crms.append(KIND_VTIGER)
     metafunc.parametrize("crm", crms, indirect=True)

@@ -20,6 +20,8 @@ from calsync.service import UserStatus
 from tests.scenarios.drivers import VtigerDriver
 from tests.scenarios.world import World, make_world
 
+pytestmark = pytest.mark.vtiger_only
+
 LIST = "@default"
 
 
