@@ -29,7 +29,7 @@ from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.vtiger.client import SyncResult, VtigerClient, owner_id
 from calsync.sides.vtiger.errors import (
     SyncUnavailable,
-    VtigerError,
+    VtigerForbidden,
     VtigerInvalid,
     VtigerNotFound,
 )
@@ -157,24 +157,24 @@ class _VtigerSide(Generic[T]):
             recs = self.client.changes_by_query(self.module, since, self.user_ws_id)
             live = self.client.live_ids(self.module, self.user_ws_id)
             items, full = self._remotes(recs, skipped), False
-            deleted = self._confirm_gone(known - set(live), skipped)
+            deleted = self._confirm_gone(known - set(live))
         cursor = f"q:{start}:{encode_ids(live)}"
         return ChangeSet(items=items, deleted=deleted, cursor=cursor, full=full, skipped=skipped)
 
-    def _confirm_gone(self, candidates: set[str], skipped: list[str]) -> list[str]:
+    def _confirm_gone(self, candidates: set[str]) -> list[str]:
         """Return the `candidates` that are really gone (deleted, now someone else's, moved).
 
         An id listing paged while records were deleted can shift a live id past a page edge;
         reading each candidate back keeps such a shift from ever deleting anything. A
-        candidate that cannot be read back is skipped (not deleted) and the round goes on.
+        candidate vtiger refuses to show for another reason is not called deleted either,
+        and the round goes on.
         """
         gone = []
         for ws_id in sorted(candidates):
             try:
                 current = self._current(ws_id)
-            except VtigerError as err:
-                _LOGGER.warning("vtiger %s %s skipped: %s", self.module, ws_id, err)
-                skipped.append(ws_id)
+            except VtigerInvalid as err:
+                _LOGGER.warning("vtiger %s %s unreadable, not deleted: %s", self.module, ws_id, err)
                 continue
             if current is None:
                 gone.append(ws_id)
@@ -202,6 +202,11 @@ class _VtigerSide(Generic[T]):
         try:
             rec = self.client.retrieve(id)
         except VtigerNotFound:
+            return None
+        except VtigerForbidden as err:
+            # A user may read all of its own records: one it may not read (another user's
+            # private event now) is no longer in its calendar.
+            _LOGGER.info("vtiger %s %s not readable by this user: %s", self.module, id, err)
             return None
         except VtigerInvalid as err:
             if err.code != "INVALID_ID_ATTRIBUTE" or not id.startswith(f"{self.prefix}x"):

@@ -142,3 +142,18 @@ def test_non_admin_login_profile_and_users(
     """A non-admin key: zone from the login reply's top level, users() is only itself."""
     assert client.time_zone == "Europe/Rome" and not client.is_admin
     assert [u["user_name"] for u in client.users()] == ["alice"]
+
+
+def test_event_given_away_as_private_is_gone_not_an_error(
+    vt: VtigerEmulator, admin: EmulatedUser, alice: EmulatedUser, bob: EmulatedUser
+) -> None:
+    """An event reassigned to another user and made Private answers alice's retrieve with
+    ACCESS_DENIED "Permission to read given object is denied": it left her calendar, and her
+    VTQL feed says so instead of failing."""
+    events = VtigerEventsSide(vt.client(alice), alice.id, alice.time_zone)
+    made = events.create(make_event(title="Handed over"), "k")
+    cursor = events.changes(None).cursor
+    vt.client(admin).revise({"id": made.id, "assigned_user_id": bob.id, "visibility": "Private"})
+    vt.advance(2)
+    assert events.changes(cursor).deleted == [made.id]
+    assert events.get(made.id) is None
