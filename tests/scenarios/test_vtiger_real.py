@@ -1,0 +1,70 @@
+"""What a real vtiger 8.4 does to a sync: `sync` failing on PHP 8 (the VTQL fallback finds
+deletions), 4-byte characters stored as `??`, and a CRM that cannot hold our link key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from calsync.engine.pairs import Kind
+from calsync.model import Event, When, utcnow
+from calsync.service import UserStatus
+from tests.scenarios.drivers import VtigerDriver
+from tests.scenarios.world import World
+
+
+def soon(days: int = 1) -> When:
+    start = (utcnow() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    return When(start, start + timedelta(hours=1), "Europe/Rome")
+
+
+def g_insert(world: World, summary: str, days: int = 2) -> dict[str, object]:
+    w = soon(days)
+    return world.g.insert(
+        {
+            "summary": summary,
+            "start": {"dateTime": w.start.isoformat()},
+            "end": {"dateTime": w.end.isoformat()},
+        }
+    )
+
+
+def _vtiger(world: World) -> VtigerDriver:
+    if not isinstance(world.crm, VtigerDriver):
+        pytest.skip("vtiger-specific")
+    return world.crm
+
+
+def _php8(crm: VtigerDriver) -> None:
+    """Make the emulator answer `sync` with HTTP 500, as vtiger 8 on PHP 8 does."""
+    r = httpx.post(f"{crm.url}/_emulator/config", json={"php8": True}, timeout=30)
+    assert r.status_code == 200, r.text
+
+
+def test_recreated_crm_event_is_not_duplicated_after_the_state_is_lost(world: World) -> None:
+    """Deleted in the CRM and edited on Google, the event is re-created in the CRM under a new
+    id (edit beats delete). A state store lost afterwards (a fresh install over existing data)
+    must re-link that copy to Google's, whose link key still names the deleted CRM record."""
+    crm_id = world.crm.add_event("alice", Event("Plan", soon(3)))
+    world.sync()
+    world.sync()
+    (pair,) = world.pairs()
+    assert pair.google_id
+    world.crm.delete_event("alice", crm_id)
+    world.g.patch(pair.google_id, {"summary": "Still on"})
+    world.sync()
+    world.sync()
+    assert set(world.crm_events()) == {"Still on"}
+    world.store.wipe_pairs("alice")
+    world.store.wipe_cursors("alice")
+    world.store.commit()
+    world.clear_log()
+    rep = world.sync()
+    world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    assert [w for w in world.google_writes() if w["method"] == "POST"] == []
+    assert [e["summary"] for e in world.g.events()] == ["Still on"]
+    assert [r.item.title for r in world.crm.events("alice")] == ["Still on"]
+    assert len(world.pairs(Kind.EVENT)) == 1
