@@ -180,8 +180,8 @@ def sync_user(
         except _Stop:
             result.stopped = "quota"
             return result
-    store.set_cursor(user, crm_name, crm_cs.cursor)
-    store.set_cursor(user, google_name, google_cs.cursor)
+    store.set_cursor(user, crm_name, crm_cs.final_cursor())
+    store.set_cursor(user, google_name, google_cs.final_cursor())
     store.set_cursor(user, fp_name, fp)
     store.commit()
     return result

@@ -68,3 +68,20 @@ def test_recreated_crm_event_is_not_duplicated_after_the_state_is_lost(world: Wo
     assert [e["summary"] for e in world.g.events()] == ["Still on"]
     assert [r.item.title for r in world.crm.events("alice")] == ["Still on"]
     assert len(world.pairs(Kind.EVENT)) == 1
+
+
+def test_deleting_an_event_calsync_just_created_reaches_google_next_round(world: World) -> None:
+    """On the VTQL fallback, a record calsync created in one round and the user deleted before
+    the next is seen as deleted in that next round, not only at the daily full listing."""
+    crm = _vtiger(world)
+    _php8(crm)
+    world.crm.add_event("alice", Event("from the CRM", soon(2)))
+    g_insert(world, "from Google", 3)
+    world.sync()
+    (made,) = [r.id for r in world.crm.events("alice") if r.item.title == "from Google"]
+    world.crm.delete_event("alice", made)
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    assert not rep.rounds[0].full
+    assert set(world.google_events()) == {"from the CRM"}
+    assert len(world.pairs()) == 1
