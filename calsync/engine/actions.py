@@ -173,10 +173,11 @@ class Note(Action):
 
     what: str = "match"
     message: str = ""
+    level: str = "info"
     verb: ClassVar[str] = "note"
 
     def apply(self, env: Env) -> None:
-        env.log(self.what, "", self.key, message=self.message)
+        env.log(self.what, "", self.key, message=self.message, level=self.level)
 
     def describe(self) -> str:
         return f"{super().describe()}  ({self.message})"

@@ -12,7 +12,7 @@ decided by `plan_pair` (one commented branch per case, in decide.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from calsync.engine.actions import (
@@ -33,6 +33,7 @@ from calsync.engine.decide import (
     PlanContext,
     Seen,
     View,
+    degraded_note,
     fingerprint,
     plan_pair,
     project,
@@ -171,9 +172,13 @@ def _initial_view(p: Pair, side: SideName, cs: ChangeSet[Any], ctx: PlanContext)
     return View(Seen.FETCH) if cs.full or dirty else UNSEEN
 
 
-def match_key(item: Item) -> tuple[Any, ...]:
-    """Return what identifies an item across sides without ids: title and time (or due)."""
-    title = " ".join(item.title.split()).casefold()
+def match_key(item: Item, degrade: Callable[[str], str] | None = None) -> tuple[Any, ...]:
+    """Return what identifies an item across sides without ids: title and time (or due).
+
+    `degrade` is what the CRM makes of text it stores: a Google title is compared as the CRM
+    would hold it.
+    """
+    title = " ".join((degrade(item.title) if degrade else item.title).split()).casefold()
     if isinstance(item, Event):
         return ("event", title, item.when.start, item.when.end)
     return ("task", title, item.due)
@@ -232,10 +237,10 @@ def _plan_loose(
     # same content is that record re-created, and the pair keeps the key Google's copy holds.
     by_content: dict[tuple[Any, ...], list[Remote[Any]]] = {}
     for g in orphans:
-        by_content.setdefault(match_key(g.item), []).append(g)
+        by_content.setdefault(match_key(g.item, ctx.crm_degrade), []).append(g)
     for g in google:
         if g.key is None and f"g:{g.id}" not in taken:
-            by_content.setdefault(match_key(g.item), []).append(g)
+            by_content.setdefault(match_key(g.item, ctx.crm_degrade), []).append(g)
     for c in crm:
         twins = by_content.get(match_key(c.item))
         ours = c.key is not None and key_origin(c.key) is not None
@@ -267,4 +272,6 @@ def _plan_loose(
             seen = View(Seen.PRESENT, r)
             obs = fingerprint(seen, UNSEEN) if side is CRM else fingerprint(UNSEEN, seen)
             actions.append(Create(key, side=side.other, observed=obs, item=item, row=row))
+            if side is GOOGLE:
+                actions.extend(degraded_note(ctx, key, item))
     return actions

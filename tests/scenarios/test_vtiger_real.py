@@ -85,3 +85,26 @@ def test_deleting_an_event_calsync_just_created_reaches_google_next_round(world:
     assert not rep.rounds[0].full
     assert set(world.google_events()) == {"from the CRM"}
     assert len(world.pairs()) == 1
+
+
+def test_emoji_vtiger_cannot_hold_stay_on_google_through_vtiger_edits(world: World) -> None:
+    """vtiger's stock 3-byte utf8 database stores each emoji as `??`. A later vtiger edit of
+    another field reaches Google without writing the damaged title over Google's original,
+    and the loss is logged once for the event."""
+    crm = _vtiger(world)
+    r = httpx.post(f"{crm.url}/_emulator/config", json={"utf8mb4": False}, timeout=30)
+    assert r.status_code == 200 and r.json()["utf8mb4"] is False, r.text
+    title = "Aperitivo \U0001f379 con Luigi"
+    g = g_insert(world, title)
+    world.sync()
+    (rec,) = world.crm.events("alice")
+    assert rec.item.title == "Aperitivo ?? con Luigi"
+    world.crm.edit_event("alice", rec.id, location="Bar Basso")
+    world.sync()
+    world.clear_log()
+    world.sync()
+    assert world.google_writes() == []
+    after = world.g.get(str(g["id"]))
+    assert (after["summary"], after.get("location")) == (title, "Bar Basso")
+    degraded = [e for e in world.store.logs("alice") if e.action == "degraded"]
+    assert len(degraded) == 1 and "cannot hold" in degraded[0].message

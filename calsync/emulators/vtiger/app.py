@@ -231,7 +231,9 @@ def create_app(db: str | None = None, php8: bool = False) -> FastAPI:
         body = await request.json()
         if "php8" in body:
             emu.service.php8 = bool(body["php8"])
-        return JSONResponse({"php8": emu.service.php8})
+        if "utf8mb4" in body:
+            emu.store.utf8mb4 = bool(body["utf8mb4"])
+        return JSONResponse({"php8": emu.service.php8, "utf8mb4": emu.store.utf8mb4})
 
     @app.post("/_emulator/records")
     async def raw_record(request: Request) -> Response:
@@ -263,6 +265,7 @@ def create_app(db: str | None = None, php8: bool = False) -> FastAPI:
         emu.store.reset()
         emu.store.clock.offset = 0.0
         emu.service.php8 = php8
+        emu.store.utf8mb4 = True
         emu.service.clear()
         emu.faults.clear()
         emu.calls.clear()

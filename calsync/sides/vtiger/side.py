@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import zlib
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
@@ -40,6 +41,18 @@ from calsync.sides.vtiger.mapping import (
 _LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T", Event, Task)
+
+
+_OUTSIDE_BMP = re.compile("[\U00010000-\U0010ffff]")
+
+
+def stored_text(text: str) -> str:
+    """Return `text` as vtiger keeps it on the 3-byte `utf8` database its installer makes.
+
+    Each character outside the BMP (emoji) comes back as `??`; accents, dashes and other BMP
+    symbols survive. calsync compares with this so the damage is never read as an edit.
+    """
+    return _OUTSIDE_BMP.sub("??", text)
 
 
 def encode_ids(ids: Iterable[str]) -> str:
