@@ -170,6 +170,9 @@ class _VtigerSide(Generic[T]):
             # Every live record of the user is known or was modified since `since` (created,
             # edited, given to the user), so the expected set holds all live ids. When the
             # count matches too, nothing was deleted: one query instead of listing every id.
+            # (A record restored from the recycle bin keeps its old modifiedtime; with a
+            # deletion in the same interval the counts agree, and the daily full listing,
+            # which reads absent copies by id, finds both.)
             live = known | {str(r["id"]) for r in recs}
             if self._holds_exactly(live):
                 deleted = []
