@@ -213,7 +213,7 @@ def degraded_note(ctx: PlanContext, key: str, item: Item) -> list[Action]:
         f"the CRM cannot hold some characters of the {', '.join(lost)} (emoji and others "
         "outside the BMP): it stores them as '?', Google keeps the original"
     )
-    return [Note(key, what="degraded", message=message, level="warning")]
+    return [Note(key, what="degraded", message=message, level="warning", title=item.title)]
 
 
 def _consistent(ctx: PlanContext, crm: Item, google: Item) -> bool:

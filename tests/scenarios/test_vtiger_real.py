@@ -108,3 +108,4 @@ def test_emoji_vtiger_cannot_hold_stay_on_google_through_vtiger_edits(world: Wor
     assert (after["summary"], after.get("location")) == (title, "Bar Basso")
     degraded = [e for e in world.store.logs("alice") if e.action == "degraded"]
     assert len(degraded) == 1 and "cannot hold" in degraded[0].message
+    assert degraded[0].title == title and degraded[0].level == "warning"
