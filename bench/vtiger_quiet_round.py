@@ -127,7 +127,7 @@ def main() -> None:
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
-    with ServerThread(create_app()) as google, VtigerEmulator(php8=True) as vt:
+    with ServerThread(create_app()) as google, VtigerEmulator() as vt:
         for n in sizes:
             rows.append(measure(google.url, vt, n, args.rounds))
     table = Table(title="vtiger webservice requests per quiet round (PHP 8, VTQL fallback)")

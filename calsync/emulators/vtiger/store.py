@@ -8,7 +8,6 @@ The clock is adjustable so tests can expire tokens and sessions without waiting.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import sqlite3
 import threading
@@ -33,9 +32,6 @@ CREATE TABLE IF NOT EXISTS field_settings (
     module TEXT NOT NULL, field TEXT NOT NULL, mandatory INTEGER NOT NULL,
     PRIMARY KEY (module, field));
 """
-
-
-_OUTSIDE_BMP = re.compile("[\U00010000-\U0010ffff]")
 
 
 class Clock:
@@ -89,13 +85,8 @@ _NO_RECORD = Record(0, "", 0, False, "", "", 0, 0, {}, rev=-1)
 class Store:
     """Thread-safe access to the emulator's tables."""
 
-    def __init__(
-        self, path: str | None = None, clock: Clock | None = None, utf8mb4: bool = True
-    ) -> None:
+    def __init__(self, path: str | None = None, clock: Clock | None = None) -> None:
         self.clock = clock or Clock()
-        self.utf8mb4 = utf8mb4
-        """False: text is kept as a 3-byte `utf8` database does (each character outside the
-        BMP becomes `??`), as vtiger's stock installer sets it up."""
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.executescript(_SCHEMA)
@@ -225,15 +216,9 @@ class Store:
             rev=row["rev"],
         )
 
-    def _charset(self, data: dict[str, str]) -> dict[str, str]:
-        if self.utf8mb4:
-            return data
-        return {k: _OUTSIDE_BMP.sub("??", v) for k, v in data.items()}
-
     def insert(self, module: str, owner: int, data: dict[str, str], by: int) -> Record:
         """Store a new record stamped with the clock; return it."""
         stamp, epoch = self.clock.stamp(), self.clock.epoch()
-        data = self._charset(data)
         with self.lock:
             cur = self._db.execute(
                 "INSERT INTO records (module, owner, createdtime, modifiedtime, mtime, modifiedby,"
@@ -252,13 +237,13 @@ class Store:
         return self._record(row) if row else None
 
     def save(self, rec: Record, by: int) -> Record:
-        """Write `rec`'s data and owner back with a new modifiedtime."""
+        """Write `rec`'s module, data and owner back with a new modifiedtime."""
         stamp, epoch = self.clock.stamp(), self.clock.epoch()
         with self.lock:
             self._db.execute(
-                "UPDATE records SET owner = ?, data = ?, modifiedtime = ?, mtime = ?,"
+                "UPDATE records SET module = ?, owner = ?, data = ?, modifiedtime = ?, mtime = ?,"
                 " modifiedby = ?, rev = rev + 1 WHERE crmid = ?",
-                (rec.owner, json.dumps(self._charset(rec.data)), stamp, epoch, by, rec.crmid),
+                (rec.module, rec.owner, json.dumps(rec.data), stamp, epoch, by, rec.crmid),
             )
             self._commit()
         out = self.get(rec.crmid)
