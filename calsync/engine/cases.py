@@ -1,9 +1,9 @@
 """The case planners: one stored (or just re-linked) pair and its two views -> actions.
 
-Public API: `plan_pair(ctx, pair, crm, google)`. One function per case, each branch commented:
-an unfinished create, a deletion on one side, a change on one side, changes on both sides,
-nothing changed. Change detection is in `changes`, what may travel and who wins in `policy`.
-Pure: no I/O, no clock.
+Public API: `plan_pair(ctx, pair, crm, google)`, `degraded_note`. One function per case, each
+branch commented: an unfinished create, a deletion on one side, a change on one side, changes
+on both sides, nothing changed. Change detection is in `changes`, what may travel and who
+wins in `policy`. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from calsync.engine.actions import (
     Drop,
     Fetch,
     Link,
+    Note,
     SideName,
     Skip,
     Update,
@@ -34,11 +35,12 @@ from calsync.engine.policy import (
     project,
     record_conflict,
     source,
+    text_fields,
     winner,
     writes,
 )
 from calsync.engine.store import Conflict
-from calsync.model import Event, Visibility
+from calsync.model import Event, Item, Visibility
 from calsync.sides.base import Remote
 
 CRM, GOOGLE = SideName.CRM, SideName.GOOGLE
@@ -72,13 +74,34 @@ def plan_pair(ctx: PlanContext, pair: Pair, crm: View, google: View) -> list[Act
     changed = [x for x in (CRM, GOOGLE) if st[x] is Change.CHANGED]
     if not changed:
         return _plan_unchanged(ctx, pair, crm, google, obs)
-    # Events need both contents for privacy and masks; tasks compare without the other.
-    missing = tuple(x for x in (CRM, GOOGLE) if views[x].remote is None and ctx.kind is Kind.EVENT)
+    # Events need both contents for privacy and masks; tasks compare without the other,
+    # unless the CRM degrades text (telling its `??` from an edit needs Google's text).
+    both = ctx.kind is Kind.EVENT or ctx.crm_degrade is not None
+    missing = tuple(x for x in (CRM, GOOGLE) if views[x].remote is None and both)
     if missing:
         return [_fetch(pair, missing, views)]
     if len(changed) == 2:
         return _plan_both_changed(ctx, pair, crm, google, obs)
     return _plan_flow(ctx, pair, changed[0], views, obs)
+
+
+def degraded_note(ctx: PlanContext, key: str, item: Item) -> list[Action]:
+    """Return a log line when writing `item` to the CRM loses characters it cannot hold.
+
+    Said once per text: a text the CRM holds degraded already is not written again (see
+    `policy._keep_degraded`), so only a new one comes here.
+    """
+    degrade = ctx.crm_degrade
+    if degrade is None:
+        return []
+    lost = [f for f in text_fields(item) if degrade(getattr(item, f)) != getattr(item, f)]
+    if not lost:
+        return []
+    message = (
+        f"the CRM cannot hold some characters of the {', '.join(lost)} (emoji and others "
+        "outside the BMP): it stores them as '?', Google keeps the original"
+    )
+    return [Note(key, what="degraded", message=message, level="warning", title=item.title)]
 
 
 def _fetch(pair: Pair, sides: tuple[SideName, ...], views: dict[SideName, View]) -> Fetch:
@@ -161,19 +184,18 @@ def _push(
     target_id = d.id if d is not None else (row.crm_id if dst is CRM else row.google_id)
     assert target_id is not None
     etag = d.etag if d is not None else side_etag(before, dst)
-    return [
-        Update(
-            row.key,
-            side=dst,
-            before=before,
-            observed=obs,
-            item=item,
-            conflict=conflict,
-            target_id=target_id,
-            etag=etag,
-            row=row,
-        )
-    ]
+    update = Update(
+        row.key,
+        side=dst,
+        before=before,
+        observed=obs,
+        item=item,
+        conflict=conflict,
+        target_id=target_id,
+        etag=etag,
+        row=row,
+    )
+    return [update, *(degraded_note(ctx, row.key, item) if dst is CRM else [])]
 
 
 def _plan_flow(
@@ -242,18 +264,17 @@ def _recreate(
     if on is GOOGLE and pair.google_id is not None:
         row = row.with_(key=next_key(pair.key))
         replaces = pair.key
-    return [
-        Create(
-            row.key,
-            side=on,
-            before=pair,
-            observed=obs,
-            item=item,
-            conflict=conflict,
-            row=row,
-            replaces=replaces,
-        )
-    ]
+    create = Create(
+        row.key,
+        side=on,
+        before=pair,
+        observed=obs,
+        item=item,
+        conflict=conflict,
+        row=row,
+        replaces=replaces,
+    )
+    return [create, *(degraded_note(ctx, row.key, item) if on is CRM else [])]
 
 
 def _plan_create_missing(

@@ -1,11 +1,12 @@
 """Prefs policy: what may travel, how it looks on the other side, and who wins a conflict.
 
-Public API: `PlanContext`, `writes`, `source`, `project`, `consistent`, `masked`, `winner`,
-`record_conflict`. Pure: no I/O, no clock (the round's time comes in `PlanContext.now`).
+Public API: `PlanContext`, `writes`, `source`, `project`, `text_fields`, `consistent`, `masked`,
+`winner`, `record_conflict`. Pure: no I/O, no clock (the round's time comes in `PlanContext.now`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from calsync.engine import filters
 from calsync.engine.actions import SideName
 from calsync.engine.pairs import Kind
 from calsync.engine.store import Conflict
-from calsync.model import Event, Item, Visibility, as_dict
+from calsync.model import Event, Item, Task, Visibility, as_dict
 from calsync.prefs import Direction, Prefs, PrivateMode, Winner
 
 CRM, GOOGLE = SideName.CRM, SideName.GOOGLE
@@ -34,6 +35,10 @@ class PlanContext:
     crm_blind: frozenset[str] = frozenset()
     """Event fields the CRM cannot hold (vtiger: attendees, recurrence, ...). A CRM edit never
     overwrites them on Google: the Google copy keeps its own values."""
+    crm_degrade: Callable[[str], str] | None = None
+    """What the CRM makes of text it stores, when it cannot hold every character (vtiger on a
+    3-byte utf8 database: each character outside the BMP becomes `??`). A CRM text equal to
+    the degraded Google text is no change: Google keeps its original."""
 
 
 def writes(ctx: PlanContext, side: SideName) -> bool:
@@ -55,6 +60,11 @@ def project(ctx: PlanContext, src: SideName, item: Item, target: Item | None) ->
     the CRM as public, so that copy keeps the visibility found on its own side; and a CRM copy
     that is private under `busy` is a masked pair: nothing flows back from the mask.
     """
+    out = _project(ctx, src, item, target)
+    return None if out is None else _keep_degraded(ctx, src, out, target)
+
+
+def _project(ctx: PlanContext, src: SideName, item: Item, target: Item | None) -> Item | None:
     p, now, tz = ctx.prefs, ctx.now, ctx.user_tz
     if src is CRM:
         out = filters.for_google(item, p, now, tz)
@@ -83,6 +93,30 @@ def project(ctx: PlanContext, src: SideName, item: Item, target: Item | None) ->
     ):
         out = out.with_(visibility=target.visibility)
     return out
+
+
+def text_fields(item: Item) -> tuple[str, ...]:
+    """Return the names of `item`'s free-text fields."""
+    return ("title", "notes") if isinstance(item, Task) else ("title", "description", "location")
+
+
+def _keep_degraded(ctx: PlanContext, src: SideName, out: Item, target: Item | None) -> Item:
+    """Return `out` with each text the CRM degraded on storage taken from `target`.
+
+    The CRM hands back `degrade(text)` for the text calsync wrote: that is no change. Towards
+    Google, a CRM text equal to the degraded Google text keeps Google's original; towards the
+    CRM, a Google text whose degraded form the CRM holds already needs no write.
+    """
+    degrade = ctx.crm_degrade
+    if degrade is None or target is None or type(out) is not type(target):
+        return out
+    keep = {}
+    for name in text_fields(out):
+        new, old = getattr(out, name), getattr(target, name)
+        crm_text, google_text = (new, old) if src is CRM else (old, new)
+        if new != old and degrade(google_text) == crm_text:
+            keep[name] = old
+    return out.with_(**keep) if keep else out
 
 
 def consistent(ctx: PlanContext, crm: Item, google: Item) -> bool:

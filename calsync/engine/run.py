@@ -15,6 +15,7 @@ replays of what was already applied are recognised by etag/hash and cost nothing
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -164,6 +165,9 @@ class RoundContext:
     """Google calendar id (events) or task list id (to-dos) this round syncs."""
     crm_blind: frozenset[str] = frozenset()
     """Event fields the CRM cannot hold; a CRM edit never overwrites them on Google."""
+    crm_degrade: Callable[[str], str] | None = None
+    """What the CRM makes of text it stores when it cannot hold every character (vtiger on a
+    3-byte utf8 database); None when it keeps text as given."""
     limits: Limits = Limits()
     dry_run: bool = False
     """Read and plan, write nothing."""
@@ -183,6 +187,7 @@ class RoundContext:
             self.scope,
             self.limits.max_attempts,
             self.crm_blind,
+            self.crm_degrade,
         )
 
 
@@ -236,8 +241,8 @@ def sync_user(round_: RoundContext) -> RoundResult:
         except _Stop:
             result.stopped = "quota"
             return result
-    store.set_cursor(user, crm_name, crm_cs.cursor)
-    store.set_cursor(user, google_name, google_cs.cursor)
+    store.set_cursor(user, crm_name, crm_cs.final_cursor())
+    store.set_cursor(user, google_name, google_cs.final_cursor())
     store.set_cursor(user, fp_name, fp)
     store.commit()
     return result

@@ -276,3 +276,23 @@ def test_a_planner_that_never_settles_fails_the_round_loudly(
     with pytest.raises(ResolveIncomplete, match="still needed reads after 4 passes"):
         w.sync(full=True)
     assert (w.crm.writes, w.google.writes) == writes
+
+
+def test_crm_copy_recreated_without_our_key_relinks_after_a_wipe() -> None:
+    """A CRM that cannot store our key (vtiger) re-creates a deleted, Google-edited item under a
+    new id; with the state lost afterwards, Google's copy (whose key names the deleted record)
+    is matched to it by content instead of a second copy being made."""
+    w = World()
+    w.crm.store_keys = False
+    cid = w.crm.put(make_event("A"))
+    w.sync()
+    (gid,) = list(w.google.live())
+    w.crm.remove(cid)
+    w.google.edit(gid, make_event("A edited"))
+    w.sync()
+    assert w.titles(w.crm) == ["A edited"]
+    w.store.wipe()
+    r = w.sync()
+    assert r.crm.created == r.google.created == 0
+    assert [(p.key, p.google_id) for p in w.pairs()] == [(f"c.{cid}", gid)]
+    assert w.sync().google.writes == 0 and w.titles(w.google) == ["A edited"]
