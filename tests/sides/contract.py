@@ -64,7 +64,10 @@ class SideContract:
         raise NotImplementedError
 
     def plant_unreadable(self, side: Side[Any], made: Remote[Any]) -> str | None:
-        """Make the stored item `made` unreadable behind the side's back; return its id.
+        """Plant an item the side cannot read, behind its back; return its id.
+
+        A side may corrupt `made` in place (its database, an emulator's raw edit) or store a
+        new bad record (vtiger's raw records).
 
         None when the side cannot hold an unreadable item (it stores domain objects).
         """

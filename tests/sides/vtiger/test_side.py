@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import date
+from typing import Any
 
 import pytest
 
 from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator, event_element
-from calsync.errors import NotFound, PreconditionFailed
-from calsync.model import Event, TaskStatus, content_hash
+from calsync.errors import InvalidItem, NotFound, PreconditionFailed
+from calsync.model import Event, Task, TaskStatus, When, content_hash
 from calsync.sides.base import ChangeSet, Remote, Side
 from calsync.sides.vtiger.client import VtigerClient
 from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS
 from calsync.sides.vtiger.migrate import match_existing_google_copies
 from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide, record_etag
+from tests.sides.contract import SideContract
 from tests.sides.vtiger.factories import make_event, make_task
 
 
@@ -241,3 +244,69 @@ def test_admin_made_mandatory_fields_are_filled_or_left_alone(
     client.revise({"id": made.id, "location": "Room 9"})
     events.update(made.id, make_event(location="", title="T2"), None)
     assert client.retrieve(made.id)["location"] == "Room 9"
+
+
+class _VtigerContract(SideContract):
+    # vtiger has no place for our key and no recurrence: one record per occurrence.
+    blind = VTIGER_IGNORED_FIELDS
+
+    def tick(self) -> None:
+        # `modifiedtime` has one-second resolution and the sync feed is tie-safe on it.
+        self.vt.advance(2)
+
+    def expire(self, side: Side[Any], cursor: str) -> str:
+        # vtiger cursors never expire; one from an older calsync (another format) must not
+        # be misread as a point in time.
+        return "v1:" + cursor
+
+
+class TestVtigerEventsContract(_VtigerContract):
+    @pytest.fixture
+    def side(
+        self, client: VtigerClient, alice: EmulatedUser, vt: VtigerEmulator, php8: bool
+    ) -> VtigerEventsSide:
+        self.vt, self.alice = vt, alice
+        return VtigerEventsSide(client, alice.id, alice.time_zone)
+
+    def make(self, n: int) -> Event:
+        if n % 2:
+            return make_event(title=f"Event {n}").with_(reminders=())
+        return make_event(title=f"Day {n}", when=When.dates(date(2026, 4, n), date(2026, 4, n + 1)))
+
+    def plant_unreadable(self, side: Side[Any], made: Remote[Any]) -> str:
+        element = {**event_element(self.alice.id), "date_start": "10/03/2026"}
+        return str(self.vt.raw_record("Events", "alice", element)["id"])
+
+
+class TestVtigerTasksContract(_VtigerContract):
+    @pytest.fixture
+    def side(
+        self, client: VtigerClient, alice: EmulatedUser, vt: VtigerEmulator, php8: bool
+    ) -> VtigerTasksSide:
+        self.vt, self.alice = vt, alice
+        return VtigerTasksSide(client, alice.id, alice.time_zone)
+
+    def make(self, n: int) -> Task:
+        status = TaskStatus.DONE if n == 3 else TaskStatus.OPEN
+        return make_task(title=f"Task {n}", notes=f"n{n}", due=date(2026, 5, n), status=status)
+
+    def plant_unreadable(self, side: Side[Any], made: Remote[Any]) -> str:
+        element = {
+            "subject": "Odd",
+            "assigned_user_id": self.alice.id,
+            "activitytype": "Task",
+            "date_start": "2026-03-10",
+            "due_date": "someday",
+            "taskstatus": "Not Started",
+        }
+        return str(self.vt.raw_record("Calendar", "alice", element)["id"])
+
+
+def test_record_missing_a_field_is_invalid_item(
+    events: VtigerEventsSide, vt: VtigerEmulator, alice: EmulatedUser
+) -> None:
+    """A record without a field the mapping needs is InvalidItem, never a KeyError."""
+    element = {k: v for k, v in event_element(alice.id).items() if k != "due_date"}
+    bad = vt.raw_record("Events", "alice", element)
+    with pytest.raises(InvalidItem):
+        events.get(bad["id"])
