@@ -143,7 +143,7 @@ class SyncMachine(RuleBasedStateMachine):
         """Ids edited by a user since the last settle."""
         self.deleted: dict[str, tuple[str, str]] = {}
         """key -> (side deleted by the user, id of the other copy) while the other is unedited."""
-        self.expect: dict[str, tuple[str, Event]] = {}
+        self.expect: dict[str, tuple[str, Item]] = {}
         """CRM id -> (winner side, its content) after an edit on both sides."""
 
     # -- helpers ---------------------------------------------------------------------------
@@ -292,7 +292,7 @@ class SyncMachine(RuleBasedStateMachine):
         if self.prefs.direction is Direction.BOTH and real and not filters.same(a, b):
             w = self.prefs.winner
             google_wins = w is Winner.GOOGLE or (
-                w is Winner.LATEST and g.item.updated > c.item.updated  # type: ignore[operator]
+                w is Winner.LATEST and g.item.updated > c.item.updated
             )
             self.expect[p.crm_id] = ("google", b) if google_wins else ("crm", a)
 

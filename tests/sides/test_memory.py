@@ -88,7 +88,7 @@ def test_blind_fields_are_not_kept() -> None:
 
 
 def test_etags_guard_updates_and_deletes() -> None:
-    s: MemorySide = MemorySide("google")
+    s: MemorySide[Event] = MemorySide("google")
     r = s.create(make_event("a"), "k1")
     r2 = s.update(r.id, make_event("b"), r.etag)
     assert r2.etag != r.etag
@@ -102,7 +102,7 @@ def test_etags_guard_updates_and_deletes() -> None:
 
 
 def test_cursor_lists_changes_and_deletions_and_expires() -> None:
-    s: MemorySide = MemorySide("crm")
+    s: MemorySide[Event] = MemorySide("crm")
     a = s.put(make_event("a"))
     full = s.changes(None)
     assert full.full and [r.id for r in full.items] == [a]
@@ -116,7 +116,7 @@ def test_cursor_lists_changes_and_deletions_and_expires() -> None:
 
 
 def test_key_ids_make_a_retried_insert_hit_already_exists_even_after_delete() -> None:
-    s: MemorySide = MemorySide("google", key_ids=True)
+    s: MemorySide[Event] = MemorySide("google", key_ids=True)
     r = s.create(make_event("a"), "c.1")
     assert r.id == key_to_id("c.1") and r.key == "c.1"
     s.delete(r.id, None)
@@ -126,7 +126,7 @@ def test_key_ids_make_a_retried_insert_hit_already_exists_even_after_delete() ->
 
 
 def test_fault_plan_applied_reply_lost() -> None:
-    s: MemorySide = MemorySide("google")
+    s: MemorySide[Event] = MemorySide("google")
     s.fail_next(1, TransientError, "create", applied=True)
     with pytest.raises(TransientError):
         s.create(make_event("a"), "k")

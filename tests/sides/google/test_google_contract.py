@@ -17,7 +17,11 @@ from tests.sides.google.emulated import Google
 WINDOW = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
 
 
-class TestGoogleCalendarContract(SideContract):
+class _GoogleContract(SideContract):
+    google: Google
+
+
+class TestGoogleCalendarContract(_GoogleContract):
     stores_key = True
     deterministic_ids = True
     batch_reads = True
@@ -61,7 +65,7 @@ class TestGoogleCalendarContract(SideContract):
         super().test_unreadable_item_is_invalid_item(side)
 
 
-class TestGoogleTasksContract(SideContract):
+class TestGoogleTasksContract(_GoogleContract):
     # Tasks ignore If-Match on Google (undocumented), as the emulator does by default.
     checks_etags = False
 

@@ -237,6 +237,7 @@ def test_concurrent_writers_get_distinct_sequence_numbers(crm: LocalCrm) -> None
 class _LocalContract(SideContract):
     stores_key = True
     holds_series = True
+    crm: LocalCrm
 
     def expire(self, side: Side[Any], cursor: str) -> str:
         # Purged tombstones move the sequence's floor past every older cursor.

@@ -249,6 +249,8 @@ def test_admin_made_mandatory_fields_are_filled_or_left_alone(
 class _VtigerContract(SideContract):
     # vtiger has no place for our key and no recurrence: one record per occurrence.
     blind = VTIGER_IGNORED_FIELDS
+    vt: VtigerEmulator
+    alice: EmulatedUser
 
     def tick(self) -> None:
         # `modifiedtime` has one-second resolution and the sync feed is tie-safe on it.
