@@ -22,7 +22,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     # WAL lets readers go on while a writer commits (a no-op for in-memory databases).
     cur.execute("PRAGMA journal_mode=WAL")
-    # In WAL mode NORMAL still survives a crash of the process (rule 5: state committed after
+    # In WAL mode NORMAL still survives a crash of the process (state is committed after
     # each action); only a power cut may lose the last commits. FULL fsyncs every commit,
     # which made state commits most of a first sync's time (bench/bench_first_sync.py).
     cur.execute("PRAGMA synchronous=NORMAL")

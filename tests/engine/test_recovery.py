@@ -106,7 +106,7 @@ def test_insert_applied_reply_lost_is_adopted_not_duplicated() -> None:
 
 
 def test_failed_item_is_retried_next_round_while_the_rest_syncs() -> None:
-    """Invariants 17-18: per-item rollback; the cursor moves but the item stays dirty."""
+    """Per-item rollback: the cursor moves on, the failed item stays dirty for the next round."""
     w = World()
     for t in ("a", "b", "c"):
         w.crm.put(make_event(t))

@@ -222,7 +222,7 @@ def calendars_share(emu: Emulator, req: Req, calendar_id: str) -> Resp:
     else:
         cal.acl[email] = role
     if _body(req).get("expire_sync_tokens"):
-        cal.token_epoch += 1  # Google may invalidate tokens on ACL changes (reference §2.3)
+        cal.token_epoch += 1  # Google may answer 410 to older sync tokens after an ACL change
     emu.store.touch("calendar", cal.id)
     return Resp(200, {"calendar_id": cal.id, "email": email, "role": role})
 

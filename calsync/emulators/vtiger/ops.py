@@ -1,7 +1,7 @@
 """The emulator's webservice operations, each `op(user, params) -> result`, with vtiger's quirks.
 
-Quirks kept on purpose (reference §7): deleted/unknown ids answer ACCESS_DENIED, a `<script>`
-in a description makes the whole description HTML-escaped, times are kept as sent (unpadded),
+Quirks kept on purpose, as vtiger 8.4 has them: deleted/unknown ids answer ACCESS_DENIED, a
+`<script>` in a description makes the whole description HTML-escaped, times are kept as sent (unpadded),
 picklists and owners are not validated, empty references are `null` in query results but `""`
 in retrieve/create, records live in `Events` or `Calendar` by their `activitytype`.
 """
@@ -186,7 +186,7 @@ class Service:
             elif name == "label":
                 value = rec.data.get("subject", "")
             elif name == "assigned_user_id":
-                # An unknown owner is accepted and comes back as the bare number (§7).
+                # An unknown owner is accepted and comes back as the bare number, as on vtiger.
                 value = ws_id("Users", rec.owner) if known_owner else str(rec.owner)
             elif name == "modifiedby":
                 value = ws_id("Users", rec.modifiedby)
@@ -293,7 +293,7 @@ class Service:
             raise WsError("ACCESS_DENIED", DENIED)
         self._check_mandatory(module, element, only_given=False)
         owner = self._owner(_str(element.get("assigned_user_id")))
-        # A to-do without activitytype "Task" is stored as an Events record (§7).
+        # A to-do without activitytype "Task" is stored as an Events record, as on vtiger.
         stored_as = "Calendar" if _str(element.get("activitytype")) == "Task" else "Events"
         data = self._apply({}, element, stored_as)
         data.pop("assigned_user_id", None)

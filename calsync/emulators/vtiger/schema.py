@@ -1,6 +1,6 @@
 """Field metadata of the emulated vtiger modules (Users, Events, Calendar) and `describe` output.
 
-Defaults follow vtiger 8.4's `DefaultDataPopulator.php` (reference §3); admins may flip the
+Defaults follow vtiger 8.4's `DefaultDataPopulator.php`; admins may flip the
 mandatory flag of any field at run time through the control API.
 """
 

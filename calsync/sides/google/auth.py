@@ -1,4 +1,4 @@
-"""The auth seam of the Google adapters: something that hands out access tokens (STYLE point 11).
+"""The auth seam of the Google adapters: something that hands out access tokens.
 
 Public API: `TokenSource` (protocol: `get_access_token()`, `invalidate()`), `RefreshTokenAuth`
 (a stored refresh token, refreshed through google-auth), `StaticTokenAuth` (a fixed access
