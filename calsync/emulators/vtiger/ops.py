@@ -1,9 +1,10 @@
 """The emulator's webservice operations, each `op(user, params) -> result`, with vtiger's quirks.
 
 Quirks kept on purpose, as vtiger 8.4 has them: deleted/unknown ids answer ACCESS_DENIED, a
-`<script>` in a description makes the whole description HTML-escaped, times are kept as sent (unpadded),
-picklists and owners are not validated, empty references are `null` in query results but `""`
-in retrieve/create, records live in `Events` or `Calendar` by their `activitytype`.
+`<script>` in a description makes the whole description HTML-escaped, times are kept as sent
+(unpadded), picklists and owners are not validated, empty references are `null` in query
+results but `""` in retrieve/create, records live in `Events` or `Calendar` by their
+`activitytype`.
 """
 
 from __future__ import annotations
