@@ -16,7 +16,6 @@ from calsync.sides.base import ChangeSet, Remote, Side
 from calsync.sides.vtiger.client import VtigerClient
 from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS
-from calsync.sides.vtiger.migrate import match_existing_google_copies
 from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide, record_etag
 from tests.sides.contract import SideContract
 from tests.sides.vtiger.factories import make_event, make_task
@@ -192,24 +191,6 @@ def test_application_feed_is_fetched_once_per_round(
     second = [s.changes(cs.cursor) for s, cs in zip(sides, first, strict=True)]
     assert feed.fetches == 2
     assert _ids(second[0]) <= {made[0].id} and _ids(second[1]) == {made[1].id}
-
-
-def test_match_existing_google_copies() -> None:
-    """Events vtiger's Google module copied are linked by title + start + end, once each."""
-    ev = make_event()
-    crm = [
-        Remote("18x1", "t", ev),
-        Remote("18x2", "t", ev),
-        Remote("18x3", "t", ev.with_(title="")),
-    ]
-    google = [
-        Remote("g2", "e", ev.with_(title="  budget  REVIEW ")),
-        Remote("g1", "e", ev),
-        Remote("g3", "e", ev.with_(title="Google Event")),
-        Remote("g4", "e", ev.with_(location="elsewhere", title="other")),
-    ]
-    pairs = match_existing_google_copies(crm, google)
-    assert [(c.id, g.id) for c, g in pairs] == [("18x1", "g1"), ("18x2", "g2"), ("18x3", "g3")]
 
 
 def test_vtql_feed_never_deletes_what_a_shifted_listing_missed(
