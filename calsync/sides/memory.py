@@ -8,7 +8,8 @@ ids); `store_keys=True` keeps the key on the item (Google's `extendedProperties.
 CRM-like limits too: `store_keys=False` (vtiger has no place for our key), `blind` event fields
 the side cannot hold (reset to their defaults on every write, as vtiger drops attendees), and
 `window`, which bounds full listings in time as calsync's Google listings are bounded by the
-sync window (increments still report every change, as a sync token does).
+sync window (increments still report every change, as a sync token does), and `degrade`,
+what a CRM makes of the text it stores (vtiger's 3-byte utf8 turns emoji into `??`).
 
 Public API: `MemorySide(name, clock=..., key_ids=..., store_keys=...)` with the Side methods;
 user-side edits that bypass faults (`put`, `edit`, `touch`, `remove`); the fault plan
@@ -21,7 +22,7 @@ import base64
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from calsync.errors import (
     AdapterError,
@@ -30,8 +31,11 @@ from calsync.errors import (
     NotFound,
     PreconditionFailed,
 )
-from calsync.model import Event, Item
+from calsync.model import Event, Item, Task
 from calsync.sides.base import ChangeSet, Remote
+
+TEXT_FIELDS = ("title", "description", "location")
+"""Text fields of an event (a task's are title and notes)."""
 
 T = TypeVar("T", bound=Item)
 
@@ -78,6 +82,9 @@ class MemorySide(Generic[T]):
     """Event fields this side cannot hold: every write stores their default instead."""
     window: Callable[[], tuple[datetime, datetime]] | None = None
     """When set, a full listing holds only events overlapping this (start, end) range."""
+    degrade: Callable[[str], str] | None = None
+    """What the side makes of the text it stores (a CRM on a 3-byte utf8 database turns
+    emoji into `??`), applied to every text field written, by calsync or by a user."""
     entries: dict[str, _Entry[T]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     writes: int = 0
@@ -261,6 +268,10 @@ class MemorySide(Generic[T]):
     def _store(self, id_: str, item: T, key: str | None) -> _Entry[T]:
         if self.blind and isinstance(item, Event):
             item = replace(item, **_defaults_of(self.blind))  # type: ignore[arg-type]
+        if self.degrade is not None:
+            texts = ("title", "notes") if isinstance(item, Task) else TEXT_FIELDS
+            changes: dict[str, Any] = {f: self.degrade(getattr(item, f)) for f in texts}
+            item = replace(item, **changes)
         stamped = replace(item, updated=self._stamp())
         e = _Entry(stamped, f'"{self.name}-{self._seq}"', self._seq, key)
         self.entries[id_] = e
