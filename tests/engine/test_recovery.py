@@ -1,5 +1,6 @@
 """Safety valves and recovery: mass-delete guard, wiped state, 412, crashes, faults."""
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -7,7 +8,6 @@ import pytest
 
 from calsync.engine import run
 from calsync.engine.actions import Action, Fetch, SideName
-from calsync.engine.filters import in_range
 from calsync.engine.memstore import Crash
 from calsync.engine.pairs import Pair, PairStatus
 from calsync.engine.plan import MassDeleteBlocked
@@ -114,7 +114,7 @@ def test_insert_applied_reply_lost_is_adopted_not_duplicated() -> None:
 
 
 def test_failed_item_is_retried_next_round_while_the_rest_syncs() -> None:
-    """Invariants 17-18: per-item rollback; the cursor moves but the item stays dirty."""
+    """Per-item rollback: the cursor moves on, the failed item stays dirty for the next round."""
     w = World()
     for t in ("a", "b", "c"):
         w.crm.put(make_event(t))
@@ -214,7 +214,15 @@ def test_recreating_steps_over_every_deleted_generation() -> None:
 def _drift_out_of_the_window(w: World, days: int) -> None:
     """Move the clock `days` on; Google's full listing holds only what the window shows then."""
     w.now += timedelta(days=days)
-    w.google.listed = lambda item: in_range(item, w.prefs, w.now, w.user_tz)
+    _bound_by_the_window(w)
+
+
+def _bound_by_the_window(w: World) -> None:
+    """Make Google's full listing hold only what overlaps the sync window, as the real one."""
+    w.google.window = lambda: (
+        w.now - timedelta(days=w.prefs.days_past),
+        w.now + timedelta(days=w.prefs.days_future),
+    )
 
 
 def test_items_drifted_out_of_the_window_are_no_mass_deletion() -> None:
@@ -232,7 +240,7 @@ def test_emptied_window_is_blocked_when_linked_items_in_it_are_gone() -> None:
     w = world_with(3)
     for id_ in list(w.google.live()):
         w.google.remove(id_)
-    w.google.listed = lambda item: in_range(item, w.prefs, w.now, w.user_tz)
+    _bound_by_the_window(w)
     with pytest.raises(MassDeleteBlocked, match="3 of 3"):
         w.sync(full=True)
     assert len(w.crm.live()) == 3 and len(w.pairs()) == 3
@@ -276,6 +284,26 @@ def test_a_planner_that_never_settles_fails_the_round_loudly(
     with pytest.raises(ResolveIncomplete, match="still needed reads after 4 passes"):
         w.sync(full=True)
     assert (w.crm.writes, w.google.writes) == writes
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="with no pairs left to read by id, an empty CRM listing after a wiped state reads "
+    "as 'not there yet' and the Google-born items are created in the CRM a second time",
+)
+def test_empty_listing_after_a_wiped_state_creates_no_duplicate() -> None:
+    """A wiped state, then one empty CRM listing (a glitch): nothing is created twice."""
+    w = World()
+    w.google.put(make_event("from google"))
+    w.sync()
+    assert w.titles(w.crm) == ["from google"]
+    w.store.wipe()
+    w.crm.expire_cursors()
+    w.crm.list_empty_next()
+    with contextlib.suppress(MassDeleteBlocked):  # refusing the round is fine too
+        w.sync()
+    w.sync()
+    assert w.titles(w.crm) == ["from google"]
 
 
 def test_crm_copy_recreated_without_our_key_relinks_after_a_wipe() -> None:

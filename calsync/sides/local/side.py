@@ -70,7 +70,7 @@ class LocalSide(Generic[T]):
 
     def _remote(self, row: Any) -> Remote[T]:
         """Return the row as an item; InvalidItem when its columns do not make one."""
-        with unreadable(f"CRM {self._codec.kind.value} {row.id}"):
+        with unreadable(f"CRM {self._codec.kind} {row.id}"):
             item = self._codec.item(row)
         # Only a link key calsync stored is a key: a CRM-born item has none, like on vtiger.
         return Remote(str(row.id), str(row.version), item, row.link_key)
@@ -151,7 +151,7 @@ class LocalSide(Generic[T]):
         with self._engine.begin() as conn:
             row = self._row(conn, id)
             if row is None or row.deleted:
-                raise NotFound(f"no {self._codec.kind.value} {id} for {self.user}")
+                raise NotFound(f"no {self._codec.kind} {id} for {self.user}")
             if etag is not None and etag != str(row.version):
                 raise PreconditionFailed(f"{id} is at version {row.version}, not {etag}")
             self._write(conn, row, values)
