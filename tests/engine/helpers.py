@@ -11,7 +11,7 @@ from calsync.engine.pairs import Kind
 from calsync.engine.run import Limits, RoundContext, RoundResult, sync_user
 from calsync.model import Event, Item, Task, Visibility, When
 from calsync.prefs import Prefs
-from calsync.sides.memory import MemorySide
+from calsync.sides.memory import BatchMemorySide, MemorySide
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 USER = "alice"
@@ -57,7 +57,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.crm = MemorySide("crm", clock=lambda: self.now, store_keys=True)
-        self.google = MemorySide("google", clock=lambda: self.now, key_ids=True)
+        self.google = BatchMemorySide("google", clock=lambda: self.now, key_ids=True)
 
     def sync(self, **kw: Any) -> RoundResult:
         kw.setdefault("user_tz", self.user_tz)

@@ -49,7 +49,7 @@ from calsync.model import (
     When,
 )
 from calsync.prefs import Direction, HoursWindow, Prefs, PrivateMode, Winner
-from calsync.sides.memory import MemorySide
+from calsync.sides.memory import BatchMemorySide, MemorySide
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 USER = "u"
@@ -132,7 +132,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.crm: MemorySide[Any] = MemorySide(
             "crm", clock=lambda: self.now, store_keys=self.crm_stores_key, blind=self.crm_blind
         )
-        self.google: MemorySide[Any] = MemorySide(
+        self.google: MemorySide[Any] = BatchMemorySide(
             "google",
             clock=lambda: self.now + self.skew,
             key_ids=self.google_stores_key,

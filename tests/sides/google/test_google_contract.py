@@ -64,6 +64,7 @@ class TestGoogleCalendarContract(_GoogleContract):
 class TestGoogleTasksContract(_GoogleContract):
     # Tasks ignore If-Match on Google (undocumented), as the emulator does by default.
     checks_etags = False
+    batch_reads = True
 
     @pytest.fixture
     def side(self, google: Google) -> GoogleTasksSide:
