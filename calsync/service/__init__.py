@@ -6,6 +6,8 @@
   preferences and page data (`AccountService`).
 - `settings`: the admin page's settings over the configuration (`AppSettings`).
 - `google`: the Google account calls the layer needs, as a protocol (`GoogleAccounts`).
+- `usage`: Google API calls per quota day, API and user, against the budgets
+  (`UsageService`, `Usage`).
 - `application`: all of it assembled (`Application`).
 """
 
@@ -29,6 +31,7 @@ from calsync.service.settings import (
     SettingsRefused,
     check_redirect_uri,
 )
+from calsync.service.usage import DayUsage, Usage, UsageRefused, UsageService, UserUsage
 from calsync.state.records import UserBusy
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "AppSettings",
     "Application",
     "CrmView",
+    "DayUsage",
     "Disconnected",
     "GoogleAccounts",
     "GoogleClientView",
@@ -48,9 +52,13 @@ __all__ = [
     "RoundService",
     "SettingsRefused",
     "SyncService",
+    "Usage",
+    "UsageRefused",
+    "UsageService",
     "UserBusy",
     "UserReport",
     "UserRow",
     "UserStatus",
+    "UserUsage",
     "check_redirect_uri",
 ]

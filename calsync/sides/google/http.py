@@ -5,12 +5,12 @@ Public API: `GoogleHttp(auth, user=..., base_url=..., budget=..., backoff=..., s
 
 Every try is counted through the budget before it is sent, against the API its path is for
 (`api_of`; a batch's parts count one call each, as Google counts them). 401 invalidates the
-access token and retries once. Rate limits (403/429 `rateLimitExceeded`/`userRateLimitExceeded`), 5xx,
-timeouts and connection errors are retried with capped exponential backoff and full jitter,
-honouring `Retry-After`; then QuotaError / TransientError. `quotaExceeded` and
-`dailyLimitExceeded` are not retried. Calls that are not idempotent are retried only when
-Google surely did not apply them (connection refused, rate limited). Requests are debug-logged
-without any token.
+access token and retries once. Rate limits (403/429 `rateLimitExceeded`/
+`userRateLimitExceeded`), 5xx, timeouts and connection errors are retried with capped
+exponential backoff and full jitter, honouring `Retry-After`; then QuotaError / TransientError.
+`quotaExceeded` and `dailyLimitExceeded` are not retried. Calls that are not idempotent are
+retried only when Google surely did not apply them (connection refused, rate limited). Requests
+are debug-logged without any token.
 """
 
 from __future__ import annotations

@@ -41,8 +41,9 @@ def downgrade() -> None:
     # The old key holds one row per day and user: fold the APIs' counts together first.
     conn = op.get_bind()
     totals = conn.execute(
-        sa.select(_counters.c.day, _counters.c.user_name, sa.func.sum(_counters.c.calls))
-        .group_by(_counters.c.day, _counters.c.user_name)
+        sa.select(_counters.c.day, _counters.c.user_name, sa.func.sum(_counters.c.calls)).group_by(
+            _counters.c.day, _counters.c.user_name
+        )
     ).all()
     conn.execute(_counters.delete())
     with op.batch_alter_table("quota_counters") as batch:
