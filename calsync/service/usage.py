@@ -101,7 +101,9 @@ class UsageService:
         Raise UsageRefused when `days` is not within 1..MAX_DAYS.
         """
         if not 1 <= days <= MAX_DAYS:
-            raise UsageRefused(f"--days must be from 1 to {MAX_DAYS}, not {days}")
+            raise UsageRefused(
+                f"--days must be a whole number of days from 1 to {MAX_DAYS}, not {days}"
+            )
         today = self._today()
         first = today - timedelta(days=days - 1)
         by_day = self.store.calls_by_day(first, today)
