@@ -71,10 +71,9 @@ def usage_tables(report: Usage) -> list[Table]:
             f"{limits.user:,}" if limits and limits.user is not None else "-",
             f"{max(0, project - used):,}" if project is not None else "-",
         )
-    used = report.today_calls(Api.CALENDAR)
     today.caption = (
         f"Google bills Calendar API calls past {report.billing_threshold:,} a day:"
-        f" {max(0, report.billing_threshold - used):,} to go today."
+        f" {report.billing_left():,} to go today."
     )
     days = Table(title="calls per quota day")
     for col in ("day", "calendar", "tasks"):

@@ -68,6 +68,10 @@ class Usage:
         """Return today's calls of `api` for the whole project."""
         return self.days[-1].calls(api) if self.days else 0
 
+    def billing_left(self) -> int:
+        """Return the Calendar API calls left today before Google starts billing."""
+        return max(0, self.billing_threshold - self.today_calls(Api.CALENDAR))
+
     def to_json(self) -> dict[str, Any]:
         """Return the report as `calsync usage --json` prints it."""
         budgets: dict[str, dict[str, int | None]] = {}
