@@ -4,14 +4,21 @@ in one line."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from calsync.cli import app
+from calsync.config import load_settings
+from calsync.emulators.google.app import create_app
+from calsync.emulators.server import ServerThread
+from calsync.model import Event, Task, When, utcnow
 from calsync.quota import quota_day
+from calsync.sides.local.crm import LocalCrm
 from calsync.wiring import build
 
 runner = CliRunner()
@@ -72,3 +79,49 @@ def test_bad_days_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, d
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--days must be a whole number of days from 1 to 366" in lines[0]
+
+
+@pytest.fixture(scope="module")
+def google_url() -> Iterator[str]:
+    with ServerThread(create_app()) as server:
+        yield server.url
+
+
+def test_a_sync_round_is_counted_per_api_as_google_counts_it(
+    google_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a round that syncs an event and a to-do, `calsync usage` reports for alice the
+    Calendar and the Tasks API calls the emulator counted, each apart."""
+    httpx.post(f"{google_url}/_emulator/reset")
+    account = httpx.post(
+        f"{google_url}/_emulator/accounts", json={"email": "alice@example.com"}
+    ).json()
+    for key, value in {
+        "CALSYNC_DATA_DIR": str(tmp_path),
+        "CALSYNC_GOOGLE_API_URL": google_url,
+        "CALSYNC_GOOGLE_TOKEN_URL": f"{google_url}/token",
+        "CALSYNC_GOOGLE_CLIENT_ID": "cli-test",
+        "CALSYNC_GOOGLE_CLIENT_SECRET": "cli-secret",
+    }.items():
+        monkeypatch.setenv(key, value)
+    crm = LocalCrm(load_settings().local_crm_url)
+    crm.create_user("alice", password="pw", time_zone="Europe/Rome")
+    start = (utcnow() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    crm.add_event("alice", Event("standup", When(start, start + timedelta(minutes=15))))
+    crm.add_task("alice", Task("call Bob"))
+    link = ["users", "link", "alice", "--refresh-token", account["refresh_token"]]
+    assert runner.invoke(app, link).exit_code == 0
+    assert runner.invoke(app, ["users", "prefs", "alice", "--tasklist", "@default"]).exit_code == 0
+    httpx.delete(f"{google_url}/_emulator/stats")
+
+    assert runner.invoke(app, ["sync", "--user", "alice"]).exit_code == 0
+
+    by_method = httpx.get(f"{google_url}/_emulator/stats").json()["by_method"]
+    calendar = sum(n for m, n in by_method.items() if m.startswith("calendar."))
+    tasks = sum(n for m, n in by_method.items() if m.startswith("tasks."))
+    assert calendar > 0 and tasks > 0
+    result = runner.invoke(app, ["usage", "--days", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["users"]["alice"] == {"calendar": calendar, "tasks": tasks}
+    assert doc["days"] == [{"day": quota_day().isoformat(), "calendar": calendar, "tasks": tasks}]
