@@ -197,12 +197,20 @@ def test_admin_saves_budgets_all_or_nothing(web: WebEnv) -> None:
     assert web.store.get_setting("google_daily_budget") is None
     good = {"calendar": "100", "calendar_user": "50", "tasks": "7", "tasks_user": "1"}
     assert admin.post("/admin/budgets", good, page="/admin").status_code == 303
-    settings = snapshot(web.store)["settings"]
-    assert {k: v for k, v in settings.items() if "budget" in k} == {
-        "google_daily_budget": ("100", False),
-        "google_user_daily_budget": ("50", False),
-        "google_tasks_daily_budget": ("7", False),
-        "google_tasks_user_daily_budget": ("1", False),
+    saved = {
+        key: web.store.get_setting(key)
+        for key in (
+            "google_daily_budget",
+            "google_user_daily_budget",
+            "google_tasks_daily_budget",
+            "google_tasks_user_daily_budget",
+        )
+    }
+    assert saved == {
+        "google_daily_budget": "100",
+        "google_user_daily_budget": "50",
+        "google_tasks_daily_budget": "7",
+        "google_tasks_user_daily_budget": "1",
     }
 
 
