@@ -7,10 +7,11 @@
 - `settings`: the admin page's settings over the configuration (`AppSettings`).
 - `google`: the Google account calls the layer needs, as a protocol (`GoogleAccounts`).
 - `usage`: Google API calls per quota day, API and user, against the budgets
-  (`UsageService`, `Usage`).
+  (`UsageService`, `Usage`; the budgets' value types `Api` and `Limits`).
 - `application`: all of it assembled (`Application`).
 """
 
+from calsync.quota import Api, Limits
 from calsync.service.accounts import (
     AccountService,
     Disconnected,
@@ -37,6 +38,7 @@ from calsync.state.records import UserBusy
 __all__ = [
     "VTIGER_CALLBACK",
     "AccountService",
+    "Api",
     "AppSettings",
     "Application",
     "CrmView",
@@ -45,6 +47,7 @@ __all__ = [
     "GoogleAccounts",
     "GoogleClientView",
     "GoogleLists",
+    "Limits",
     "LinkResult",
     "ListEntry",
     "NotConfigured",

@@ -9,8 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from calsync.quota import Api
-from calsync.service import SettingsRefused
+from calsync.service import Api, SettingsRefused
 from calsync.state.records import UserRecord
 from calsync.web.context import WebContext
 from calsync.web.deps import AdminUser, Ctx
