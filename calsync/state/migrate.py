@@ -21,6 +21,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_MS = 30_000
+"""How long an SQLite connection waits for another writer before it fails."""
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -38,7 +40,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     # Writers from other threads or processes (scheduler, web app, CLI) wait, not fail.
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # WAL lets readers go on while a writer commits (a no-op for in-memory databases).
     cur.execute("PRAGMA journal_mode=WAL")
     # In WAL mode NORMAL still survives a crash of the process (rule 5: state committed after
