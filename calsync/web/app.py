@@ -19,30 +19,30 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from calsync.quota import quota_day
 from calsync.web.context import WebConfig, WebContext
-from calsync.web.deps import LoginRequired, check_csrf
+from calsync.web.deps import SESSION_IDLE, LoginRequired, check_csrf
 from calsync.web.google import SidesGoogleGateway
 from calsync.web.metrics import WebMetrics
 from calsync.web.pages import STATIC_DIR, make_templates, redirect, render
 from calsync.web.routes import admin, auth, health, me, oauth
 from calsync.web.runner import SyncRunner
-from calsync.web.security import ensure_admin, session_key
+from calsync.web.security import LoginThrottle, ensure_admin, session_key
 from calsync.web.services import (
     CrmAuthenticator,
     CrmProbe,
     GoogleGateway,
     SyncServiceLike,
-    WebStore,
 )
+from calsync.web.store import AppStore
 
 _LOGGER = logging.getLogger(__name__)
 
 SESSION_COOKIE = "calsync_session"
-SESSION_MAX_AGE = 8 * 3600
+SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 
 
 def create_app(
     settings: Any,
-    store: WebStore,
+    store: AppStore,
     service: SyncServiceLike,
     *,
     crm_auth: CrmAuthenticator,
@@ -54,8 +54,8 @@ def create_app(
 ) -> FastAPI:
     """Return the calsync web app.
 
-    `settings` is calsync's Settings (Google endpoints and client, CRM kind);
-    `store` the state store seen as a `WebStore`; `service` runs sync rounds;
+    `settings` is calsync's Settings (Google endpoints and client, CRM kind, public URL,
+    trusted proxies); `store` the state store seen as an `AppStore`; `service` runs sync rounds;
     `crm_auth` checks CRM users' credentials; `google` defaults to HTTP calls at the
     configured endpoints. With `bootstrap_admin`, a first run creates the `admin` account
     and passes its one-time password to `announce` (stderr by default).
@@ -79,7 +79,11 @@ def create_app(
         crm_probe=crm_probe,
         templates=make_templates(),
         metrics=metrics,
+        login_throttle=LoginThrottle(store),
     )
+    abandoned = store.abandon_dead_runs()
+    if abandoned:
+        _LOGGER.warning("%d sync runs were left running by a stopped process: abandoned", abandoned)
     if bootstrap_admin:
         password = ensure_admin(store)
         if password is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Hashable
@@ -12,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from calsync.web.metrics import WebMetrics
 from calsync.web.runner import SyncRunner
-from calsync.web.security import LoginThrottle
+from calsync.web.security import IPNetwork, LoginThrottle
 from calsync.web.services import (
     DEFAULT_DAILY_BUDGET,
     SETTING_CLIENT_ID,
@@ -20,8 +21,8 @@ from calsync.web.services import (
     CrmAuthenticator,
     CrmProbe,
     GoogleGateway,
-    WebStore,
 )
+from calsync.web.store import AppStore
 
 
 def _secret(value: Any) -> str:
@@ -45,9 +46,12 @@ class WebConfig:
     crm_user: str = ""
     daily_budget: int = DEFAULT_DAILY_BUDGET
     """Google API calls per day for the whole project, unless the admin page says otherwise."""
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    """Reverse proxies whose `X-Forwarded-For` names the client (none: the peer is)."""
 
     @property
     def https(self) -> bool:
+        """True when users reach the app over https (the session cookie is then Secure)."""
         return self.public_url.startswith("https://")
 
     @classmethod
@@ -61,6 +65,10 @@ class WebConfig:
             crm_url=str(getattr(settings, "vtiger_url", "") or ""),
             crm_user=str(getattr(settings, "vtiger_user", "") or ""),
             daily_budget=int(getattr(settings, "google_daily_budget", 0) or DEFAULT_DAILY_BUDGET),
+            trusted_proxies=tuple(
+                ipaddress.ip_network(p, strict=False)
+                for p in getattr(settings, "trusted_proxies", ()) or ()
+            ),
         )
 
 
@@ -95,16 +103,16 @@ class WebContext:
     """The app's collaborators, kept on `app.state.ctx`."""
 
     config: WebConfig
-    store: WebStore
+    store: AppStore
     runner: SyncRunner
     google: GoogleGateway
     crm_auth: CrmAuthenticator
     crm_probe: CrmProbe | None
     templates: Jinja2Templates
     metrics: WebMetrics
+    login_throttle: LoginThrottle
+    """Failed sign-ins per (name, client address), counted in the state store."""
     lists_cache: TtlCache = field(default_factory=TtlCache)
-    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
-    """Repeated failed sign-ins per name and per client address."""
     """The linked accounts' calendar and task lists, read for the settings page."""
 
     def client_credentials(self) -> tuple[str, str]:

@@ -9,7 +9,12 @@ from tests.web.conftest import WebEnv, snapshot
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/admin"), ("POST", "/admin/google"), ("POST", "/admin/crm-test")],
+    [
+        ("GET", "/admin"),
+        ("POST", "/admin/google"),
+        ("POST", "/admin/crm-test"),
+        ("POST", "/admin/users/bob/sign-out"),
+    ],
 )
 def test_admin_pages_refuse_other_users(web: WebEnv, method: str, path: str) -> None:
     """A CRM user gets 403 on every admin path, and nothing changes."""
@@ -162,3 +167,15 @@ def test_password_change_is_admin_only(web: WebEnv) -> None:
     me = web.signed_in("alice")
     data = {"current": "x", "new": "long-enough-1", "confirm": "long-enough-1"}
     assert me.post("/admin/password", data).status_code == 403
+
+
+def test_admin_page_title_is_only_a_title(web: WebEnv) -> None:
+    """The page's <title> is plain text: no password form and no CSRF token in it, and the
+    password form appears once, in the page body."""
+    page = web.signed_in("admin").get("/admin").text
+    head = page[: page.index("</head>")]
+    title = head[head.index("<title>") + len("<title>") : head.index("</title>")]
+    assert title == "Admin · calsync"
+    assert "csrf_token" not in head
+    assert page.count('action="/admin/password"') == 1
+    assert page.index('action="/admin/password"') > page.index("<main>")

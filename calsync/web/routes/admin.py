@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from calsync.quota import quota_day
 from calsync.state.records import GoogleLink, Role, SyncRun, UserRecord
 from calsync.web.context import WebContext
-from calsync.web.deps import AdminUser, Ctx
+from calsync.web.deps import AdminUser, Ctx, start_session
 from calsync.web.pages import flash, redirect, render
 from calsync.web.services import (
     SETTING_CLIENT_ID,
@@ -184,9 +184,21 @@ def change_password(
         errors["confirm"] = "The two new passwords differ."
     if errors:
         return _page(request, ctx, admin, errors=errors, status_code=400)
-    ctx.store.set_password(admin.name, new)
+    ctx.store.set_password(admin.name, new)  # ends every session of the admin
+    start_session(request, ctx, admin)  # ... but this browser stays signed in
     _LOGGER.info("admin %s changed their password", admin.name)
-    flash(request, "Password changed.", "ok")
+    flash(request, "Password changed; every other session of yours is signed out.", "ok")
+    return redirect("/admin")
+
+
+@router.post("/users/{name:path}/sign-out")
+def sign_out_user(request: Request, ctx: Ctx, admin: AdminUser, name: str) -> Response:
+    """End every web session of the user `name` (copied cookies included)."""
+    ended = ctx.store.end_sessions(name)
+    _LOGGER.info("admin %s signed %s out (%d sessions)", admin.name, name, ended)
+    flash(request, f"{name} is signed out everywhere ({ended} sessions ended).", "ok")
+    if name == admin.name:
+        return redirect("/login")
     return redirect("/admin")
 
 
