@@ -21,11 +21,11 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from calsync.crm import LocalBackend
 from calsync.emulators.google.app import create_app
 from calsync.emulators.server import ServerThread
 from calsync.model import Event, When
 from calsync.service import SyncService
+from calsync.sides.crm import LocalBackend
 from calsync.sides.google.factory import GoogleSettings
 from calsync.sides.local.crm import LocalCrm
 from calsync.state.store import Store

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from calsync.sides.base import QuotaError
+from calsync.errors import QuotaError
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -7,36 +7,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn
-from rich.table import Table
 
 from calsync.config import Settings, load_settings
-from calsync.crm import CrmBackend, backend_from_settings
-from calsync.engine.store import LogEntry
-from calsync.model import utcnow
-from calsync.prefs import Direction, HoursWindow, PrefsError, PrivateMode, Winner, parse_enum
 from calsync.quota import Budget, BudgetAlert, RateLimiter
-from calsync.service import SyncService, UserReport
-from calsync.sides.base import CalsyncError
+from calsync.service import SyncService
+from calsync.sides.crm import CrmBackend, backend_from_settings
 from calsync.sides.google.factory import GoogleSettings
-from calsync.state.records import SettingKey, UnknownUser
+from calsync.state.records import SettingKey
 from calsync.state.store import Store
 
-out = Console()
 err = Console(stderr=True)
 
 # Admin-page settings (stored in the state database) win over the environment.
 CLIENT_ID_SETTING = SettingKey.GOOGLE_CLIENT_ID.value
 CLIENT_SECRET_SETTING = SettingKey.GOOGLE_CLIENT_SECRET.value
 BUDGET_SETTING = SettingKey.GOOGLE_DAILY_BUDGET.value
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a one-line error; return the Exit to raise (nothing has been changed)."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
 
 
 @dataclass
@@ -105,165 +91,3 @@ def build(settings: Settings | None = None) -> App:
 
     service = SyncService(store, crm, google_now, budget=budget)
     return App(settings, store, crm, service)
-
-
-# -- commands ----------------------------------------------------------------------------
-
-
-def summary_table(reports: list[UserReport]) -> Table:
-    """Return the per-user, per-side summary of a round."""
-    table = Table(title="calsync sync")
-    for col in ("user", "status", "side", "created", "updated", "deleted", "conflicts"):
-        table.add_column(col)
-    table.add_column("skipped")
-    table.add_column("errors")
-    for rep in reports:
-        for side in ("crm", "google"):
-            c = rep.total(side)
-            table.add_row(
-                rep.user if side == "crm" else "",
-                rep.status.value if side == "crm" else "",
-                side,
-                *(str(v) for v in (c.created, c.updated, c.deleted, c.conflicts, c.skipped)),
-                str(c.errors),
-            )
-    return table
-
-
-def run_sync(user: str | None, dry_run: bool = False, force: bool = False) -> int:
-    """Run one round (one user or all); print progress and the summary; return the exit code."""
-    try:
-        app = build()
-    except CalsyncError as e:
-        raise fail(str(e)) from None
-    if user is not None:
-        try:
-            app.service.known_user(user)
-        except UnknownUser:
-            raise fail(f"unknown user {user!r} (see `calsync users list`)") from None
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True
-    ) as bar:
-        task = bar.add_task("syncing", total=None)
-
-        def progress(message: str) -> None:
-            bar.update(task, description=message)
-
-        if user is not None:
-            reports = [app.service.sync_user(user, dry_run=dry_run, force=force, progress=progress)]
-        else:
-            reports = app.service.sync_all(dry_run=dry_run, force=force, progress=progress)
-    out.print(summary_table(reports))
-    for rep in reports:
-        if rep.message:
-            style = "green" if rep.status.success else "red"
-            out.print(f"[{style}]{rep.user}: {rep.status.value}[/] {rep.message}", highlight=False)
-        if dry_run:
-            for r in rep.rounds:
-                for line in r.planned:
-                    out.print(f"  {rep.user} {r.kind.value}: {line}", highlight=False)
-    if not reports:
-        out.print("no linked users to sync")
-    return 0 if all(r.status.success for r in reports) else 1
-
-
-def list_users() -> None:
-    """Print the CRM's users with their link, direction and last sync."""
-    app = build()
-    table = Table(title="users")
-    for col in ("user", "zone", "google", "link", "direction", "last sync", "status"):
-        table.add_column(col)
-    for info in app.crm.users():
-        rec = app.store.get_user(info.name)
-        link = app.store.get_link(info.name)
-        prefs = app.store.get_prefs(info.name) if rec else None
-        table.add_row(
-            info.name,
-            info.time_zone,
-            link.google_email if link else "-",
-            link.status.value if link else "not linked",
-            prefs.direction.value if prefs else "-",
-            f"{rec.last_sync_at:%Y-%m-%d %H:%M}" if rec and rec.last_sync_at else "never",
-            (rec.last_sync_status or "-") if rec else "-",
-        )
-    out.print(table)
-
-
-def link_user(name: str, refresh_token: str, email: str | None) -> None:
-    """Link `name` to a Google account with a refresh token obtained elsewhere."""
-    app = build()
-    if not refresh_token.strip():
-        raise fail("the refresh token is empty")
-    try:
-        app.service.known_user(name)
-    except UnknownUser:
-        raise fail(f"unknown user {name!r} (see `calsync users list`)") from None
-    app.store.set_link(name, email or "", refresh_token.strip())
-    app.store.add_log(LogEntry(name, utcnow(), "link", message="linked from the command line"))
-    app.store.commit()
-    out.print(f"linked {name} to Google{f' account {email}' if email else ''}")
-
-
-def set_prefs(name: str, **given: object) -> None:
-    """Validate every given preference first, then store them all (or nothing)."""
-    app = build()
-    try:
-        app.service.known_user(name)
-    except UnknownUser:
-        raise fail(f"unknown user {name!r} (see `calsync users list`)") from None
-    prefs = app.store.get_prefs(name)
-    changes: dict[str, object] = {}
-    try:
-        if given["direction"] is not None:
-            changes["direction"] = parse_enum(Direction, str(given["direction"]), "direction")
-        if given["conflict"] is not None:
-            changes["winner"] = parse_enum(Winner, str(given["conflict"]), "conflict winner")
-        if given["hours"] is not None:
-            changes["hours"] = HoursWindow.parse(str(given["hours"]))
-        if given["private"] is not None:
-            changes["private"] = parse_enum(PrivateMode, str(given["private"]), "private mode")
-        if given["calendars"]:
-            changes["calendars"] = tuple(given["calendars"])  # type: ignore[arg-type]
-        if given["tasklist"] is not None:
-            changes["tasklist"] = str(given["tasklist"]) or None
-        for field in ("days_past", "days_future", "edit_beats_delete"):
-            if given[field] is not None:
-                changes[field] = given[field]
-        new = prefs.with_(**changes)
-    except PrefsError as e:
-        raise fail(str(e)) from None
-    if changes:
-        app.store.set_prefs(name, new)
-    table = Table(title=f"preferences of {name}", show_header=False)
-    for key, value in new.to_dict().items():
-        table.add_row(key, str(value))
-    out.print(table)
-
-
-def create_admin(name: str, password: str | None) -> None:
-    """Create or reset the web admin account; print a one-time password when none is given."""
-    from calsync.web.security import create_admin as make_admin
-
-    app = build()
-    try:
-        chosen = make_admin(app.store, name, password)
-    except ValueError as e:
-        raise fail(str(e)) from None
-    out.print(f"admin account {name!r} ready")
-    if password is None:
-        out.print(f"one-time password: [bold]{chosen}[/] (change it after signing in)")
-
-
-def serve(host: str, port: int) -> None:
-    """Serve the web UI and the in-process scheduler."""
-    from calsync.web.serve import serve_app
-
-    serve_app(build(), host, port)
-
-
-def run_worker() -> None:
-    """Run a Celery worker on the configured broker."""
-    settings = load_settings()
-    if not settings.broker_url:
-        raise fail("calsync worker needs CALSYNC_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
-    raise fail("the distributed worker is not built yet (Celery tasks come with the scale issue)")

@@ -16,8 +16,9 @@ from typing import Any, ClassVar
 
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict, LogEntry, PairStore
+from calsync.errors import AlreadyExists
 from calsync.model import Item, content_hash
-from calsync.sides.base import AlreadyExists, Remote, Side
+from calsync.sides.base import Remote, Side
 
 MAX_GENERATIONS = 50
 """How many deleted generations of one item a re-creation steps over before giving up."""

@@ -38,9 +38,10 @@ from calsync.engine.decide import (
     project,
 )
 from calsync.engine.pairs import Pair
+from calsync.errors import CalsyncError
 from calsync.model import Event, Item
 from calsync.prefs import Prefs
-from calsync.sides.base import CalsyncError, ChangeSet, Remote
+from calsync.sides.base import ChangeSet, Remote
 
 __all__ = [
     "MassDeleteBlocked",

@@ -41,17 +41,16 @@ from calsync.engine.plan import (
     plan_pair,
 )
 from calsync.engine.store import LogEntry, PairStore
-from calsync.prefs import Prefs
-from calsync.sides.base import (
+from calsync.errors import (
     AdapterError,
     AuthError,
-    ChangeSet,
     InvalidSyncToken,
     NotFound,
     PreconditionFailed,
     QuotaError,
-    Side,
 )
+from calsync.prefs import Prefs
+from calsync.sides.base import ChangeSet, Side
 
 _LOGGER = logging.getLogger(__name__)
 

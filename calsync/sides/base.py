@@ -1,4 +1,4 @@
-"""The one small interface every side (CRM or Google) implements, and its error tree.
+"""The one small interface every side (CRM or Google) implements; errors are in `calsync.errors`.
 
 Terminology:
 - *id*: the side's own identifier of an item (a vtiger ws id, a Google event id).
@@ -19,62 +19,6 @@ from typing import Generic, Protocol, TypeVar
 from calsync.model import Item
 
 T = TypeVar("T", bound=Item)
-
-
-class CalsyncError(Exception):
-    """Base of every error calsync raises on purpose."""
-
-
-class AdapterError(CalsyncError):
-    """A side failed to do what was asked."""
-
-    retryable: bool = False
-
-
-class TransientError(AdapterError):
-    """A failure that may pass (5xx, timeout, rate limit after the retries ran out)."""
-
-    retryable = True
-
-
-class QuotaError(TransientError):
-    """Google's rate limit or our own budget said stop for now."""
-
-    retry_after: float | None = None
-    """Seconds the server asked us to wait, when it said (`Retry-After`)."""
-
-
-class AuthError(AdapterError):
-    """Credentials are missing, expired or revoked: the link needs reconnecting."""
-
-
-class ForbiddenError(AdapterError):
-    """The side refused this item (permission, organizer-only change)."""
-
-
-class NotFound(AdapterError):
-    """The item does not exist (or is gone) on that side."""
-
-
-class AlreadyExists(AdapterError):
-    """A create hit an existing id (Google 409 `duplicate`)."""
-
-    def __init__(self, message: str = "", existing_id: str | None = None) -> None:
-        super().__init__(message)
-        self.existing_id = existing_id
-        """The id that is taken (client-chosen ids), so the engine can fetch and adopt it."""
-
-
-class PreconditionFailed(AdapterError):
-    """The etag given no longer matches: someone changed the item since we read it."""
-
-
-class InvalidSyncToken(AdapterError):
-    """The cursor is no longer valid (Google 410): a full re-read is needed."""
-
-
-class InvalidItem(AdapterError):
-    """The side rejected the item's content (400); retrying the same content will not help."""
 
 
 @dataclass(frozen=True, slots=True)

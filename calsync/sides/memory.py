@@ -19,16 +19,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
-from calsync.model import Item
-from calsync.sides.base import (
+from calsync.errors import (
     AdapterError,
     AlreadyExists,
-    ChangeSet,
     InvalidSyncToken,
     NotFound,
     PreconditionFailed,
-    Remote,
 )
+from calsync.model import Item
+from calsync.sides.base import ChangeSet, Remote
 
 T = TypeVar("T", bound=Item)
 

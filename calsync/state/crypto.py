@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from calsync.sides.base import CalsyncError
+from calsync.errors import CalsyncError
 
 KEY_FILE = "secret.key"
 """Name of the generated key file inside the data dir."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from calsync.sides.base import CalsyncError
+from calsync.errors import CalsyncError
 
 
 class StoreError(CalsyncError):

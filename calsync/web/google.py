@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from calsync.sides.base import AdapterError, AuthError
+from calsync.errors import AdapterError, AuthError
 from calsync.sides.google import oauth
 from calsync.sides.google.auth import StaticTokenAuth
 from calsync.sides.google.calendar import GoogleCalendarSide

@@ -21,9 +21,7 @@ from calsync.engine.memstore import Crash, MemoryStore
 from calsync.engine.pairs import Kind
 from calsync.engine.plan import MassDeleteBlocked, PlanContext, project
 from calsync.engine.run import sync_user
-from calsync.model import Event, Visibility, When
-from calsync.prefs import Direction, HoursWindow, Prefs, PrivateMode, Winner
-from calsync.sides.base import (
+from calsync.errors import (
     AdapterError,
     AuthError,
     ForbiddenError,
@@ -31,6 +29,8 @@ from calsync.sides.base import (
     QuotaError,
     TransientError,
 )
+from calsync.model import Event, Visibility, When
+from calsync.prefs import Direction, HoursWindow, Prefs, PrivateMode, Winner
 from calsync.sides.memory import MemorySide
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from calsync.sides.base import AlreadyExists, InvalidSyncToken, PreconditionFailed, TransientError
+from calsync.errors import AlreadyExists, InvalidSyncToken, PreconditionFailed, TransientError
 from calsync.sides.memory import MemorySide, key_to_id
 from tests.engine.helpers import make_event
 

@@ -4,8 +4,8 @@ import pytest
 
 from calsync.engine.memstore import Crash
 from calsync.engine.plan import MassDeleteBlocked
+from calsync.errors import AuthError, ForbiddenError, QuotaError, TransientError
 from calsync.prefs import Winner
-from calsync.sides.base import AuthError, ForbiddenError, QuotaError, TransientError
 from tests.engine.helpers import USER, World, make_event, make_task
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from calsync.crm import LocalBackend, VtigerBackend
 from calsync.model import Event, Task
 from calsync.sides.base import Remote, Side
+from calsync.sides.crm import LocalBackend, VtigerBackend
 from calsync.sides.local.crm import LocalCrm
 from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide
 

@@ -18,10 +18,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from calsync.crm import CrmBackend, LocalBackend, VtigerBackend
 from calsync.model import Event, When, utcnow
 from calsync.quota import Backoff
 from calsync.service import SyncService, UserStatus
+from calsync.sides.crm import CrmBackend, LocalBackend, VtigerBackend
 from calsync.sides.google.factory import GoogleSettings
 from calsync.sides.local.crm import LocalCrm
 from calsync.state.store import Store

@@ -11,13 +11,13 @@ from typing import Any, Protocol
 
 import httpx
 
-from calsync.crm import CrmBackend, CrmUserInfo
 from calsync.engine.pairs import Kind
 from calsync.model import Event, Task, utcnow
 from calsync.prefs import Prefs
 from calsync.quota import Backoff
 from calsync.service import SyncService, UserReport
 from calsync.sides.base import Remote
+from calsync.sides.crm import CrmBackend, CrmUserInfo
 from calsync.sides.google.factory import GoogleSettings
 from calsync.state.store import Store
 

@@ -11,8 +11,9 @@ from typing import Any, ClassVar
 
 import pytest
 
+from calsync.errors import AlreadyExists, PreconditionFailed
 from calsync.model import Item, content_hash
-from calsync.sides.base import AlreadyExists, PreconditionFailed, Side
+from calsync.sides.base import Side
 
 
 class SideContract:

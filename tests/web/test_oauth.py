@@ -229,7 +229,7 @@ def test_a_redirect_uri_calsync_cannot_answer_is_refused(web: WebEnv, uri: str) 
 
 def test_gateway_maps_only_invalid_grant_to_reconnect() -> None:
     """A refused refresh token means reconnect; a refused client (admin's problem) does not."""
-    from calsync.sides.base import AuthError
+    from calsync.errors import AuthError
     from calsync.web.google import _google_error
 
     grant = AuthError("Google refused the refresh token (invalid_grant: Token has been revoked.)")

@@ -19,7 +19,7 @@ import google.auth.exceptions
 import google.auth.transport
 from google.oauth2.credentials import Credentials
 
-from calsync.sides.base import AuthError, TransientError
+from calsync.errors import AuthError, TransientError
 
 _LOGGER = logging.getLogger(__name__)
 

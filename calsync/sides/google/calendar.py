@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from calsync.errors import AlreadyExists, NotFound
 from calsync.model import Event, ModelError, Reminder
-from calsync.sides.base import AlreadyExists, ChangeSet, NotFound, Remote
+from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.mapping import event_from_google, event_id_for, event_to_google

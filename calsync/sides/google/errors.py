@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from calsync.sides.base import (
+from calsync.errors import (
     AdapterError,
     AlreadyExists,
     AuthError,

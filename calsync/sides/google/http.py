@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from calsync.errors import AdapterError, TransientError
 from calsync.quota import Backoff, CallBudget
-from calsync.sides.base import AdapterError, TransientError
 from calsync.sides.google.auth import TokenSource
 from calsync.sides.google.batch import BatchCall, BatchReply, encode_batch, parse_batch
 from calsync.sides.google.errors import GoogleError, parse_error

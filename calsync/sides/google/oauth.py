@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from calsync.sides.base import AuthError, TransientError
+from calsync.errors import AuthError, TransientError
 from calsync.sides.google.errors import parse_error
 
 _LOGGER = logging.getLogger(__name__)

@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from calsync.errors import NotFound
 from calsync.model import ModelError, Task
-from calsync.sides.base import ChangeSet, NotFound, Remote
+from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.mapping import parse_time, task_from_google, task_to_google
 from calsync.sides.google.wire import GoogleTask, TaskList

@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from calsync.errors import CalsyncError, NotFound
 from calsync.model import Event, Item, Task, utcnow, zone
 from calsync.passwords import hash_password, verify_password
-from calsync.sides.base import CalsyncError, NotFound, Remote
+from calsync.sides.base import Remote
 from calsync.sides.local import tables as t
 from calsync.sides.local.codec import EVENTS, TASKS
 from calsync.sides.local.side import LocalSide, current_seq

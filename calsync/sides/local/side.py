@@ -17,15 +17,9 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
+from calsync.errors import InvalidSyncToken, NotFound, PreconditionFailed
 from calsync.model import Event, Item
-from calsync.sides.base import (
-    ChangeSet,
-    InvalidSyncToken,
-    NotFound,
-    PreconditionFailed,
-    Remote,
-    Side,
-)
+from calsync.sides.base import ChangeSet, Remote, Side
 from calsync.sides.local import tables as t
 from calsync.sides.local.codec import Codec
 

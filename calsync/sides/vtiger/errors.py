@@ -7,7 +7,7 @@ the context (retrieve) turn it into NotFound themselves.
 
 from __future__ import annotations
 
-from calsync.sides.base import (
+from calsync.errors import (
     AdapterError,
     AuthError,
     ForbiddenError,

@@ -20,8 +20,9 @@ import zlib
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
+from calsync.errors import InvalidItem, NotFound, PreconditionFailed
 from calsync.model import Event, Task
-from calsync.sides.base import ChangeSet, InvalidItem, NotFound, PreconditionFailed, Remote
+from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.vtiger.client import SyncResult, VtigerClient, owner_id
 from calsync.sides.vtiger.errors import SyncUnavailable, VtigerInvalid, VtigerNotFound
 from calsync.sides.vtiger.feed import ApplicationFeed

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from calsync.sides.base import AuthError
+from calsync.errors import AuthError
 from calsync.sides.google.auth import RefreshTokenAuth
 from calsync.sides.google.factory import GoogleSettings, calendar_side
 from calsync.sides.google.oauth import (

@@ -6,15 +6,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from calsync.model import Attendee, Event, Recurrence, Reminder, Visibility, When
-from calsync.quota import Budget, MemoryCounter
-from calsync.sides.base import (
+from calsync.errors import (
     AlreadyExists,
     InvalidSyncToken,
     PreconditionFailed,
     QuotaError,
     TransientError,
 )
+from calsync.model import Attendee, Event, Recurrence, Reminder, Visibility, When
+from calsync.quota import Budget, MemoryCounter
 from calsync.sides.google.mapping import key_property
 from tests.sides.google.emulated import Google
 

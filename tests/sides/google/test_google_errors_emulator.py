@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from calsync.model import Event, When, content_hash
-from calsync.quota import Backoff
-from calsync.sides.base import (
+from calsync.errors import (
     AlreadyExists,
     AuthError,
     ForbiddenError,
@@ -20,6 +18,8 @@ from calsync.sides.base import (
     PreconditionFailed,
     QuotaError,
 )
+from calsync.model import Event, When, content_hash
+from calsync.quota import Backoff
 from calsync.sides.google.auth import StaticTokenAuth
 from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.errors import Deleted

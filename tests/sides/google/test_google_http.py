@@ -9,8 +9,7 @@ from datetime import date
 import pytest
 
 from calsync.emulators.server import free_port
-from calsync.quota import Backoff, Budget, MemoryCounter, RateLimiter
-from calsync.sides.base import (
+from calsync.errors import (
     AlreadyExists,
     AuthError,
     ForbiddenError,
@@ -21,6 +20,7 @@ from calsync.sides.base import (
     QuotaError,
     TransientError,
 )
+from calsync.quota import Backoff, Budget, MemoryCounter, RateLimiter
 from calsync.sides.google.batch import BatchCall, encode_batch
 from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.errors import Deleted

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from calsync.errors import InvalidItem, TransientError
 from calsync.model import Task, TaskStatus, utcnow
-from calsync.sides.base import InvalidItem, TransientError
 from calsync.sides.google.mapping import parse_time
 from tests.sides.google.emulated import Google
 

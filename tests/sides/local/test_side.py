@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from calsync.errors import InvalidSyncToken, NotFound, PreconditionFailed
 from calsync.model import (
     Attendee,
     Event,
@@ -20,7 +21,7 @@ from calsync.model import (
     When,
     content_hash,
 )
-from calsync.sides.base import InvalidSyncToken, NotFound, PreconditionFailed, Side
+from calsync.sides.base import Side
 from calsync.sides.local import LocalCrm, LocalCrmError, LocalSide
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator, event_element
-from calsync.sides.base import AuthError, ForbiddenError, InvalidItem, NotFound, TransientError
+from calsync.errors import AuthError, ForbiddenError, InvalidItem, NotFound, TransientError
 from calsync.sides.vtiger.client import VtigerClient
 from calsync.sides.vtiger.errors import SyncUnavailable
 from tests.sides.vtiger.conftest import Sleeps

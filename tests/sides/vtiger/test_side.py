@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from calsync.emulators.vtiger.testing import EmulatedUser, VtigerEmulator, event_element
+from calsync.errors import NotFound, PreconditionFailed
 from calsync.model import Event, TaskStatus, content_hash
-from calsync.sides.base import ChangeSet, NotFound, PreconditionFailed, Remote, Side
+from calsync.sides.base import ChangeSet, Remote, Side
 from calsync.sides.vtiger.client import VtigerClient
 from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS

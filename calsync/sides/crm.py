@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from calsync.config import Settings
+from calsync.errors import AdapterError
 from calsync.model import Event, Task
-from calsync.sides.base import AdapterError, Side
+from calsync.sides.base import Side
 from calsync.sides.local.crm import LocalCrm
 from calsync.sides.vtiger.client import VtigerClient
 from calsync.sides.vtiger.feed import ApplicationFeed

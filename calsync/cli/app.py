@@ -43,7 +43,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8080,
 ) -> None:
     """Serve the web UI and run the scheduler as configured."""
-    from calsync.wiring import serve as run_serve
+    from calsync.cli.commands import serve as run_serve
 
     run_serve(host, port)
 
@@ -60,7 +60,7 @@ def sync(
     ] = False,
 ) -> None:
     """Run one sync round now; exit status 0 only when every user synced."""
-    from calsync.wiring import run_sync
+    from calsync.cli.commands import run_sync
 
     if bool(user) == all_users:
         fail("give either --user NAME or --all")
@@ -71,7 +71,7 @@ def sync(
 @users_app.command("list")
 def users_list() -> None:
     """List CRM users with their Google link, preferences and last sync."""
-    from calsync.wiring import list_users
+    from calsync.cli.commands import list_users
 
     list_users()
 
@@ -85,7 +85,7 @@ def users_link(
     email: Annotated[str | None, typer.Option(help="The Google account's email.")] = None,
 ) -> None:
     """Link a CRM user to a Google account with a refresh token obtained elsewhere."""
-    from calsync.wiring import link_user
+    from calsync.cli.commands import link_user
 
     link_user(name, refresh_token, email)
 
@@ -122,7 +122,7 @@ def users_prefs(
     ] = None,
 ) -> None:
     """Show or change a user's sync preferences (no option: show them)."""
-    from calsync.wiring import set_prefs
+    from calsync.cli.commands import set_prefs
 
     set_prefs(
         name,
@@ -146,7 +146,7 @@ def users_create_admin(
     ] = None,
 ) -> None:
     """Create (or reset) the web admin account."""
-    from calsync.wiring import create_admin
+    from calsync.cli.commands import create_admin
 
     create_admin(name, password)
 
@@ -154,7 +154,7 @@ def users_create_admin(
 @app.command()
 def worker() -> None:
     """Run a Celery worker (needs CALSYNC_BROKER_URL)."""
-    from calsync.wiring import run_worker
+    from calsync.cli.commands import run_worker
 
     run_worker()
 

@@ -13,16 +13,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from calsync.crm import CrmBackend, CrmUserInfo
 from calsync.engine.pairs import Kind
 from calsync.engine.plan import MassDeleteBlocked
 from calsync.engine.run import RoundResult, SideCounts
 from calsync.engine.run import sync_user as engine_sync
 from calsync.engine.store import LogEntry
+from calsync.errors import AdapterError, AuthError, QuotaError, TransientError
 from calsync.model import Event, utcnow
 from calsync.prefs import Direction, Prefs
 from calsync.quota import Backoff, Budget
-from calsync.sides.base import AdapterError, AuthError, QuotaError, Side, TransientError
+from calsync.sides.base import Side
+from calsync.sides.crm import CrmBackend, CrmUserInfo
 from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.factory import GoogleSettings, calendar_side, tasks_side
 from calsync.sides.scoped import ScopedSide
