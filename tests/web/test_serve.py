@@ -24,7 +24,7 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _calsync(*args: str) -> list[str]:
-    return [sys.executable, "-m", "calsync.cli", *args]
+    return [sys.executable, "-c", "from calsync.cli import app; app()", *args]
 
 
 @pytest.fixture
