@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     """Base URL users reach the web UI at (e.g. `https://calsync.example.com`): the OAuth
     redirect URI is built from it, and an https one marks the session cookie Secure. Unset:
     `calsync serve` uses its own address (fine for a demo on http://127.0.0.1)."""
+    redis_url: str | None = None
+    """Redis for the web app's failed sign-in counters (needs the `distributed` extra); unset:
+    they are kept in the state database, which every web process shares too."""
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     """Addresses or networks of reverse proxies whose `X-Forwarded-For` is believed
     (comma-separated, e.g. `127.0.0.1,10.0.0.0/8`). Default: none, so the peer's address

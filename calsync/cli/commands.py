@@ -29,8 +29,6 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-
-
 def summary_table(reports: list[UserReport]) -> Table:
     """Return the per-user, per-side summary of a round."""
     table = Table(title="calsync sync")

@@ -32,7 +32,7 @@ from calsync.web.services import (
     GoogleGateway,
     SyncServiceLike,
 )
-from calsync.web.store import AppStore
+from calsync.web.store import AppStore, FailureCounter
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def create_app(
         crm_probe=crm_probe,
         templates=make_templates(),
         metrics=metrics,
-        login_throttle=LoginThrottle(store),
+        login_throttle=LoginThrottle(_failure_counter(settings, store)),
     )
     abandoned = store.abandon_dead_runs()
     if abandoned:
@@ -150,6 +150,16 @@ def create_app(
         return response
 
     return app
+
+
+def _failure_counter(settings: Any, store: AppStore) -> FailureCounter:
+    """Return where failed sign-ins are counted: Redis when configured, else the state store."""
+    url = getattr(settings, "redis_url", None)
+    if not url:
+        return store
+    from calsync.web.redis_counter import RedisFailureCounter
+
+    return RedisFailureCounter.from_url(str(url))
 
 
 def _setting(settings: Any, name: str, default: str) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from calsync.model import utcnow
 from calsync.state.records import Role
 from calsync.web.services import SESSION_KEY_SETTING, WebStore
-from calsync.web.store import AuthStore
+from calsync.web.store import FailureCounter
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -107,12 +107,13 @@ class LoginThrottle:
     Failures from another address do not count, so an attacker elsewhere never locks a user
     (the admin included) out. An address guessing many names meets the same backoff after
     `free_per_address` failures. A good sign-in clears its (name, address) count; a quiet
-    `forget` clears any. The counts live in the state store, shared by every web process.
+    `forget` clears any. The counts live in the state store (or Redis), shared by every web
+    process.
     """
 
     def __init__(
         self,
-        store: AuthStore,
+        store: FailureCounter,
         *,
         free: int = 5,
         free_per_address: int = 50,

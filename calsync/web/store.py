@@ -1,5 +1,6 @@
 """What the web app needs from the state store beyond `WebStore`: sessions, sign-in failure
-counters, single-use OAuth states, the health write probe, abandoning dead runs.
+counters (`FailureCounter`, which Redis may serve instead), single-use OAuth states, the health
+write probe, abandoning dead runs.
 
 Kept in the state store (not in a process) so every web process sees the same sessions and
 counters. `AppStore` is both protocols: the real `calsync.state.Store` fits it as is.
@@ -14,7 +15,29 @@ from calsync.state.records import UserRecord
 from calsync.web.services import WebStore
 
 
-class AuthStore(Protocol):
+class FailureCounter(Protocol):
+    """Failed sign-ins per (name, address), shared by every web process: the state store, or
+    Redis when configured (`calsync.web.redis_counter`)."""
+
+    def add_login_failure(self, name: str, address: str, forget: timedelta) -> int:
+        """Count one failed sign-in for (`name`, `address`); return the failures counted.
+
+        Failures whose last one is older than `forget` are forgotten.
+        """
+        ...
+
+    def login_failures(
+        self, name: str, address: str, forget: timedelta
+    ) -> tuple[int, datetime] | None:
+        """Return (failures, time of the last one) for (`name`, `address`), or None."""
+        ...
+
+    def clear_login_failures(self, name: str, address: str) -> None:
+        """Forget the failures of (`name`, `address`)."""
+        ...
+
+
+class AuthStore(FailureCounter, Protocol):
     """Sessions, failed sign-ins, OAuth states and the checks the app runs on the database."""
 
     def create_session(self, user: str, lifetime: timedelta) -> str:
@@ -31,20 +54,6 @@ class AuthStore(Protocol):
 
     def end_sessions(self, user: str) -> int:
         """End every session of `user`; return how many were open."""
-        ...
-
-    def add_login_failure(self, name: str, address: str, forget: timedelta) -> int:
-        """Count one failed sign-in for (`name`, `address`); return the failures counted."""
-        ...
-
-    def login_failures(
-        self, name: str, address: str, forget: timedelta
-    ) -> tuple[int, datetime] | None:
-        """Return (failures, time of the last one) for (`name`, `address`), or None."""
-        ...
-
-    def clear_login_failures(self, name: str, address: str) -> None:
-        """Forget the failures of (`name`, `address`)."""
         ...
 
     def add_oauth_state(self, state: str, user: str, lifetime: timedelta) -> None:

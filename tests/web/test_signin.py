@@ -273,3 +273,85 @@ def test_an_unknown_name_costs_the_same_password_hash_as_a_known_one(
     hasher.verified.clear()
     assert _fail(client, "alice").status_code == 401  # a CRM user without a calsync password
     assert len(hasher.verified) == 1
+
+
+# -- Redis, when configured ----------------------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_client() -> Iterator[Any]:
+    """A client of the local Redis server (skipped when none answers)."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    yield client
+    client.close()
+
+
+def test_redis_counts_forgets_and_clears_like_the_store(redis_client: Any) -> None:
+    """The Redis counter has the store's behaviour, and Redis expires a quiet pair itself."""
+    import uuid
+
+    from calsync.web.redis_counter import RedisFailureCounter
+
+    clock = Clock()
+    prefix = f"calsync-test:{uuid.uuid4().hex}:"
+    counter = RedisFailureCounter(redis_client, prefix=prefix, now=clock)
+    forget = timedelta(hours=24)
+    try:
+        assert counter.add_login_failure("admin", "10.0.0.1", forget) == 1
+        assert counter.add_login_failure("admin", "10.0.0.1", forget) == 2
+        assert counter.add_login_failure("admin", "10.0.0.2", forget) == 1
+        assert counter.login_failures("admin", "10.0.0.1", forget) == (2, clock.now)
+        keys = redis_client.keys(f"{prefix}*")
+        assert len(keys) == 2
+        assert all(0 < redis_client.ttl(k) <= 24 * 3600 for k in keys)
+        clock.now += forget
+        assert counter.login_failures("admin", "10.0.0.1", forget) is None
+        counter.clear_login_failures("admin", "10.0.0.2")
+        assert counter.login_failures("admin", "10.0.0.2", forget) is None
+        throttle = LoginThrottle(counter, free=2, now=clock)
+        throttle.failed("eve", "10.0.0.3")
+        throttle.failed("eve", "10.0.0.3")
+        assert throttle.wait_seconds("eve", "10.0.0.3") == 30
+    finally:
+        for k in redis_client.keys(f"{prefix}*"):
+            redis_client.delete(k)
+
+
+def test_with_redis_configured_every_process_counts_there(
+    redis_client: Any, store: Store, tmp_path: Path
+) -> None:
+    """With CALSYNC_REDIS_URL, two web processes on different databases share the counts,
+    and nothing is counted in the state store."""
+    from calsync.web.redis_counter import RedisFailureCounter
+
+    counter = RedisFailureCounter(redis_client)
+    pairs = [("admin", "127.0.0.1"), ("", "127.0.0.1")]
+
+    def clear() -> None:
+        for name, address in pairs:
+            counter.clear_login_failures(name, address)
+
+    clear()
+    other_store = Store.open(f"sqlite:///{tmp_path / 'other.db'}", STORE_KEY)
+    other_store.migrate()
+    settings = SimpleNamespace(redis_url=REDIS_URL)
+    first = create_app(settings, store, FakeService(store), crm_auth=FakeCrm({}))
+    second = create_app(settings, other_store, FakeService(other_store), crm_auth=FakeCrm({}))
+    try:
+        with ServerThread(first) as a, ServerThread(second) as b:
+            client = httpx.Client(base_url=a.url, follow_redirects=False, timeout=20)
+            for _ in range(5):
+                assert _fail(client, "admin").status_code == 401
+            other = httpx.Client(base_url=b.url, follow_redirects=False, timeout=20)
+            assert _sign_in(other, "admin", "anything", None).status_code == 429
+        assert store.login_failures("admin", "127.0.0.1", timedelta(days=1)) is None
+    finally:
+        clear()
+        other_store.close()
