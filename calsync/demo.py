@@ -69,9 +69,10 @@ def run_demo(
         "emulator's consent page, then 'Sync now'."
     )
     try:
-        from calsync.web.serve import public_base_url, run_web, web_app
+        from calsync.web.serve import public_base_url, serve_web
 
-        run_web(web_app(app, public_url=public_base_url("", host, port)), host, port)
+        # The demo's own address, whatever CALSYNC_PUBLIC_URL a production setup beside it has.
+        serve_web(app.application, host, port, public_url=public_base_url("", host, port))
     finally:
         scheduler.stop()
         emulator.stop()

@@ -1,11 +1,13 @@
-"""The web app factory: `create_app(settings, store, service, ...)` wires routers and sessions.
+"""The web app factory: `create_app(application, ...)` wires routers and sessions.
 
-Nothing is built at import time; the CLI (`calsync serve`, `calsync demo`) and tests call
-`create_app` with their own store, sync service and CRM authenticator.
+Nothing is built at import time; `calsync serve`, `calsync demo` and the tests call
+`create_app` with the application layer (`calsync.service.Application`) they assembled. The
+web app reaches the rest of calsync only through it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from collections.abc import Callable
@@ -17,21 +19,14 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from calsync.quota import quota_day
-from calsync.web.context import WebConfig, WebContext
+from calsync.service import AccountService, Application
+from calsync.web.context import CrmAuthenticator, WebConfig, WebContext
 from calsync.web.deps import SESSION_IDLE, LoginRequired, check_csrf
-from calsync.web.google import SidesGoogleGateway
 from calsync.web.metrics import WebMetrics
 from calsync.web.pages import STATIC_DIR, make_templates, redirect, render
 from calsync.web.routes import admin, auth, health, me, oauth
 from calsync.web.runner import SyncRunner
 from calsync.web.security import LoginThrottle, ensure_admin, session_key
-from calsync.web.services import (
-    CrmAuthenticator,
-    CrmProbe,
-    GoogleGateway,
-    SyncServiceLike,
-)
 from calsync.web.store import AppStore, FailureCounter
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,46 +35,51 @@ SESSION_COOKIE = "calsync_session"
 SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 
 
+class _CrmSignIn:
+    """Signs CRM users in with their CRM credentials (password or vtiger access key)."""
+
+    def __init__(self, accounts: AccountService) -> None:
+        self._accounts = accounts
+
+    def check(self, user: str, secret: str) -> bool:
+        return self._accounts.sign_in_with_crm(user, secret)
+
+
 def create_app(
-    settings: Any,
-    store: AppStore,
-    service: SyncServiceLike,
+    application: Application,
     *,
-    crm_auth: CrmAuthenticator,
-    google: GoogleGateway | None = None,
-    crm_probe: CrmProbe | None = None,
+    crm_auth: CrmAuthenticator | None = None,
     public_url: str = "",
     bootstrap_admin: bool = True,
     announce: Callable[[str], None] | None = None,
 ) -> FastAPI:
-    """Return the calsync web app.
+    """Return the calsync web app over `application`.
 
-    `settings` is calsync's Settings (Google endpoints and client, CRM kind, public URL,
-    trusted proxies); `store` the state store seen as an `AppStore`; `service` runs sync rounds;
-    `crm_auth` checks CRM users' credentials; `google` defaults to HTTP calls at the
-    configured endpoints. With `bootstrap_admin`, a first run creates the `admin` account
-    and passes its one-time password to `announce` (stderr by default).
+    `crm_auth` checks CRM users' credentials (default: the CRM, through the account
+    service); `public_url` is where users reach the app (for the OAuth redirect URI and, when
+    https, the Secure cookie; default CALSYNC_PUBLIC_URL, else each request's own). With
+    `bootstrap_admin`, a first run creates the `admin` account and passes its one-time
+    password to `announce` (stderr by default).
     """
-    config = WebConfig.from_settings(settings, public_url)
-    metrics = WebMetrics(calls_today=lambda: store.calls_on(quota_day()))
-    if google is None:
-        google = SidesGoogleGateway(
-            auth_url=_setting(
-                settings, "google_auth_url", "https://accounts.google.com/o/oauth2/auth"
-            ),
-            token_url=_setting(settings, "google_token_url", "https://oauth2.googleapis.com/token"),
-            api_url=_setting(settings, "google_api_url", "https://www.googleapis.com"),
-        )
+    store: AppStore = application.store
+    settings = application.settings.config
+    config = WebConfig(
+        public_url=(public_url or settings.public_url).rstrip("/"),
+        crm=application.settings.crm().kind,
+        trusted_proxies=tuple(
+            ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies
+        ),
+    )
+    metrics = WebMetrics(application.metrics, calls_today=application.settings.calls_today)
     ctx = WebContext(
         config=config,
+        app=application,
         store=store,
-        runner=SyncRunner(service, metrics),
-        google=google,
-        crm_auth=crm_auth,
-        crm_probe=crm_probe,
+        runner=SyncRunner(application.rounds),
+        crm_auth=crm_auth or _CrmSignIn(application.accounts),
         templates=make_templates(),
         metrics=metrics,
-        login_throttle=LoginThrottle(_failure_counter(settings, store)),
+        login_throttle=LoginThrottle(_failure_counter(settings.redis_url, store)),
     )
     abandoned = store.abandon_dead_runs()
     if abandoned:
@@ -152,19 +152,13 @@ def create_app(
     return app
 
 
-def _failure_counter(settings: Any, store: AppStore) -> FailureCounter:
+def _failure_counter(redis_url: str | None, store: AppStore) -> FailureCounter:
     """Return where failed sign-ins are counted: Redis when configured, else the state store."""
-    url = getattr(settings, "redis_url", None)
-    if not url:
+    if not redis_url:
         return store
     from calsync.web.redis_counter import RedisFailureCounter
 
-    return RedisFailureCounter.from_url(str(url))
-
-
-def _setting(settings: Any, name: str, default: str) -> str:
-    value = getattr(settings, name, None)
-    return str(value) if value else default
+    return RedisFailureCounter.from_url(redis_url)
 
 
 def _quote(path: str) -> str:

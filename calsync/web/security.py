@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 
 from calsync.model import utcnow
 from calsync.state.records import Role
-from calsync.web.services import SESSION_KEY_SETTING, WebStore
-from calsync.web.store import FailureCounter
+from calsync.web.store import SESSION_KEY_SETTING, FailureCounter, WebStore
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -1,9 +1,11 @@
-"""What the web app needs from the state store beyond `WebStore`: sessions, sign-in failure
-counters (`FailureCounter`, which Redis may serve instead), single-use OAuth states, the health
-write probe, abandoning dead runs.
+"""What sign-in needs of the state store: users, passwords, the session key setting
+(`WebStore`); sessions, failed sign-ins (`FailureCounter`, which Redis may serve instead),
+single-use OAuth states and abandoning dead runs at start-up (`AuthStore`).
 
-Kept in the state store (not in a process) so every web process sees the same sessions and
-counters. `AppStore` is both protocols: the real `calsync.state.Store` fits it as is.
+Sign-in (`routes/auth.py`, `security.py`, `deps.py`) and the OAuth state check use these
+directly; everything else the web app does goes through `calsync.service`. Kept in the state
+store, not in a process, so every web process sees the same sessions and counters. The real
+`Store` fits `AppStore`, which is both.
 """
 
 from __future__ import annotations
@@ -11,8 +13,49 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from calsync.state.records import UserRecord
-from calsync.web.services import WebStore
+from calsync.state.records import Role, UserRecord
+
+SESSION_KEY_SETTING = "_web_session_key"
+
+
+class WebStore(Protocol):
+    """The users and settings part of `calsync.state.Store` that sign-in uses."""
+
+    def get_user(self, name: str) -> UserRecord | None:
+        """Return the user `name`, or None."""
+        ...
+
+    def list_users(self) -> list[UserRecord]:
+        """Return every user, by name."""
+        ...
+
+    def upsert_user(
+        self,
+        name: str,
+        *,
+        crm_id: str | None = None,
+        email: str | None = None,
+        time_zone: str | None = None,
+        role: Role | str | None = None,
+    ) -> UserRecord:
+        """Create the user `name`, or update the fields given."""
+        ...
+
+    def set_password(self, name: str, password: str) -> None:
+        """Hash and store the user's password."""
+        ...
+
+    def verify_password(self, name: str, password: str) -> bool:
+        """Return True when `password` is the user's."""
+        ...
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        """Return an app setting (decrypted when secret), or `default`."""
+        ...
+
+    def set_setting(self, key: str, value: str | None, *, secret: bool = False) -> None:
+        """Store an app setting, encrypted when `secret`; None removes it."""
+        ...
 
 
 class FailureCounter(Protocol):
@@ -64,10 +107,6 @@ class AuthStore(FailureCounter, Protocol):
         """Use up `user`'s live OAuth `state`; return False if it was never issued or used."""
         ...
 
-    def check_writable(self, timeout: float = 2.0) -> None:
-        """Raise unless the database takes a write within `timeout` seconds."""
-        ...
-
     def abandon_dead_runs(self) -> int:
         """Mark runs left running by a process that is gone as abandoned; return how many."""
         ...
@@ -81,5 +120,5 @@ if TYPE_CHECKING:
     from calsync.state.store import Store
 
     def _store_fits(store: Store) -> AppStore:
-        # mypy checks here that the real Store satisfies the protocol.
+        # mypy checks here that the real Store satisfies the protocols.
         return store

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from calsync.state import Store
 from tests.web.conftest import WebEnv
 
@@ -67,17 +69,18 @@ def test_healthz_is_not_ok_while_another_writer_locks_the_database(web: WebEnv) 
     assert web.client().get("/healthz").json() == {"ok": True, "database": True}
 
 
-def test_runs_left_running_by_a_killed_process_are_abandoned_at_start_up(store: Store) -> None:
+def test_runs_left_running_by_a_killed_process_are_abandoned_at_start_up(
+    store: Store, tmp_path: Path
+) -> None:
     """A round killed mid-way leaves its run `running`; the next app start marks it abandoned
     (its user's lock is free), and the user's page no longer shows it as running."""
-    from types import SimpleNamespace
-
     from calsync.web import create_app
-    from tests.web.fakes import FakeCrm, FakeService
+    from tests.web.conftest import application
+    from tests.web.fakes import FakeCrm
 
     store.upsert_user("alice")
     killed = store.start_run("alice")
-    create_app(SimpleNamespace(), store, FakeService(store), crm_auth=FakeCrm({}))
+    create_app(application(store, tmp_path), crm_auth=FakeCrm({}))
     run = store.last_run("alice")
     assert run is not None and run.id == killed
     assert run.status == "abandoned" and run.finished_at is not None

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -18,8 +17,8 @@ from calsync.emulators.server import ServerThread
 from calsync.state import Store
 from calsync.web import create_app
 from calsync.web.security import LoginThrottle, client_address
-from tests.web.conftest import ADMIN_PASSWORD, STORE_KEY, WebEnv, csrf_of
-from tests.web.fakes import FakeCrm, FakeService
+from tests.web.conftest import ADMIN_PASSWORD, STORE_KEY, WebEnv, application, csrf_of
+from tests.web.fakes import FakeCrm
 
 # -- sessions end on the server -------------------------------------------------------------
 
@@ -101,10 +100,12 @@ def _sign_in(
 
 
 @pytest.fixture
-def proxied(store: Store) -> Iterator[str]:
+def proxied(store: Store, tmp_path: Path) -> Iterator[str]:
     """The web app behind a trusted proxy on 127.0.0.1 (so X-Forwarded-For names the client)."""
-    settings = SimpleNamespace(trusted_proxies=("127.0.0.1",))
-    app = create_app(settings, store, FakeService(store), crm_auth=FakeCrm({"alice": "alice-pass"}))
+    app = create_app(
+        application(store, tmp_path, trusted_proxies=("127.0.0.1",)),
+        crm_auth=FakeCrm({"alice": "alice-pass"}),
+    )
     with ServerThread(app) as server:
         yield server.url
 
@@ -135,9 +136,8 @@ def test_forwarded_for_is_ignored_from_a_peer_that_is_no_trusted_proxy(web: WebE
 def test_every_web_process_sees_the_same_failures(web: WebEnv, tmp_path: Path) -> None:
     """Failures counted by one process throttle the next attempt served by another."""
     other_store = Store.open(str(web.store.engine.url), STORE_KEY)
-    other = create_app(
-        SimpleNamespace(), other_store, FakeService(other_store), crm_auth=FakeCrm({})
-    )
+    (tmp_path / "other").mkdir()
+    other = create_app(application(other_store, tmp_path / "other"), crm_auth=FakeCrm({}))
     first = web.client()
     for _ in range(5):
         assert _fail(first, "admin").status_code == 401
@@ -341,9 +341,11 @@ def test_with_redis_configured_every_process_counts_there(
     clear()
     other_store = Store.open(f"sqlite:///{tmp_path / 'other.db'}", STORE_KEY)
     other_store.migrate()
-    settings = SimpleNamespace(redis_url=REDIS_URL)
-    first = create_app(settings, store, FakeService(store), crm_auth=FakeCrm({}))
-    second = create_app(settings, other_store, FakeService(other_store), crm_auth=FakeCrm({}))
+    (tmp_path / "other").mkdir()
+    first = create_app(application(store, tmp_path, redis_url=REDIS_URL), crm_auth=FakeCrm({}))
+    second = create_app(
+        application(other_store, tmp_path / "other", redis_url=REDIS_URL), crm_auth=FakeCrm({})
+    )
     try:
         with ServerThread(first) as a, ServerThread(second) as b:
             client = httpx.Client(base_url=a.url, follow_redirects=False, timeout=20)

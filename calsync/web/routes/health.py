@@ -24,7 +24,7 @@ def healthz(ctx: Ctx) -> JSONResponse:
     """Return `{"ok": true, "database": true}`, or 503 when the database cannot take a write
     (unreachable, read-only, or locked by another writer for longer than PROBE_TIMEOUT)."""
     try:
-        ctx.store.check_writable(PROBE_TIMEOUT)
+        ctx.app.settings.database_ok(PROBE_TIMEOUT)
         database = True
     except Exception as err:  # any failure means "not healthy"; the reason goes to the log
         _LOGGER.warning("health check: database unusable: %s", err)

@@ -1,7 +1,7 @@
 """Web sign-in: server-side sessions, sign-in failures per (name, address), single-use OAuth states.
 
 Revision ID: 0002_webauth_sessions
-Revises: 0001
+Revises: 0002_app_service_paused
 Create Date: 2026-11-30 17:03:42.682820
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_webauth_sessions"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_app_service_paused"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
