@@ -357,3 +357,22 @@ def test_with_redis_configured_every_process_counts_there(
     finally:
         clear()
         other_store.close()
+
+
+def test_the_embedded_crm_hashes_for_a_name_it_does_not_know(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing in through the embedded CRM costs one hash whether the CRM user exists or not."""
+    from calsync.sides.crm import LocalBackend
+    from calsync.sides.local.crm import LocalCrm
+
+    crm = LocalCrm(f"sqlite:///{tmp_path / 'crm.db'}")
+    crm.create_user("carol", password="carol-pass", email="carol@example.com")
+    backend = LocalBackend(crm)
+    hasher = CountingHasher(calsync.passwords._HASHER)
+    monkeypatch.setattr(calsync.passwords, "_HASHER", hasher)
+    assert not backend.authenticate("carol", "wrong")
+    assert not backend.authenticate("nobody-here", "wrong")
+    assert backend.authenticate("carol", "carol-pass")
+    assert len(hasher.verified) == 3
+    crm.close()
