@@ -3,8 +3,13 @@ write probe behind `/healthz`, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -174,3 +179,42 @@ def test_the_write_probe_fails_while_another_writer_holds_the_database(
             sa.text("SELECT count(*) FROM app_settings WHERE key LIKE '\\_probe:%' ESCAPE '\\'")
         ).scalar()
     assert left == 0
+
+
+_HOLDER = """
+import sys, time
+from calsync.state import Store
+store = Store.open(sys.argv[1], sys.argv[2])
+with store.user_lock("alice"):
+    store.start_run("alice")
+    print("running", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_round_killed_with_sigkill_is_abandoned_once_its_lock_is_gone(
+    timed: Store, db_url: str
+) -> None:
+    """A real process holding alice's lock is killed mid-round: while it lives its run stays
+    running; once the kernel (flock) or the server (advisory lock) has let its lock go, the
+    start-up sweep marks the run abandoned."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, db_url, KEY],
+        stdout=subprocess.PIPE,
+        env=dict(os.environ),
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"running"
+        assert timed.abandon_dead_runs() == 0
+        assert timed.last_run("alice").status == "running"  # type: ignore[union-attr]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    abandoned = 0
+    for _ in range(200):  # the server notices the dead client on its own; wait for it
+        abandoned = timed.abandon_dead_runs()
+        if abandoned:
+            break
+        time.sleep(0.05)
+    assert abandoned == 1
+    assert timed.last_run("alice").status == ABANDONED  # type: ignore[union-attr]
