@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from calsync.state import tables as t
 from calsync.state.accounts import user_from_row
-from calsync.state.base import StoreBase, upsert
+from calsync.state.base import StoreBase, insert_new, upsert
 from calsync.state.records import UserRecord
 
 SEEN_EVERY = timedelta(minutes=1)
@@ -130,6 +130,47 @@ class SessionsMixin(StoreBase):
                 )
             ).first()
         return (int(row.failures), row.last_at) if row else None
+
+    def add_login_failure_if(
+        self, name: str, address: str, expected: int, forget: timedelta
+    ) -> bool:
+        """Count one failure for (`name`, `address`) only if `expected` are counted now
+        (0: none, or forgotten); return False, counting nothing, when another got there first.
+
+        A compare-and-set in one statement, so attempts racing in several processes cannot
+        all pass a check made before any of them was counted.
+        """
+        now = self._now()
+        with self._tx() as conn:
+            if expected == 0:
+                conn.execute(
+                    t.login_failures.delete().where(
+                        t.login_failures.c.name == name,
+                        t.login_failures.c.address == address,
+                        t.login_failures.c.last_at <= now - forget,
+                    )
+                )
+        with self._tx() as conn:
+            if expected == 0:
+                # Inserted only where no row is: of two first attempts, one inserts.
+                stmt = insert_new(
+                    conn,
+                    t.login_failures,
+                    {"name": name, "address": address, "failures": 1, "last_at": now},
+                    ["name", "address"],
+                )
+                return conn.execute(stmt.returning(t.login_failures.c.name)).first() is not None
+            done = conn.execute(
+                t.login_failures.update()
+                .where(
+                    t.login_failures.c.name == name,
+                    t.login_failures.c.address == address,
+                    t.login_failures.c.failures == expected,
+                    t.login_failures.c.last_at > now - forget,
+                )
+                .values(failures=expected + 1, last_at=now)
+            )
+        return int(done.rowcount) == 1
 
     def clear_login_failures(self, name: str, address: str) -> None:
         """Forget the failures of (`name`, `address`) (after a good sign-in)."""

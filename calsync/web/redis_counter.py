@@ -57,7 +57,37 @@ class RedisFailureCounter:
         self, name: str, address: str, forget: timedelta
     ) -> tuple[int, datetime] | None:
         """Return (failures, time of the last one) for (`name`, `address`), or None."""
-        failures, last_at = self._redis.hmget(self._key(name, address), ["failures", "last_at"])
+        return self._read(self._redis, self._key(name, address), forget)
+
+    def add_login_failure_if(
+        self, name: str, address: str, expected: int, forget: timedelta
+    ) -> bool:
+        """Count one failure for (`name`, `address`) only if `expected` are counted now
+        (0: none, or forgotten); return False, counting nothing, when another got there first.
+        """
+        from redis.exceptions import WatchError
+
+        key = self._key(name, address)
+        with self._redis.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(key)  # the transaction fails if anyone changes the key meanwhile
+                seen = self._read(pipe, key, forget)
+                if (seen[0] if seen else 0) != expected:
+                    pipe.unwatch()
+                    return False
+                pipe.multi()
+                if expected == 0:
+                    pipe.delete(key)  # a forgotten count starts again from one
+                pipe.hincrby(key, "failures", 1)
+                pipe.hset(key, "last_at", repr(self._now().timestamp()))
+                pipe.expire(key, max(1, int(forget.total_seconds())))
+                pipe.execute()
+            except WatchError:
+                return False
+        return True
+
+    def _read(self, client: Any, key: str, forget: timedelta) -> tuple[int, datetime] | None:
+        failures, last_at = client.hmget(key, ["failures", "last_at"])
         if failures is None or last_at is None:
             return None
         last = datetime.fromtimestamp(float(last_at), UTC)

@@ -18,6 +18,11 @@ from calsync.web.store import SESSION_KEY_SETTING, FailureCounter, WebStore
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+_RESERVE_TRIES = 32
+"""Tries at counting a sign-in while others for the same pair race it. Each lost try means
+another attempt was counted, and the backoff stops them after a few, so this bound is only a
+guard."""
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
@@ -129,30 +134,56 @@ class LoginThrottle:
         self.forget = forget
         self._now = now
 
-    def _keys(self, name: str, client: str) -> tuple[tuple[str, str, int], ...]:
+    def _keys(self, name: str, client: str) -> tuple[tuple[str, str, int], tuple[str, str, int]]:
         # '' stands for "any name" (names are never empty here: an empty one is refused first).
         return (
             (name.lower()[:255], client[:64], self.free),
             ("", client[:64], self.free_per_address),
         )
 
+    def _wait(self, seen: tuple[int, datetime] | None, free: int, now: datetime) -> float:
+        if seen is None or seen[0] < free:
+            return 0.0
+        failures, last = seen
+        delay = min(self.base * (1 << min(failures - free, 32)), self.cap)
+        return max(0.0, (last + delay - now).total_seconds())
+
     def wait_seconds(self, name: str, client: str) -> float:
         """Return how long sign-ins for `name` from `client` must still wait (0: go ahead)."""
         now = self._now()
-        wait = 0.0
-        for key, address, free in self._keys(name, client):
+        return max(
+            self._wait(self.store.login_failures(key, address, self.forget), free, now)
+            for key, address, free in self._keys(name, client)
+        )
+
+    def reserve(self, name: str, client: str) -> float:
+        """Let one sign-in attempt for `name` from `client` through, or say how long to wait.
+
+        An attempt let through is counted as a failure of its (name, address) before the
+        password is checked (`succeeded` takes it back): of many attempts sent at once, only
+        as many as the backoff allows get through, in every process. Return 0 when this
+        attempt may go ahead, else the seconds to wait (nothing counted then).
+        """
+        (key, address, free), (_, _, free_any) = self._keys(name, client)
+        for _ in range(_RESERVE_TRIES):
+            now = self._now()
             seen = self.store.login_failures(key, address, self.forget)
-            if seen is None or seen[0] < free:
-                continue
-            failures, last = seen
-            delay = min(self.base * 2 ** min(failures - free, 32), self.cap)
-            wait = max(wait, (last + delay - now).total_seconds())
-        return wait
+            wait = max(
+                self._wait(seen, free, now),
+                self._wait(self.store.login_failures("", address, self.forget), free_any, now),
+            )
+            if wait > 0:
+                return wait
+            expected = seen[0] if seen else 0
+            if self.store.add_login_failure_if(key, address, expected, self.forget):
+                return 0.0
+            # Another attempt for the same pair was counted in between: look again.
+        return self.base.total_seconds()
 
     def failed(self, name: str, client: str) -> None:
-        """Count a refused sign-in."""
-        for key, address, _ in self._keys(name, client):
-            self.store.add_login_failure(key, address, self.forget)
+        """Count a refused sign-in against its address (its pair was counted by `reserve`)."""
+        _, (key, address, _) = self._keys(name, client)
+        self.store.add_login_failure(key, address, self.forget)
 
     def succeeded(self, name: str, client: str) -> None:
         """Forget the failures of `name` from `client` after a good sign-in."""

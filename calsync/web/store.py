@@ -75,6 +75,14 @@ class FailureCounter(Protocol):
         """Return (failures, time of the last one) for (`name`, `address`), or None."""
         ...
 
+    def add_login_failure_if(
+        self, name: str, address: str, expected: int, forget: timedelta
+    ) -> bool:
+        """Count one failure for (`name`, `address`) only if `expected` are counted now
+        (0: none, or forgotten); return False, counting nothing, when another got there first.
+        """
+        ...
+
     def clear_login_failures(self, name: str, address: str) -> None:
         """Forget the failures of (`name`, `address`)."""
         ...

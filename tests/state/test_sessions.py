@@ -105,6 +105,21 @@ def test_login_failures_count_per_name_and_address(timed: Store, clock: Clock) -
     assert timed.login_failures("admin", "10.0.0.1", forget) is None
 
 
+def test_a_failure_is_counted_only_over_the_count_it_expects(timed: Store, clock: Clock) -> None:
+    """`add_login_failure_if` is a compare-and-set: of two attempts that saw the same count,
+    one is counted; a forgotten count is taken as none."""
+    forget = 24 * HOUR
+    assert timed.add_login_failure_if("admin", "10.0.0.1", 0, forget)
+    assert not timed.add_login_failure_if("admin", "10.0.0.1", 0, forget)
+    assert timed.add_login_failure_if("admin", "10.0.0.1", 1, forget)
+    assert not timed.add_login_failure_if("admin", "10.0.0.1", 1, forget)
+    assert timed.login_failures("admin", "10.0.0.1", forget) == (2, clock.now)
+    clock.now += forget
+    assert not timed.add_login_failure_if("admin", "10.0.0.1", 2, forget)
+    assert timed.add_login_failure_if("admin", "10.0.0.1", 0, forget)
+    assert timed.login_failures("admin", "10.0.0.1", forget) == (1, clock.now)
+
+
 def test_an_oauth_state_is_used_once_by_its_user(timed: Store, clock: Clock) -> None:
     """A state is consumed once, only by the user it was issued to, only while fresh."""
     timed.add_oauth_state("s1", "alice", HOUR)

@@ -164,7 +164,7 @@ def test_the_wait_doubles_with_each_failure_up_to_a_cap(tmp_path: Path) -> None:
         throttle = LoginThrottle(store, free=3, cap=timedelta(minutes=5), now=clock)
         waits = []
         for _ in range(8):  # each guess comes as soon as it is let through
-            assert throttle.wait_seconds("carol", "10.0.0.1") == 0
+            assert throttle.reserve("carol", "10.0.0.1") == 0
             throttle.failed("Carol", "10.0.0.1")
             wait = throttle.wait_seconds("CAROL", "10.0.0.1")
             waits.append(wait)
@@ -172,15 +172,67 @@ def test_the_wait_doubles_with_each_failure_up_to_a_cap(tmp_path: Path) -> None:
             assert throttle.wait_seconds("carol", "10.0.0.1") == wait / 2  # still waiting
             clock.now += timedelta(seconds=wait / 2)
         assert waits == [0, 0, 30, 60, 120, 240, 300, 300]
-        throttle.failed("carol", "10.0.0.1")
-        assert throttle.wait_seconds("carol", "10.0.0.2") == 0
+        assert throttle.reserve("carol", "10.0.0.1") == 0
+        assert throttle.reserve("carol", "10.0.0.1") == 300  # refused, and not counted
+        assert throttle.reserve("carol", "10.0.0.2") == 0
         throttle.succeeded("carol", "10.0.0.1")
         assert throttle.wait_seconds("carol", "10.0.0.1") == 0
         for _ in range(3):
-            throttle.failed("dave", "10.0.0.3")
+            assert throttle.reserve("dave", "10.0.0.3") == 0
         assert throttle.wait_seconds("dave", "10.0.0.3") == 30
         clock.now += timedelta(days=1)
         assert throttle.wait_seconds("dave", "10.0.0.3") == 0
+
+
+def test_a_burst_of_guesses_gets_no_more_tries_than_one_at_a_time(proxied: str) -> None:
+    """Twenty wrong passwords sent at once for one name from one address: the backoff lets
+    exactly the five free ones be checked; the others are refused before any password check."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = httpx.Client(base_url=proxied, follow_redirects=False, timeout=60)
+    token = csrf_of(client.get("/login").text)
+
+    def guess(n: int) -> int:
+        r = client.post(
+            "/login",
+            data={"username": "admin", "password": f"guess-{n}", "csrf_token": token},
+            headers={"X-Forwarded-For": "203.0.113.50"},
+        )
+        return r.status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        codes = sorted(pool.map(guess, range(20)))
+    assert codes == [401] * 5 + [429] * 15
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_racing_reservations_let_through_only_the_free_attempts(
+    backend: str, tmp_path: Path
+) -> None:
+    """Twenty processes' worth of attempts racing on one pair: exactly `free` get through,
+    on SQLite and on PostgreSQL."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import ExitStack
+
+    from tests.pg import PG_ENV, fresh_database
+
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path / 's.db'}"
+        else:
+            if not os.environ.get(PG_ENV):
+                pytest.skip(f"{PG_ENV} is not set")
+            url = stack.enter_context(fresh_database(os.environ[PG_ENV], "calsync_signin"))
+        store = stack.enter_context(Store.open(url, STORE_KEY))
+        store.migrate()
+        throttle = LoginThrottle(store, free=5)
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            waits = list(pool.map(lambda _: throttle.reserve("admin", "10.0.0.1"), range(20)))
+        assert waits.count(0) == 5
+        assert all(w > 0 for w in waits if w != 0)
 
 
 def test_an_address_guessing_many_names_is_slowed_down_too(tmp_path: Path) -> None:
@@ -315,10 +367,14 @@ def test_redis_counts_forgets_and_clears_like_the_store(redis_client: Any) -> No
         assert counter.login_failures("admin", "10.0.0.1", forget) is None
         counter.clear_login_failures("admin", "10.0.0.2")
         assert counter.login_failures("admin", "10.0.0.2", forget) is None
+        assert counter.add_login_failure_if("bob", "10.0.0.4", 0, forget)
+        assert not counter.add_login_failure_if("bob", "10.0.0.4", 0, forget)  # one got there
+        assert counter.add_login_failure_if("bob", "10.0.0.4", 1, forget)
+        assert counter.login_failures("bob", "10.0.0.4", forget) == (2, clock.now)
         throttle = LoginThrottle(counter, free=2, now=clock)
-        throttle.failed("eve", "10.0.0.3")
-        throttle.failed("eve", "10.0.0.3")
-        assert throttle.wait_seconds("eve", "10.0.0.3") == 30
+        assert throttle.reserve("eve", "10.0.0.3") == 0
+        assert throttle.reserve("eve", "10.0.0.3") == 0
+        assert throttle.reserve("eve", "10.0.0.3") == 30
     finally:
         for k in redis_client.keys(f"{prefix}*"):
             redis_client.delete(k)

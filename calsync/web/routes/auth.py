@@ -52,7 +52,9 @@ def login(
         request.headers.get("x-forwarded-for"),
         ctx.config.trusted_proxies,
     )
-    wait = ctx.login_throttle.wait_seconds(name, client) if name else 0.0
+    # Counted before the password is checked, so a burst of guesses sent at once cannot all
+    # pass the backoff before the first of them is counted.
+    wait = ctx.login_throttle.reserve(name, client) if name else 0.0
     if wait > 0:
         ctx.metrics.logins.labels("throttled").inc()
         _LOGGER.warning("sign-in for %r from %s throttled", name, client)
