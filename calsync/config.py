@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     redirect URI is built from it, and an https one marks the session cookie Secure. Unset:
     `calsync serve` uses its own address (fine for a demo on http://127.0.0.1)."""
     redis_url: str | None = None
-    """Redis for the web app's failed sign-in counters (needs the `distributed` extra); unset:
+    """Redis for the web app's failed sign-in counters (needs the `redis` extra); unset:
     they are kept in the state database, which every web process shares too."""
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     """Addresses or networks of reverse proxies whose `X-Forwarded-For` is believed

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from calsync.db import BUSY_TIMEOUT_MS
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict, LogEntry, PairStore
 from calsync.model import utcnow
@@ -37,7 +38,7 @@ from calsync.state.activity import ActivityMixin, conflict_row, log_row
 from calsync.state.base import upsert
 from calsync.state.crypto import Secrets
 from calsync.state.locks import Locker, lock_owner, locker_for
-from calsync.state.migrate import BUSY_TIMEOUT_MS, make_engine
+from calsync.state.migrate import make_engine
 from calsync.state.migrate import migrate as run_migrations
 from calsync.state.records import LockInfo, UserBusy
 from calsync.state.sessions import SessionsMixin

@@ -2,7 +2,7 @@
 
 One hash per (name, address) holding the count and the time of the last failure; Redis
 expires it `forget` after the last failure, so nothing needs pruning. Needs the `redis`
-package (the `distributed` extra).
+package (the `redis` extra).
 
 Public API: `RedisFailureCounter`.
 """
