@@ -10,6 +10,11 @@ from typing import Any
 
 import uvicorn
 
+KEEP_ALIVE_SECONDS = 610
+"""How long an idle keep-alive connection stays open: Google's front ends keep one 610 s.
+uvicorn's own default (5 s) closes it under clients that pool connections for longer; the
+official client (httplib2) then writes its next request into a closed socket."""
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """Return a TCP port that is free on `host` right now."""
@@ -21,13 +26,28 @@ def free_port(host: str = "127.0.0.1") -> int:
 class ServerThread:
     """Serve `app` with uvicorn on `host:port` (a free port when 0) until stopped.
 
-    Use as a context manager; `url` is the base URL without a trailing slash.
+    Use as a context manager; `url` is the base URL without a trailing slash. Idle
+    connections stay open `keep_alive` seconds (Google's front ends' 610 s by default).
     """
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        keep_alive: int = KEEP_ALIVE_SECONDS,
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            timeout_keep_alive=keep_alive,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
