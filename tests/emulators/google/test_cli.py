@@ -95,7 +95,7 @@ def test_latency_flag_delays_api_answers_only() -> None:
 
 def _official_calendar(url: str) -> Any:
     acct = httpx.post(url + "/_emulator/accounts", json={"email": "idle@example.com"}).json()
-    creds = Credentials(  # type: ignore[no-untyped-call]
+    creds = Credentials(
         token=acct["access_token"],
         refresh_token=acct["refresh_token"],
         token_uri=url + "/token",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import httpx
 
@@ -12,7 +13,7 @@ from tests.emulators.google.conftest import Emu
 def test_api_requests_wait_the_latency(emu: Emu, raw: httpx.Client) -> None:
     """A calendar call, a batch and a token refresh each take at least the configured wait."""
     emu.control("POST", "config", {"latency_ms": 150})
-    for send in (
+    sends: list[Callable[[], httpx.Response]] = [
         lambda: raw.get("/calendar/v3/users/me/calendarList"),
         lambda: raw.post(
             "/batch/calendar/v3",
@@ -21,7 +22,8 @@ def test_api_requests_wait_the_latency(emu: Emu, raw: httpx.Client) -> None:
             b"GET /calendar/v3/users/me/calendarList\r\n\r\n--b--\r\n",
         ),
         lambda: raw.post("/token", data={"grant_type": "refresh_token", "refresh_token": "x"}),
-    ):
+    ]
+    for send in sends:
         t0 = time.perf_counter()
         resp = send()
         assert resp.status_code in (200, 400), resp.text
