@@ -40,6 +40,8 @@ class ServerThread:
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
+        # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback
+        # peer as the client's address; apps that care (the web UI) decide themselves.
         config = uvicorn.Config(
             app,
             host=host,
@@ -47,6 +49,7 @@ class ServerThread:
             log_level="warning",
             lifespan="on",
             timeout_keep_alive=keep_alive,
+            proxy_headers=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
