@@ -30,6 +30,7 @@ from calsync.service.metrics import RoundMetrics
 from calsync.sides.base import Side
 from calsync.sides.crm import CrmBackend, CrmUserInfo
 from calsync.sides.google.calendar import GoogleCalendarSide
+from calsync.sides.google.connections import GoogleConnections
 from calsync.sides.google.factory import GoogleSettings, calendar_side, tasks_side
 from calsync.sides.scoped import ScopedSide
 from calsync.state.records import LinkStatus, UnknownUser, UserBusy
@@ -124,6 +125,7 @@ class SyncService:
         backoff: Backoff | None = None,
         now: Callable[[], datetime] = utcnow,
         metrics: RoundMetrics | None = None,
+        connections: GoogleConnections | None = None,
     ) -> None:
         self.store = store
         self.crm = crm
@@ -133,6 +135,8 @@ class SyncService:
         self.backoff = backoff
         self.now = now
         self.metrics = metrics or RoundMetrics()
+        # One HTTP client and one cached access token per user for every round of the process.
+        self.connections = connections or GoogleConnections()
 
     @property
     def google(self) -> GoogleSettings:
@@ -239,6 +243,7 @@ class SyncService:
             backoff=self.backoff,
             default_tz=info.time_zone,
             single_events=not self.crm.holds_series,
+            connections=self.connections,
         )
 
     def _access_roles(
@@ -251,7 +256,14 @@ class SyncService:
         """
         if len(calendars) < 2:
             return {}
-        side = calendar_side(self.google, name, refresh_token, budget=budget, backoff=self.backoff)
+        side = calendar_side(
+            self.google,
+            name,
+            refresh_token,
+            budget=budget,
+            backoff=self.backoff,
+            connections=self.connections,
+        )
         return {c.id: c.access_role for c in side.list_calendars()}
 
     def _calendar_round(
@@ -369,6 +381,7 @@ class SyncService:
                     tasklist_id=prefs.tasklist,
                     budget=tally,
                     backoff=self.backoff,
+                    connections=self.connections,
                 )
                 report.rounds.append(
                     engine_sync(
