@@ -77,7 +77,10 @@ class PairStore(Protocol):
         ...
 
     def commit(self) -> None:
-        """Make everything written so far durable (called after each applied action)."""
+        """Make everything written so far durable (called after each applied action).
+
+        Raises LeaseLost, writing nothing, when the round no longer holds the user's lease.
+        """
         ...
 
     def rollback(self) -> None:

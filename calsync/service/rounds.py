@@ -18,7 +18,7 @@ from calsync.engine.plan import MassDeleteBlocked
 from calsync.engine.run import RoundResult, SideCounts
 from calsync.engine.run import sync_user as engine_sync
 from calsync.engine.store import LogEntry
-from calsync.errors import AdapterError, AuthError, QuotaError, TransientError
+from calsync.errors import AdapterError, AuthError, LeaseLost, QuotaError, TransientError
 from calsync.model import Event, utcnow
 from calsync.prefs import Direction, Prefs
 from calsync.quota import Backoff, Budget
@@ -44,7 +44,7 @@ class UserStatus(enum.StrEnum):
     NOT_LINKED = "not_linked"
     PAUSED = "paused"
     BUSY = "busy"
-    """Another round of this user is running."""
+    """Another round of this user is running (or took this round's lease over mid-way)."""
 
     @property
     def success(self) -> bool:
@@ -325,6 +325,11 @@ class SyncService:
             report.status, report.message = UserStatus.NEEDS_RECONNECT, str(err)
         except MassDeleteBlocked as err:
             report.status, report.message = UserStatus.BLOCKED, str(err)
+        except LeaseLost as err:
+            # The lock was lost (e.g. its connection dropped) and another round took over:
+            # this one stopped before its next state write; that round carries on.
+            _LOGGER.warning("round of %s stopped: %s", name, err)
+            report.status, report.message = UserStatus.BUSY, f"stopped: {err}"
         except (QuotaError, TransientError, AdapterError) as err:
             report.status, report.message = UserStatus.FAILED, str(err)
         except Exception as err:
