@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from calsync.config import Settings, load_settings
+from calsync.engine.caps import Caps
 from calsync.quota import Budget, BudgetAlert, RateLimiter
 from calsync.service import SyncService
 from calsync.sides.crm import CrmBackend, backend_from_settings
@@ -89,5 +90,6 @@ def build(settings: Settings | None = None) -> App:
         budget.project_limit = int(limit) if limit else settings.google_daily_budget
         return google_settings(settings, store)
 
-    service = SyncService(store, crm, google_now, budget=budget)
+    caps = Caps(settings.max_occurrences_per_series, settings.max_occurrences_per_round)
+    service = SyncService(store, crm, google_now, budget=budget, caps=caps)
     return App(settings, store, crm, service)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from calsync.engine.caps import Caps
 from calsync.engine.pairs import Kind
 from calsync.engine.plan import MassDeleteBlocked
 from calsync.engine.run import RoundResult, SideCounts
@@ -87,8 +88,11 @@ class SyncService:
         budget: Budget | None = None,
         backoff: Backoff | None = None,
         now: Callable[[], datetime] = utcnow,
+        caps: Caps | None = None,
     ) -> None:
         self.store = store
+        self.caps = caps or Caps()
+        """Bounds on the occurrences of recurring series a round creates."""
         self.crm = crm
         # A callable is asked again each time: the admin page may change the client meanwhile.
         self._google = google
@@ -236,6 +240,7 @@ class SyncService:
             scope=calendar,
             crm_blind=self.crm.blind_fields,
             full=self._daily_full(info.name, Kind.EVENT, calendar, now, dry_run),
+            caps=self.caps,
         )
 
     def _daily_full(self, user: str, kind: Kind, scope: str, now: datetime, dry: bool) -> bool:
