@@ -11,9 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from calsync.config import load_settings
-from calsync.engine.store import LogEntry
 from calsync.errors import CalsyncError
-from calsync.model import utcnow
 from calsync.prefs import Direction, HoursWindow, PrefsError, PrivateMode, Winner, parse_enum
 from calsync.service import UserReport
 from calsync.state.records import UnknownUser
@@ -27,8 +25,6 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error; return the Exit to raise (nothing has been changed)."""
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
-
-
 
 
 def summary_table(reports: list[UserReport]) -> Table:
@@ -119,9 +115,7 @@ def link_user(name: str, refresh_token: str, email: str | None) -> None:
         app.service.known_user(name)
     except UnknownUser:
         raise fail(f"unknown user {name!r} (see `calsync users list`)") from None
-    app.store.set_link(name, email or "", refresh_token.strip())
-    app.store.add_log(LogEntry(name, utcnow(), "link", message="linked from the command line"))
-    app.store.commit()
+    app.accounts.link_token(name, refresh_token, email or "")
     out.print(f"linked {name} to Google{f' account {email}' if email else ''}")
 
 
@@ -177,9 +171,15 @@ def create_admin(name: str, password: str | None) -> None:
 
 def serve(host: str, port: int) -> None:
     """Serve the web UI and the in-process scheduler."""
-    from calsync.web.serve import serve_app
+    from calsync.jobs.scheduler import Scheduler
+    from calsync.web.serve import serve_web
 
-    serve_app(build(), host, port)
+    app = build()
+    scheduler = Scheduler(app.service).start()
+    try:
+        serve_web(app.application, host, port)
+    finally:
+        scheduler.stop()
 
 
 def run_worker() -> None:

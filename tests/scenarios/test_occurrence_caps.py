@@ -14,7 +14,7 @@ from tests.scenarios.world import World
 ROME = ZoneInfo("Europe/Rome")
 
 
-@pytest.mark.parametrize("crm", ["vtiger"], indirect=True)
+@pytest.mark.vtiger_only
 def test_secondly_series_is_capped_with_a_line_in_the_users_log(world: World) -> None:
     """`FREQ=SECONDLY;COUNT=300`: the first 40 occurrences reach vtiger, round after round."""
     world.service.caps = Caps(per_series=40, per_round=1000)
