@@ -236,7 +236,8 @@ class _Write(Action):
 class Create(_Write):
     """Create the projection on `side`; `row` is the pair to store (target id still None).
 
-    An intent row (error = PENDING) is committed before the call, so a crash or a lost reply
+    An intent row (error = PENDING) is committed before the call (which also proves the
+    round still holds the user's lease), so a crash or a lost reply
     is found again next round and adopted instead of creating a duplicate: by its key on a
     side that stores keys, by `intent_hash` (kept in the target side's hash column, since the
     target has no copy yet) on one that cannot.
@@ -307,6 +308,7 @@ class Update(_Write):
 
     def apply(self, env: Env) -> None:
         assert self.row is not None and self.item is not None and self.side is not None
+        env.store.prove()
         remote = env.side(self.side).update(self.target_id, self.item, self.etag)
         row = with_side(self.row, self.side, remote)
         env.store.put_pair(row.with_(error=None, attempts=0, synced_at=env.now))
@@ -328,6 +330,7 @@ class Delete(_Write):
 
     def apply(self, env: Env) -> None:
         assert self.side is not None
+        env.store.prove()
         env.side(self.side).delete(self.target_id, self.etag)
         env.store.delete_pair(env.user, env.kind, self.key)
         self._record(env)

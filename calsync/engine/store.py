@@ -86,3 +86,8 @@ class PairStore(Protocol):
     def rollback(self) -> None:
         """Drop everything written since the last commit."""
         ...
+
+    def prove(self) -> None:
+        """Raise LeaseLost when the round no longer holds the user's lease (before a side
+        write, so a round that lost it sends nothing more); otherwise do nothing."""
+        ...

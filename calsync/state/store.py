@@ -330,6 +330,20 @@ class Store(AccountsMixin, ActivityMixin):
         """Drop this thread's writes since its last commit."""
         self._local.staged = _Staged()
 
+    def prove(self) -> None:
+        """Raise LeaseLost unless this thread still holds each lease it took (`user_lock`).
+
+        Called before a side write, so a round whose lease was taken over sends nothing more.
+        """
+        held = self._leases
+        if not held:
+            return
+        now = self._now()
+        with self._tx() as conn:
+            for user, generation in sorted(held.items()):
+                if not leases.prove(conn, user, generation, now):
+                    raise LeaseLost(user, generation)
+
     # -- reset and reconnect ---------------------------------------------------------------
 
     def wipe_pairs(self, user: str, kind: Kind | None = None) -> int:

@@ -81,3 +81,12 @@ def test_without_a_lock_commits_are_not_fenced(store: Store) -> None:
     store.put_pair(pair("a"))
     store.commit()
     assert store.pair("alice", Kind.EVENT, "a") is not None
+
+
+def test_prove_before_a_side_write(store: Store) -> None:
+    store.prove()  # no lease held: nothing to prove
+    with store.user_lock("alice"):
+        store.prove()
+        take_over(store)
+        with pytest.raises(LeaseLost):
+            store.prove()
