@@ -403,7 +403,8 @@ class SyncService:
             report.status, report.message = UserStatus.BLOCKED, str(err)
         except LeaseLost as err:
             # The lock was lost (e.g. its connection dropped) and another round took over:
-            # this one stopped before its next state write; that round carries on.
+            # this one stopped before its next write, to a side or to the state; that round
+            # carries on.
             _LOGGER.warning("round of %s stopped: %s", name, err)
             report.status, report.message = UserStatus.BUSY, f"stopped: {err}"
         except (QuotaError, TransientError, AdapterError) as err:
