@@ -35,6 +35,7 @@ class ScopedSide(Generic[T]):
             cursor=cs.cursor,
             full=cs.full,
             skipped=[i for i in cs.skipped if self._shown(i)],
+            after_round=cs.after_round,
         )
 
     def get(self, id: str) -> Remote[T] | None:
