@@ -20,7 +20,6 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from calsync.engine.caps import DEFAULT_PER_ROUND, DEFAULT_PER_SERIES
 from calsync.sides.google import endpoints
 
 CONFIG_ENV = "CALSYNC_CONFIG"
@@ -77,10 +76,10 @@ class Settings(BaseSettings):
     google_user_calls_per_minute: int = Field(default=300, ge=1, le=600)
     """Per-user rate, kept well below Google's 600 requests per minute per user."""
 
-    max_occurrences_per_series: int = Field(default=DEFAULT_PER_SERIES, ge=1, le=100_000)
+    max_occurrences_per_series: int = Field(default=1000, ge=1, le=100_000)
     """Occurrences of one recurring series created in a CRM that stores one record per
     occurrence (vtiger); later ones are skipped with a line in the user's sync log."""
-    max_occurrences_per_round: int = Field(default=DEFAULT_PER_ROUND, ge=1, le=1_000_000)
+    max_occurrences_per_round: int = Field(default=2000, ge=1, le=1_000_000)
     """Occurrences created in one user's round; the rest follow in the next rounds."""
 
     @model_validator(mode="after")

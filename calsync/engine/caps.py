@@ -30,7 +30,7 @@ DEFAULT_PER_ROUND = 2000
 
 @dataclass(frozen=True)
 class Caps:
-    """The limits; `calsync.config.Settings` holds the configured values."""
+    """The limits; the configured values come from `calsync.config.Settings` (same defaults)."""
 
     per_series: int = DEFAULT_PER_SERIES
     """Occurrences of one series that are ever created on the other side."""

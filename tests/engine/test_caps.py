@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from calsync.engine.caps import Caps
 from calsync.engine.run import RoundResult
+from calsync.model import Event
 from tests.engine.helpers import World, make_event
 
 
@@ -14,8 +15,10 @@ def series(w: World, name: str, n: int, hour: int = 9) -> None:
 
 
 def crm_days(w: World, title: str) -> list[int]:
-    starts = sorted(i.when.start for i in w.items(w.crm) if i.title == title)
-    return [(s - starts[0]).days for s in starts]  # type: ignore[operator]
+    starts = sorted(
+        i.when.start for i in w.items(w.crm) if isinstance(i, Event) and i.title == title
+    )
+    return [(s - starts[0]).days for s in starts]
 
 
 def test_a_series_gets_its_first_occurrences_only_in_every_round() -> None:
@@ -58,3 +61,10 @@ def test_items_that_are_no_occurrence_are_not_capped() -> None:
         w.google.put(make_event(f"event {n}", day=n))
     r = w.sync(caps=Caps(per_series=1, per_round=1))
     assert r.crm.created == 12 and r.ok
+
+
+def test_the_settings_defaults_are_the_engines() -> None:
+    from calsync.config import Settings
+
+    settings = Settings()
+    assert Caps() == Caps(settings.max_occurrences_per_series, settings.max_occurrences_per_round)
