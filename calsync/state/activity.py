@@ -19,10 +19,15 @@ from calsync.state.base import StoreBase, upsert
 from calsync.state.records import StoreError, SyncRun
 
 RUNNING = "running"
+ABANDONED = "abandoned"
+"""A run whose round ended without saying how (its process was killed or died)."""
+ABANDONED_ERROR = "the round stopped before it finished (its process ended)"
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 """Google's daily quotas reset at midnight Pacific time."""
 PROJECT = ""
 """The quota counter's user name for calls made on behalf of no one user."""
+CALENDAR = "calendar"
+"""The quota counter's API when none is named (the counters' first and main API)."""
 
 
 def quota_day(now: datetime) -> date:
@@ -117,6 +122,31 @@ class ActivityMixin(StoreBase):
             )
         return _run(row)
 
+    def abandon_runs(self, user: str) -> int:
+        """Mark the user's runs still shown as running as abandoned; return how many.
+
+        Only for a caller that knows no round of the user is running: one holding the user's
+        lock (rounds record their end before they release it), or one that found it free.
+        """
+        with self._tx() as conn:
+            done = conn.execute(
+                t.sync_runs.update()
+                .where(t.sync_runs.c.user_name == user, t.sync_runs.c.status == RUNNING)
+                .values(status=ABANDONED, finished_at=self._now(), error=ABANDONED_ERROR)
+            )
+        return int(done.rowcount)
+
+    def running_users(self) -> list[str]:
+        """Return the users with a run shown as running."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(t.sync_runs.c.user_name)
+                .where(t.sync_runs.c.status == RUNNING)
+                .distinct()
+                .order_by(t.sync_runs.c.user_name)
+            ).all()
+        return [r.user_name for r in rows]
+
     def last_run(self, user: str) -> SyncRun | None:
         """Return the user's newest run (maybe still running), or None."""
         runs = self.runs(user, limit=1)
@@ -199,8 +229,10 @@ class ActivityMixin(StoreBase):
 
     # -- quota counters ------------------------------------------------------------------
 
-    def add_calls(self, user: str | None, n: int = 1, day: date | None = None) -> int:
-        """Atomically add `n` API calls to the user's (None: project's) count for `day`.
+    def add_calls(
+        self, user: str | None, n: int = 1, day: date | None = None, api: str = CALENDAR
+    ) -> int:
+        """Atomically add `n` calls of `api` to the user's (None: project's) count for `day`.
 
         Return the new count. `day` defaults to Google's current quota day (Pacific time).
         """
@@ -209,18 +241,44 @@ class ActivityMixin(StoreBase):
             result = upsert(
                 conn,
                 t.quota_counters,
-                {"day": when, "user_name": user or PROJECT, "calls": n},
-                ["day", "user_name"],
+                {"day": when, "user_name": user or PROJECT, "api": str(api), "calls": n},
+                ["day", "user_name", "api"],
                 increment="calls",
             )
             return int(result.scalar_one())
 
-    def calls_on(self, day: date, user: str | None = None) -> int:
-        """Return the calls counted on `day` for `user`, or for everyone when None."""
-        query = sa.select(sa.func.coalesce(sa.func.sum(t.quota_counters.c.calls), 0)).where(
-            t.quota_counters.c.day == day
-        )
+    def calls_on(self, day: date, user: str | None = None, api: str | None = None) -> int:
+        """Return the calls counted on `day` for `user` (None: everyone) to `api` (None: all)."""
+        q = t.quota_counters.c
+        query = sa.select(sa.func.coalesce(sa.func.sum(q.calls), 0)).where(q.day == day)
         if user is not None:
-            query = query.where(t.quota_counters.c.user_name == user)
+            query = query.where(q.user_name == user)
+        if api is not None:
+            query = query.where(q.api == str(api))
         with self._tx() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def calls_by_day(self, first: date, last: date) -> dict[tuple[date, str], int]:
+        """Return the calls counted per (quota day, API) from `first` to `last`, both included.
+
+        Days and APIs without calls are left out.
+        """
+        q = t.quota_counters.c
+        query = (
+            sa.select(q.day, q.api, sa.func.sum(q.calls))
+            .where(q.day >= first, q.day <= last)
+            .group_by(q.day, q.api)
+        )
+        with self._tx() as conn:
+            return {(d, a): int(c) for d, a, c in conn.execute(query)}
+
+    def calls_by_user(self, day: date) -> dict[tuple[str, str], int]:
+        """Return the calls counted on `day` per (user, API); project-wide calls under ''."""
+        q = t.quota_counters.c
+        query = (
+            sa.select(q.user_name, q.api, sa.func.sum(q.calls))
+            .where(q.day == day)
+            .group_by(q.user_name, q.api)
+        )
+        with self._tx() as conn:
+            return {(u, a): int(c) for u, a, c in conn.execute(query)}

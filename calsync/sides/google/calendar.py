@@ -253,10 +253,10 @@ class GoogleCalendarSide:
     def delete(self, id: str, etag: str | None) -> None:
         """Delete `id` (If-Match `etag`); an event already gone or deleted is fine.
 
-        Someone else's meeting is declined instead (calsync deletes only events the user
-organises): deleting the user's
-        copy is not theirs to do, and the declined copy reads as gone from then on. That
-        takes a GET first; `gone` events need nothing more.
+                Someone else's meeting is declined instead (calsync deletes only events the user
+        organises): deleting the user's
+                copy is not theirs to do, and the declined copy reads as gone from then on. That
+                takes a GET first; `gone` events need nothing more.
         """
         current = self._fetch(id)
         if current is None or gone(current):

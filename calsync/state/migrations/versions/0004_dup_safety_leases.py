@@ -1,7 +1,7 @@
 """Per-user leases: a generation every committed state write of a round proves.
 
-Revision ID: 0003_dup_safety_leases
-Revises: 0002_app_service_paused
+Revision ID: 0004_dup_safety_leases
+Revises: 0003_usagecli_quota_api
 Create Date: 2026-11-30 17:20:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_dup_safety_leases"
-down_revision: str | None = "0002_app_service_paused"
+revision: str = "0004_dup_safety_leases"
+down_revision: str | None = "0003_usagecli_quota_api"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
