@@ -80,3 +80,19 @@ def unreadable(what: str) -> Iterator[None]:
         yield
     except PARSE_ERRORS as err:
         raise InvalidItem(f"{what} cannot be read: {err}") from err
+
+
+class LeaseLost(CalsyncError):
+    """Another round of this user took over its lease: this round must write nothing more.
+
+    Raised by the state store when a commit cannot prove the round's lease (its generation
+    was superseded, e.g. after the lock's connection dropped and a second round started);
+    the commit is rolled back. Not an `AdapterError`: no per-item handling may swallow it.
+    """
+
+    def __init__(self, user: str, generation: int) -> None:
+        super().__init__(
+            f"another round of {user!r} took over its lease (ours was generation {generation})"
+        )
+        self.user = user
+        self.generation = generation

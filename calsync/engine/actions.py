@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from calsync.engine.intents import intent_hash
 from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.store import Conflict, LogEntry, PairStore
 from calsync.errors import AlreadyExists
@@ -234,8 +235,11 @@ class _Write(Action):
 class Create(_Write):
     """Create the projection on `side`; `row` is the pair to store (target id still None).
 
-    An intent row (status PENDING) is committed before the call, so a crash or a lost reply
-    is found again next round and adopted by its key instead of creating a duplicate.
+    An intent row (status PENDING) is committed before the call (which also proves the
+    round still holds the user's lease), so a crash or a lost reply
+    is found again next round and adopted instead of creating a duplicate: by its key on a
+    side that stores keys, by `intent_hash` (kept in the target side's hash column, since the
+    target has no copy yet) on one that cannot.
     """
 
     row: Pair | None = None
@@ -244,8 +248,10 @@ class Create(_Write):
     verb: ClassVar[str] = "create"
 
     def intent(self) -> Pair:
-        assert self.row is not None
-        return self.row.with_(status=PairStatus.PENDING)
+        assert self.row is not None and self.item is not None
+        asked = intent_hash(self.item)
+        target = {"crm_hash": asked} if self.side is SideName.CRM else {"google_hash": asked}
+        return self.row.with_(status=PairStatus.PENDING, **target)
 
     def failure_row(self) -> Pair | None:
         return self.intent()
@@ -301,6 +307,7 @@ class Update(_Write):
 
     def apply(self, env: Env) -> None:
         assert self.row is not None and self.item is not None and self.side is not None
+        env.store.prove()
         remote = env.side(self.side).update(self.target_id, self.item, self.etag)
         row = with_side(self.row, self.side, remote)
         env.store.put_pair(row.cleared(synced_at=env.now))
@@ -322,6 +329,7 @@ class Delete(_Write):
 
     def apply(self, env: Env) -> None:
         assert self.side is not None
+        env.store.prove()
         env.side(self.side).delete(self.target_id, self.etag)
         env.store.delete_pair(env.user, env.kind, self.key)
         self._record(env)

@@ -6,7 +6,8 @@ Public API: `plan(crm, google, pairs, ctx) -> Plan`, the safety valves `check_em
 I/O, no clock.
 
 Matching comes first: listed items are tied to stored rows by id, intent rows adopt the item
-created for them (found by our key), and items no row links are re-linked by the key found on
+created for them (found by our key, or on a key-less side by the content asked for, see
+`calsync.engine.intents`), and items no row links are re-linked by the key found on
 the other copy before anything is created, so a wiped state creates nothing. Each row is then
 decided by `plan_pair` (one commented branch per case, in cases.py).
 """
@@ -32,6 +33,7 @@ from calsync.engine.actions import (
 )
 from calsync.engine.cases import degraded_note, plan_pair
 from calsync.engine.changes import UNSEEN, Seen, View, fingerprint
+from calsync.engine.intents import adopt
 from calsync.engine.pairs import Pair, PairStatus
 from calsync.engine.policy import PlanContext, project, writes
 from calsync.errors import CalsyncError
@@ -162,6 +164,12 @@ def plan(
             q = by_id[side].get(gone)
             if q is not None:
                 view(q)[side] = View(Seen.GONE)
+        # An intent row whose create did happen on a side that cannot store our key: adopt
+        # the new copy that shows the content asked for, instead of creating it again.
+        for key, r in adopt(rows.values(), side, loose[side]).items():
+            loose[side].remove(r)
+            rows[key] = with_side(rows[key], side, r)
+            view(rows[key])[side] = View(Seen.PRESENT, r)
     actions: list[Action] = []
     for key, v in views.items():
         row = rows[key]

@@ -31,6 +31,7 @@ from calsync.engine.actions import (
     Update,
     side_id,
 )
+from calsync.engine.caps import Capped, Caps, cap
 from calsync.engine.filters import prefs_fingerprint
 from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.plan import (
@@ -48,6 +49,7 @@ from calsync.errors import (
     AuthError,
     CalsyncError,
     InvalidSyncToken,
+    LeaseLost,
     NotFound,
     PreconditionFailed,
     QuotaError,
@@ -169,6 +171,9 @@ class RoundContext:
     """What the CRM makes of text it stores when it cannot hold every character (vtiger on a
     3-byte utf8 database); None when it keeps text as given."""
     limits: Limits = Limits()
+    caps: Caps = field(default_factory=Caps)
+    """Bounds on the occurrences of recurring series created (calsync.engine.caps); a round
+    that left some for later stops with `stopped="occurrence cap"` and keeps its cursors."""
     dry_run: bool = False
     """Read and plan, write nothing."""
     force: bool = False
@@ -224,6 +229,9 @@ def sync_user(round_: RoundContext) -> RoundResult:
             check_guard(actions, pairs, prefs, force)
         for a, err in failed:
             _failed(a, err, env, result, a.sides[0], ctx.max_attempts, mark=not dry_run)
+        actions, capped = cap(
+            actions, ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)), round_.caps
+        )
     except MassDeleteBlocked as err:
         if not dry_run:
             store.add_log(LogEntry(user, now, "blocked", message=str(err), level="warning"))
@@ -235,17 +243,46 @@ def sync_user(round_: RoundContext) -> RoundResult:
     if dry_run:
         result.planned = [a.describe() for a in actions]
         return result
+    _log_caps(capped, round_.caps, env)
     for action in actions:
         try:
             _execute(action, ctx, env, result, round_.limits.resolve_passes)
         except _Stop:
             result.stopped = "quota"
             return result
+    if capped.deferred:
+        # The occurrences held back are in the changes the old cursors cover: keep them.
+        result.stopped = "occurrence cap"
+        return result
     store.set_cursor(user, crm_name, crm_cs.final_cursor())
     store.set_cursor(user, google_name, google_cs.final_cursor())
     store.set_cursor(user, fp_name, fp)
     store.commit()
     return result
+
+
+def _log_caps(capped: Capped, caps: Caps, env: Env) -> None:
+    """Say in the user's sync log what the occurrence caps held back, one line each."""
+    for series, (title, kept, listed) in sorted(capped.series.items()):
+        msg = (
+            f"recurring series {title!r} has {listed} occurrences in the sync window; only "
+            f"its first {kept} are synced (limit per series)"
+        )
+        _LOGGER.warning("sync of %s: %s", env.user, msg)
+        env.store.add_log(
+            LogEntry(
+                env.user, env.now, "skip", key=series, title=title, message=msg, level="warning"
+            )
+        )
+    if capped.deferred:
+        msg = (
+            f"{caps.per_round} occurrences of recurring series created this round (limit per "
+            f"round); {capped.deferred} more follow in the next rounds"
+        )
+        _LOGGER.warning("sync of %s: %s", env.user, msg)
+        env.store.add_log(LogEntry(env.user, env.now, "capped", message=msg, level="warning"))
+    if capped.series or capped.deferred:
+        env.store.commit()
 
 
 Reads = dict[tuple[SideName, str], Remote[Any] | CalsyncError | None]
@@ -430,10 +467,11 @@ def _failed(
 ) -> None:
     """Park a failed item: its row keeps its old state plus error and attempts (dirty).
 
-    Errors that are about the round, not the item (the link needs reconnecting, the planner
-    could not settle), are raised on: parking one item for them would hide them.
+    Errors that are about the round, not the item (the link needs reconnecting, another round
+    took over the user's lease, the planner could not settle), are raised on: parking one item
+    for them would hide them, and after a lost lease nothing may be written at all.
     """
-    if isinstance(err, AuthError | ResolveIncomplete):
+    if isinstance(err, AuthError | LeaseLost | ResolveIncomplete):
         raise err
     msg = f"{type(err).__name__}: {err}"
     result.side(side or SideName.CRM).errors += 1

@@ -126,7 +126,7 @@ class GoogleCalendarSide:
                 default_tz=self.default_tz,
                 default_reminders=self.default_reminders,
             )
-        return Remote(str(doc.id), doc.etag or "", event, key)
+        return Remote(str(doc.id), doc.etag or "", event, key, doc.recurring_event_id)
 
     def _doc(self, raw: Any, what: str) -> GoogleEvent:
         """Return `raw` as an event; InvalidItem when it is not one (our parsing boundary)."""
