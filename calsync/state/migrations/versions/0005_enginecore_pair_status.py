@@ -1,7 +1,7 @@
 """Pairs: a typed status, message and observed fingerprint instead of one `error` string.
 
-Revision ID: 0004_enginecore_pair_status
-Revises: 0003_usagecli_quota_api
+Revision ID: 0005_enginecore_pair_status
+Revises: 0004_dup_safety_leases
 Create Date: 2026-11-30 17:20:00
 
 The old `error` column held three things in one string: the marker of an intent row
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_enginecore_pair_status"
-down_revision: str | None = "0003_usagecli_quota_api"
+revision: str = "0005_enginecore_pair_status"
+down_revision: str | None = "0004_dup_safety_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
