@@ -44,6 +44,13 @@ class ChangeSet(Generic[T]):
     skipped: list[str] = field(default_factory=list)
     """Ids seen on the side but unreadable (bad record, logged): neither changed nor deleted.
     A full listing that skipped an id must not be read as that item having been deleted."""
+    skip_reasons: dict[str, str] = field(default_factory=dict)
+    """Why each skipped id was skipped, in words for the user's sync log."""
+
+    def skip(self, id: str, reason: str) -> None:
+        """Record `id` as unreadable for `reason`."""
+        self.skipped.append(id)
+        self.skip_reasons[id] = reason
 
 
 class Side(Protocol[T]):

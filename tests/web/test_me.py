@@ -126,6 +126,19 @@ def test_another_users_data_is_invisible(web: WebEnv) -> None:
         assert "Bob&#39;s private meeting" not in text and "Bob's private meeting" not in text
 
 
+def test_skipped_items_are_listed_on_the_page(web: WebEnv) -> None:
+    """Items a round could not read are listed apart on the user's page, with the reason."""
+    _link(web, "alice", "a@example.com")
+    now = datetime.now(UTC)
+    reason = "skipped: unusable date '9999-12-31'"
+    web.store.add_log(LogEntry("alice", now, "skip", "crm", key="18x7", message=reason))
+    web.store.commit()
+    text = web.signed_in("alice").get("/me").text
+    assert 'id="skipped"' in text
+    section = text.split('id="skipped"', 1)[1].split("</section>", 1)[0]
+    assert "CRM item 18x7" in section and "unusable date &#39;9999-12-31&#39;" in section
+
+
 @pytest.mark.parametrize(
     "path", ["/me/prefs", "/me/sync", "/me/pause", "/me/resume", "/me/reset", "/me/disconnect"]
 )
