@@ -14,7 +14,16 @@ from calsync.config import load_settings
 from calsync.engine.store import LogEntry
 from calsync.errors import CalsyncError
 from calsync.model import utcnow
-from calsync.prefs import Direction, HoursWindow, PrefsError, PrivateMode, Winner, parse_enum
+from calsync.passwords import password_problem
+from calsync.prefs import (
+    Direction,
+    HoursWindow,
+    Prefs,
+    PrefsError,
+    PrivateMode,
+    Winner,
+    parse_enum,
+)
 from calsync.service import UserReport
 from calsync.state.records import UnknownUser
 from calsync.wiring import build
@@ -27,8 +36,6 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error; return the Exit to raise (nothing has been changed)."""
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
-
-
 
 
 def summary_table(reports: list[UserReport]) -> Table:
@@ -132,7 +139,12 @@ def set_prefs(name: str, **given: object) -> None:
         app.service.known_user(name)
     except UnknownUser:
         raise fail(f"unknown user {name!r} (see `calsync users list`)") from None
-    prefs = app.store.get_prefs(name)
+    try:
+        prefs = app.store.get_prefs(name)
+    except PrefsError as e:
+        # Saved before today's limits: the options given now start again from the defaults.
+        err.print(f"[yellow]warning:[/] stored preferences of {name} unusable ({e}); starting over")
+        prefs = Prefs()
     changes: dict[str, object] = {}
     try:
         if given["direction"] is not None:
@@ -143,18 +155,19 @@ def set_prefs(name: str, **given: object) -> None:
             changes["hours"] = HoursWindow.parse(str(given["hours"]))
         if given["private"] is not None:
             changes["private"] = parse_enum(PrivateMode, str(given["private"]), "private mode")
-        if given["calendars"]:
-            changes["calendars"] = tuple(given["calendars"])  # type: ignore[arg-type]
+        calendars = given["calendars"]
+        if isinstance(calendars, list) and calendars:
+            changes["calendars"] = tuple(calendars)
         if given["tasklist"] is not None:
             changes["tasklist"] = str(given["tasklist"]) or None
         for field in ("days_past", "days_future", "edit_beats_delete"):
             if given[field] is not None:
                 changes[field] = given[field]
         new = prefs.with_(**changes)
+        if changes:
+            app.store.set_prefs(name, new)
     except PrefsError as e:
         raise fail(str(e)) from None
-    if changes:
-        app.store.set_prefs(name, new)
     table = Table(title=f"preferences of {name}", show_header=False)
     for key, value in new.to_dict().items():
         table.add_row(key, str(value))
@@ -165,6 +178,8 @@ def create_admin(name: str, password: str | None) -> None:
     """Create or reset the web admin account; print a one-time password when none is given."""
     from calsync.web.security import create_admin as make_admin
 
+    if password is not None and (problem := password_problem(password)):
+        raise fail(f"password refused: {problem}")
     app = build()
     try:
         chosen = make_admin(app.store, name, password)

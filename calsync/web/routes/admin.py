@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from calsync.passwords import password_problem
 from calsync.quota import quota_day
 from calsync.state.records import GoogleLink, Role, SyncRun, UserRecord
 from calsync.web.context import WebContext
@@ -162,9 +163,6 @@ def save_google(
     return redirect("/admin")
 
 
-MIN_PASSWORD = 10
-
-
 @router.post("/password")
 def change_password(
     request: Request,
@@ -178,8 +176,8 @@ def change_password(
     errors: dict[str, str] = {}
     if not ctx.store.verify_password(admin.name, current):
         errors["current"] = "This is not your current password."
-    if len(new) < MIN_PASSWORD:
-        errors["new"] = f"Use at least {MIN_PASSWORD} characters."
+    if problem := password_problem(new):
+        errors["new"] = problem
     elif new != confirm:
         errors["confirm"] = "The two new passwords differ."
     if errors:

@@ -19,6 +19,7 @@ from calsync.prefs import (
     PrefsError,
     PrivateMode,
     Winner,
+    parse_days,
     parse_enum,
 )
 from calsync.state.records import GoogleLink, LinkStatus, UserRecord
@@ -101,6 +102,15 @@ def _prefs_form(prefs: Prefs) -> dict[str, object]:
     }
 
 
+def saved_prefs(ctx: WebContext, name: str) -> tuple[Prefs, str]:
+    """Return the user's saved preferences; when they are unusable (saved before today's
+    limits), the defaults and a message asking to save them again."""
+    try:
+        return ctx.store.get_prefs(name), ""
+    except PrefsError as err:
+        return Prefs(), f"Your saved preferences cannot be used ({err}): please save them again."
+
+
 def page(
     request: Request,
     ctx: WebContext,
@@ -113,7 +123,9 @@ def page(
     """Render the user's page (with a rejected form's values and messages, when given)."""
     store = ctx.store
     link = store.get_link(user.name)
-    prefs = store.get_prefs(user.name)
+    prefs, problem = saved_prefs(ctx, user.name)
+    if problem and not errors:
+        errors = {"_form": problem}
     lists = _lists(ctx, link)
     if link is not None:
         link = store.get_link(user.name)  # the listing may have flagged it
@@ -170,18 +182,12 @@ def parse_prefs(form: FormData, current: Prefs) -> tuple[Prefs | None, dict[str,
         value = form.get(name)
         return value.strip() if isinstance(value, str) else ""
 
-    def number(name: str, minimum: int) -> int:
-        raw = text(name)
+    def number(name: str, minimum: int, what: str) -> int:
         try:
-            value = int(raw)
-        except ValueError:
-            errors[name] = f"{raw!r} is not a whole number of days."
+            return parse_days(text(name), what, minimum)
+        except PrefsError as err:
+            errors[name] = str(err)
             return minimum
-        if value < minimum:
-            errors[name] = f"Must be {minimum} or more."
-        elif value > 3650:
-            errors[name] = "At most 3650 days (ten years)."
-        return value
 
     changes: dict[str, object] = {}
     for name, kind, what in (
@@ -194,8 +200,8 @@ def parse_prefs(form: FormData, current: Prefs) -> tuple[Prefs | None, dict[str,
         except PrefsError as err:
             errors[name] = str(err)
     changes["edit_beats_delete"] = form.get("edit_beats_delete") == "on"
-    changes["days_past"] = number("days_past", 0)
-    changes["days_future"] = number("days_future", 1)
+    changes["days_past"] = number("days_past", 0, "days back")
+    changes["days_future"] = number("days_future", 1, "days ahead")
     try:
         changes["hours"] = HoursWindow.parse(text("hours") or "00:00-00:00")
     except PrefsError as err:
@@ -225,7 +231,7 @@ def _typed(form: FormData) -> dict[str, object]:
 async def save_prefs(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Store the user's preferences; refuse them all, field by field, if any is wrong."""
     form = await request.form()
-    current = ctx.store.get_prefs(user.name)
+    current, _problem = saved_prefs(ctx, user.name)
     prefs, errors = parse_prefs(form, current)
     if prefs is None:
         return page(request, ctx, user, form=_typed(form), errors=errors, status_code=400)
@@ -242,7 +248,7 @@ def sync_now(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
         flash(request, "Connect your Google account first.", "warn")
     elif link.status == LinkStatus.NEEDS_RECONNECT:
         flash(request, "Google refused the last sync: reconnect your account first.", "warn")
-    elif ctx.store.get_prefs(user.name).paused or link.status == LinkStatus.PAUSED:
+    elif saved_prefs(ctx, user.name)[0].paused or link.status == LinkStatus.PAUSED:
         flash(request, "Sync is paused: resume it first.", "warn")
     elif ctx.runner.start(user.name):
         flash(request, "Sync started.", "info")
@@ -254,7 +260,7 @@ def sync_now(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
 @router.post("/pause")
 def pause(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Stop scheduled rounds for this user until resumed."""
-    ctx.store.set_prefs(user.name, ctx.store.get_prefs(user.name).with_(paused=True))
+    ctx.store.set_prefs(user.name, saved_prefs(ctx, user.name)[0].with_(paused=True))
     link = ctx.store.get_link(user.name)
     if link is not None and link.status == LinkStatus.OK:
         ctx.store.set_link_status(user.name, LinkStatus.PAUSED)
@@ -265,7 +271,7 @@ def pause(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
 @router.post("/resume")
 def resume(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Let scheduled rounds run again."""
-    ctx.store.set_prefs(user.name, ctx.store.get_prefs(user.name).with_(paused=False))
+    ctx.store.set_prefs(user.name, saved_prefs(ctx, user.name)[0].with_(paused=False))
     link = ctx.store.get_link(user.name)
     if link is not None and link.status == LinkStatus.PAUSED:
         ctx.store.set_link_status(user.name, LinkStatus.OK)
