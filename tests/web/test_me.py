@@ -95,6 +95,29 @@ def test_bad_prefs_are_refused_next_to_the_field(
     assert web.store.get_prefs("alice") == Prefs(days_past=12)
 
 
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"target_calendar": "c" * 70_000}, "at most 200 characters"),
+        ({"tasklist": "t" * 1_000_000}, "at most 200 characters"),
+        ({"calendars": [f"c{i}@example.com" for i in range(500)]}, "at most 20 can be synced"),
+        ({"target_calendar": "team calendar"}, "printable ASCII without spaces"),
+    ],
+    ids=["target-70k", "tasklist-1mb", "calendars-500", "target-space"],
+)
+def test_oversized_prefs_are_refused_and_nothing_is_stored(
+    web: WebEnv, changes: dict[str, object], message: str
+) -> None:
+    """A 70,000-character calendar id, a 1 MB task list id or 500 calendars: 400 with the
+    limit named, and the stored preferences stay as they were."""
+    me = web.signed_in("alice")
+    web.store.set_prefs("alice", Prefs(days_past=12))
+    r = me.post("/me/prefs", {**GOOD_PREFS, **changes})
+    assert r.status_code == 400
+    assert message in r.text
+    assert web.store.get_prefs("alice") == Prefs(days_past=12)
+
+
 def test_a_user_name_in_the_form_changes_nothing_of_that_user(web: WebEnv) -> None:
     """Alice posting `user=bob` (or `username=bob`) changes only her own preferences."""
     bob_prefs = Prefs(days_past=3)
