@@ -108,3 +108,29 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Return the settings from the environment and config file; `overrides` win over both."""
     return Settings(**overrides)
+
+
+class _Isolated(Settings):
+    """Settings read from the given values and the defaults only."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def isolated_settings(**values: Any) -> Settings:
+    """Return settings made of `values` and the defaults, ignoring the environment and any
+    config file (`calsync demo`, which must never touch the installation beside it)."""
+    return _Isolated(**values)
+
+
+def configured_names() -> list[str]:
+    """Return the `CALSYNC_*` variables set in the environment (names only, never values)."""
+    return sorted(k for k in os.environ if k.startswith("CALSYNC_") and os.environ[k])
