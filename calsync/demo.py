@@ -22,6 +22,7 @@ from calsync.emulators.server import ServerThread
 from calsync.jobs.scheduler import Scheduler
 from calsync.sides.local.crm import LocalCrm
 from calsync.sides.local.demo import seed_demo
+from calsync.state.files import private_dir
 from calsync.wiring import App, build
 
 out = Console()
@@ -46,7 +47,7 @@ def demo_app(data_dir: Path, emulator_url: str) -> App:
         )
     # The emulator keeps its state in memory, so the demo's databases start fresh with it.
     shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
+    private_dir(data_dir)
     settings = isolated_settings(
         data_dir=data_dir,
         crm="local",

@@ -14,6 +14,7 @@ from calsync.quota import Budget, BudgetAlert, RateLimiter
 from calsync.service import SyncService
 from calsync.sides.crm import CrmBackend, backend_from_settings
 from calsync.sides.google.factory import GoogleSettings
+from calsync.state.files import private_dir
 from calsync.state.records import SettingKey
 from calsync.state.store import Store
 
@@ -37,7 +38,7 @@ class App:
 
 def open_store(settings: Settings) -> Store:
     """Return the migrated state store the settings point at."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     store = Store.from_settings(settings)
     store.migrate()
     return store

@@ -20,6 +20,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from calsync.state.files import private_dir, private_file
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -54,7 +56,11 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # Made private before SQLite creates it (0644 under the usual umask); SQLite
+            # gives its -wal and -shm files the database file's mode.
+            path = Path(database).expanduser()
+            private_dir(path.parent)
+            private_file(path)
         if not database or database == ":memory:":
             kwargs.setdefault("poolclass", sa.StaticPool)
             kwargs.setdefault("connect_args", {"check_same_thread": False})
