@@ -5,8 +5,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
@@ -31,11 +36,29 @@ from calsync.wiring import build
 out = Console()
 err = Console(stderr=True)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error; return the Exit to raise (nothing has been changed)."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def reported(command: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a command body so that an error calsync raises on purpose (a setting it cannot
+    use, an unreadable calsync.toml, a database that does not open, a CRM that does not
+    answer) ends it with one line on stderr and exit status 2, not a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except CalsyncError as e:
+            raise fail(str(e)) from None
+
+    return run
 
 
 def summary_table(reports: list[UserReport]) -> Table:
@@ -58,12 +81,10 @@ def summary_table(reports: list[UserReport]) -> Table:
     return table
 
 
+@reported
 def run_sync(user: str | None, dry_run: bool = False, force: bool = False) -> int:
     """Run one round (one user or all); print progress and the summary; return the exit code."""
-    try:
-        app = build()
-    except CalsyncError as e:
-        raise fail(str(e)) from None
+    app = build()
     if user is not None:
         try:
             app.service.known_user(user)
@@ -95,6 +116,7 @@ def run_sync(user: str | None, dry_run: bool = False, force: bool = False) -> in
     return 0 if all(r.status.success for r in reports) else 1
 
 
+@reported
 def list_users() -> None:
     """Print the CRM's users with their link, direction and last sync."""
     app = build()
@@ -117,6 +139,7 @@ def list_users() -> None:
     out.print(table)
 
 
+@reported
 def link_user(name: str, refresh_token: str, email: str | None) -> None:
     """Link `name` to a Google account with a refresh token obtained elsewhere."""
     app = build()
@@ -132,6 +155,7 @@ def link_user(name: str, refresh_token: str, email: str | None) -> None:
     out.print(f"linked {name} to Google{f' account {email}' if email else ''}")
 
 
+@reported
 def set_prefs(name: str, **given: object) -> None:
     """Validate every given preference first, then store them all (or nothing)."""
     app = build()
@@ -174,6 +198,7 @@ def set_prefs(name: str, **given: object) -> None:
     out.print(table)
 
 
+@reported
 def create_admin(name: str, password: str | None) -> None:
     """Create or reset the web admin account; print a one-time password when none is given."""
     from calsync.web.security import create_admin as make_admin
@@ -190,6 +215,7 @@ def create_admin(name: str, password: str | None) -> None:
         out.print(f"one-time password: [bold]{chosen}[/] (change it after signing in)")
 
 
+@reported
 def serve(host: str, port: int) -> None:
     """Serve the web UI and the in-process scheduler."""
     from calsync.web.serve import serve_app
@@ -197,6 +223,7 @@ def serve(host: str, port: int) -> None:
     serve_app(build(), host, port)
 
 
+@reported
 def run_worker() -> None:
     """Run a Celery worker on the configured broker."""
     settings = load_settings()

@@ -39,8 +39,7 @@ def private_dir(path: Path) -> Path:
         os.chmod(folder, DIR_MODE)  # mkdir's mode is cut by the umask; this one is not
     if not missing and path.is_dir() and path.stat().st_mode & 0o077:
         _LOGGER.warning(
-            "%s can be read by other users (mode %o): chmod 700 it to keep calsync's data "
-            "private",
+            "%s can be read by other users (mode %o): chmod 700 it to keep calsync's data private",
             path,
             stat.S_IMODE(path.stat().st_mode),
         )
