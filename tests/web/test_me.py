@@ -9,6 +9,7 @@ import pytest
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict, LogEntry
 from calsync.prefs import Prefs
+from calsync.state import tables as t
 from tests.web.conftest import SignedIn, WebEnv, snapshot
 
 GOOD_PREFS = {
@@ -116,6 +117,24 @@ def test_oversized_prefs_are_refused_and_nothing_is_stored(
     assert r.status_code == 400
     assert message in r.text
     assert web.store.get_prefs("alice") == Prefs(days_past=12)
+
+
+def test_unusable_saved_prefs_are_shown_and_can_be_saved_over(web: WebEnv) -> None:
+    """Prefs saved before the limits existed: the page opens (no 500), says so, and a good
+    form replaces them."""
+    _link(web, "alice", "a@example.com")
+    with web.store.engine.begin() as conn:
+        conn.execute(
+            t.preferences.insert().values(
+                user_name="alice", data={"calendars": ["c" * 70_000]}, updated_at=datetime.now(UTC)
+            )
+        )
+    me = web.signed_in("alice")
+    page = me.get("/me")
+    assert page.status_code == 200
+    assert "cannot be used" in page.text and "save them again" in page.text
+    assert me.post("/me/prefs", GOOD_PREFS).status_code == 303
+    assert web.store.get_prefs("alice").calendars == ("team@example.com", "a@example.com")
 
 
 def test_a_user_name_in_the_form_changes_nothing_of_that_user(web: WebEnv) -> None:
