@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from calsync.errors import ConfigError
+from calsync.sides.google import endpoints
 
 CONFIG_ENV = "CALSYNC_CONFIG"
 """Environment variable naming the TOML file to read (default: `calsync.toml` in the cwd)."""
@@ -53,9 +54,9 @@ class Settings(BaseSettings):
     """Key for secrets at rest (Fernet key or any passphrase; comma-separated for rotation,
     newest first). Unset: a key file is generated in the data dir."""
 
-    google_api_url: str = "https://www.googleapis.com"
-    google_auth_url: str = "https://accounts.google.com/o/oauth2/auth"
-    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_api_url: str = endpoints.API_URL
+    google_auth_url: str = endpoints.AUTH_URL
+    google_token_url: str = endpoints.TOKEN_URL
     google_client_id: str | None = None
     google_client_secret: SecretStr | None = None
 

@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import httpx
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 
@@ -89,9 +88,9 @@ def run_demo(
         "emulator's consent page, then 'Sync now'."
     )
     try:
-        from calsync.web.serve import web_app
+        from calsync.web.serve import serve_web
 
-        uvicorn.run(web_app(app, public_url=f"http://{host}:{port}"), host=host, port=port)
+        serve_web(app.application, host, port)
     finally:
         scheduler.stop()
         emulator.stop()

@@ -1,6 +1,6 @@
-"""The composition root: settings -> state store, CRM backend, Google settings, service.
+"""The composition root: settings -> state store, CRM backend, Google client, services.
 
-The CLI commands call these functions; nothing is built at import time.
+The CLI commands, the demo and the tests call `build`; nothing is built at import time.
 """
 
 from __future__ import annotations
@@ -15,19 +15,14 @@ from rich.console import Console
 from calsync.config import Settings, load_settings
 from calsync.errors import ConfigError
 from calsync.quota import Budget, BudgetAlert, RateLimiter
-from calsync.service import SyncService
+from calsync.service import AccountService, Application, AppSettings, RoundMetrics, SyncService
 from calsync.sides.crm import CrmBackend, backend_from_settings
+from calsync.sides.google.account import GoogleAccountClient
 from calsync.sides.google.factory import GoogleSettings
 from calsync.state.files import private_dir
-from calsync.state.records import SettingKey
 from calsync.state.store import Store
 
 err = Console(stderr=True)
-
-# Admin-page settings (stored in the state database) win over the environment.
-CLIENT_ID_SETTING = SettingKey.GOOGLE_CLIENT_ID.value
-CLIENT_SECRET_SETTING = SettingKey.GOOGLE_CLIENT_SECRET.value
-BUDGET_SETTING = SettingKey.GOOGLE_DAILY_BUDGET.value
 
 
 @dataclass
@@ -38,6 +33,13 @@ class App:
     store: Store
     crm: CrmBackend
     service: SyncService
+    """The round service (also `application.rounds`)."""
+    application: Application
+
+    @property
+    def accounts(self) -> AccountService:
+        """The account service."""
+        return self.application.accounts
 
 
 def _safe_url(url: str) -> str:
@@ -80,36 +82,10 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-def google_settings(settings: Settings, store: Store) -> GoogleSettings:
-    """Return the Google client settings (admin page values over environment values)."""
-    secret_env = settings.google_client_secret
-    return GoogleSettings(
-        client_id=store.get_setting(CLIENT_ID_SETTING) or settings.google_client_id or "",
-        client_secret=store.get_setting(CLIENT_SECRET_SETTING)
-        or (secret_env.get_secret_value() if secret_env else ""),
-        api_url=settings.google_api_url,
-        auth_url=settings.google_auth_url,
-        token_url=settings.google_token_url,
-    )
-
-
 def _alert(alert: BudgetAlert) -> None:
     err.print(
         f"[yellow]quota:[/] {alert.scope} {alert.user or ''} used {alert.used}/{alert.limit} "
         f"Google calls today ({alert.threshold:.0%})"
-    )
-
-
-def budget_for(settings: Settings, store: Store) -> Budget:
-    """Return the daily call budget (admin page value over environment value)."""
-    project = int(store.get_setting(BUDGET_SETTING) or settings.google_daily_budget)
-    return Budget(
-        store,
-        project_limit=project,
-        user_limit=settings.google_user_daily_budget,
-        on_alert=_alert,
-        # Stay well under Google's 600 calls/minute per user instead of meeting its 429s.
-        rate=RateLimiter(per_user=settings.google_user_calls_per_minute, per_project=9000),
     )
 
 
@@ -119,13 +95,23 @@ def build(settings: Settings | None = None) -> App:
     store = open_store(settings)
     with database_errors("CALSYNC_LOCAL_CRM_URL", settings.local_crm_url):
         crm = backend_from_settings(settings)
-    budget = budget_for(settings, store)
+    app_settings = AppSettings(store, settings, crm)
+    budget = Budget(
+        store,
+        project_limit=app_settings.daily_budget(),
+        user_limit=settings.google_user_daily_budget,
+        on_alert=_alert,
+        # Stay well under Google's 600 calls/minute per user instead of meeting its 429s.
+        rate=RateLimiter(per_user=settings.google_user_calls_per_minute, per_project=9000),
+    )
 
     def google_now() -> GoogleSettings:
         # Read per round, so what the admin page saves applies without a restart.
-        limit = store.get_setting(BUDGET_SETTING)
-        budget.project_limit = int(limit) if limit else settings.google_daily_budget
-        return google_settings(settings, store)
+        budget.project_limit = app_settings.daily_budget()
+        return app_settings.google()
 
-    service = SyncService(store, crm, google_now, budget=budget)
-    return App(settings, store, crm, service)
+    metrics = RoundMetrics()
+    rounds = SyncService(store, crm, google_now, budget=budget, metrics=metrics)
+    accounts = AccountService(store, crm, GoogleAccountClient(), app_settings)
+    application = Application(rounds, accounts, app_settings, metrics, store)
+    return App(settings, store, crm, rounds, application)

@@ -70,3 +70,18 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALSYNC_CRM", "salesforce")
     with pytest.raises(ConfigError, match="CALSYNC_CRM: Input should be 'local' or 'vtiger'"):
         load_settings()
+
+
+def test_one_default_per_google_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings, the Google side's settings and the endpoints module agree on each URL."""
+    from calsync.sides.google import endpoints
+    from calsync.sides.google.factory import GoogleSettings
+
+    for name in ("GOOGLE_API_URL", "GOOGLE_AUTH_URL", "GOOGLE_TOKEN_URL"):
+        monkeypatch.delenv(f"CALSYNC_{name}", raising=False)
+    settings = load_settings()
+    side = GoogleSettings("id", "secret")
+    assert settings.google_api_url == side.api_url == endpoints.API_URL
+    assert settings.google_auth_url == side.auth_url == endpoints.AUTH_URL
+    assert settings.google_token_url == side.token_url == endpoints.TOKEN_URL
+    assert endpoints.revoke_url_for(endpoints.TOKEN_URL) == "https://oauth2.googleapis.com/revoke"

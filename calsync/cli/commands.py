@@ -16,9 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from calsync.config import load_settings
-from calsync.engine.store import LogEntry
 from calsync.errors import CalsyncError
-from calsync.model import utcnow
 from calsync.passwords import password_problem
 from calsync.prefs import (
     Direction,
@@ -126,7 +124,7 @@ def list_users() -> None:
     for info in app.crm.users():
         rec = app.store.get_user(info.name)
         link = app.store.get_link(info.name)
-        prefs = app.store.get_prefs(info.name) if rec else None
+        prefs = app.accounts.prefs(info.name) if rec else None
         table.add_row(
             info.name,
             info.time_zone,
@@ -149,9 +147,7 @@ def link_user(name: str, refresh_token: str, email: str | None) -> None:
         app.service.known_user(name)
     except UnknownUser:
         raise fail(f"unknown user {name!r} (see `calsync users list`)") from None
-    app.store.set_link(name, email or "", refresh_token.strip())
-    app.store.add_log(LogEntry(name, utcnow(), "link", message="linked from the command line"))
-    app.store.commit()
+    app.accounts.link_token(name, refresh_token, email or "")
     out.print(f"linked {name} to Google{f' account {email}' if email else ''}")
 
 
@@ -218,9 +214,15 @@ def create_admin(name: str, password: str | None) -> None:
 @reported
 def serve(host: str, port: int) -> None:
     """Serve the web UI and the in-process scheduler."""
-    from calsync.web.serve import serve_app
+    from calsync.jobs.scheduler import Scheduler
+    from calsync.web.serve import serve_web
 
-    serve_app(build(), host, port)
+    app = build()
+    scheduler = Scheduler(app.service).start()
+    try:
+        serve_web(app.application, host, port)
+    finally:
+        scheduler.stop()
 
 
 @reported

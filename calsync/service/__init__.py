@@ -1,9 +1,56 @@
 """The application layer: what the web app, the CLI and the job runners call.
 
-`rounds`: one sync round per user, isolated from every other user's (`SyncService`,
-`UserReport`, `UserStatus`).
+- `rounds`: one sync round per user, isolated from every other user's (`SyncService`,
+  `RoundService`, `UserReport`, `UserStatus`), counted in `metrics` (`RoundMetrics`).
+- `accounts`: a user's link, pause/resume, reset under the user's lock, disconnect,
+  preferences and page data (`AccountService`).
+- `settings`: the admin page's settings over the configuration (`AppSettings`).
+- `google`: the Google account calls the layer needs, as a protocol (`GoogleAccounts`).
+- `application`: all of it assembled (`Application`).
 """
 
-from calsync.service.rounds import SyncService, UserReport, UserStatus
+from calsync.service.accounts import (
+    AccountService,
+    Disconnected,
+    GoogleLists,
+    LinkResult,
+    NotConfigured,
+    UserRow,
+)
+from calsync.service.application import Application
+from calsync.service.google import GoogleAccounts, ListEntry
+from calsync.service.metrics import RoundMetrics
+from calsync.service.rounds import RoundService, SyncService, UserReport, UserStatus
+from calsync.service.settings import (
+    VTIGER_CALLBACK,
+    AppSettings,
+    CrmView,
+    GoogleClientView,
+    SettingsRefused,
+    check_redirect_uri,
+)
+from calsync.state.records import UserBusy
 
-__all__ = ["SyncService", "UserReport", "UserStatus"]
+__all__ = [
+    "VTIGER_CALLBACK",
+    "AccountService",
+    "AppSettings",
+    "Application",
+    "CrmView",
+    "Disconnected",
+    "GoogleAccounts",
+    "GoogleClientView",
+    "GoogleLists",
+    "LinkResult",
+    "ListEntry",
+    "NotConfigured",
+    "RoundMetrics",
+    "RoundService",
+    "SettingsRefused",
+    "SyncService",
+    "UserBusy",
+    "UserReport",
+    "UserRow",
+    "UserStatus",
+    "check_redirect_uri",
+]

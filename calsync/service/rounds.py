@@ -1,17 +1,21 @@
 """One sync round per user: checks, the per-user lock, wiring both sides, the run record.
 
 Public API: `SyncService(store, crm, google, ...)` with `sync_user(name, ...)` and `sync_all()`;
-`UserReport` (what the CLI table and the web page show); `UserStatus`.
+`UserReport` (what the CLI table and the web page show); `UserStatus`; `RoundService` (what a
+caller that only runs rounds needs, e.g. the web page's background runner).
+
+Every round run here is counted in the service's `RoundMetrics`, whoever asked for it.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from calsync.engine.pairs import Kind
 from calsync.engine.plan import MassDeleteBlocked
@@ -21,7 +25,8 @@ from calsync.engine.store import LogEntry
 from calsync.errors import AdapterError, AuthError, QuotaError, TransientError
 from calsync.model import Event, utcnow
 from calsync.prefs import Direction, Prefs, PrefsError
-from calsync.quota import Backoff, Budget
+from calsync.quota import Backoff, Budget, CallBudget
+from calsync.service.metrics import RoundMetrics
 from calsync.sides.base import Side
 from calsync.sides.crm import CrmBackend, CrmUserInfo
 from calsync.sides.google.calendar import GoogleCalendarSide
@@ -60,6 +65,8 @@ class UserReport:
     status: UserStatus
     message: str = ""
     rounds: list[RoundResult] = field(default_factory=list)
+    api_calls: int = 0
+    """Google API calls the round made (every try, batched calls one each)."""
 
     def total(self, side: str) -> SideCounts:
         """Return the counts of `side` (`crm` | `google`) summed over every round."""
@@ -75,6 +82,35 @@ class UserReport:
         return {side: vars(self.total(side)) for side in ("crm", "google")}
 
 
+class RoundService(Protocol):
+    """Runs one user's round now (`SyncService` is the real one)."""
+
+    def sync_user(
+        self,
+        name: str,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        progress: Progress | None = None,
+        new_round: bool = True,
+    ) -> UserReport:
+        """Run one round for `name` and return what it did."""
+        ...
+
+
+class _CallTally:
+    """Counts the Google calls of one round on their way to the real budget (if any)."""
+
+    def __init__(self, budget: CallBudget | None) -> None:
+        self._budget = budget
+        self.calls = 0
+
+    def spend(self, user: str, n: int = 1) -> None:
+        if self._budget is not None:
+            self._budget.spend(user, n)  # raises QuotaError before the call is counted here
+        self.calls += n
+
+
 class SyncService:
     """Runs sync rounds: one user at a time under that user's lock."""
 
@@ -87,6 +123,7 @@ class SyncService:
         budget: Budget | None = None,
         backoff: Backoff | None = None,
         now: Callable[[], datetime] = utcnow,
+        metrics: RoundMetrics | None = None,
     ) -> None:
         self.store = store
         self.crm = crm
@@ -95,6 +132,7 @@ class SyncService:
         self.budget = budget
         self.backoff = backoff
         self.now = now
+        self.metrics = metrics or RoundMetrics()
 
     @property
     def google(self) -> GoogleSettings:
@@ -143,7 +181,25 @@ class SyncService:
         """Run one round for `name` (events, then to-dos when a task list is chosen).
 
         `new_round=False` is for `sync_all`, which started the CRM's round once for everyone.
+        The round is counted in `metrics`, however it ends.
         """
+        t0 = time.perf_counter()
+        report: UserReport | None = None
+        try:
+            report = self._round(
+                name, dry_run=dry_run, force=force, progress=progress, new_round=new_round
+            )
+            return report
+        finally:
+            self.metrics.record(
+                ok=report is not None and report.status.success,
+                api_calls=report.api_calls if report is not None else 0,
+                seconds=time.perf_counter() - t0,
+            )
+
+    def _round(
+        self, name: str, *, dry_run: bool, force: bool, progress: Progress | None, new_round: bool
+    ) -> UserReport:
         try:
             if new_round:
                 self.crm.begin_round()
@@ -163,7 +219,7 @@ class SyncService:
             prefs = self.store.get_prefs(name)
         except PrefsError as err:
             return self._failed_early(name, f"preferences cannot be used, save them again: {err}")
-        if prefs.paused or link.status is LinkStatus.PAUSED:
+        if prefs.paused:
             return UserReport(name, UserStatus.PAUSED, "sync is paused")
         try:
             with self.store.user_lock(name):
@@ -174,7 +230,13 @@ class SyncService:
             return UserReport(name, UserStatus.BUSY, str(err))
 
     def _google_events(
-        self, info: CrmUserInfo, refresh_token: str, prefs: Prefs, calendar: str, now: datetime
+        self,
+        info: CrmUserInfo,
+        refresh_token: str,
+        prefs: Prefs,
+        calendar: str,
+        now: datetime,
+        budget: CallBudget,
     ) -> GoogleCalendarSide:
         return calendar_side(
             self.google,
@@ -184,14 +246,14 @@ class SyncService:
             key_namespace=self.crm.namespace,
             time_min=now - timedelta(days=prefs.days_past),
             time_max=now + timedelta(days=prefs.days_future),
-            budget=self.budget,
+            budget=budget,
             backoff=self.backoff,
             default_tz=info.time_zone,
             single_events=not self.crm.holds_series,
         )
 
     def _access_roles(
-        self, name: str, refresh_token: str, calendars: tuple[str, ...], tz: str
+        self, name: str, refresh_token: str, calendars: tuple[str, ...], budget: CallBudget
     ) -> dict[str, str]:
         """Return the user's access role per chosen calendar (one calendarList call).
 
@@ -200,9 +262,7 @@ class SyncService:
         """
         if len(calendars) < 2:
             return {}
-        side = calendar_side(
-            self.google, name, refresh_token, budget=self.budget, backoff=self.backoff
-        )
+        side = calendar_side(self.google, name, refresh_token, budget=budget, backoff=self.backoff)
         return {c.id: c.access_role for c in side.list_calendars()}
 
     def _calendar_round(
@@ -216,6 +276,7 @@ class SyncService:
         now: datetime,
         dry_run: bool,
         force: bool,
+        budget: CallBudget,
     ) -> RoundResult:
         """Sync one chosen calendar. The first one receives events born in the CRM; the others
         (e.g. calendars shared with the user) bring their events in and take back edits to
@@ -236,7 +297,7 @@ class SyncService:
         return engine_sync(
             info.name,
             crm,
-            self._google_events(info, refresh_token, prefs, calendar, now),
+            self._google_events(info, refresh_token, prefs, calendar, now, budget),
             self.store,
             prefs,
             Kind.EVENT,
@@ -290,13 +351,23 @@ class SyncService:
         report = UserReport(name, UserStatus.OK)
         run_id = None if dry_run else self.store.start_run(name, now)
         say = progress or (lambda _msg: None)
+        tally = _CallTally(self.budget)
         try:
-            roles = self._access_roles(name, refresh_token, prefs.calendars, info.time_zone)
+            roles = self._access_roles(name, refresh_token, prefs.calendars, tally)
             for n, calendar in enumerate(prefs.calendars):
                 say(f"{name}: events ({calendar})")
                 report.rounds.append(
                     self._calendar_round(
-                        info, refresh_token, prefs, calendar, n == 0, roles, now, dry_run, force
+                        info,
+                        refresh_token,
+                        prefs,
+                        calendar,
+                        n == 0,
+                        roles,
+                        now,
+                        dry_run,
+                        force,
+                        tally,
                     )
                 )
             if prefs.tasklist:
@@ -306,7 +377,7 @@ class SyncService:
                     name,
                     refresh_token,
                     tasklist_id=prefs.tasklist,
-                    budget=self.budget,
+                    budget=tally,
                     backoff=self.backoff,
                 )
                 report.rounds.append(
@@ -342,6 +413,7 @@ class SyncService:
             report.status, report.message = UserStatus.FAILED, f"internal error: {err!r}"
             raise
         finally:
+            report.api_calls = tally.calls
             if report.status is not UserStatus.OK:
                 self.store.add_log(
                     LogEntry(name, now, report.status.value, message=report.message, level="error")

@@ -45,10 +45,11 @@ class Role(enum.StrEnum):
 
 
 class LinkStatus(enum.StrEnum):
+    """Whether Google still accepts the link's grant (pausing is a preference, not a status)."""
+
     OK = "ok"
     NEEDS_RECONNECT = "needs_reconnect"
     """Google refused the token (revoked, expired): the user must connect again."""
-    PAUSED = "paused"
 
 
 class SettingKey(enum.StrEnum):
@@ -61,6 +62,8 @@ class SettingKey(enum.StrEnum):
     GOOGLE_USER_DAILY_BUDGET = "google_user_daily_budget"
     GOOGLE_USER_CALLS_PER_MINUTE = "google_user_calls_per_minute"
     SYNC_INTERVAL_MINUTES = "sync_interval_minutes"
+    GOOGLE_REDIRECT_URI = "web_redirect_uri"
+    """Redirect URI registered with Google when it is not `<base>/oauth/callback`."""
 
     @property
     def secret(self) -> bool:

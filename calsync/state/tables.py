@@ -75,7 +75,7 @@ google_links = sa.Table(
     sa.Column("message", sa.Text, nullable=False, server_default=""),
     sa.Column("connected_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.CheckConstraint("status IN ('ok', 'needs_reconnect', 'paused')", name="status"),
+    sa.CheckConstraint("status IN ('ok', 'needs_reconnect')", name="status"),
 )
 
 preferences = sa.Table(

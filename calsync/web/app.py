@@ -1,7 +1,8 @@
-"""The web app factory: `create_app(settings, store, service, ...)` wires routers and sessions.
+"""The web app factory: `create_app(application, ...)` wires routers and sessions.
 
-Nothing is built at import time; the CLI (`calsync serve`, `calsync demo`) and tests call
-`create_app` with their own store, sync service and CRM authenticator.
+Nothing is built at import time; `calsync serve`, `calsync demo` and the tests call
+`create_app` with the application layer (`calsync.service.Application`) they assembled. The
+web app reaches the rest of calsync only through it.
 """
 
 from __future__ import annotations
@@ -17,22 +18,14 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from calsync.quota import quota_day
-from calsync.web.context import WebConfig, WebContext
+from calsync.service import AccountService, Application
+from calsync.web.context import CrmAuthenticator, WebConfig, WebContext
 from calsync.web.deps import LoginRequired, check_csrf
-from calsync.web.google import SidesGoogleGateway
 from calsync.web.metrics import WebMetrics
 from calsync.web.pages import STATIC_DIR, make_templates, redirect, render
 from calsync.web.routes import admin, auth, health, me, oauth
 from calsync.web.runner import SyncRunner
 from calsync.web.security import ensure_admin, session_key
-from calsync.web.services import (
-    CrmAuthenticator,
-    CrmProbe,
-    GoogleGateway,
-    SyncServiceLike,
-    WebStore,
-)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,43 +33,40 @@ SESSION_COOKIE = "calsync_session"
 SESSION_MAX_AGE = 8 * 3600
 
 
+class _CrmSignIn:
+    """Signs CRM users in with their CRM credentials (password or vtiger access key)."""
+
+    def __init__(self, accounts: AccountService) -> None:
+        self._accounts = accounts
+
+    def check(self, user: str, secret: str) -> bool:
+        return self._accounts.sign_in_with_crm(user, secret)
+
+
 def create_app(
-    settings: Any,
-    store: WebStore,
-    service: SyncServiceLike,
+    application: Application,
     *,
-    crm_auth: CrmAuthenticator,
-    google: GoogleGateway | None = None,
-    crm_probe: CrmProbe | None = None,
+    crm_auth: CrmAuthenticator | None = None,
     public_url: str = "",
     bootstrap_admin: bool = True,
     announce: Callable[[str], None] | None = None,
 ) -> FastAPI:
-    """Return the calsync web app.
+    """Return the calsync web app over `application`.
 
-    `settings` is calsync's Settings (Google endpoints and client, CRM kind);
-    `store` the state store seen as a `WebStore`; `service` runs sync rounds;
-    `crm_auth` checks CRM users' credentials; `google` defaults to HTTP calls at the
-    configured endpoints. With `bootstrap_admin`, a first run creates the `admin` account
-    and passes its one-time password to `announce` (stderr by default).
+    `crm_auth` checks CRM users' credentials (default: the CRM, through the account
+    service); `public_url` is where users reach the app (for the OAuth redirect URI). With
+    `bootstrap_admin`, a first run creates the `admin` account and passes its one-time
+    password to `announce` (stderr by default).
     """
-    config = WebConfig.from_settings(settings, public_url)
-    metrics = WebMetrics(calls_today=lambda: store.calls_on(quota_day()))
-    if google is None:
-        google = SidesGoogleGateway(
-            auth_url=_setting(
-                settings, "google_auth_url", "https://accounts.google.com/o/oauth2/auth"
-            ),
-            token_url=_setting(settings, "google_token_url", "https://oauth2.googleapis.com/token"),
-            api_url=_setting(settings, "google_api_url", "https://www.googleapis.com"),
-        )
+    store = application.store
+    config = WebConfig(public_url=public_url.rstrip("/"), crm=application.settings.crm().kind)
+    metrics = WebMetrics(application.metrics, calls_today=application.settings.calls_today)
     ctx = WebContext(
         config=config,
+        app=application,
         store=store,
-        runner=SyncRunner(service, metrics),
-        google=google,
-        crm_auth=crm_auth,
-        crm_probe=crm_probe,
+        runner=SyncRunner(application.rounds),
+        crm_auth=crm_auth or _CrmSignIn(application.accounts),
         templates=make_templates(),
         metrics=metrics,
     )
@@ -146,11 +136,6 @@ def create_app(
         return response
 
     return app
-
-
-def _setting(settings: Any, name: str, default: str) -> str:
-    value = getattr(settings, name, None)
-    return str(value) if value else default
 
 
 def _quote(path: str) -> str:

@@ -1,4 +1,9 @@
-"""Prometheus metrics of one web app, in its own registry (never the process-global one)."""
+"""The web app's metrics, rendered after the rounds' metrics of the application layer.
+
+`/metrics` shows the application's `RoundMetrics` (every round this process runs, scheduled or
+not) and this app's own registry: sign-ins and today's API calls. Each app has its own
+registry, so several apps over one application never register a series twice.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import logging
 import math
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from calsync.service import RoundMetrics
 
 __all__ = ["CONTENT_TYPE_LATEST", "WebMetrics"]
 
@@ -15,35 +22,14 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class WebMetrics:
-    """Counters for sync rounds started from this app, and their latency."""
+    """Sign-ins and today's Google API calls, shown with the rounds' metrics."""
 
-    def __init__(self, calls_today: Callable[[], int] | None = None) -> None:
+    def __init__(self, rounds: RoundMetrics, calls_today: Callable[[], int] | None = None) -> None:
+        self.rounds = rounds
         self.registry = CollectorRegistry(auto_describe=True)
-        self.syncs = Counter(
-            "calsync_syncs",
-            "Sync rounds run, by result (ok|failed).",
-            ["result"],
-            registry=self.registry,
-        )
-        self.failures = Counter(
-            "calsync_sync_failures",
-            "Sync rounds that failed.",
-            registry=self.registry,
-        )
-        self.api_calls = Counter(
-            "calsync_google_api_calls",
-            "Google API calls made by sync rounds (as reported by the rounds).",
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "calsync_sync_duration_seconds",
-            "Duration of a sync round.",
-            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
-            registry=self.registry,
-        )
         self.logins = Counter(
             "calsync_web_logins",
-            "Sign-in attempts, by result (ok|refused).",
+            "Sign-in attempts, by result (ok|refused|throttled).",
             ["result"],
             registry=self.registry,
         )
@@ -55,14 +41,12 @@ class WebMetrics:
         if calls_today is not None:
             self.calls_today.set_function(_safe(calls_today))
         # Export every labelled series from the start, so dashboards see zeros, not gaps.
-        for result in ("ok", "failed"):
-            self.syncs.labels(result)
         for result in ("ok", "refused"):
             self.logins.labels(result)
 
     def render(self) -> bytes:
-        """Return the text exposition of this registry."""
-        return generate_latest(self.registry)
+        """Return the text exposition of the rounds' metrics and this app's."""
+        return self.rounds.render() + generate_latest(self.registry)
 
 
 def _safe(read: Callable[[], int]) -> Callable[[], float]:

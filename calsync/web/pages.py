@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from calsync.web.deps import SESSION_USER, csrf_token
-from calsync.web.services import describe_counts
+from calsync.web.summary import describe_counts
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"

@@ -1,16 +1,17 @@
-"""Runs "Sync now" rounds in background threads and remembers each user's latest status."""
+"""Runs "Sync now" rounds in background threads and remembers each user's latest status.
+
+The round service counts every round in its metrics; this only keeps what the page shows.
+"""
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
-import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from calsync.web.metrics import WebMetrics
-from calsync.web.services import SyncServiceLike, describe_report
+from calsync.service import RoundService, UserReport
+from calsync.web.summary import describe_counts
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,18 +41,11 @@ class RunStatus:
 class SyncRunner:
     """At most one round per user at a time (the service also locks across processes)."""
 
-    def __init__(self, service: SyncServiceLike, metrics: WebMetrics) -> None:
+    def __init__(self, service: RoundService) -> None:
         self._service = service
-        self._metrics = metrics
         self._lock = threading.Lock()
         self._status: dict[str, RunStatus] = {}
         self._threads: dict[str, threading.Thread] = {}
-        # The lead's SyncService reports steps through `progress=`; simpler services may not.
-        try:
-            params = inspect.signature(service.sync_user).parameters
-        except (TypeError, ValueError):
-            params = {}  # type: ignore[assignment]
-        self._progress = "progress" in params
 
     def start(self, user: str) -> bool:
         """Start a round for `user` in the background; False when one is already running."""
@@ -80,38 +74,24 @@ class SyncRunner:
         return self.status(user)
 
     def _run(self, user: str) -> None:
-        t0 = time.perf_counter()
         try:
-            if self._progress:
-                report = self._service.sync_user(  # type: ignore[call-arg]
-                    user, progress=lambda text: self._step(user, text)
-                )
-            else:
-                report = self._service.sync_user(user)
+            report = self._service.sync_user(user, progress=lambda text: self._step(user, text))
         except Exception as err:  # one failed round must not kill the app; it is shown
             _LOGGER.warning("sync of %s failed: %s", user, err, exc_info=True)
-            self._metrics.syncs.labels("failed").inc()
-            self._metrics.failures.inc()
             self._finish(user, "failed", False, error=_describe_error(err))
         else:
-            calls = getattr(report, "api_calls", None)
-            if isinstance(calls, int) and calls > 0:
-                self._metrics.api_calls.inc(calls)
-            state, ok = report_outcome(report)
-            self._metrics.syncs.labels("ok" if ok else "failed").inc()
-            if not ok:
-                self._metrics.failures.inc()
-            message = str(getattr(report, "message", "") or getattr(report, "error", "") or "")
-            self._finish(
-                user,
-                state,
-                ok,
-                summary=describe_report(report),
-                error="" if ok else message,
-                note=message if ok else "",
-            )
-        finally:
-            self._metrics.latency.observe(time.perf_counter() - t0)
+            self._finish_with(user, report)
+
+    def _finish_with(self, user: str, report: UserReport) -> None:
+        ok = report.status.success
+        self._finish(
+            user,
+            report.status.value,
+            ok,
+            summary=describe_counts(report.counts()),
+            error="" if ok else report.message,
+            note=report.message if ok else "",
+        )
 
     def _step(self, user: str, text: str) -> None:
         with self._lock:
@@ -140,17 +120,6 @@ class SyncRunner:
                 error=error,
                 note=note,
             )
-
-
-def report_outcome(report: object) -> tuple[str, bool]:
-    """Return (status, success) of a sync report: `status` with `.success`, or `ok`/`failed`."""
-    status = getattr(report, "status", None)
-    if status is not None:
-        success = getattr(status, "success", None)
-        ok = bool(success) if success is not None else str(status) == "ok"
-        return str(status), ok
-    failed = bool(getattr(report, "failed", False)) or getattr(report, "ok", True) is False
-    return ("failed", False) if failed else ("ok", True)
 
 
 def _describe_error(err: BaseException) -> str:

@@ -13,7 +13,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 
 from calsync.state.records import Role
-from calsync.web.services import SESSION_KEY_SETTING, WebStore
+from calsync.web.store import SESSION_KEY_SETTING, WebStore
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"

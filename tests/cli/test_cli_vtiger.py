@@ -125,7 +125,11 @@ def test_sync_all_puts_each_users_event_on_their_own_calendar(setup: Setup) -> N
 
 
 def test_one_round_reads_the_change_feed_once_for_both_users(setup: Setup) -> None:
-    """One `sync --all` for two users reads vtiger's application feed once (first and later)."""
+    """One `sync --all` for two users reads vtiger's application feed once (first and later).
+
+    On PHP 7, where vtiger's `sync` works (on PHP 8 it answers HTTP 500).
+    """
+    httpx.post(f"{setup.vtiger_url}/_emulator/config", json={"php8": False})
     for user in USERS:
         link(setup, user)
     for _ in range(2):  # the first round lists everything, the second reads from the cursors

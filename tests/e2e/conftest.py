@@ -17,7 +17,7 @@ from calsync.emulators.google.app import create_app as google_emulator
 from calsync.emulators.server import ServerThread
 from calsync.sides.local.crm import LocalCrm
 from calsync.web import create_admin
-from calsync.web.serve import web_app
+from calsync.web.app import create_app
 from calsync.wiring import App, build
 
 CHROMIUM = Path(os.environ.get("CALSYNC_CHROMIUM", "/usr/bin/chromium"))
@@ -96,7 +96,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
             crm.create_user(name, password=password, email=f"{name}@example.com")
         app = build(settings)
         create_admin(app.store, "admin", ADMIN_PASSWORD)
-        with ServerThread(web_app(app)) as web:
+        with ServerThread(create_app(app.application)) as web:
             yield Stack(web.url, emulator.url, app, crm, accounts)
         app.store.close()
         crm.close()

@@ -44,13 +44,19 @@ class LocalDriver:
 
 
 class VtigerDriver:
-    """A vtiger emulator, driven through its webservice with an admin access key."""
+    """A vtiger emulator, driven through its webservice with an admin access key.
 
-    def __init__(self, url: str) -> None:
+    With `admin=False` calsync is configured with the first user's own (non-admin) key
+    instead, as an installation that was given no admin key is.
+    """
+
+    def __init__(self, url: str, admin: bool = True) -> None:
         self.url = url
-        admin = self._control("users", {"user_name": "admin", "is_admin": True})
-        self.backend = VtigerBackend(url, "admin", admin["access_key"])
         self.ids: dict[str, str] = {}
+        self._admin = admin
+        if admin:
+            made = self._control("users", {"user_name": "admin", "is_admin": True})
+            self.backend = VtigerBackend(url, "admin", made["access_key"])
 
     def _control(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         r = httpx.post(f"{self.url}/_emulator/{path}", json=body, timeout=30)
@@ -66,6 +72,28 @@ class VtigerDriver:
     def add_user(self, name: str, time_zone: str) -> None:
         made = self._control("users", {"user_name": name, "time_zone": time_zone})
         self.ids[name] = made["id"]
+        if not self._admin and not hasattr(self, "backend"):
+            self.backend = VtigerBackend(self.url, name, made["access_key"])
+
+    # -- vtiger's own UI (outside calsync's mapping) ------------------------------------
+
+    def plant(self, user: str, fields: dict[str, Any], module: str = "Events") -> str:
+        """Store a record as vtiger's UI saves it (reminder_time in minutes); return its id."""
+        body = {"module": module, "owner": user, "fields": fields}
+        return str(self._control("records", body)["id"])
+
+    def record(self, id: str) -> dict[str, Any]:
+        """Return the record `id` as the webservice shows it."""
+        return self.backend.client.retrieve(id)
+
+    def ui_edit(self, id: str, **fields: Any) -> None:
+        """Change fields as vtiger's edit form does: the record keeps its reminder."""
+        minutes = int(self.record(id).get("reminder_time") or 0)
+        self.backend.client.revise({"id": id, "reminder_time": minutes * 60, **fields})
+
+    def move(self, id: str, module: str) -> str:
+        """Turn an event into a to-do or back (an inline edit in vtiger's UI); return the new id."""
+        return str(self._control(f"records/{id}/module", {"module": module})["id"])
 
     def add_event(self, user: str, event: Event) -> str:
         return self._events(user).create(event, "").id

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from calsync.model import Event, When, utcnow
 from calsync.service import UserStatus
 from tests.scenarios.world import World
+
+pytestmark = pytest.mark.vtiger_php7
 
 
 def soon(hours: int = 24, tz: str = "Europe/Rome") -> When:

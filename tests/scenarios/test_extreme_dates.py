@@ -19,7 +19,7 @@ def soon(days: int = 1) -> When:
     return When(start, start + timedelta(hours=1), "Europe/Rome")
 
 
-@pytest.mark.parametrize("crm", ["vtiger"], indirect=True)
+@pytest.mark.vtiger_only
 @pytest.mark.parametrize(
     ("start", "end"),
     [
@@ -63,7 +63,6 @@ def test_vtiger_event_at_the_edge_of_time_is_skipped_and_shown(
         assert any(bad_id in (e.key + e.message) for e in skips), skips
 
 
-@pytest.mark.parametrize("crm", ["local", "vtiger"], indirect=True)
 @pytest.mark.parametrize(
     "body",
     [

@@ -18,6 +18,8 @@ from calsync.sides.vtiger.side import VtigerTasksSide
 from tests.scenarios.drivers import LocalDriver, VtigerDriver
 from tests.scenarios.world import World
 
+pytestmark = pytest.mark.vtiger_php7
+
 LIST = "@default"
 
 

@@ -71,3 +71,50 @@ def test_developer_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     main(["upgrade", url])
     main(["current", url])
     assert capsys.readouterr().out.split() == ["(none)", head_revision()]
+
+
+def test_paused_links_become_paused_preferences(db_url: str) -> None:
+    """A link stored as `paused` (the old second way to pause) becomes an ok link with the
+    user's preference paused; the other preferences are kept."""
+    from datetime import datetime
+
+    from calsync.state import Store
+
+    migrate(db_url, "0001")
+    engine = make_engine(db_url)
+    now = datetime(2026, 11, 1)
+    try:
+        with engine.begin() as conn:
+            for name in ("alice", "bob"):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO users (name, email, time_zone, role, created_at)"
+                        " VALUES (:n, '', 'UTC', 'user', :t)"
+                    ),
+                    {"n": name, "t": now},
+                )
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO google_links (user_name, google_email, refresh_token,"
+                        " scopes, status, message, connected_at, updated_at)"
+                        " VALUES (:n, :e, 'x', '', 'paused', '', :t, :t)"
+                    ),
+                    {"n": name, "e": f"{name}@example.com", "t": now},
+                )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO preferences (user_name, data, updated_at)"
+                    " VALUES ('bob', '{\"days_past\": 3}', :t)"
+                ),
+                {"t": now},
+            )
+        migrate(engine)
+        with engine.connect() as conn:
+            statuses = conn.execute(sa.text("SELECT status FROM google_links")).scalars().all()
+        assert statuses == ["ok", "ok"]
+    finally:
+        engine.dispose()
+    with Store.open(db_url, "k" * 32) as store:
+        assert store.get_prefs("alice").paused is True
+        bob = store.get_prefs("bob")
+        assert bob.paused is True and bob.days_past == 3

@@ -97,7 +97,7 @@ def test_link_round_trip_and_token_encrypted_at_rest(store: Store) -> None:
     with pytest.raises(UnknownUser):
         store.set_link("nobody", "n@gmail.com", token)
     with pytest.raises(UnknownUser):
-        store.set_link_status("nobody", "paused")
+        store.set_link_status("nobody", "needs_reconnect")
 
 
 def test_wrong_key_is_a_clear_error(db_url: str) -> None:

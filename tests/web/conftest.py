@@ -1,4 +1,5 @@
-"""Fixtures: the web app on a loopback port with in-memory collaborators, and signed-in clients."""
+"""Fixtures: the web app on a loopback port over the real account and settings services (with a
+fake round service and fake Google accounts), and signed-in clients."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 import pytest
 
+from calsync.config import Settings
 from calsync.emulators.server import ServerThread
+from calsync.service import AccountService, Application, AppSettings, RoundMetrics, RoundService
+from calsync.sides.crm import LocalBackend
+from calsync.sides.local.crm import LocalCrm
 from calsync.state import Store
 from calsync.web import create_admin, create_app
-from tests.web.fakes import FakeCrm, FakeGoogle, FakeService
+from tests.web.fakes import FakeCrm, FakeGoogle, FakeRounds
 
 ADMIN_PASSWORD = "admin-pass-1"
 CRM_USERS = {"alice": "alice-pass", "bob": "bob-pass"}
@@ -34,7 +38,7 @@ def csrf_of(html: str) -> str:
 class WebEnv:
     url: str
     store: Store
-    service: FakeService
+    service: FakeRounds
     google: FakeGoogle
     crm: FakeCrm
     announced: list[str]
@@ -98,22 +102,41 @@ def store(tmp_path: Path, migrated_db: Path) -> Iterator[Store]:
         yield store
 
 
+CLIENT_ID = "cid.apps.example"
+
+
+def application(
+    store: Store,
+    folder: Path,
+    rounds: RoundService | None = None,
+    google: FakeGoogle | None = None,
+    crm_users: tuple[str, ...] = tuple(CRM_USERS),
+) -> Application:
+    """Return the application layer over `store`: the real account and settings services on
+    an embedded CRM (in `folder`) holding `crm_users`, with fake rounds and
+    fake Google accounts unless given."""
+    crm = LocalCrm(f"sqlite:///{folder / 'crm.db'}")
+    for name in crm_users:
+        if crm.get_user(name) is None:
+            crm.create_user(name, email=f"{name}@example.com")
+    backend = LocalBackend(crm)
+    config = Settings(data_dir=folder, google_client_id=CLIENT_ID)
+    settings = AppSettings(store, config, backend)
+    accounts = AccountService(store, backend, google or FakeGoogle(), settings, lock_wait=0.2)
+    return Application(rounds or FakeRounds(store), accounts, settings, RoundMetrics(), store)
+
+
 @pytest.fixture
-def web(store: Store) -> Iterator[WebEnv]:
+def web(store: Store, tmp_path: Path) -> Iterator[WebEnv]:
     """The web app served on a free loopback port, with an admin and two CRM users."""
-    service = FakeService(store)
+    service = FakeRounds(store)
     google = FakeGoogle()
     crm = FakeCrm(dict(CRM_USERS))
     announced: list[str] = []
-    settings = SimpleNamespace(google_client_id="cid.apps.example")
     store.set_setting("google_client_secret", "s3cret", secret=True)
     app = create_app(
-        settings,
-        store,
-        service,
+        application(store, tmp_path, service, google),
         crm_auth=crm,
-        google=google,
-        crm_probe=lambda: "embedded CRM, 2 users",
         announce=announced.append,
     )
     with ServerThread(app) as server:

@@ -108,11 +108,11 @@ def test_admin_post_without_csrf_is_refused(web: WebEnv) -> None:
 
 
 def test_crm_connection_test(web: WebEnv) -> None:
-    """The test button reports what the probe says."""
+    """The test button reports what the CRM says about its connection."""
     admin = web.signed_in("admin")
     r = admin.post("/admin/crm-test", page="/admin")
     assert r.status_code == 303
-    assert "CRM connection works: embedded CRM, 2 users" in admin.get("/admin").text
+    assert "CRM connection works: embedded CRM with 2 users" in admin.get("/admin").text
 
 
 def test_users_list_shows_link_and_last_sync(web: WebEnv) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from calsync.state import Store
@@ -132,45 +134,37 @@ def test_first_run_creates_admin_once(store: Store) -> None:
     assert ensure_admin(store) is None
 
 
-def test_create_app_announces_the_first_admin_password(store: Store) -> None:
+def test_create_app_announces_the_first_admin_password(store: Store, tmp_path: Path) -> None:
     """A first run prints the admin's one-time password through `announce`."""
-    from types import SimpleNamespace
-
     from calsync.web import create_app
-    from tests.web.fakes import FakeCrm, FakeService
+    from tests.web.conftest import application
+    from tests.web.fakes import FakeCrm
 
     store.delete_user("admin")
     said: list[str] = []
     create_app(
-        SimpleNamespace(),
-        store,
-        FakeService(store),
+        application(store, tmp_path),
         crm_auth=FakeCrm({}),
         announce=said.append,
     )
     assert len(said) == 1 and "admin" in said[0]
     create_app(
-        SimpleNamespace(),
-        store,
-        FakeService(store),
+        application(store, tmp_path),
         crm_auth=FakeCrm({}),
         announce=said.append,
     )
     assert len(said) == 1
 
 
-def test_secure_cookie_behind_https(store: Store) -> None:
+def test_secure_cookie_behind_https(store: Store, tmp_path: Path) -> None:
     """Served at an https URL, the session cookie is marked Secure."""
-    from types import SimpleNamespace
-
     from calsync.emulators.server import ServerThread
     from calsync.web import create_app
-    from tests.web.fakes import FakeCrm, FakeService
+    from tests.web.conftest import application
+    from tests.web.fakes import FakeCrm
 
     app = create_app(
-        SimpleNamespace(),
-        store,
-        FakeService(store),
+        application(store, tmp_path),
         crm_auth=FakeCrm({}),
         public_url="https://calsync.example.com",
     )

@@ -225,14 +225,10 @@ def test_sync_now_runs_in_the_background_and_reports(web: WebEnv) -> None:
     assert "succeeded" in page
     assert "Demo call" in page
     assert web.service.calls == ["alice"]
-    metrics = web.client().get("/metrics").text
-    assert 'calsync_syncs_total{result="ok"} 1.0' in metrics
-    assert "calsync_google_api_calls_total 3.0" in metrics
-    assert "calsync_sync_duration_seconds_count 1.0" in metrics
 
 
 def test_failed_sync_is_shown_not_swallowed(web: WebEnv) -> None:
-    """A round that raises shows "failed" with the reason, and counts as a failure."""
+    """A round that raises shows "failed" with the reason."""
     _link(web, "alice", "a@example.com")
     web.service.fail = RuntimeError("Google said invalid_grant")
     me = web.signed_in("alice")
@@ -240,7 +236,6 @@ def test_failed_sync_is_shown_not_swallowed(web: WebEnv) -> None:
     _wait_done(me)
     page = me.get("/me").text
     assert "failed" in page and "Google said invalid_grant" in page
-    assert "calsync_sync_failures_total 1.0" in web.client().get("/metrics").text
 
 
 def test_needs_reconnect_is_shown_and_blocks_sync(web: WebEnv) -> None:
@@ -272,15 +267,16 @@ def test_sync_needs_a_link(web: WebEnv) -> None:
 
 
 def test_pause_and_resume(web: WebEnv) -> None:
-    """Pause marks the prefs and the link paused; resume undoes both; sync waits meanwhile."""
+    """Pause is the user's preference only (the link stays ok); sync waits meanwhile."""
     _link(web, "alice", "a@example.com")
     me = web.signed_in("alice")
     me.post("/me/pause")
     assert web.store.get_prefs("alice").paused is True
-    assert _status(web, "alice") == "paused"
+    assert _status(web, "alice") == "ok"
     me.post("/me/sync")
     assert web.service.calls == []
-    assert "Resume sync" in me.get("/me").text
+    page = me.get("/me").text
+    assert "Resume sync" in page and "Sync is paused: resume it first." in page
     me.post("/me/resume")
     assert web.store.get_prefs("alice").paused is False
     assert _status(web, "alice") == "ok"
@@ -295,6 +291,17 @@ def test_reset_forgets_pairs_and_cursors(web: WebEnv) -> None:
     assert web.store.pairs("alice", Kind.EVENT) == []
     assert web.store.cursor("alice", "google:primary") is None
     assert _status(web, "alice") == "ok"
+
+
+def test_reset_is_refused_while_a_round_holds_the_lock(web: WebEnv) -> None:
+    """A running round keeps its state: reset says so and wipes nothing."""
+    _link(web, "alice", "a@example.com")
+    _pair_and_cursor(web, "alice")
+    me = web.signed_in("alice")
+    with web.store.user_lock("alice"):
+        assert "A sync of your calendar is running" in _flash_after(me, "/me/reset")
+    assert [p.key for p in web.store.pairs("alice", Kind.EVENT)] == ["k1"]
+    assert web.store.cursor("alice", "google:primary") == "token-1"
 
 
 def test_disconnect_revokes_and_forgets(web: WebEnv) -> None:

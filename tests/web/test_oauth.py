@@ -190,15 +190,3 @@ def test_a_redirect_uri_calsync_cannot_answer_is_refused(web: WebEnv, uri: str) 
     assert r.status_code == 400
     assert 'id="redirect_uri-error"' in r.text
     assert web.store.get_setting("web_redirect_uri") is None
-
-
-def test_gateway_maps_only_invalid_grant_to_reconnect() -> None:
-    """A refused refresh token means reconnect; a refused client (admin's problem) does not."""
-    from calsync.errors import AuthError
-    from calsync.web.google import _google_error
-
-    grant = AuthError("Google refused the refresh token (invalid_grant: Token has been revoked.)")
-    assert _google_error(grant).reason == "invalid_grant"
-    assert _google_error(AuthError("invalid_client: The OAuth client was not found.")).reason == (
-        "auth"
-    )

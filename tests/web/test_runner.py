@@ -1,90 +1,72 @@
-"""The background runner behind "Sync now": any service shape, outcomes, metrics."""
+"""The background runner behind "Sync now": outcomes of the real report shape, failures."""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-
-from calsync.web.metrics import WebMetrics
+from calsync.engine.pairs import Kind
+from calsync.engine.run import RoundResult, SideCounts
+from calsync.service import UserReport, UserStatus
+from calsync.service.rounds import Progress
 from calsync.web.runner import SyncRunner
 
 
-class Plain:
-    """A service with only `sync_user(name)` (no progress reporting)."""
+class Rounds:
+    """A round service answering every round with one report (or raising)."""
 
-    def sync_user(self, user_name: str) -> dict[str, int]:
-        return {"created": 2}
+    def __init__(self, report: UserReport | None = None, error: Exception | None = None) -> None:
+        self.report = report
+        self.error = error
 
-
-class Status(enum.StrEnum):
-    OK = "ok"
-    NEEDS_RECONNECT = "needs_reconnect"
-
-    @property
-    def success(self) -> bool:
-        return self is Status.OK
-
-
-@dataclass
-class ShapedReport:
-    status: Status
-    message: str = ""
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        return {"crm": {"created": 0}, "google": {"created": 3, "updated": 1}}
-
-
-class Shaped:
-    def __init__(self, status: Status, message: str = "") -> None:
-        self.report = ShapedReport(status, message)
-
-    def sync_user(self, user_name: str) -> ShapedReport:
+    def sync_user(
+        self,
+        name: str,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        progress: Progress | None = None,
+        new_round: bool = True,
+    ) -> UserReport:
+        if self.error is not None:
+            raise self.error
+        assert self.report is not None
         return self.report
 
 
-class Broken:
-    def sync_user(self, user_name: str) -> object:
-        raise RuntimeError("CRM down")
-
-
-def _run(service: object) -> tuple[SyncRunner, WebMetrics]:
-    metrics = WebMetrics()
-    runner = SyncRunner(service, metrics)  # type: ignore[arg-type]
+def _run(rounds: Rounds) -> SyncRunner:
+    runner = SyncRunner(rounds)
     assert runner.start("alice")
     runner.wait("alice")
-    return runner, metrics
+    return runner
 
 
-def test_a_plain_service_works() -> None:
-    """Any object with sync_user(name) will do; its report is summarised."""
-    runner, _ = _run(Plain())
+def test_a_report_with_counts_is_summarised() -> None:
+    """The summary says what each side did."""
+    done = RoundResult(
+        "alice", Kind.EVENT, google=SideCounts(created=3, updated=1), crm=SideCounts()
+    )
+    runner = _run(Rounds(UserReport("alice", UserStatus.OK, rounds=[done])))
     status = runner.status("alice")
     assert status is not None and status.state == "ok" and status.ok
-    assert "created: 2" in status.summary
-
-
-def test_a_report_with_status_and_counts() -> None:
-    """The service's report: status with `.success`, message, counts per side."""
-    runner, _ = _run(Shaped(Status.OK))
-    status = runner.status("alice")
-    assert status is not None
     assert status.summary == "CRM: nothing changed; Google: 3 created, 1 updated"
 
 
 def test_an_unsuccessful_status_is_a_failure() -> None:
-    """needs_reconnect is shown with the service's message and counted as a failure."""
-    runner, metrics = _run(Shaped(Status.NEEDS_RECONNECT, "invalid_grant"))
-    status = runner.status("alice")
+    """needs_reconnect is shown with the service's message."""
+    report = UserReport("alice", UserStatus.NEEDS_RECONNECT, "invalid_grant")
+    status = _run(Rounds(report)).status("alice")
     assert status is not None and not status.ok
     assert status.state == "needs_reconnect" and status.error == "invalid_grant"
-    assert 'calsync_syncs_total{result="failed"} 1.0' in metrics.render().decode()
+
+
+def test_a_paused_round_is_a_note_not_an_error() -> None:
+    """A skipped round of a paused user succeeded; its message is a note."""
+    status = _run(Rounds(UserReport("alice", UserStatus.PAUSED, "sync is paused"))).status("alice")
+    assert status is not None and status.ok and status.note == "sync is paused"
 
 
 def test_an_exception_is_shown_not_raised() -> None:
     """A round that raises ends as failed with the reason; the runner survives."""
-    runner, metrics = _run(Broken())
+    runner = _run(Rounds(error=RuntimeError("CRM down")))
     status = runner.status("alice")
     assert status is not None and status.state == "failed" and status.error == "CRM down"
-    assert "calsync_sync_failures_total 1.0" in metrics.render().decode()
     assert runner.start("alice")
     runner.wait("alice")

@@ -1,7 +1,8 @@
 """HTTP layer of the vtiger emulator: `/webservice.php` with vtiger's envelope, and the control API.
 
-`create_app(db=None, php8=False)` builds the ASGI app. The control API (not vtiger's) lives
-under `/_emulator/` and is documented in docs/emulator-vtiger.md.
+`create_app(db=None, *, php7=False, utf8mb4=False)` builds the ASGI app: by default it
+answers as a stock vtiger 8.4 on PHP 8 (`sync` broken, a 3-byte `utf8` database). The
+control API (not vtiger's) lives under `/_emulator/` and is documented in docs/emulator-vtiger.md.
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ class Fault:
 class Emulator:
     """State shared by the routes: the service, injected faults, the request log."""
 
-    def __init__(self, db: str | None, php8: bool) -> None:
+    def __init__(self, db: str | None, php8: bool, utf8mb4: bool) -> None:
         self.store = Store(db)
-        self.service = Service(self.store, php8=php8)
+        self.service = Service(self.store, php8=php8, utf8mb4=utf8mb4)
         self.faults: list[Fault] = []
         self.calls: Counter[str] = Counter()
         self.calls_by_user: Counter[str] = Counter()
@@ -151,10 +152,15 @@ def _bad(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def create_app(db: str | None = None, php8: bool = False) -> FastAPI:
-    """Return the emulator app (SQLite in memory unless `db` names a file)."""
+def create_app(db: str | None = None, *, php7: bool = False, utf8mb4: bool = False) -> FastAPI:
+    """Return the emulator app (SQLite in memory unless `db` names a file).
+
+    Defaults are a stock vtiger 8.4 on PHP 8; `php7` makes `sync` work, `utf8mb4` keeps
+    characters outside the BMP.
+    """
     app = FastAPI(title="vtiger webservice emulator", docs_url=None, redoc_url=None)
-    emu = Emulator(db, php8)
+    php8 = not php7
+    emu = Emulator(db, php8, utf8mb4)
     app.state.emulator = emu
 
     @app.api_route("/webservice.php", methods=["GET", "POST"])
@@ -231,7 +237,9 @@ def create_app(db: str | None = None, php8: bool = False) -> FastAPI:
         body = await request.json()
         if "php8" in body:
             emu.service.php8 = bool(body["php8"])
-        return JSONResponse({"php8": emu.service.php8})
+        if "utf8mb4" in body:
+            emu.service.utf8mb4 = bool(body["utf8mb4"])
+        return JSONResponse({"php8": emu.service.php8, "utf8mb4": emu.service.utf8mb4})
 
     @app.post("/_emulator/records")
     async def raw_record(request: Request) -> Response:
@@ -240,9 +248,20 @@ def create_app(db: str | None = None, php8: bool = False) -> FastAPI:
         owner = emu.store.user_by_name(str(body.get("owner", "")))
         if module not in ("Events", "Calendar") or owner is None:
             return _bad("module must be Events or Calendar and owner a known user_name")
-        fields = {k: str(v) for k, v in dict(body.get("fields", {})).items()}
+        fields = {k: str(v) for k, v in dict(body.get("fields") or {}).items()}
         rec = emu.store.insert(module, owner.id, fields, owner.id)
         return JSONResponse(emu.service.render(rec))
+
+    @app.post("/_emulator/records/{ws_id}/module")
+    async def move_record(ws_id: str, request: Request) -> Response:
+        body = await request.json()
+        fields = {k: str(v) for k, v in dict(body.get("fields") or {}).items()}
+        try:
+            with emu.store.lock:
+                moved = emu.service.move(ws_id, str(body.get("module", "")), fields)
+        except ValueError as err:
+            return _bad(str(err), 404)
+        return JSONResponse(moved)
 
     @app.get("/_emulator/stats")
     async def stats() -> Response:
@@ -263,6 +282,7 @@ def create_app(db: str | None = None, php8: bool = False) -> FastAPI:
         emu.store.reset()
         emu.store.clock.offset = 0.0
         emu.service.php8 = php8
+        emu.service.utf8mb4 = utf8mb4
         emu.service.clear()
         emu.faults.clear()
         emu.calls.clear()

@@ -1,9 +1,12 @@
 """The emulator's webservice operations, each `op(user, params) -> result`, with vtiger's quirks.
 
-Quirks kept on purpose (reference §7): deleted/unknown ids answer ACCESS_DENIED, a `<script>`
-in a description makes the whole description HTML-escaped, times are kept as sent (unpadded),
-picklists and owners are not validated, empty references are `null` in query results but `""`
-in retrieve/create, records live in `Events` or `Calendar` by their `activitytype`.
+Quirks kept on purpose (what a real vtiger 8.4 answered): deleted/unknown ids answer
+ACCESS_DENIED, a `<script>` in a description makes the whole description HTML-escaped, times
+are kept as sent (unpadded), picklists and owners are not validated, empty references are
+`null` in query results but `""` in retrieve/create, records live in `Events` or `Calendar` by
+their `activitytype`. By default also PHP 8's broken `sync` (HTTP 500), a 3-byte `utf8`
+database (characters outside the BMP stored as `??`), `reminder_time` written in seconds and
+read in minutes, and a `revise` without `reminder_time` deleting the reminder.
 """
 
 from __future__ import annotations
@@ -27,6 +30,25 @@ SYNC_BATCH = 100
 RECORD_MODULES = ("Events", "Calendar")
 _SCRIPT = re.compile(r"<\s*script", re.I)
 _BAD_ID = "Id specified is incorrect"
+_DENIED_QUERY = "Permission to perform the operation is denied for query"
+
+
+def utf8_3byte(text: str) -> str:
+    """Return `text` as a 3-byte `utf8` MariaDB column keeps it: each non-BMP character as `??`."""
+    if all(ord(c) <= 0xFFFF for c in text):
+        return text
+    return "".join("??" if ord(c) > 0xFFFF else c for c in text)
+
+
+def reminder_minutes(seconds: int) -> int:
+    """Return the minutes vtiger reads back for a `reminder_time` written as `seconds`.
+
+    Observed: 30 -> 1, 1800 -> 30, 5400 -> 90, 86400 -> 1441, 0 -> 0. Rounded up to the
+    minute, plus one minute per whole day (the only rule found that fits every observation).
+    """
+    if seconds <= 0:
+        return 0
+    return -(-seconds // 60) + seconds // 86400
 
 
 class Php8Fatal(Exception):
@@ -71,9 +93,12 @@ def _minutes(date_s: str, time_s: str) -> datetime | None:
 class Service:
     """The operations over one Store; sessions and challenge tokens are kept in memory."""
 
-    def __init__(self, store: Store, php8: bool = False) -> None:
+    def __init__(self, store: Store, *, php8: bool = True, utf8mb4: bool = False) -> None:
         self.store = store
         self.php8 = php8
+        """`sync` dies with HTTP 500 (vtiger 8.4 on PHP 8, the default)."""
+        self.utf8mb4 = utf8mb4
+        """Characters outside the BMP survive (a `utf8mb4` database; the stock install is not)."""
         self.tokens: dict[int, tuple[str, float]] = {}
         self.sessions: dict[str, Session] = {}
         self._rows: dict[int, tuple[tuple[int, bool], dict[str, Any]]] = {}
@@ -124,12 +149,15 @@ class Service:
         sid = secrets.token_hex(13)
         now = self.store.clock.now()
         self.sessions[sid] = Session(user.id, now, now)
+        # The profile sits at the top level of the reply, beside the session (no `user` key).
+        profile = self._user_profile(user)
+        profile.pop("id")
         return {
             "sessionName": sid,
             "userId": ws_id("Users", user.id),
             "version": "0.22",
             "vtigerVersion": "8.4.0",
-            "user": self._user_profile(user),
+            **profile,
         }
 
     def logout(self, user: User, params: dict[str, str], sid: str) -> dict[str, Any]:
@@ -178,7 +206,9 @@ class Service:
         """
         known_owner = rec.owner in users if users is not None else bool(self.store.user(rec.owner))
         out: dict[str, Any] = {}
-        defaults = {f.name: f.default for f in schema.FIELDS[rec.module]}
+        defaults = {
+            f.name: f.default if f.unset is None else f.unset for f in schema.FIELDS[rec.module]
+        }
         for name in schema.field_names(rec.module):
             value: Any
             if name == "id":
@@ -198,7 +228,7 @@ class Service:
                 value = rec.data.get(name, defaults.get(name, ""))
             if for_query and value == "" and name in schema.REFERENCE_FIELDS:
                 value = None
-            if for_query and name == "reminder_time" and value in ("", "0"):
+            if for_query and name == "reminder_time" and value == "":
                 value = None
             out[name] = value
         return out
@@ -276,7 +306,10 @@ class Service:
         known = {f.name for f in schema.FIELDS[module] if f.editable}
         for name, value in element.items():
             if name in known:
-                data[name] = _str(value)
+                text = _str(value)
+                data[name] = text if self.utf8mb4 else utf8_3byte(text)
+        if "reminder_time" in element:
+            data["reminder_time"] = self._reminder(_str(element["reminder_time"]))
         desc = data.get("description", "")
         if _SCRIPT.search(desc) and "description" in element:
             data["description"] = php_escape(desc)
@@ -286,6 +319,28 @@ class Service:
             data["duration_minutes"] = str(int((end - start).total_seconds() // 60) % 60)
         return data
 
+    @staticmethod
+    def _reminder(value: str) -> str:
+        """Return the stored minutes of a `reminder_time` written in seconds."""
+        if value.strip() == "":
+            return ""
+        try:
+            seconds = int(float(value))
+        except ValueError:
+            return "0"
+        return str(reminder_minutes(seconds))
+
+    @staticmethod
+    def _omitted(module: str) -> dict[str, str]:
+        """Return what vtiger stores for fields a create leaves out (not describe's defaults).
+
+        An event without `visibility` stores "" (describe says Private); a to-do comes back
+        with visibility "", reminder_time "" and duration_hours "15".
+        """
+        if module == "Calendar":
+            return {"visibility": "", "reminder_time": "", "duration_hours": "15"}
+        return {"visibility": "", "reminder_time": "0"}
+
     def create(self, user: User, params: dict[str, str]) -> dict[str, Any]:
         module = params.get("elementType", "")
         element = self._element(params)
@@ -293,9 +348,9 @@ class Service:
             raise WsError("ACCESS_DENIED", DENIED)
         self._check_mandatory(module, element, only_given=False)
         owner = self._owner(_str(element.get("assigned_user_id")))
-        # A to-do without activitytype "Task" is stored as an Events record (§7).
+        # A to-do without activitytype "Task" is stored as an Events record.
         stored_as = "Calendar" if _str(element.get("activitytype")) == "Task" else "Events"
-        data = self._apply({}, element, stored_as)
+        data = self._apply(self._omitted(stored_as), element, stored_as)
         data.pop("assigned_user_id", None)
         return self.render(self.store.insert(stored_as, owner, data, user.id))
 
@@ -307,10 +362,32 @@ class Service:
         self._check_mandatory(rec.module, element, only_given=partial)
         if "assigned_user_id" in element:
             rec.owner = self._owner(_str(element["assigned_user_id"]))
-        base = dict(rec.data) if partial else {}
+        base = dict(rec.data) if partial else self._omitted(rec.module)
+        if "reminder_time" not in element:
+            # Saving without `reminder_time` deletes the record's reminder, revise included.
+            base["reminder_time"] = self._omitted(rec.module)["reminder_time"]
         rec.data = self._apply(base, element, rec.module)
         rec.data.pop("assigned_user_id", None)
         return self.render(self.store.save(rec, user.id))
+
+    def move(self, wsid: str, module: str, fields: dict[str, str]) -> dict[str, Any]:
+        """Move a record to `module` as an inline edit in vtiger's UI can (control API only).
+
+        The record keeps its crmid, so its old ws id answers INVALID_ID_ATTRIBUTE from now on.
+        A record moved into Calendar becomes a to-do (`activitytype` "Task") unless `fields`
+        say otherwise; one moved into Events a Meeting.
+        """
+        m = re.fullmatch(r"(\d+)x(\d+)", wsid)
+        rec = self.store.get(int(m.group(2))) if m else None
+        if rec is None or rec.deleted or module not in RECORD_MODULES:
+            raise ValueError(f"no live record {wsid!r} or unknown module {module!r}")
+        rec.module = module
+        rec.data.update(activitytype="Task" if module == "Calendar" else "Meeting", **fields)
+        if module == "Calendar":
+            rec.data.setdefault("taskstatus", "Not Started")
+        else:
+            rec.data.setdefault("eventstatus", "Planned")
+        return self.render(self.store.save(rec, rec.modifiedby))
 
     def update(self, user: User, params: dict[str, str]) -> dict[str, Any]:
         return self._write(user, params, partial=False)
@@ -337,6 +414,8 @@ class Service:
         if hits is None or hits[0] != key:
             users = self.store.user_ids()
             if q.module == "Users":
+                if not user.is_admin:
+                    raise WsError("ACCESS_DENIED", _DENIED_QUERY)
                 rows = [self.render_user(u) for u in self.store.users()]
             else:
                 recs = self.store.records((q.module,))

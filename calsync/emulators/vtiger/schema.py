@@ -1,7 +1,9 @@
 """Field metadata of the emulated vtiger modules (Users, Events, Calendar) and `describe` output.
 
-Defaults follow vtiger 8.4's `DefaultDataPopulator.php` (reference §3); admins may flip the
-mandatory flag of any field at run time through the control API.
+Defaults follow vtiger 8.4's `DefaultDataPopulator.php` and what a stock 8.4 install
+answered (Calendar needs `time_start`, describe's visibility default is Private, event types
+include "Mobile Call"); admins may flip the mandatory flag of any field at run time through
+the control API.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ class FieldDef:
     default: str = ""
     picklist: tuple[str, ...] = ()
     editable: bool = True
+    unset: str | None = None
+    """What a record that never got the field holds, when not describe's `default`."""
 
 
-_EVENT_TYPES = ("Call", "Meeting")
+_EVENT_TYPES = ("Call", "Meeting", "Mobile Call")
 _EVENT_STATUS = ("Planned", "Held", "Not Held")
 _TASK_STATUS = ("Not Started", "In Progress", "Completed", "Pending Input", "Deferred", "Planned")
 _PRIORITY = ("High", "Medium", "Low")
@@ -38,21 +42,29 @@ _RECUR = ("--None--", "Daily", "Weekly", "Monthly", "Yearly")
 _VISIBILITY = ("Private", "Public")
 
 
-def _common_head(time_mandatory: bool) -> list[FieldDef]:
+def _common_head(end_mandatory: bool) -> list[FieldDef]:
     return [
         FieldDef("subject", "Subject", "string", mandatory=True),
         FieldDef("assigned_user_id", "Assigned To", "owner", mandatory=True),
         FieldDef("date_start", "Start Date & Time", "datetime", mandatory=True),
-        FieldDef("time_start", "Time Start", "time", mandatory=time_mandatory),
+        # The stock 8.4 install refuses a to-do without time_start as well as an event.
+        FieldDef("time_start", "Time Start", "time", mandatory=True),
         FieldDef("due_date", "Due Date", "date", mandatory=True),
-        FieldDef("time_end", "End Time", "time", mandatory=time_mandatory),
+        FieldDef("time_end", "End Time", "time", mandatory=end_mandatory),
     ]
 
 
 def _common_tail() -> list[FieldDef]:
     return [
         FieldDef("location", "Location", "string"),
-        FieldDef("visibility", "Visibility", "picklist", default="Public", picklist=_VISIBILITY),
+        FieldDef(
+            "visibility",
+            "Visibility",
+            "picklist",
+            default="Private",
+            picklist=_VISIBILITY,
+            unset="",
+        ),
         FieldDef("description", "Description", "text"),
         FieldDef("reminder_time", "Send Reminder", "integer", default="0"),
         FieldDef("recurringtype", "Recurrence", "picklist", picklist=_RECUR),
@@ -72,7 +84,7 @@ def _common_tail() -> list[FieldDef]:
 
 def _events() -> list[FieldDef]:
     return [
-        *_common_head(time_mandatory=True),
+        *_common_head(end_mandatory=True),
         FieldDef("duration_hours", "Duration", "integer", mandatory=True),
         FieldDef("duration_minutes", "Duration Minutes", "integer"),
         FieldDef(
@@ -85,7 +97,7 @@ def _events() -> list[FieldDef]:
 
 def _calendar() -> list[FieldDef]:
     return [
-        *_common_head(time_mandatory=False),
+        *_common_head(end_mandatory=False),
         FieldDef(
             "taskstatus", "Status", "picklist", True, default="Not Started", picklist=_TASK_STATUS
         ),

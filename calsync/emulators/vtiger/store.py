@@ -237,13 +237,13 @@ class Store:
         return self._record(row) if row else None
 
     def save(self, rec: Record, by: int) -> Record:
-        """Write `rec`'s data and owner back with a new modifiedtime."""
+        """Write `rec`'s module, data and owner back with a new modifiedtime."""
         stamp, epoch = self.clock.stamp(), self.clock.epoch()
         with self.lock:
             self._db.execute(
-                "UPDATE records SET owner = ?, data = ?, modifiedtime = ?, mtime = ?,"
+                "UPDATE records SET module = ?, owner = ?, data = ?, modifiedtime = ?, mtime = ?,"
                 " modifiedby = ?, rev = rev + 1 WHERE crmid = ?",
-                (rec.owner, json.dumps(rec.data), stamp, epoch, by, rec.crmid),
+                (rec.module, rec.owner, json.dumps(rec.data), stamp, epoch, by, rec.crmid),
             )
             self._commit()
         out = self.get(rec.crmid)

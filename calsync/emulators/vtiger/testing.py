@@ -47,8 +47,8 @@ class EmulatedUser:
 class VtigerEmulator:
     """The emulator served on a loopback port (`url`), started and stopped as a context."""
 
-    def __init__(self, db: str | None = None, php8: bool = False) -> None:
-        self.app = create_app(db, php8=php8)
+    def __init__(self, db: str | None = None, *, php7: bool = False, utf8mb4: bool = False) -> None:
+        self.app = create_app(db, php7=php7, utf8mb4=utf8mb4)
         self.server = ServerThread(self.app)
         self.http = httpx.Client(timeout=30.0)
 
@@ -103,6 +103,16 @@ class VtigerEmulator:
 
     def set_php8(self, on: bool) -> None:
         self.control("config", {"php8": on})
+
+    def set_utf8mb4(self, on: bool) -> None:
+        self.control("config", {"utf8mb4": on})
+
+    def move_record(
+        self, ws_id: str, module: str, fields: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Move a record to another module, as an inline edit in vtiger's UI can."""
+        body = {"module": module, "fields": fields or {}}
+        return dict(self.control(f"records/{ws_id}/module", body))
 
     def raw_record(self, module: str, owner: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Store a record as is, bypassing every check (to plant bad data)."""

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from calsync.quota import Backoff, CallBudget
+from calsync.sides.google import endpoints
 from calsync.sides.google.auth import RefreshTokenAuth
 from calsync.sides.google.calendar import GoogleCalendarSide
-from calsync.sides.google.http import DEFAULT_API_URL, GoogleHttp
-from calsync.sides.google.oauth import GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL
+from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.tasks import GoogleTasksSide
 
 
@@ -23,11 +23,11 @@ class GoogleSettings:
 
     client_id: str
     client_secret: str
-    api_url: str = DEFAULT_API_URL
+    api_url: str = endpoints.API_URL
     """CALSYNC_GOOGLE_API_URL (the emulator's base URL in tests and demos)."""
-    auth_url: str = GOOGLE_AUTH_URL
+    auth_url: str = endpoints.AUTH_URL
     """CALSYNC_GOOGLE_AUTH_URL."""
-    token_url: str = GOOGLE_TOKEN_URL
+    token_url: str = endpoints.TOKEN_URL
     """CALSYNC_GOOGLE_TOKEN_URL."""
 
 

@@ -1,7 +1,7 @@
 """One user's HTTP client for Google APIs: auth, quotaUser, budget, retries, error mapping.
 
 Public API: `GoogleHttp(auth, user=..., base_url=..., budget=..., backoff=..., sleep=...)` with
-`call()`, `json()`, `batch()`, `close()`; `DEFAULT_API_URL`.
+`call()`, `json()`, `batch()`, `close()`.
 
 Every try is counted through the budget before it is sent. 401 invalidates the access token
 and retries once. Rate limits (403/429 `rateLimitExceeded`/`userRateLimitExceeded`), 5xx,
@@ -25,13 +25,13 @@ import httpx
 
 from calsync.errors import AdapterError, TransientError
 from calsync.quota import Backoff, CallBudget
+from calsync.sides.google import endpoints
 from calsync.sides.google.auth import TokenSource
 from calsync.sides.google.batch import BatchCall, BatchReply, encode_batch, parse_batch
 from calsync.sides.google.errors import GoogleError, parse_error
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_API_URL = "https://www.googleapis.com"
 MAX_QUOTA_USER = 40
 
 
@@ -43,7 +43,7 @@ class GoogleHttp:
         auth: TokenSource,
         *,
         user: str,
-        base_url: str = DEFAULT_API_URL,
+        base_url: str = endpoints.API_URL,
         budget: CallBudget | None = None,
         backoff: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,

@@ -1,35 +1,37 @@
-"""OAuth 2.0 web flow helpers: the consent URL (state + PKCE), the code exchange, revocation.
+"""OAuth 2.0 web flow for Google: the consent URL (state + PKCE), the code exchange, revocation.
 
 Public API: `scopes_for`, `new_pkce`, `authorization_url` -> `AuthorizationRequest`,
-`exchange_code` -> `TokenGrant`, `revoke`, `revoke_url_for`, and the scope constants.
+`exchange_code` -> `TokenGrant`, `revoke`, and the scope constants.
 
-URLs come from settings (`CALSYNC_GOOGLE_AUTH_URL`, `CALSYNC_GOOGLE_TOKEN_URL`) and are passed
-in; nothing here reads the environment. Scopes are the narrowest that work: events read/write,
-the calendar list read-only, and Tasks only when to-dos are synced.
+The protocol work is authlib's (`OAuth2Session`: PKCE S256, the token request, RFC 7009
+revocation); this module sets Google's parameters (offline access, a consent prompt so a
+refresh token is issued) and maps failures to the error tree: a refused code is AuthError,
+an unreachable or failing endpoint TransientError. URLs come from settings and are passed in
+(their defaults live in `calsync.sides.google.endpoints`). Scopes are the narrowest that
+work: events read/write, the calendar list read-only, and Tasks only when to-dos are synced.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
-import httpx
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from calsync.errors import AuthError, TransientError
-from calsync.sides.google.errors import parse_error
 
 _LOGGER = logging.getLogger(__name__)
 
 SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events"
 SCOPE_CALENDAR_LIST = "https://www.googleapis.com/auth/calendar.calendarlist.readonly"
 SCOPE_TASKS = "https://www.googleapis.com/auth/tasks"
-GOOGLE_AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
-GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
+_VERIFIER_LENGTH = 86
+"""PKCE verifier characters (RFC 7636 allows 43 to 128)."""
 
 
 def scopes_for(tasks: bool) -> list[str]:
@@ -41,11 +43,9 @@ def scopes_for(tasks: bool) -> list[str]:
 
 
 def new_pkce() -> tuple[str, str]:
-    """Return a PKCE (verifier, S256 challenge) pair; the verifier has 86 URL-safe characters."""
-    verifier = secrets.token_urlsafe(64)
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return verifier, challenge
+    """Return a PKCE (verifier, S256 challenge) pair."""
+    verifier = generate_token(_VERIFIER_LENGTH)
+    return verifier, create_s256_code_challenge(verifier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,25 +69,22 @@ def authorization_url(
     login_hint: str | None = None,
 ) -> AuthorizationRequest:
     """Return the consent URL for an offline grant (a refresh token) with state and PKCE."""
-    state = state or secrets.token_urlsafe(24)
-    verifier, challenge = new_pkce()
-    params = {
-        "client_id": client_id,
-        "redirect_uri": redirect_uri,
-        "response_type": "code",
-        "scope": " ".join(scopes),
-        "access_type": "offline",
-        # consent: Google issues a refresh token only on a consent screen.
-        "prompt": "consent",
-        "include_granted_scopes": "true",
-        "state": state,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    if login_hint:
-        params["login_hint"] = login_hint
-    sep = "&" if "?" in auth_url else "?"
-    return AuthorizationRequest(f"{auth_url}{sep}{urlencode(params)}", state, verifier)
+    verifier = generate_token(_VERIFIER_LENGTH)
+    extra = {"login_hint": login_hint} if login_hint else {}
+    with OAuth2Session(
+        client_id, scope=" ".join(scopes), redirect_uri=redirect_uri, code_challenge_method="S256"
+    ) as session:
+        url, state = session.create_authorization_url(
+            auth_url,
+            state=state,
+            code_verifier=verifier,
+            access_type="offline",
+            # consent: Google issues a refresh token only on a consent screen.
+            prompt="consent",
+            include_granted_scopes="true",
+            **extra,
+        )
+    return AuthorizationRequest(url, state, verifier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,20 +99,6 @@ class TokenGrant:
     token_type: str = "Bearer"
 
 
-def _post_form(
-    url: str, data: dict[str, str], client: httpx.Client | None, timeout: float
-) -> httpx.Response:
-    own = client is None
-    http = client or httpx.Client(timeout=timeout)
-    try:
-        return http.post(url, data=data)
-    except httpx.HTTPError as err:
-        raise TransientError(f"OAuth endpoint unreachable: {type(err).__name__}") from err
-    finally:
-        if own:
-            http.close()
-
-
 def exchange_code(
     token_url: str,
     client_id: str,
@@ -124,29 +107,29 @@ def exchange_code(
     redirect_uri: str,
     code_verifier: str,
     *,
-    client: httpx.Client | None = None,
     timeout: float = 30.0,
 ) -> TokenGrant:
-    """Exchange an authorization code for tokens (form POST); a bad code raises AuthError."""
-    resp = _post_form(
-        token_url,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "redirect_uri": redirect_uri,
-            "code_verifier": code_verifier,
-        },
-        client,
-        timeout,
-    )
-    if resp.status_code != 200:
-        err = parse_error(resp.status_code, resp.content, resp.headers)
-        if resp.status_code >= 500:
-            raise TransientError(f"token endpoint failed: {err.status} {err.reason}")
-        raise AuthError(f"code exchange refused: {err.reason} {err.message}".strip())
-    doc = resp.json()
+    """Exchange an authorization code for tokens; a refused code raises AuthError."""
+    with OAuth2Session(
+        client_id,
+        client_secret,
+        redirect_uri=redirect_uri,
+        token_endpoint_auth_method="client_secret_post",
+    ) as session:
+        try:
+            doc = session.fetch_token(
+                token_url, code=code, code_verifier=code_verifier, timeout=timeout
+            )
+        except OAuthError as err:
+            reason = f"{err.error} {err.description or ''}".strip()
+            raise AuthError(f"code exchange refused: {reason}") from err
+        except requests.HTTPError as err:
+            status = err.response.status_code if err.response is not None else 0
+            if status >= 500:
+                raise TransientError(f"token endpoint failed: {status}") from err
+            raise AuthError(f"code exchange refused: HTTP {status}") from err
+        except (requests.RequestException, ValueError) as err:
+            raise TransientError(f"token endpoint unreachable: {type(err).__name__}") from err
     _LOGGER.debug("code exchange granted scopes %s", doc.get("scope"))
     return TokenGrant(
         access_token=str(doc["access_token"]),
@@ -157,17 +140,13 @@ def exchange_code(
     )
 
 
-def revoke_url_for(token_url: str) -> str:
-    """Return the revoke endpoint next to `token_url` (Google: `.../token` -> `.../revoke`)."""
-    base = token_url.rstrip("/")
-    return (base[: -len("/token")] if base.endswith("/token") else base) + "/revoke"
-
-
-def revoke(
-    revoke_url: str, token: str, *, client: httpx.Client | None = None, timeout: float = 30.0
-) -> bool:
+def revoke(revoke_url: str, token: str, client_id: str, *, timeout: float = 30.0) -> bool:
     """Revoke a refresh or access token (the whole grant); False when it was already invalid."""
-    resp = _post_form(revoke_url, {"token": token}, client, timeout)
+    with OAuth2Session(client_id, revocation_endpoint_auth_method="none") as session:
+        try:
+            resp = session.revoke_token(revoke_url, token=token, timeout=timeout)
+        except requests.RequestException as err:
+            raise TransientError(f"revoke endpoint unreachable: {type(err).__name__}") from err
     if resp.status_code == 200:
         return True
     if resp.status_code >= 500:

@@ -217,10 +217,10 @@ class VtigerClient:
                     self._sleep(self._backoff * self._rng())
             self._session = str(result["sessionName"])
             self.user_id = str(result["userId"])
-            profile = dict(result.get("user") or {})
-            for key in ("time_zone", "is_admin", "date_format", "hour_format"):
-                if key in result:
-                    profile.setdefault(key, result[key])
+            # vtiger 8.4 puts the profile at the top level of the reply; older servers and
+            # some forks nest it under `user`.
+            profile = {k: v for k, v in result.items() if k not in ("sessionName", "user")}
+            profile.update(result.get("user") or {})
             self.profile = profile
 
     def logout(self) -> None:
@@ -274,8 +274,21 @@ class VtigerClient:
         return []
 
     def users(self) -> list[dict[str, Any]]:
-        """Return the vtiger users (`id`, `user_name`, `time_zone`, `email1`, `status`, ...)."""
-        return self.query_all("SELECT * FROM Users")
+        """Return the vtiger users (`id`, `user_name`, `time_zone`, `email1`, `status`, ...).
+
+        A non-admin may not list Users (ACCESS_DENIED): then only the own user is returned,
+        from its Users record, or else from what the login reply told.
+        """
+        try:
+            return self.query_all("SELECT * FROM Users")
+        except VtigerForbidden as err:
+            _LOGGER.info("vtiger user %s may not list users (%s): only itself", self.user, err)
+        self._ensure_session()
+        try:
+            return [self.retrieve(self.user_id)]
+        except (VtigerForbidden, VtigerNotFound) as err:
+            _LOGGER.info("vtiger user %s cannot read its own record (%s)", self.user, err)
+        return [{**self.profile, "id": self.user_id, "user_name": self.user}]
 
     # records -----------------------------------------------------------------------------
 

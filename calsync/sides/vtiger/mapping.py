@@ -1,7 +1,8 @@
 """Translate vtiger Events / Calendar (to-do) records to calsync's Event / Task and back.
 
 Public API: `event_from_record`, `event_fields`, `task_from_record`, `task_fields`,
-`vtiger_projection`, `description_from_vtiger`, `VTIGER_IGNORED_FIELDS`, `MappingError`.
+`vtiger_projection`, `description_from_vtiger`, `reminder_seconds`, `reminder_read_back`,
+`record_minutes`, `VTIGER_IGNORED_FIELDS`, `MappingError`.
 
 Rules (docs/emulator-vtiger.md, "Mapping"):
 - Dates and times travel in UTC (vtiger converts nothing); the user's zone is the display zone.
@@ -9,6 +10,10 @@ Rules (docs/emulator-vtiger.md, "Mapping"):
   (first day to last day) and read back as all-day, as is upstream's midnight-to-midnight form.
 - A description vtiger stored HTML-escaped (it had a `<script>`) is unescaped on the way in,
   so writing it back yields the same stored text instead of growing by one escape per trip.
+- `reminder_time` is written in seconds and read back in minutes (rounded up, plus a minute
+  per whole day); every write carries it, because a revise without it deletes the reminder.
+- Visibility "" (an event created without one) reads as public: vtiger hides only "Private"
+  events from other users, whatever describe's default says.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from calsync.model import (
 VTIGER_IGNORED_FIELDS = frozenset({"attendees", "recurrence", "transparency", "status"})
 """Event fields vtiger cannot hold: leave them out of content_hash for the CRM side."""
 
-DEFAULT_EVENT_TYPES = ("Call", "Meeting")
+DEFAULT_EVENT_TYPES = ("Call", "Meeting", "Mobile Call")
 NO_TITLE = "(no title)"
 """vtiger's subject is mandatory: an untitled item is written with this placeholder."""
 TASK_LOCAL_HOUR = 9
@@ -101,6 +106,42 @@ def modified_at(rec: dict[str, Any]) -> datetime | None:
         return None
 
 
+# reminders ----------------------------------------------------------------------------------
+
+
+def reminder_read_back(seconds: int) -> int:
+    """Return the minutes vtiger reads back for a `reminder_time` written as `seconds`.
+
+    Observed on vtiger 8.4: 30 -> 1, 1800 -> 30, 5400 -> 90, 86400 -> 1441, 0 -> 0.
+    """
+    if seconds <= 0:
+        return 0
+    return -(-seconds // 60) + seconds // 86400
+
+
+def reminder_seconds(minutes: int) -> int:
+    """Return the `reminder_time` (seconds) to write so that vtiger reads back `minutes`.
+
+    `minutes * 60`, except where vtiger's extra minute per day would make a value read back
+    one higher each time it is written again (1441 read, 1441 * 60 written, 1442 read): then
+    the smallest whole-minute write that reads back `minutes`, when there is one.
+    """
+    if minutes <= 0:
+        return 0
+    for whole in range(max(1, minutes - minutes // 1440 - 1), minutes + 1):
+        if reminder_read_back(whole * 60) == minutes:
+            return whole * 60
+    return minutes * 60
+
+
+def record_minutes(rec: dict[str, Any]) -> int:
+    """Return a record's reminder in minutes (0 when none: "0", "", null or garbage)."""
+    try:
+        return max(0, int(str(rec.get("reminder_time") or "0")))
+    except ValueError:
+        return 0
+
+
 # descriptions -------------------------------------------------------------------------------
 
 
@@ -148,10 +189,7 @@ def event_from_record(
         when = _when_from(start, end, user_tz)
     except ModelError as err:
         raise MappingError(f"record {rec.get('id')}: {err}") from err
-    try:
-        minutes = int(str(rec.get("reminder_time") or "0"))
-    except ValueError:
-        minutes = 0
+    minutes = record_minutes(rec)
     return Event(
         title=_text(rec, "subject"),
         when=when,
@@ -198,7 +236,8 @@ def event_fields(
         "location": event.location,
         "description": event.description,
         "visibility": "Private" if event.visibility == Visibility.PRIVATE else "Public",
-        "reminder_time": str(_reminder_minutes(event)),
+        # Always sent: a revise that leaves it out deletes vtiger's reminder.
+        "reminder_time": str(reminder_seconds(_reminder_minutes(event))),
     }
     if create:
         fields.update(activitytype="Meeting", eventstatus="Planned")
@@ -222,7 +261,7 @@ def vtiger_projection(event: Event, user_tz: str = "UTC") -> Event:
     Compare `content_hash(vtiger_projection(e), VTIGER_IGNORED_FIELDS)` with the CRM side's
     hash so fields vtiger drops (extra reminders, a reminder's method) are not seen as edits.
     """
-    minutes = _reminder_minutes(event)
+    minutes = reminder_read_back(reminder_seconds(_reminder_minutes(event)))
     return event.with_(
         title=event.title or NO_TITLE,
         reminders=(Reminder(minutes),) if minutes > 0 else (),
@@ -259,6 +298,9 @@ def task_fields(
 
     vtiger needs a due date: a task without one is written as due today (in the user's zone).
     An existing to-do keeps its own `time_start` and any open status ("In Progress", ...).
+    Every write carries `activitytype` "Task" (without it vtiger files the to-do under Events),
+    a `time_start` (this vtiger refuses a to-do without one) and the to-do's own reminder
+    (a revise without `reminder_time` deletes it; Google Tasks has none to send).
     """
     due = task.due or today or datetime.now(zone(user_tz)).date()
     fields: dict[str, Any] = {
@@ -266,14 +308,20 @@ def task_fields(
         "description": task.notes,
         "due_date": due.isoformat(),
     }
+    start = datetime.combine(due, time(TASK_LOCAL_HOUR, 0), zone(user_tz))
+    fields["activitytype"] = "Task"
     if current is None:
-        start = datetime.combine(due, time(TASK_LOCAL_HOUR, 0), zone(user_tz))
         fields["date_start"], fields["time_start"] = _split(start)
         fields["taskstatus"] = "Completed" if task.status == TaskStatus.DONE else "Not Started"
-        fields["activitytype"] = "Task"  # without it vtiger files the to-do under Events
         if owner:
             fields["assigned_user_id"] = owner
         return fields
+    if not str(current.get("time_start") or "").strip():
+        fields["time_start"] = _split(start)[1]
+    kept = current.get("reminder_time")
+    fields["reminder_time"] = (
+        "" if kept in (None, "") else str(reminder_seconds(record_minutes(current)))
+    )
     if str(current.get("due_date")) != due.isoformat():
         fields["date_start"] = due.isoformat()
     was_done = current.get("taskstatus") == "Completed"

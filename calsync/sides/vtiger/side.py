@@ -8,6 +8,9 @@ Terminology as in calsync.sides.base; here *id* is the vtiger ws id (`18x42`, `9
   (zlib+base64 in the cursor) with the ids that still exist.
 Bad records are logged, listed in `ChangeSet.skipped` and never abort a read; an id is only
 reported deleted when vtiger said so or a complete id listing no longer has it.
+A record that changed module (an inline edit in vtiger's UI can turn an event into a to-do)
+answers INVALID_ID_ATTRIBUTE under its old id: that id is gone from this side, and the record
+appears as new on the other module's side.
 """
 
 from __future__ import annotations
@@ -24,7 +27,12 @@ from calsync.errors import InvalidItem, NotFound, PreconditionFailed
 from calsync.model import Event, Task
 from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.vtiger.client import SyncResult, VtigerClient, owner_id
-from calsync.sides.vtiger.errors import SyncUnavailable, VtigerInvalid, VtigerNotFound
+from calsync.sides.vtiger.errors import (
+    SyncUnavailable,
+    VtigerForbidden,
+    VtigerInvalid,
+    VtigerNotFound,
+)
 from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import (
     DEFAULT_EVENT_TYPES,
@@ -162,14 +170,21 @@ class _VtigerSide(Generic[T]):
         )
 
     def _confirm_gone(self, candidates: set[str]) -> list[str]:
-        """Return the `candidates` that are really gone (deleted or now someone else's).
+        """Return the `candidates` that are really gone (deleted, now someone else's, moved).
 
         An id listing paged while records were deleted can shift a live id past a page edge;
-        reading each candidate back keeps such a shift from ever deleting anything.
+        reading each candidate back keeps such a shift from ever deleting anything. A
+        candidate vtiger refuses to show for another reason is not called deleted either,
+        and the round goes on.
         """
         gone = []
         for ws_id in sorted(candidates):
-            if self._current(ws_id) is None:
+            try:
+                current = self._current(ws_id)
+            except VtigerInvalid as err:
+                _LOGGER.warning("vtiger %s %s unreadable, not deleted: %s", self.module, ws_id, err)
+                continue
+            if current is None:
                 gone.append(ws_id)
             else:
                 _LOGGER.info(
@@ -195,6 +210,18 @@ class _VtigerSide(Generic[T]):
         try:
             rec = self.client.retrieve(id)
         except VtigerNotFound:
+            return None
+        except VtigerForbidden as err:
+            # A user may read all of its own records: one it may not read (another user's
+            # private event now) is no longer in its calendar.
+            _LOGGER.info("vtiger %s %s not readable by this user: %s", self.module, id, err)
+            return None
+        except VtigerInvalid as err:
+            if err.code != "INVALID_ID_ATTRIBUTE" or not id.startswith(f"{self.prefix}x"):
+                raise
+            # Our own id, refused: the record now lives in the other module (an event turned
+            # into a to-do or back); the other module's side lists it under its new id.
+            _LOGGER.info("vtiger %s %s changed module: gone from %s", self.module, id, self.module)
             return None
         if owner_id(rec.get("assigned_user_id")) != self.user_ws_id:
             return None  # reassigned to someone else: no longer in this user's calendar

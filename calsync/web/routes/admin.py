@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from calsync.passwords import password_problem
-from calsync.quota import quota_day
-from calsync.state.records import GoogleLink, Role, SyncRun, UserRecord
+from calsync.service import SettingsRefused
+from calsync.state.records import UserRecord
 from calsync.web.context import WebContext
 from calsync.web.deps import AdminUser, Ctx
 from calsync.web.pages import flash, redirect, render
-from calsync.web.services import (
-    SETTING_CLIENT_ID,
-    SETTING_CLIENT_SECRET,
-    SETTING_DAILY_BUDGET,
-    SETTING_REDIRECT_URI,
-    VTIGER_CALLBACK,
-)
 
 _LOGGER = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/admin", tags=["admin"])
-
-
-@dataclass(frozen=True, slots=True)
-class UserRow:
-    user: UserRecord
-    link: GoogleLink | None
-    run: SyncRun | None
 
 
 def default_redirect_uri(request: Request, ctx: WebContext) -> str:
@@ -44,27 +27,7 @@ def default_redirect_uri(request: Request, ctx: WebContext) -> str:
 
 def redirect_uri(request: Request, ctx: WebContext) -> str:
     """Return the OAuth redirect URI to register with Google (the admin's choice first)."""
-    return ctx.store.get_setting(SETTING_REDIRECT_URI) or default_redirect_uri(request, ctx)
-
-
-def check_redirect_uri(text: str) -> str | None:
-    """Return why `text` cannot be the redirect URI, or None when calsync can serve it."""
-    url = urlsplit(text)
-    if url.scheme not in ("http", "https") or not url.netloc or any(c.isspace() for c in text):
-        return "An absolute http(s) URL, e.g. https://calsync.example.com/oauth/callback."
-    if url.fragment:
-        return "A redirect URI has no #fragment."
-    query = dict(parse_qsl(url.query))
-    if url.path.endswith("/oauth/callback") and not url.query:
-        return None
-    if url.path.endswith("/index.php") and all(
-        query.get(k) == v for k, v in VTIGER_CALLBACK.items()
-    ):
-        return None
-    return (
-        "calsync answers at <base>/oauth/callback, or at vtiger's"
-        " index.php?module=GoogleSync&action=AuthCallBack&mode=callback."
-    )
+    return ctx.app.settings.redirect_uri(default_redirect_uri(request, ctx))
 
 
 def _page(
@@ -76,13 +39,9 @@ def _page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    cid, secret = ctx.client_credentials()
-    budget = ctx.store.get_setting(SETTING_DAILY_BUDGET) or str(ctx.config.daily_budget)
-    rows = [
-        UserRow(u, ctx.store.get_link(u.name), ctx.store.last_run(u.name))
-        for u in ctx.store.list_users()
-        if u.role != Role.ADMIN or ctx.store.get_link(u.name) is not None
-    ]
+    settings = ctx.app.settings
+    client = settings.google_client()
+    crm = settings.crm()
     return render(
         request,
         ctx.templates,
@@ -92,20 +51,19 @@ def _page(
         form=form
         if form is not None
         else {
-            "client_id": cid,
-            "daily_budget": budget,
-            "redirect_uri": ctx.store.get_setting(SETTING_REDIRECT_URI) or "",
+            "client_id": client.client_id,
+            "daily_budget": str(client.daily_budget),
+            "redirect_uri": client.redirect_uri,
         },
         default_redirect_uri=default_redirect_uri(request, ctx),
         errors=errors or {},
-        secret_stored=bool(secret),
+        secret_stored=client.secret_stored,
         redirect_uri=redirect_uri(request, ctx),
-        crm=ctx.config.crm,
-        crm_url=ctx.config.crm_url,
-        crm_user=ctx.config.crm_user,
-        can_test_crm=ctx.crm_probe is not None,
-        calls_today=ctx.store.calls_on(quota_day()),
-        rows=rows,
+        crm=crm.kind,
+        crm_url=crm.url,
+        crm_user=crm.user,
+        calls_today=settings.calls_today(),
+        rows=ctx.app.accounts.users(),
     )
 
 
@@ -126,38 +84,21 @@ def save_google(
     redirect_uri_override: Annotated[str, Form(alias="redirect_uri")] = "",
 ) -> Response:
     """Store the OAuth client, redirect URI and daily budget; nothing unless all is valid."""
-    errors: dict[str, str] = {}
-    cid = client_id.strip()
-    if not cid:
-        errors["client_id"] = "The client ID is required (Google Cloud console → Credentials)."
-    elif len(cid) > 300 or any(c.isspace() for c in cid):
-        errors["client_id"] = "A client ID has no spaces and is at most 300 characters."
-    secret = client_secret.strip()
-    if not secret and not ctx.client_credentials()[1]:
-        errors["client_secret"] = "The client secret is required."
-    budget_text = daily_budget.strip()
     try:
-        budget = int(budget_text)
-        if budget < 1:
-            raise ValueError
-    except ValueError:
-        errors["daily_budget"] = "The daily budget is a whole number of API calls, 1 or more."
-    override = redirect_uri_override.strip()
-    if override and (problem := check_redirect_uri(override)):
-        errors["redirect_uri"] = problem
-    if errors:
+        ctx.app.settings.save_google_client(
+            client_id=client_id,
+            client_secret=client_secret,
+            daily_budget=daily_budget,
+            redirect_uri=redirect_uri_override,
+        )
+    except SettingsRefused as refused:
         # Keep what was typed, except the secret, which is never sent back to the browser.
         form = {
             "client_id": client_id,
             "daily_budget": daily_budget,
             "redirect_uri": redirect_uri_override,
         }
-        return _page(request, ctx, admin, form=form, errors=errors, status_code=400)
-    ctx.store.set_setting(SETTING_CLIENT_ID, cid)
-    if secret:
-        ctx.store.set_setting(SETTING_CLIENT_SECRET, secret, secret=True)
-    ctx.store.set_setting(SETTING_DAILY_BUDGET, str(budget))
-    ctx.store.set_setting(SETTING_REDIRECT_URI, override or None)
+        return _page(request, ctx, admin, form=form, errors=refused.errors, status_code=400)
     _LOGGER.info("admin %s updated the Google client settings", admin.name)
     flash(request, "Google settings saved.", "ok")
     return redirect("/admin")
@@ -173,16 +114,10 @@ def change_password(
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     """Replace the admin's (one-time) password after checking the current one."""
-    errors: dict[str, str] = {}
-    if not ctx.store.verify_password(admin.name, current):
-        errors["current"] = "This is not your current password."
-    if problem := password_problem(new):
-        errors["new"] = problem
-    elif new != confirm:
-        errors["confirm"] = "The two new passwords differ."
-    if errors:
-        return _page(request, ctx, admin, errors=errors, status_code=400)
-    ctx.store.set_password(admin.name, new)
+    try:
+        ctx.app.accounts.change_password(admin.name, current=current, new=new, confirm=confirm)
+    except SettingsRefused as refused:
+        return _page(request, ctx, admin, errors=refused.errors, status_code=400)
     _LOGGER.info("admin %s changed their password", admin.name)
     flash(request, "Password changed.", "ok")
     return redirect("/admin")
@@ -191,11 +126,8 @@ def change_password(
 @router.post("/crm-test")
 def test_crm(request: Request, ctx: Ctx, admin: AdminUser) -> Response:
     """Try the CRM connection and say how it went."""
-    if ctx.crm_probe is None:
-        flash(request, "No connection test is available for this CRM.", "warn")
-        return redirect("/admin")
     try:
-        message = ctx.crm_probe()
+        message = ctx.app.settings.test_crm()
     except Exception as err:  # the reason is what the admin needs to see
         flash(request, f"CRM connection failed: {err}", "error")
     else:

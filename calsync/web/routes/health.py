@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse, Response
 
 from calsync.web.deps import Ctx
 from calsync.web.metrics import CONTENT_TYPE_LATEST
-from calsync.web.services import ping
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -20,7 +19,7 @@ router = APIRouter(tags=["health"])
 def healthz(ctx: Ctx) -> JSONResponse:
     """Return `{"ok": true, "database": true}`, or 503 when the database is unreachable."""
     try:
-        ping(ctx.store)
+        ctx.app.settings.database_ok()
         database = True
     except Exception as err:  # any failure means "not healthy"; the reason goes to the log
         _LOGGER.warning("health check: database unreachable: %s", err)

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
+from calsync.errors import AdapterError
+from calsync.service import VTIGER_CALLBACK, NotConfigured
 from calsync.web.deps import Ctx, CurrentUser
-from calsync.web.google import scopes_for
 from calsync.web.pages import flash, redirect
 from calsync.web.routes.admin import redirect_uri
 from calsync.web.security import new_token, tokens_equal
-from calsync.web.services import VTIGER_CALLBACK, GoogleError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -25,15 +25,14 @@ _FLOW = "oauth"
 
 
 def _start(request: Request, ctx: Ctx, user: str, tasks: bool) -> Response:
-    client_id, _ = ctx.client_credentials()
-    if not client_id:
-        flash(request, "The administrator has not set up the Google client yet.", "error")
-        return redirect("/me")
     state = new_token()
-    scopes = scopes_for(tasks)
-    auth = ctx.google.authorization_request(
-        client_id=client_id, redirect_uri=redirect_uri(request, ctx), scopes=scopes, state=state
-    )
+    try:
+        auth, scopes = ctx.app.accounts.consent(
+            redirect_uri=redirect_uri(request, ctx), tasks=tasks, state=state
+        )
+    except NotConfigured as err:
+        flash(request, str(err), "error")
+        return redirect("/me")
     # The session cookie is signed, so the state and the user it belongs to cannot be forged.
     request.session[_FLOW] = {
         "state": state,
@@ -83,37 +82,25 @@ def callback(
     if error or not code:
         flash(request, f"Google did not connect the account ({error or 'no code'}).", "warn")
         return redirect("/me")
-    client_id, client_secret = ctx.client_credentials()
     try:
-        tokens = ctx.google.exchange_code(
-            client_id=client_id,
-            client_secret=client_secret,
+        linked = ctx.app.accounts.link(
+            user.name,
             code=code,
             redirect_uri=redirect_uri(request, ctx),
             code_verifier=str(flow.get("verifier", "")),
+            scopes=[str(s) for s in flow.get("scopes", [])],
         )
-        if not tokens.refresh_token:
-            raise GoogleError("Google sent no refresh token (offline access not granted)")
-        email = ctx.google.account_email(tokens.access_token)
-    except GoogleError as err:
+    except AdapterError as err:
         _LOGGER.warning("OAuth code exchange for %s failed: %s", user.name, err)
         flash(request, f"Connecting the Google account failed: {err}", "error")
         return redirect("/me")
-    old = ctx.store.get_link(user.name)
-    if old is not None and old.google_email != email:
+    if linked.replaced is not None:
         flash(
             request,
-            f"This replaces {old.google_email}; use Reset to fill the new account from scratch.",
+            f"This replaces {linked.replaced}; use Reset to fill the new account from scratch.",
             "warn",
         )
-    ctx.store.set_link(
-        user.name,
-        email,
-        tokens.refresh_token,
-        tokens.scopes or tuple(str(s) for s in flow.get("scopes", [])),
-    )
-    _LOGGER.info("%s connected Google account %s", user.name, email)
-    flash(request, f"Connected {email}.", "ok")
+    flash(request, f"Connected {linked.email}.", "ok")
     return redirect("/me")
 
 

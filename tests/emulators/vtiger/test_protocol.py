@@ -21,8 +21,8 @@ def test_challenge_login_and_profile(vt: VtigerEmulator, alice: EmulatedUser) ->
     result = ws.login(alice)
     assert result["userId"] == alice.id
     assert result["version"] == "0.22" and result["vtigerVersion"] == "8.4.0"
-    assert result["user"]["time_zone"] == "Europe/Rome"
-    assert result["user"]["is_admin"] == "off"
+    assert result["time_zone"] == "Europe/Rome"
+    assert result["is_admin"] == "off"
     assert result["sessionName"] != ws.login(alice)["sessionName"]  # each login: a new session
 
 
@@ -119,10 +119,10 @@ def test_listtypes_and_describe(vt: VtigerEmulator, alice: EmulatedUser) -> None
     assert not flags["location"]
     todo = ws.ok("GET", "describe", elementType="Calendar")
     tflags = {f["name"]: f["mandatory"] for f in todo["fields"]}
-    assert tflags["taskstatus"] and not tflags["time_start"]
-    vt.set_mandatory("Calendar", "time_start")
+    assert tflags["taskstatus"] and tflags["time_start"] and not tflags["time_end"]
+    vt.set_mandatory("Calendar", "time_end")
     todo = ws.ok("GET", "describe", elementType="Calendar")
-    assert {f["name"]: f["mandatory"] for f in todo["fields"]}["time_start"]
+    assert {f["name"]: f["mandatory"] for f in todo["fields"]}["time_end"]
 
 
 def test_injected_faults_and_stats(vt: VtigerEmulator, alice: EmulatedUser) -> None:

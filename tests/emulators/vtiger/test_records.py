@@ -40,18 +40,19 @@ def test_missing_mandatory_field(vt: VtigerEmulator, alice: EmulatedUser) -> Non
 
 
 def test_admin_made_mandatory_field_is_enforced(vt: VtigerEmulator, alice: EmulatedUser) -> None:
-    """Some installs require time_start for to-dos: the admin switch makes create refuse it."""
+    """An admin may make any field mandatory: the switch makes create refuse a to-do without it."""
     ws = Ws(vt, alice)
     todo = {
         "subject": "Call back",
         "assigned_user_id": alice.id,
         "date_start": "2026-03-10",
+        "time_start": "09:00",
         "due_date": "2026-03-11",
         "taskstatus": "Not Started",
         "activitytype": "Task",
     }
     assert ws.create("Calendar", **todo)["id"].startswith("9x")
-    vt.set_mandatory("Calendar", "time_start")
+    vt.set_mandatory("Calendar", "time_end")
     answer = ws.post("create", elementType="Calendar", element=json.dumps(todo))
     assert _code(answer) == "MANDATORY_FIELDS_MISSING"
 
@@ -64,6 +65,7 @@ def test_todo_without_activitytype_becomes_an_event(
         "subject": "Orphan",
         "assigned_user_id": alice.id,
         "date_start": "2026-03-10",
+        "time_start": "09:00",
         "due_date": "2026-03-10",
         "taskstatus": "Not Started",
     }

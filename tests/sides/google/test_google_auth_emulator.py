@@ -10,13 +10,13 @@ import pytest
 
 from calsync.errors import AuthError
 from calsync.sides.google.auth import RefreshTokenAuth
+from calsync.sides.google.endpoints import revoke_url_for
 from calsync.sides.google.factory import GoogleSettings, calendar_side
 from calsync.sides.google.oauth import (
     SCOPE_TASKS,
     authorization_url,
     exchange_code,
     revoke,
-    revoke_url_for,
     scopes_for,
 )
 from tests.sides.google.emulated import CLIENT_ID, CLIENT_SECRET, Google
@@ -66,15 +66,15 @@ def test_web_flow_with_pkce_then_refresh_then_revoke(google: Google) -> None:
     settings = GoogleSettings(CLIENT_ID, CLIENT_SECRET, api_url=google.url, token_url=token_url)
     side = calendar_side(settings, "alice", grant.refresh_token, key_namespace="acme")
     assert side.changes(None).full  # refreshed through google-auth against the emulator
-    assert revoke(revoke_url_for(token_url), grant.refresh_token)
-    assert not revoke(revoke_url_for(token_url), grant.refresh_token)
+    assert revoke(revoke_url_for(token_url), grant.refresh_token, CLIENT_ID)
+    assert not revoke(revoke_url_for(token_url), grant.refresh_token, CLIENT_ID)
     with pytest.raises(AuthError, match="reconnect"):
         side.changes(None)  # the access token 401s, the refresh gets invalid_grant
 
 
 def test_revoked_refresh_token_is_auth_error(google: Google) -> None:
     side = google.calendar()
-    assert revoke(google.url + "/revoke", google.account["refresh_token"])
+    assert revoke(google.url + "/revoke", google.account["refresh_token"], CLIENT_ID)
     with pytest.raises(AuthError, match="needs reconnecting"):
         side.get("csabcdef")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from calsync.emulators.vtiger.ops import reminder_minutes
 from calsync.emulators.vtiger.testing import EmulatedUser
 from calsync.model import Attendee, Event, Reminder, TaskStatus, Visibility, When, content_hash
 from calsync.sides.vtiger.client import VtigerClient
@@ -24,8 +25,11 @@ from tests.sides.vtiger.factories import make_event, make_task
 
 
 def _stored(fields: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """Return `fields` as vtiger would give them back (id, modifiedtime)."""
-    return {"id": "18x1", "modifiedtime": "2026-03-01 08:00:00", **fields, **extra}
+    """Return `fields` as vtiger would give them back (id, modifiedtime, reminder in minutes)."""
+    rec = {"id": "18x1", "modifiedtime": "2026-03-01 08:00:00", **fields, **extra}
+    if str(rec.get("reminder_time") or "").isdigit():
+        rec["reminder_time"] = str(reminder_minutes(int(rec["reminder_time"])))
+    return rec
 
 
 def _same(a: Event, b: Event) -> bool:
@@ -175,6 +179,8 @@ def test_task_mapping_both_ways() -> None:
         "description": "<p>v2</p>",
         "due_date": "2026-03-12",
         "taskstatus": "Completed",
+        "activitytype": "Task",
+        "reminder_time": "",
     }
     in_progress = {**rec, "taskstatus": "In Progress"}
     assert "taskstatus" not in task_fields(task, "UTC", current=in_progress)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from calsync.emulators.vtiger.ops import reminder_minutes
 from calsync.model import Event, When, content_hash
 from calsync.sides.vtiger.mapping import (
     VTIGER_IGNORED_FIELDS,
@@ -30,6 +31,7 @@ ZONES = st.sampled_from(
 
 def _trip(ev: Event, tz: str) -> Event:
     fields = event_fields(ev, tz, create=True, owner="19x1")
+    fields["reminder_time"] = str(reminder_minutes(int(fields["reminder_time"])))  # as vtiger
     return event_from_record({"id": "18x1", "modifiedtime": "2026-01-01 00:00:00", **fields}, tz)
 
 

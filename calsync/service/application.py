@@ -1,0 +1,30 @@
+"""The application layer assembled: what the web app and the job runners are handed.
+
+Public API: `Application` (rounds, accounts, settings, metrics, and the store for sign-in).
+The composition root (`calsync.wiring`) builds one; nothing here builds anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from calsync.service.accounts import AccountService
+from calsync.service.metrics import RoundMetrics
+from calsync.service.rounds import RoundService
+from calsync.service.settings import AppSettings
+from calsync.state.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """The services of one calsync instance."""
+
+    rounds: RoundService
+    """Runs a user's round now (`SyncService`; the scheduler calls it too)."""
+    accounts: AccountService
+    settings: AppSettings
+    metrics: RoundMetrics
+    """Where every round run in this process is counted."""
+    store: Store
+    """For sign-in and the session key only (`calsync.web.security`); everything else goes
+    through the services."""
