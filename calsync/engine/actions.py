@@ -173,10 +173,12 @@ class Note(Action):
 
     what: str = "match"
     message: str = ""
+    level: str = "info"
+    title: str = ""
     verb: ClassVar[str] = "note"
 
     def apply(self, env: Env) -> None:
-        env.log(self.what, "", self.key, message=self.message)
+        env.log(self.what, "", self.key, self.title, message=self.message, level=self.level)
 
     def describe(self) -> str:
         return f"{super().describe()}  ({self.message})"

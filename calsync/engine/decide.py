@@ -12,6 +12,7 @@ hash stored after the write, so they are no change (no echo, no ping-pong).
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from calsync.engine.actions import (
     Drop,
     Fetch,
     Link,
+    Note,
     SideName,
     Skip,
     Update,
@@ -33,7 +35,7 @@ from calsync.engine.actions import (
 )
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict
-from calsync.model import Event, Item, Visibility, as_dict, content_hash
+from calsync.model import Event, Item, Task, Visibility, as_dict, content_hash
 from calsync.prefs import Direction, Prefs, PrivateMode, Winner
 from calsync.sides.base import Remote
 
@@ -55,6 +57,10 @@ class PlanContext:
     crm_blind: frozenset[str] = frozenset()
     """Event fields the CRM cannot hold (vtiger: attendees, recurrence, ...). A CRM edit never
     overwrites them on Google: the Google copy keeps its own values."""
+    crm_degrade: Callable[[str], str] | None = None
+    """What the CRM makes of text it stores, when it cannot hold every character (vtiger on a
+    3-byte utf8 database: each character outside the BMP becomes `??`). A CRM text equal to
+    the degraded Google text is no change: Google keeps its original."""
 
 
 class Seen(enum.Enum):
@@ -133,6 +139,11 @@ def project(ctx: PlanContext, src: SideName, item: Item, target: Item | None) ->
     the CRM as public, so that copy keeps the visibility found on its own side; and a CRM copy
     that is private under `busy` is a masked pair: nothing flows back from the mask.
     """
+    out = _project(ctx, src, item, target)
+    return None if out is None else _keep_degraded(ctx, src, out, target)
+
+
+def _project(ctx: PlanContext, src: SideName, item: Item, target: Item | None) -> Item | None:
     p, now, tz = ctx.prefs, ctx.now, ctx.user_tz
     if src is CRM:
         out = filters.for_google(item, p, now, tz)
@@ -161,6 +172,48 @@ def project(ctx: PlanContext, src: SideName, item: Item, target: Item | None) ->
     ):
         out = out.with_(visibility=target.visibility)
     return out
+
+
+def _text_fields(item: Item) -> tuple[str, ...]:
+    return ("title", "notes") if isinstance(item, Task) else ("title", "description", "location")
+
+
+def _keep_degraded(ctx: PlanContext, src: SideName, out: Item, target: Item | None) -> Item:
+    """Return `out` with each text the CRM degraded on storage taken from `target`.
+
+    The CRM hands back `degrade(text)` for the text calsync wrote: that is no change. Towards
+    Google, a CRM text equal to the degraded Google text keeps Google's original; towards the
+    CRM, a Google text whose degraded form the CRM holds already needs no write.
+    """
+    degrade = ctx.crm_degrade
+    if degrade is None or target is None or type(out) is not type(target):
+        return out
+    keep = {}
+    for name in _text_fields(out):
+        new, old = getattr(out, name), getattr(target, name)
+        crm_text, google_text = (new, old) if src is CRM else (old, new)
+        if new != old and degrade(google_text) == crm_text:
+            keep[name] = old
+    return out.with_(**keep) if keep else out
+
+
+def degraded_note(ctx: PlanContext, key: str, item: Item) -> list[Action]:
+    """Return a log line when writing `item` to the CRM loses characters it cannot hold.
+
+    Said once per text: a text the CRM holds degraded already is not written again (see
+    `_keep_degraded`), so only a new one comes here.
+    """
+    degrade = ctx.crm_degrade
+    if degrade is None:
+        return []
+    lost = [f for f in _text_fields(item) if degrade(getattr(item, f)) != getattr(item, f)]
+    if not lost:
+        return []
+    message = (
+        f"the CRM cannot hold some characters of the {', '.join(lost)} (emoji and others "
+        "outside the BMP): it stores them as '?', Google keeps the original"
+    )
+    return [Note(key, what="degraded", message=message, level="warning", title=item.title)]
 
 
 def _consistent(ctx: PlanContext, crm: Item, google: Item) -> bool:
@@ -246,8 +299,10 @@ def plan_pair(ctx: PlanContext, pair: Pair, crm: View, google: View) -> list[Act
     changed = [x for x in (CRM, GOOGLE) if st[x] is _St.CHANGED]
     if not changed:
         return _plan_unchanged(ctx, pair, crm, google, obs)
-    # Events need both contents for privacy and masks; tasks compare without the other.
-    missing = tuple(x for x in (CRM, GOOGLE) if views[x].remote is None and ctx.kind is Kind.EVENT)
+    # Events need both contents for privacy and masks; tasks compare without the other,
+    # unless the CRM degrades text (telling its `??` from an edit needs Google's text).
+    both = ctx.kind is Kind.EVENT or ctx.crm_degrade is not None
+    missing = tuple(x for x in (CRM, GOOGLE) if views[x].remote is None and both)
     if missing:
         return [_fetch(pair, missing, views)]
     if len(changed) == 2:
@@ -335,19 +390,18 @@ def _push(
     target_id = d.id if d is not None else (row.crm_id if dst is CRM else row.google_id)
     assert target_id is not None
     etag = d.etag if d is not None else side_etag(before, dst)
-    return [
-        Update(
-            row.key,
-            side=dst,
-            before=before,
-            observed=obs,
-            item=item,
-            conflict=conflict,
-            target_id=target_id,
-            etag=etag,
-            row=row,
-        )
-    ]
+    update = Update(
+        row.key,
+        side=dst,
+        before=before,
+        observed=obs,
+        item=item,
+        conflict=conflict,
+        target_id=target_id,
+        etag=etag,
+        row=row,
+    )
+    return [update, *(degraded_note(ctx, row.key, item) if dst is CRM else [])]
 
 
 def _plan_flow(
@@ -418,18 +472,17 @@ def _recreate(
     if on is GOOGLE and pair.google_id is not None:
         row = row.with_(key=next_key(pair.key))
         replaces = pair.key
-    return [
-        Create(
-            row.key,
-            side=on,
-            before=pair,
-            observed=obs,
-            item=item,
-            conflict=conflict,
-            row=row,
-            replaces=replaces,
-        )
-    ]
+    create = Create(
+        row.key,
+        side=on,
+        before=pair,
+        observed=obs,
+        item=item,
+        conflict=conflict,
+        row=row,
+        replaces=replaces,
+    )
+    return [create, *(degraded_note(ctx, row.key, item) if on is CRM else [])]
 
 
 def _plan_create_missing(

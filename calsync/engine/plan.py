@@ -12,7 +12,7 @@ decided by `plan_pair` (one commented branch per case, in decide.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from calsync.engine.actions import (
@@ -33,6 +33,7 @@ from calsync.engine.decide import (
     PlanContext,
     Seen,
     View,
+    degraded_note,
     fingerprint,
     plan_pair,
     project,
@@ -171,9 +172,13 @@ def _initial_view(p: Pair, side: SideName, cs: ChangeSet[Any], ctx: PlanContext)
     return View(Seen.FETCH) if cs.full or dirty else UNSEEN
 
 
-def match_key(item: Item) -> tuple[Any, ...]:
-    """Return what identifies an item across sides without ids: title and time (or due)."""
-    title = " ".join(item.title.split()).casefold()
+def match_key(item: Item, degrade: Callable[[str], str] | None = None) -> tuple[Any, ...]:
+    """Return what identifies an item across sides without ids: title and time (or due).
+
+    `degrade` is what the CRM makes of text it stores: a Google title is compared as the CRM
+    would hold it.
+    """
+    title = " ".join((degrade(item.title) if degrade else item.title).split()).casefold()
     if isinstance(item, Event):
         return ("event", title, item.when.start, item.when.end)
     return ("task", title, item.due)
@@ -188,6 +193,7 @@ def _plan_loose(
     crm_by_key = {r.key: r for r in crm if r.key is not None}
     google_by_id = {r.id: r for r in google}
     taken: set[str] = set()
+    orphans: list[Remote[Any]] = []
 
     def link(key: str, c: Remote[Any], g: Remote[Any]) -> None:
         taken.update((f"c:{c.id}", f"g:{g.id}"))
@@ -203,9 +209,13 @@ def _plan_loose(
             c = crm_by_id.get(origin[1])
         if c is not None and f"c:{c.id}" not in taken:
             link(g.key, c, g)
+        elif c is None and origin is not None and origin[0] is CRM:
+            # Its CRM record is not listed: deleted, out of the window, or re-created under a
+            # new id by "edit beats delete" in a CRM that cannot store our key (vtiger). The
+            # last is matched by content below; the others are left alone.
+            orphans.append(g)
         elif f"g:{g.id}" not in taken:
-            # Our copy of something we cannot see (deleted or out of the CRM's window), or a
-            # second claim on a CRM item: never create from it, never delete it.
+            # A second claim on a CRM item: never create from it, never delete it.
             taken.add(f"g:{g.id}")
             actions.append(Skip(g.key, reason="unlinked copy of a CRM item"))
     for c in crm:
@@ -223,18 +233,30 @@ def _plan_loose(
     # Items with no key of ours on either side that hold the same event are one event seen
     # twice: a CRM that cannot store our key (vtiger) after a state wipe, or copies made by
     # vtiger's own Google module before the switch. Link them instead of duplicating them.
+    # Our copies whose CRM record is not listed come first: a keyless CRM record with the
+    # same content is that record re-created, and the pair keeps the key Google's copy holds.
     by_content: dict[tuple[Any, ...], list[Remote[Any]]] = {}
+    for g in orphans:
+        by_content.setdefault(match_key(g.item, ctx.crm_degrade), []).append(g)
     for g in google:
         if g.key is None and f"g:{g.id}" not in taken:
-            by_content.setdefault(match_key(g.item), []).append(g)
+            by_content.setdefault(match_key(g.item, ctx.crm_degrade), []).append(g)
     for c in crm:
         twins = by_content.get(match_key(c.item))
         ours = c.key is not None and key_origin(c.key) is not None
         if not ours and f"c:{c.id}" not in taken and twins:
             g = twins.pop(0)
-            link(crm_key(c.id), c, g)
+            key = g.key if g.key is not None else crm_key(c.id)
+            link(key, c, g)
             msg = f"matched CRM {c.id} with Google {g.id} by title and time"
-            actions.append(Note(crm_key(c.id), message=msg))
+            actions.append(Note(key, message=msg))
+    for g in orphans:
+        if f"g:{g.id}" not in taken:
+            # Our copy of something we cannot see (deleted or out of the CRM's window): never
+            # create from it, never delete it.
+            taken.add(f"g:{g.id}")
+            assert g.key is not None
+            actions.append(Skip(g.key, reason="unlinked copy of a CRM item"))
     # What is left is new on its side.
     for side, items in ((CRM, crm), (GOOGLE, google)):
         for r in items:
@@ -250,4 +272,6 @@ def _plan_loose(
             seen = View(Seen.PRESENT, r)
             obs = fingerprint(seen, UNSEEN) if side is CRM else fingerprint(UNSEEN, seen)
             actions.append(Create(key, side=side.other, observed=obs, item=item, row=row))
+            if side is GOOGLE:
+                actions.extend(degraded_note(ctx, key, item))
     return actions

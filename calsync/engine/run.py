@@ -14,6 +14,7 @@ of what was already applied are recognised by etag/hash and cost nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -137,6 +138,7 @@ def sync_user(
     scope: str = "primary",
     max_attempts: int = 5,
     crm_blind: frozenset[str] = frozenset(),
+    crm_degrade: Callable[[str], str] | None = None,
 ) -> RoundResult:
     """Run one round for `user`'s items of `kind` and return what it did.
 
@@ -148,7 +150,7 @@ def sync_user(
     if prefs.paused:
         result.stopped = "paused"
         return result
-    ctx = PlanContext(user, kind, prefs, now, user_tz, scope, max_attempts, crm_blind)
+    ctx = PlanContext(user, kind, prefs, now, user_tz, scope, max_attempts, crm_blind, crm_degrade)
     env = Env(user, kind, now, crm, google, store)
     crm_name, google_name, fp_name = cursor_names(kind, scope)
     fp = prefs_fingerprint(prefs)
@@ -182,8 +184,8 @@ def sync_user(
         except _Stop:
             result.stopped = "quota"
             return result
-    store.set_cursor(user, crm_name, crm_cs.cursor)
-    store.set_cursor(user, google_name, google_cs.cursor)
+    store.set_cursor(user, crm_name, crm_cs.final_cursor())
+    store.set_cursor(user, google_name, google_cs.final_cursor())
     store.set_cursor(user, fp_name, fp)
     store.commit()
     return result

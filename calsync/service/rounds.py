@@ -307,6 +307,7 @@ class SyncService:
             force=force,
             scope=calendar,
             crm_blind=self.crm.blind_fields,
+            crm_degrade=self.crm.degrade_text,
             full=self._daily_full(info.name, Kind.EVENT, calendar, now, dry_run),
         )
 
@@ -394,6 +395,7 @@ class SyncService:
                         force=force,
                         scope=prefs.tasklist,
                         full=self._daily_full(name, Kind.TASK, prefs.tasklist, now, dry_run),
+                        crm_degrade=self.crm.degrade_text,
                     )
                 )
             errors = [e for r in report.rounds for e in r.errors]

@@ -12,7 +12,7 @@ Terminology:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -46,6 +46,14 @@ class ChangeSet(Generic[T]):
     A full listing that skipped an id must not be read as that item having been deleted."""
     skip_reasons: dict[str, str] = field(default_factory=dict)
     """Why each skipped id was skipped, in words for the user's sync log."""
+    after_round: Callable[[], str | None] | None = None
+    """Set by a side whose cursor must also cover what the round itself writes to it (vtiger's
+    snapshot of known ids must hold the records calsync creates, or their deletion goes
+    unseen): returns the cursor to store once the round's writes are done."""
+
+    def final_cursor(self) -> str | None:
+        """Return the cursor to store at the end of the round."""
+        return self.after_round() if self.after_round is not None else self.cursor
 
     def skip(self, id: str, reason: str) -> None:
         """Record `id` as unreadable for `reason`."""

@@ -7,6 +7,7 @@ Public API: `CrmBackend` (what the service and web app need of a CRM), `CrmUserI
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,7 +19,7 @@ from calsync.sides.local.crm import LocalCrm
 from calsync.sides.vtiger.client import VtigerClient
 from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS
-from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide
+from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide, stored_text
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ class CrmBackend(Protocol):
     """True when the CRM stores a recurring event as one record with its rule; False when it
     stores one record per occurrence (vtiger), so Google series arrive occurrence by
     occurrence."""
+    degrade_text: Callable[[str], str] | None
+    """What the CRM makes of the text it stores, when it cannot hold every character (vtiger:
+    emoji become `??`); None when it keeps text as given."""
 
     def users(self) -> list[CrmUserInfo]:
         """Return the CRM's users."""
@@ -83,6 +87,7 @@ class LocalBackend:
     kind = "local"
     blind_fields: frozenset[str] = frozenset()
     holds_series = True
+    degrade_text: Callable[[str], str] | None = None
 
     def __init__(self, crm: LocalCrm, namespace: str = "local") -> None:
         self.crm = crm
@@ -123,6 +128,9 @@ class VtigerBackend:
 
     def __init__(self, url: str, admin_user: str, access_key: str) -> None:
         self.url = url
+        # The stock installer's database is 3-byte utf8. Comparing with what it would keep is
+        # harmless on a utf8mb4 one, where such damage never appears.
+        self.degrade_text: Callable[[str], str] | None = stored_text
         self.client = VtigerClient(url, admin_user, access_key)
         # With the admin key, one application-wide `sync` read serves every user per round.
         self.feed = ApplicationFeed(self.client)

@@ -17,7 +17,7 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from calsync.errors import (
     AdapterError,
@@ -26,8 +26,11 @@ from calsync.errors import (
     NotFound,
     PreconditionFailed,
 )
-from calsync.model import Item
+from calsync.model import Item, Task
 from calsync.sides.base import ChangeSet, Remote
+
+TEXT_FIELDS = ("title", "description", "location")
+"""Text fields of an event (a task's are title and notes)."""
 
 T = TypeVar("T", bound=Item)
 
@@ -70,6 +73,9 @@ class MemorySide(Generic[T]):
     store_keys: bool = True
     read_only: bool = False
     """When True any protocol write raises ReadOnlyViolation (a test guard, not a feature)."""
+    degrade: Callable[[str], str] | None = None
+    """What the side makes of the text it stores (a CRM on a 3-byte utf8 database turns
+    emoji into `??`), applied to every text field written, by calsync or by a user."""
     entries: dict[str, _Entry[T]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     writes: int = 0
@@ -245,6 +251,10 @@ class MemorySide(Generic[T]):
         return self.clock() + timedelta(microseconds=self._seq)
 
     def _store(self, id_: str, item: T, key: str | None) -> _Entry[T]:
+        if self.degrade is not None:
+            texts = ("title", "notes") if isinstance(item, Task) else TEXT_FIELDS
+            changes: dict[str, Any] = {f: self.degrade(getattr(item, f)) for f in texts}
+            item = replace(item, **changes)
         stamped = replace(item, updated=self._stamp())
         e = _Entry(stamped, f'"{self.name}-{self._seq}"', self._seq, key)
         self.entries[id_] = e

@@ -197,3 +197,23 @@ def test_recreating_steps_over_every_deleted_generation() -> None:
         assert w.sync().google.created == 1
         assert [p.key for p in w.pairs()] == [f"c.cu1~{gen}"]
     assert w.sync().google.writes == 0
+
+
+def test_crm_copy_recreated_without_our_key_relinks_after_a_wipe() -> None:
+    """A CRM that cannot store our key (vtiger) re-creates a deleted, Google-edited item under a
+    new id; with the state lost afterwards, Google's copy (whose key names the deleted record)
+    is matched to it by content instead of a second copy being made."""
+    w = World()
+    w.crm.store_keys = False
+    cid = w.crm.put(make_event("A"))
+    w.sync()
+    (gid,) = list(w.google.live())
+    w.crm.remove(cid)
+    w.google.edit(gid, make_event("A edited"))
+    w.sync()
+    assert w.titles(w.crm) == ["A edited"]
+    w.store.wipe()
+    r = w.sync()
+    assert r.crm.created == r.google.created == 0
+    assert [(p.key, p.google_id) for p in w.pairs()] == [(f"c.{cid}", gid)]
+    assert w.sync().google.writes == 0 and w.titles(w.google) == ["A edited"]

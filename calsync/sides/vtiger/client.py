@@ -2,9 +2,10 @@
 
 Public API: `VtigerClient(url, user, access_key, http=None, *, sleep=time.sleep)` with
 `login`, `logout`, `server_time`, `listtypes`, `describe`, `mandatory_fields`, `picklist`,
-`users`, `query`, `query_all`, `retrieve`, `create`, `revise`, `delete`, `sync`, `changes_by_query`,
-`live_ids`; `SyncResult`. Full `update` is never used: writes go through `revise` so fields
-calsync does not own survive. Dates and times travel in UTC (the webservice converts nothing).
+`users`, `query`, `query_all`, `retrieve`, `create`, `revise`, `delete`, `sync`,
+`changes_by_query`, `holds_exactly`, `live_ids`; `SyncResult`. Full `update` is never used:
+writes go through `revise` so fields calsync does not own survive. Dates and times travel in
+UTC (the webservice converts nothing).
 """
 
 from __future__ import annotations
@@ -376,6 +377,18 @@ class VtigerClient:
         if owner:
             where += f" AND assigned_user_id = {_quote(owner)}"
         return self.query_all(f"SELECT * FROM {module} WHERE {where}")
+
+    def holds_exactly(self, module: str, n: int, owner: str | None = None) -> bool:
+        """Return True when `module` (optionally of one owner) has exactly `n` live records.
+
+        One query whatever `n`: vtiger 8.4 answers `count(*)` with `[]`, so this reads the
+        rows at offsets n-1 and n instead; exactly one comes back when there are `n`.
+        """
+        where = f" WHERE assigned_user_id = {_quote(owner)}" if owner else ""
+        rows = self.query(
+            f"SELECT id FROM {module}{where} ORDER BY id LIMIT {max(n - 1, 0)},{2 if n else 1};"
+        )
+        return len(rows) == (1 if n else 0)
 
     def live_ids(self, module: str, owner: str | None = None) -> list[str]:
         """Return the ids of every live record of `module` (optionally of one owner)."""

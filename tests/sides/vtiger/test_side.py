@@ -239,3 +239,71 @@ def test_admin_made_mandatory_fields_are_filled_or_left_alone(
     client.revise({"id": made.id, "location": "Room 9"})
     events.update(made.id, make_event(location="", title="T2"), None)
     assert client.retrieve(made.id)["location"] == "Room 9"
+
+
+def test_vtql_snapshot_takes_in_the_rounds_own_creates(
+    vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser
+) -> None:
+    """On PHP 8, a record the side created after its listing is in the cursor stored at the
+    end of the round, so the user deleting it before the next round is seen then."""
+    vt.set_php8(True)
+    events = VtigerEventsSide(client, alice.id, alice.time_zone)
+    events.create(make_event(title="A"), "ka")
+    listing = events.changes(None)
+    made = events.create(make_event(title="B"), "kb")
+    assert listing.cursor != listing.final_cursor()
+    vt.client(alice).delete(made.id)  # the user, in vtiger's UI
+    vt.advance(2)
+    nxt = VtigerEventsSide(client, alice.id, alice.time_zone)
+    assert nxt.changes(listing.final_cursor()).deleted == [made.id]
+    vt.set_php8(False)
+
+
+def _quiet_round_requests(vt: VtigerEmulator, alice: EmulatedUser, n: int) -> int:
+    """Return the webservice requests of a quiet round on PHP 8 with `n` events stored."""
+    vt.control("reset")
+    vt.set_php8(True)
+    user = vt.add_user(alice.user_name, time_zone=alice.time_zone)
+    for i in range(n):
+        vt.raw_record("Events", user.user_name, event_element(user.id, subject=f"e{i}"))
+    vt.advance(2)
+    client = vt.client(user)
+    events = VtigerEventsSide(client, user.id, user.time_zone)
+    cursor = events.changes(None).final_cursor()
+    vt.advance(2)
+    before = vt.stats()["total"]
+    quiet = events.changes(cursor)
+    assert quiet.items == [] and quiet.deleted == [] and not quiet.full
+    return int(vt.stats()["total"]) - before
+
+
+def test_quiet_vtql_round_costs_the_same_whatever_the_number_of_events(
+    vt: VtigerEmulator, alice: EmulatedUser
+) -> None:
+    """A quiet round checks that the number of records is unchanged instead of listing every
+    id (100 per request): its cost does not grow with the calendar."""
+    small, large = _quiet_round_requests(vt, alice, 3), _quiet_round_requests(vt, alice, 350)
+    assert small == large <= 3
+    vt.set_php8(False)
+
+
+def test_vtql_round_lists_every_id_when_the_count_changed(
+    vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser
+) -> None:
+    """A deletion changes the count: the ids are listed and the deleted one is found."""
+    vt.set_php8(True)
+    ids = [
+        vt.raw_record("Events", alice.user_name, event_element(alice.id, subject=f"e{i}"))["id"]
+        for i in range(150)
+    ]
+    vt.advance(2)
+    events = VtigerEventsSide(client, alice.id, alice.time_zone)
+    cursor = events.changes(None).final_cursor()
+    vt.advance(2)
+    vt.client(alice).delete(ids[7])
+    vt.client(alice).create("Events", event_element(alice.id, subject="new"))
+    before = vt.stats()["calls"].get("query", 0)
+    inc = events.changes(cursor)
+    assert inc.deleted == [ids[7]] and [r.item.title for r in inc.items] == ["new"]
+    assert vt.stats()["calls"]["query"] - before == 1 + 1 + 2  # changes, count, two id pages
+    vt.set_php8(False)
