@@ -18,10 +18,10 @@ from rich.table import Table
 from calsync.config import configured_names, isolated_settings
 from calsync.emulators.google.app import create_app as google_emulator
 from calsync.emulators.server import ServerThread
+from calsync.files import private_dir
 from calsync.jobs.scheduler import Scheduler
 from calsync.sides.local.crm import LocalCrm
 from calsync.sides.local.demo import seed_demo
-from calsync.state.files import private_dir
 from calsync.wiring import App, build
 
 out = Console()

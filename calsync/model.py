@@ -1,6 +1,7 @@
 """Domain types shared by every layer: Event, Task, When, and their content hash.
 
-Times are kept as UTC instants plus the IANA zone they were made in (DESIGN.md §4 rule 7);
+Times are kept as UTC instants plus the IANA zone they were made in (so wall time
+holds across daylight-saving changes);
 all-day items keep plain dates with an exclusive end, as Google does. Nothing here does I/O.
 """
 

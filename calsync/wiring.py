@@ -14,12 +14,12 @@ from rich.console import Console
 
 from calsync.config import Settings, load_settings
 from calsync.errors import ConfigError
+from calsync.files import private_dir
 from calsync.quota import Budget, BudgetAlert, RateLimiter
 from calsync.service import AccountService, Application, AppSettings, RoundMetrics, SyncService
 from calsync.sides.crm import CrmBackend, backend_from_settings
 from calsync.sides.google.account import GoogleAccountClient
 from calsync.sides.google.factory import GoogleSettings
-from calsync.state.files import private_dir
 from calsync.state.store import Store
 
 err = Console(stderr=True)

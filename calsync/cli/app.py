@@ -1,4 +1,4 @@
-"""The `calsync` command: demo, serve, sync, users, worker (DESIGN.md §3.3).
+"""The `calsync` command: demo, serve, sync, users, worker.
 
 Commands only wire settings, the state store and the CRM, then call the service layer.
 """

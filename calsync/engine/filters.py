@@ -3,7 +3,7 @@
 Public API: `for_google(item, ...)`, `for_crm(item, ...)` (None = out of scope), `in_range`,
 `in_hours`, `busy_mask`, `same`, `prefs_fingerprint`. Everything is pure; `now` and the user's
 zone are passed in. Being out of scope only stops content from travelling: the planner never
-turns it into a deletion (invariant 13).
+turns it into a deletion (leaving scope changes nothing on either side).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Public API: `sync_user(...) -> RoundResult`, `RoundResult`, `SideCounts`, `cursor_names`.
 The only I/O is through the Side and PairStore protocols.
 
-Cursor rule (invariant 18): the cursors of a round are stored only at its end, once every
+Cursor rule: the cursors of a round are stored only at its end, once every
 change they cover is applied or parked. An item whose action failed is parked as a *dirty*
 row (error set, attempts + 1; a new item gets its intent row first): the next round reads
 dirty rows again by id, so their change is not lost although the cursor moved past it. A

@@ -124,7 +124,7 @@ class VtigerBackend:
 
     kind = "vtiger"
     blind_fields = VTIGER_IGNORED_FIELDS
-    holds_series = False  # vtiger keeps one Events record per occurrence (reference §8)
+    holds_series = False  # vtiger keeps one Events record per occurrence, no rule
 
     def __init__(self, url: str, admin_user: str, access_key: str) -> None:
         self.url = url

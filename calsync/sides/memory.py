@@ -5,6 +5,11 @@ against two of these (as vdirsyncer's memory storage). Google-like behaviour is 
 `key_ids=True` derives ids from our link key (base32hex, like calsync's client-chosen Google
 ids) so a re-create with the same key hits AlreadyExists, even after a delete (tombstones keep
 ids); `store_keys=True` keeps the key on the item (Google's `extendedProperties.private`).
+CRM-like limits too: `store_keys=False` (vtiger has no place for our key), `blind` event fields
+the side cannot hold (reset to their defaults on every write, as vtiger drops attendees), and
+`window`, which bounds full listings in time as calsync's Google listings are bounded by the
+sync window (increments still report every change, as a sync token does), and `degrade`,
+what a CRM makes of the text it stores (vtiger's 3-byte utf8 turns emoji into `??`).
 
 Public API: `MemorySide(name, clock=..., key_ids=..., store_keys=...)` with the Side methods;
 user-side edits that bypass faults (`put`, `edit`, `touch`, `remove`); the fault plan
@@ -15,8 +20,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import MISSING, dataclass, field, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
 from calsync.errors import (
@@ -26,7 +31,7 @@ from calsync.errors import (
     NotFound,
     PreconditionFailed,
 )
-from calsync.model import Item, Task
+from calsync.model import Event, Item, Task
 from calsync.sides.base import ChangeSet, Remote
 
 TEXT_FIELDS = ("title", "description", "location")
@@ -73,6 +78,10 @@ class MemorySide(Generic[T]):
     store_keys: bool = True
     read_only: bool = False
     """When True any protocol write raises ReadOnlyViolation (a test guard, not a feature)."""
+    blind: frozenset[str] = frozenset()
+    """Event fields this side cannot hold: every write stores their default instead."""
+    window: Callable[[], tuple[datetime, datetime]] | None = None
+    """When set, a full listing holds only events overlapping this (start, end) range."""
     degrade: Callable[[str], str] | None = None
     """What the side makes of the text it stores (a CRM on a 3-byte utf8 database turns
     emoji into `??`), applied to every text field written, by calsync or by a user."""
@@ -110,7 +119,7 @@ class MemorySide(Generic[T]):
             if e.deleted:
                 if cursor is not None:
                     out.deleted.append(id_)
-            else:
+            elif cursor is not None or self._in_window(e.item):
                 out.items.append(self._remote(id_, e))
         return out
 
@@ -250,7 +259,15 @@ class MemorySide(Generic[T]):
         self._seq += 1
         return self.clock() + timedelta(microseconds=self._seq)
 
+    def _in_window(self, item: T) -> bool:
+        if self.window is None or not isinstance(item, Event):
+            return True
+        low, high = self.window()
+        return _instant(item.when.start) < high and _instant(item.when.end) > low
+
     def _store(self, id_: str, item: T, key: str | None) -> _Entry[T]:
+        if self.blind and isinstance(item, Event):
+            item = replace(item, **_defaults_of(self.blind))  # type: ignore[arg-type]
         if self.degrade is not None:
             texts = ("title", "notes") if isinstance(item, Task) else TEXT_FIELDS
             changes: dict[str, Any] = {f: self.degrade(getattr(item, f)) for f in texts}
@@ -267,3 +284,19 @@ class MemorySide(Generic[T]):
 
     def _remote(self, id_: str, e: _Entry[T]) -> Remote[T]:
         return Remote(id=id_, etag=e.etag, item=e.item, key=e.key)
+
+
+def _instant(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(), UTC)
+
+
+def _defaults_of(names: frozenset[str]) -> dict[str, object]:
+    """Return the default value of each Event field in `names`."""
+    out: dict[str, object] = {}
+    for f in fields(Event):
+        if f.name in names:
+            assert f.default is not MISSING, f"{f.name} has no default"
+            out[f.name] = f.default
+    return out

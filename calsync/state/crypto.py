@@ -20,7 +20,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from calsync.errors import CalsyncError
-from calsync.state.files import private_dir
+from calsync.files import private_dir
 
 KEY_FILE = "secret.key"
 """Name of the generated key file inside the data dir."""

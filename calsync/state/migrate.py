@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -20,7 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from calsync.state.files import private_dir, private_file
+from calsync.db import make_engine as make_engine  # re-exported: part of the public API
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -34,44 +33,6 @@ def alembic_config(url: str | None = None) -> Config:
         # ConfigParser interpolation: a literal % in a password must be doubled.
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    # Writers from other threads or processes (scheduler, web app, CLI) wait, not fail.
-    cur.execute("PRAGMA busy_timeout=30000")
-    # WAL lets readers go on while a writer commits (a no-op for in-memory databases).
-    cur.execute("PRAGMA journal_mode=WAL")
-    # In WAL mode NORMAL still survives a crash of the process (rule 5: state committed after
-    # each action); only a power cut may lose the last commits. FULL fsyncs every commit,
-    # which made state commits most of a first sync's time (bench/bench_first_sync.py).
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
-
-
-def make_engine(url: str, **kwargs: Any) -> sa.Engine:
-    """Return an engine for `url` with calsync's per-backend settings (SQLite: FKs, waits)."""
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
-            # Made private before SQLite creates it (0644 under the usual umask); SQLite
-            # gives its -wal and -shm files the database file's mode.
-            path = Path(database).expanduser()
-            private_dir(path.parent)
-            private_file(path)
-        if not database or database == ":memory:":
-            kwargs.setdefault("poolclass", sa.StaticPool)
-            kwargs.setdefault("connect_args", {"check_same_thread": False})
-        engine = sa.create_engine(parsed, **kwargs)
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    # Each held user lock keeps one connection (advisory lock): leave room for them.
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 40)
-    return sa.create_engine(parsed, **kwargs)
 
 
 def migrate(target: str | sa.Engine, revision: str = "head") -> None:

@@ -4,16 +4,25 @@ Two memory sides, an in-memory store and the real engine. Users edit both sides,
 faults and crashes hit rounds; `settle` (clear faults, two clean syncs, then a third round with
 every write armed to fail) checks convergence, quiescence, no duplicates, no resurrection, the
 conflict winner and busy masking.
+
+The machine is one class with switches; each test class is one kind of set-up:
+- `TestSyncMachine`: a CRM that keeps our key (the embedded CRM) and a Google calendar;
+- `TestKeylessCrmMachine`: a CRM like vtiger (no place for our key, blind fields) against a
+  Google calendar whose full listings are bounded by the sync window;
+- `TestKeylessCrmCrashMachine`: the same with crashes and lost replies right after creates;
+- `TestTasksMachine`: to-dos, against a Google task list that keeps no key either.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from hypothesis import settings
+import pytest
+from hypothesis import Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from calsync.engine import filters
 from calsync.engine.actions import key_origin
@@ -29,7 +38,16 @@ from calsync.errors import (
     QuotaError,
     TransientError,
 )
-from calsync.model import Event, Visibility, When
+from calsync.model import (
+    Attendee,
+    Event,
+    Item,
+    Task,
+    TaskStatus,
+    Transparency,
+    Visibility,
+    When,
+)
 from calsync.prefs import Direction, HoursWindow, Prefs, PrivateMode, Winner
 from calsync.sides.memory import MemorySide
 
@@ -59,21 +77,67 @@ def events(draw: Any, private: bool | None = None) -> Event:
             location=f"{CANARY}-L",
             visibility=Visibility.PRIVATE,
         )
-    return Event(title=title, when=when, description=draw(st.sampled_from(["", "notes"])))
+    return Event(
+        title=title,
+        when=when,
+        description=draw(st.sampled_from(["", "notes"])),
+        # Fields a vtiger-like CRM cannot hold, so its blindness is exercised.
+        attendees=draw(st.sampled_from([(), (Attendee("guest@example.org"),)])),
+        transparency=draw(st.sampled_from(list(Transparency))),
+    )
+
+
+@st.composite
+def tasks(draw: Any, private: bool | None = None) -> Task:
+    """A small space of to-dos (`private` is ignored: to-dos have no visibility)."""
+    due = draw(st.sampled_from([None, -40, 0, 3]))
+    return Task(
+        title=draw(titles),
+        notes=draw(st.sampled_from(["", "notes"])),
+        due=None if due is None else (NOW + timedelta(days=due)).date(),
+        status=draw(st.sampled_from(list(TaskStatus))),
+    )
 
 
 public_events = events(private=False)
+BLIND = frozenset({"attendees", "transparency", "status"})
+"""Fields a vtiger-like CRM cannot hold (it keeps one record per occurrence, so no series
+either; the machine's events have none)."""
 errors = st.sampled_from([TransientError, QuotaError, ForbiddenError, InvalidItem])
 
 
 class SyncMachine(RuleBasedStateMachine):
+    kind = Kind.EVENT
+    crm_stores_key = True
+    """False for a CRM like vtiger: our key cannot be kept on its records."""
+    crm_blind: frozenset[str] = frozenset()
+    """Event fields the CRM cannot hold (it stores their defaults; the engine keeps Google's)."""
+    google_stores_key = True
+    """False for Google Tasks: the key cannot be kept, ids are the server's."""
+    google_window = False
+    """Bound Google's full listings by the sync window, as calsync's calendar listings are."""
+    crash_after_create = True
+    """Let crashes and lost replies follow creates (a key-less side cannot adopt them yet)."""
+    wipes = True
+    """Let the state be wiped; re-linking needs our key on both sides."""
+
     def __init__(self) -> None:
         super().__init__()
         self.now = NOW
         self.skew = timedelta(0)
-        self.crm: MemorySide[Event] = MemorySide("crm", clock=lambda: self.now, store_keys=True)
-        self.google: MemorySide[Event] = MemorySide(
-            "google", clock=lambda: self.now + self.skew, key_ids=True
+        self.created = 0
+        """Items users made on either side: no side may ever hold more than this."""
+        self.wiped = False
+        """The state was wiped since the last settle."""
+        self.crm: MemorySide[Any] = MemorySide(
+            "crm", clock=lambda: self.now, store_keys=self.crm_stores_key, blind=self.crm_blind
+        )
+        self.google: MemorySide[Any] = MemorySide(
+            "google",
+            clock=lambda: self.now + self.skew,
+            key_ids=self.google_stores_key,
+            store_keys=self.google_stores_key,
+            window=self._window if self.google_window else None,
         )
         self.store = MemoryStore()
         self.prefs = Prefs()
@@ -81,16 +145,27 @@ class SyncMachine(RuleBasedStateMachine):
         """Ids edited by a user since the last settle."""
         self.deleted: dict[str, tuple[str, str]] = {}
         """key -> (side deleted by the user, id of the other copy) while the other is unedited."""
-        self.expect: dict[str, tuple[str, Event]] = {}
+        self.expect: dict[str, tuple[str, Item]] = {}
         """CRM id -> (winner side, its content) after an edit on both sides."""
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def items(self, private: bool | None = None) -> st.SearchStrategy[Any]:
+        return tasks() if self.kind is Kind.TASK else events(private)
+
+    def _window(self) -> tuple[datetime, datetime]:
+        p = self.prefs
+        return self.now - timedelta(days=p.days_past), self.now + timedelta(days=p.days_future)
+
+    def put(self, side: MemorySide[Any], item: Item) -> None:
+        side.put(item)
+        self.created += 1
+
     def ctx(self) -> PlanContext:
-        return PlanContext(USER, Kind.EVENT, self.prefs, self.now, "UTC")
+        return PlanContext(USER, self.kind, self.prefs, self.now, "UTC", crm_blind=self.crm_blind)
 
     def pairs(self) -> list[Any]:
-        return self.store.pairs(USER, Kind.EVENT)
+        return self.store.pairs(USER, self.kind)
 
     def linked(self) -> list[Any]:
         return [
@@ -107,20 +182,25 @@ class SyncMachine(RuleBasedStateMachine):
         self.crm.read_only = d is Direction.TO_GOOGLE
         self.google.read_only = d is Direction.TO_CRM
         try:
-            return sync_user(
-                USER,
-                self.crm,
-                self.google,
-                self.store,
-                self.prefs,
-                Kind.EVENT,
-                self.now,
-                "UTC",
-                force=force,
-                max_attempts=1000,
-            )
+            return self.round(force)
         finally:
             self.crm.read_only = self.google.read_only = False
+
+    def round(self, force: bool = False) -> Any:
+        """Run one round of the real engine over both sides (the one call into it)."""
+        return sync_user(
+            USER,
+            self.crm,
+            self.google,
+            self.store,
+            self.prefs,
+            self.kind,
+            self.now,
+            "UTC",
+            force=force,
+            max_attempts=1000,
+            crm_blind=self.crm_blind,
+        )
 
     def _touched(self, *ids: str) -> None:
         self.edited.update(ids)
@@ -134,33 +214,33 @@ class SyncMachine(RuleBasedStateMachine):
 
     # -- user edits --------------------------------------------------------------------------
 
-    @initialize(items=st.lists(events(), max_size=4))
-    def seed(self, items: list[Event]) -> None:
-        for i, e in enumerate(items):
-            (self.crm if i % 2 else self.google).put(e)
+    @initialize(data=st.data(), n=st.integers(0, 4))
+    def seed(self, data: Any, n: int) -> None:
+        for i in range(n):
+            self.put(self.crm if i % 2 else self.google, data.draw(self.items()))
 
-    @rule(e=events())
-    def crm_create(self, e: Event) -> None:
-        self.crm.put(e)
+    @rule(data=st.data())
+    def crm_create(self, data: Any) -> None:
+        self.put(self.crm, data.draw(self.items()))
 
-    @rule(e=events(private=False))
-    def google_create(self, e: Event) -> None:
-        self.google.put(e)
+    @rule(data=st.data())
+    def google_create(self, data: Any) -> None:
+        self.put(self.google, data.draw(self.items(private=False)))
 
-    @rule(data=st.data(), e=events())
-    def crm_edit(self, data: Any, e: Event) -> None:
+    @rule(data=st.data())
+    def crm_edit(self, data: Any) -> None:
         ids = sorted(self.crm.live())
         if ids:
             id_ = data.draw(st.sampled_from(ids))
-            self.crm.edit(id_, e)
+            self.crm.edit(id_, data.draw(self.items()))
             self._touched(id_)
 
-    @rule(data=st.data(), e=events(private=False))
-    def google_edit(self, data: Any, e: Event) -> None:
+    @rule(data=st.data())
+    def google_edit(self, data: Any) -> None:
         ids = sorted(self.google.live())
         if ids:
             id_ = data.draw(st.sampled_from(ids))
-            self.google.edit(id_, e)
+            self.google.edit(id_, data.draw(self.items(private=False)))
             self._touched(id_)
 
     @rule(data=st.data(), side=st.sampled_from(["crm", "google"]))
@@ -193,34 +273,38 @@ class SyncMachine(RuleBasedStateMachine):
         if ids:
             self.google.touch(data.draw(st.sampled_from(ids)))
 
-    @rule(data=st.data(), a=public_events, b=public_events, same=st.booleans())
-    def edit_both(self, data: Any, a: Event, b: Event, same: bool) -> None:
+    @rule(data=st.data(), same=st.booleans())
+    def edit_both(self, data: Any, same: bool) -> None:
         pairs = self.linked()
         if not pairs:
             return
         p = data.draw(st.sampled_from(pairs))
-        b = a if same else b
+        a = data.draw(self.items(private=False))
+        b = a if same else data.draw(self.items(private=False))
         self._touched(p.crm_id, p.google_id)
         old_c, old_g = self.crm.live()[p.crm_id].item, self.google.live()[p.google_id].item
-        # An "edit" to the content already held is no change (metadata churn), not a conflict.
-        real = not filters.same(a, old_c) and not filters.same(b, old_g)
         self.crm.edit(p.crm_id, a)
         self.google.edit(p.google_id, b)
         c, g = self.crm.live().get(p.crm_id), self.google.live().get(p.google_id)
         assert c is not None and g is not None
+        # What each side holds after the edit (a blind CRM drops some fields): an "edit" to
+        # the content already held is no change (metadata churn), not a conflict.
+        a, b = c.item, g.item
+        real = not filters.same(a, old_c) and not filters.same(b, old_g)
         if self.prefs.direction is Direction.BOTH and real and not filters.same(a, b):
             w = self.prefs.winner
             google_wins = w is Winner.GOOGLE or (
-                w is Winner.LATEST and g.item.updated > c.item.updated  # type: ignore[operator]
+                w is Winner.LATEST and g.item.updated > c.item.updated
             )
             self.expect[p.crm_id] = ("google", b) if google_wins else ("crm", a)
 
-    @rule(data=st.data(), e=public_events)
-    def google_edit_between_plan_and_apply(self, data: Any, e: Event) -> None:
+    @rule(data=st.data())
+    def google_edit_between_plan_and_apply(self, data: Any) -> None:
         ids = sorted(self.google.live())
         if not ids:
             return
         id_ = data.draw(st.sampled_from(ids))
+        e = data.draw(self.items(private=False))
         self._touched(id_)
 
         def edit() -> None:
@@ -264,7 +348,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     @rule(days=st.sampled_from([1, 20]))
     def advance_clock(self, days: int) -> None:
-        # Items drift out of the 30-day past window: never a deletion (invariant 13).
+        # Items drift out of the 30-day past window: leaving scope is never a deletion.
         self.now += timedelta(days=days)
         self.expect.clear()
 
@@ -279,9 +363,16 @@ class SyncMachine(RuleBasedStateMachine):
         op=st.sampled_from([None, "create", "update", "delete", "get", "changes"]),
         applied=st.booleans(),
     )
-    def fault(self, side: str, n: int, error: type[AdapterError], op: str | None, applied: bool):
+    def fault(
+        self, side: str, n: int, error: type[AdapterError], op: str | None, applied: bool
+    ) -> None:
+        if not self.crash_after_create and op in (None, "create"):
+            applied = False  # a lost reply after a create is a crash after a create
         (self.crm if side == "crm" else self.google).fail_next(n, error, op, applied)
 
+    # Not after a wipe: with no pairs to read by id, an empty listing then duplicates the other
+    # side's items (a known gap, pinned by an xfail in test_recovery.py).
+    @precondition(lambda self: not self.wiped)
     @rule(side=st.sampled_from(["crm", "google"]))
     def list_empty(self, side: str) -> None:
         s = self.crm if side == "crm" else self.google
@@ -292,6 +383,7 @@ class SyncMachine(RuleBasedStateMachine):
     def expire_token(self, side: str) -> None:
         (self.crm if side == "crm" else self.google).expire_cursors()
 
+    @precondition(lambda self: self.crash_after_create)
     @rule(k=st.integers(1, 6))
     def crash(self, k: int) -> None:
         self.store.crash_after(k)
@@ -300,9 +392,11 @@ class SyncMachine(RuleBasedStateMachine):
         finally:
             self.store._crash_in = None
 
+    @precondition(lambda self: self.wipes)
     @rule()
     def wipe_state(self) -> None:
         self.store.wipe()
+        self.wiped = True
         # Without state a deletion cannot be told from a never-synced item: the re-link
         # keeps both copies of a pair one side deleted (and never creates anything new).
         self.expect.clear()
@@ -336,22 +430,13 @@ class SyncMachine(RuleBasedStateMachine):
         rows = self.store.snapshot()
         self.crm.read_only = self.google.read_only = True
         try:
-            result = sync_user(
-                USER,
-                self.crm,
-                self.google,
-                self.store,
-                self.prefs,
-                Kind.EVENT,
-                self.now,
-                "UTC",
-                max_attempts=1000,
-            )
+            result = self.round()
         finally:
             self.crm.read_only = self.google.read_only = False
         assert result.crm.writes == result.google.writes == 0
         assert self.store.snapshot() == rows, "a quiet round changed state rows"
         self.check_converged()
+        self.wiped = False
         self.edited.clear()
         self.deleted.clear()
         self.expect.clear()
@@ -366,7 +451,11 @@ class SyncMachine(RuleBasedStateMachine):
         for p in pairs:
             assert p.error is None, p
             assert p.crm_id in crm_live and p.google_id in google_live, p
-        # No duplicates: at most one live Google copy per CRM item.
+        # No duplicates: no side holds more items than users made, and at most one live
+        # Google copy per CRM item.
+        assert len(crm_live) <= self.created and len(google_live) <= self.created, (
+            f"{len(crm_live)} CRM and {len(google_live)} Google items from {self.created} made"
+        )
         origins = [key_origin(r.key) for r in google_live.values() if r.key]
         crm_origins = [o[1] for o in origins if o and o[0].value == "crm"]
         assert len(crm_origins) == len(set(crm_origins)), crm_origins
@@ -384,7 +473,11 @@ class SyncMachine(RuleBasedStateMachine):
             c, g = crm_live[p.crm_id].item, google_live[p.google_id].item
             to_g, to_c = project(ctx, _CRM, c, g), project(ctx, _GOOGLE, g, c)
             if to_g is not None and to_c is not None:
+                if self.crm_blind:
+                    to_c = to_c.with_(**_defaults(self.crm_blind))
                 assert filters.same(to_g, g) or filters.same(to_c, c), (p.key, c, g)
+            if not isinstance(c, Event):
+                continue
             masked = self.prefs.private is PrivateMode.BUSY and c.visibility is (Visibility.PRIVATE)
             if masked and to_g is not None and d.writes_google:
                 assert filters.same(to_g, g), "busy block not masked"
@@ -399,15 +492,69 @@ class SyncMachine(RuleBasedStateMachine):
         # The conflict winner's edit is what both sides hold.
         for cid, (winner, content) in self.expect.items():
             if cid in crm_live and project(ctx, _CRM, content, None) is not None:
-                assert filters.same(crm_live[cid].item, content), (winner, cid)
+                held = crm_live[cid].item
+                if self.crm_blind:
+                    content = content.with_(**_defaults(self.crm_blind))
+                assert filters.same(held, content), (winner, cid)
 
     def teardown(self) -> None:
         self.settle()
+
+
+def _defaults(names: frozenset[str]) -> dict[str, Any]:
+    """Return the default of each Event field in `names` (what a blind CRM stores)."""
+    return {f.name: f.default for f in dataclasses.fields(Event) if f.name in names}
 
 
 from calsync.engine.actions import SideName  # noqa: E402
 
 _CRM, _GOOGLE = SideName.CRM, SideName.GOOGLE
 
+
+class KeylessCrmMachine(SyncMachine):
+    """A CRM like vtiger: no place for our key, fields it cannot hold; Google lists a window."""
+
+    crm_stores_key = False
+    crm_blind = BLIND
+    google_window = True
+    crash_after_create = False
+    wipes = False  # without our key in the CRM, a wiped state has nothing to re-link by
+
+
+class KeylessCrmCrashMachine(KeylessCrmMachine):
+    """The key-less CRM with crashes and lost replies right after creates."""
+
+    crash_after_create = True
+
+
+class TasksMachine(SyncMachine):
+    """To-dos: the embedded CRM's (our key kept) against Google Tasks (server ids, no key)."""
+
+    kind = Kind.TASK
+    google_stores_key = False
+    crash_after_create = False
+    wipes = False
+
+
 TestSyncMachine = SyncMachine.TestCase
 TestSyncMachine.settings = settings(stateful_step_count=40)
+
+TestKeylessCrmMachine = KeylessCrmMachine.TestCase
+TestKeylessCrmMachine.settings = settings(stateful_step_count=40)
+
+TestTasksMachine = TasksMachine.TestCase
+TestTasksMachine.settings = settings(stateful_step_count=40)
+
+TestKeylessCrmCrashMachine = pytest.mark.xfail(
+    strict=True,
+    reason="a create on a key-less side is adopted only through the key, so a crash or a lost "
+    "reply after it duplicates the item (issue 10 item 2; fixed on the dup-safety branch)",
+)(KeylessCrmCrashMachine.TestCase)
+# Derandomized whatever the profile, so the expected failure is found on every run, and not
+# shrunk: an expected failure needs no minimal example (run it with --runxfail for one).
+TestKeylessCrmCrashMachine.settings = settings(
+    stateful_step_count=40,
+    derandomize=True,
+    max_examples=200,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)

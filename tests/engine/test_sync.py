@@ -43,7 +43,7 @@ def test_create_update_delete_google_to_crm() -> None:
 
 
 def test_own_writes_and_metadata_churn_cause_no_writes() -> None:
-    """Invariants 2-4: echo of our writes and a bare etag bump are not changes."""
+    """No echo: our own writes read back and a bare etag bump are not changes."""
     w = World()
     cid = w.crm.put(make_event("A"))
     w.sync()
@@ -159,7 +159,7 @@ def test_private_google_event_lands_public_and_stays_private_on_google() -> None
 
 
 def test_leaving_the_hours_window_deletes_nothing_and_coming_back_relinks() -> None:
-    """Invariant 13 through an edit and through a settings change."""
+    """Leaving scope deletes nothing, whether through an edit or a settings change."""
     from datetime import time
 
     from calsync.prefs import HoursWindow

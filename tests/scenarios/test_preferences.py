@@ -129,7 +129,7 @@ def test_new_york_event_lands_at_the_same_instant_for_a_rome_user(world: World) 
     world.sync()
     ev = world.crm_events()["NY meeting"]
     assert ev.when.start == when.start
-    assert isinstance(ev.when.start, datetime)
+    assert isinstance(ev.when.start, datetime) and isinstance(when.start, datetime)
     assert ev.when.start.astimezone(ROME).hour == (when.start.astimezone(ROME)).hour
     assert ev.when.start.tzinfo is not None and ev.when.start.utcoffset() == timedelta(0)
     assert ev.when.start.astimezone(UTC) == when.start

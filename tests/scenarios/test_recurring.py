@@ -1,5 +1,5 @@
 """Recurring events made in Google reach the CRM the way the CRM stores series: as one event
-with its rule (embedded CRM), or one record per occurrence (vtiger, reference §8)."""
+with its rule (embedded CRM), or one record per occurrence (vtiger)."""
 
 from __future__ import annotations
 

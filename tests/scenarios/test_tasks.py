@@ -1,6 +1,6 @@
-"""To-dos between the CRM and Google Tasks (sync-invariant 31), for both CRMs: create, complete,
-edit and delete travel each way; hidden tasks are read; a quiet round writes nothing; a wiped
-state re-links instead of duplicating."""
+"""To-dos between the CRM and Google Tasks (a watermark, no sync token), for both CRMs:
+create, complete, edit and delete travel each way; hidden tasks are read; a quiet round writes
+nothing; a wiped state re-links instead of duplicating."""
 
 from __future__ import annotations
 

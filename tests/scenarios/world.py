@@ -28,7 +28,10 @@ CLIENT_SECRET = "scenario-secret"
 class CrmDriver(Protocol):
     """Acts as a CRM user in the CRM's own UI (outside calsync)."""
 
-    backend: CrmBackend
+    @property
+    def backend(self) -> CrmBackend:
+        """The CRM backend calsync uses for this CRM."""
+        ...
 
     def add_user(self, name: str, time_zone: str) -> None: ...
     def add_event(self, user: str, event: Event) -> str: ...

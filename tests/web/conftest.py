@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,10 +70,10 @@ class SignedIn:
         return csrf_of(self.http.get(page).text)
 
     def post(
-        self, path: str, data: dict[str, object] | None = None, page: str = "/me"
+        self, path: str, data: Mapping[str, object] | None = None, page: str = "/me"
     ) -> httpx.Response:
         body: dict[str, object] = {"csrf_token": self.token(page), **(data or {})}
-        return self.http.post(path, data=body)  # type: ignore[arg-type]
+        return self.http.post(path, data=body)
 
     def get(self, path: str, **kw: object) -> httpx.Response:
         return self.http.get(path, **kw)  # type: ignore[arg-type]

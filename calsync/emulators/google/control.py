@@ -1,5 +1,6 @@
 """Control API under /_emulator (not Google's): accounts, faults, stats, request log, config,
-clock, sync-token expiry, extra calendars and sharing; documented in docs/emulator-google.md."""
+clock, sync-token expiry, extra calendars and sharing, raw edits that plant unreadable items;
+documented in docs/emulator-google.md."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from urllib.parse import unquote
 
 from calsync.emulators.google.accounts import ensure_account, issue_tokens
 from calsync.emulators.google.calendar import ROLES, calendar_resource, new_calendar
+from calsync.emulators.google.eventmodel import etag
 from calsync.emulators.google.runtime import Emulator
 from calsync.emulators.google.store import rfc3339
 from calsync.emulators.google.times import zone
@@ -220,7 +222,7 @@ def calendars_share(emu: Emulator, req: Req, calendar_id: str) -> Resp:
     else:
         cal.acl[email] = role
     if _body(req).get("expire_sync_tokens"):
-        cal.token_epoch += 1  # Google may invalidate tokens on ACL changes (reference §2.3)
+        cal.token_epoch += 1  # Google may answer 410 to older sync tokens after an ACL change
     emu.store.touch("calendar", cal.id)
     return Resp(200, {"calendar_id": cal.id, "email": email, "role": role})
 
@@ -237,6 +239,36 @@ def clock_set(emu: Emulator, req: Req) -> Resp:
         emu.store.clock_offset += float(body["advance_seconds"])
     emu.store.touch("meta", "counter")
     return clock_get(emu, req)
+
+
+def raw_patch(emu: Emulator, req: Req) -> Resp:
+    """Merge fields into a stored event or task as is, bypassing every check.
+
+    Google sometimes hands out items calsync cannot read (odd dates from old clients, fields
+    from newer API versions); this plants one, with a new change number and etag so listings
+    and sync tokens see it as changed.
+    """
+    body = _body(req)
+    fields = body.get("fields")
+    item_id = body.get("id")
+    if not isinstance(fields, dict) or not isinstance(item_id, str):
+        raise BadControl("id (a string) and fields (an object) are required")
+    store = emu.store
+    rec: Any
+    if "calendar_id" in body:
+        rec = store.events.get(str(body["calendar_id"]), {}).get(item_id)
+        kind, owner = "event", str(body["calendar_id"])
+    else:
+        rec = store.tasks.get(str(body.get("tasklist_id")), {}).get(item_id)
+        kind, owner = "task", str(body.get("tasklist_id"))
+    if rec is None:
+        raise BadControl(f"no stored {kind} {item_id}", 404)
+    rec.res.update(fields)
+    rec.mod = store.next_mod()
+    rec.res["etag"] = etag(rec.mod)
+    rec.res["updated"] = rfc3339(store.now())
+    store.touch(kind, owner, item_id)
+    return Resp(200, rec.res)
 
 
 def channels_list(emu: Emulator, req: Req) -> Resp:
@@ -267,6 +299,7 @@ ROUTES: list[tuple[str, str, Control]] = [
     ("POST", "calendars/{calendar_id}/acl", calendars_share),
     ("GET", "clock", clock_get),
     ("POST", "clock", clock_set),
+    ("POST", "raw", raw_patch),
     ("GET", "channels", channels_list),
     ("GET", "health", health),
 ]

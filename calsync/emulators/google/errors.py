@@ -1,4 +1,5 @@
-"""Google's JSON error envelope (reference §3.1) and the exception handlers raise to produce it."""
+"""Google's JSON error envelope (`error.code`, `.message`, `.errors[]`) and the exception
+handlers raise to produce it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """events.list and events.instances: filters, recurrence expansion, keyset paging, and sync
-tokens with tombstones (reference §2.2-2.4)."""
+tokens with tombstones, as Google's events.list does."""
 
 from __future__ import annotations
 
@@ -191,7 +191,7 @@ def _collect(ctx: Ctx, cal: Calendar, since: int | None, upto: int) -> list[tupl
         hidden_instance = (
             not single and master is not None and master.res.get("status") != "cancelled"
         )
-        # Cancelled instances of a live series stay listed with singleEvents=false (§2.2).
+        # Cancelled instances of a live series stay listed with singleEvents=false, as on Google.
         if not live and not show_deleted and not hidden_instance:
             continue
         if res.get("recurrence"):

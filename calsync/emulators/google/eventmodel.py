@@ -29,7 +29,7 @@ READ_ONLY = (
     "recurringEventId",
     "originalStartTime",
 )
-# Changes to these bump `sequence` (reference §2.6, open question 1).
+# Changes to these bump `sequence`, as Google does for the fields an invitation depends on.
 SIGNIFICANT = ("start", "end", "recurrence", "location")
 _ENUMS = {
     "status": ("confirmed", "tentative", "cancelled"),
@@ -195,7 +195,7 @@ def tombstone(res: Json) -> Json:
     return out
 
 
-# What a reader sees of a private event, and a free/busy reader of any event (§2.10).
+# What a reader sees of a private event, and a free/busy reader of any event: times only.
 _BUSY_ONLY = (
     "kind",
     "etag",

@@ -1,5 +1,5 @@
 """Tasks API v1: task lists and tasks, with Google's `due` date-only rule, completion stamps,
-soft-deleted tombstones and `updatedMin` incremental reads (reference §4)."""
+soft-deleted tombstones and `updatedMin` incremental reads, as Google Tasks v1 does."""
 
 from __future__ import annotations
 

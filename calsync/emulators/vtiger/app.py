@@ -113,7 +113,7 @@ def _dispatch(
         entry["fault"] = fault.status
         return Response(fault.body, status_code=fault.status)
     if operation not in _OPS:
-        return Response(b"", status_code=500)  # unknown operation: a PHP fatal error (§7)
+        return Response(b"", status_code=500)  # unknown operation: a PHP fatal error
     want, prelogin = _OPS[operation]
     svc = emu.service
     params = query if want == "GET" else form

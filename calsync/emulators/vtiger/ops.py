@@ -216,7 +216,7 @@ class Service:
             elif name == "label":
                 value = rec.data.get("subject", "")
             elif name == "assigned_user_id":
-                # An unknown owner is accepted and comes back as the bare number (§7).
+                # An unknown owner is accepted and comes back as the bare number, as on vtiger.
                 value = ws_id("Users", rec.owner) if known_owner else str(rec.owner)
             elif name == "modifiedby":
                 value = ws_id("Users", rec.modifiedby)

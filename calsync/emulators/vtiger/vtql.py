@@ -2,7 +2,7 @@
 
 `SELECT cols|*|count(*) FROM Module [WHERE f op v [AND|OR ...]] [ORDER BY f [ASC|DESC], ...]
 [LIMIT [offset,] n];` with ops `= != <> < > <= >= IN LIKE`. Errors are raised as vtiger
-reports them (reference §7): a garbled statement is ACCESS_DENIED, a missing `;` is
+reports them: a garbled statement is ACCESS_DENIED, a missing `;` is
 QUERY_SYNTAX_ERROR, an unknown field is ACCESS_DENIED naming the field.
 """
 
@@ -265,7 +265,7 @@ def run(q: Query, rows: list[dict[str, Any]], selected: bool = False) -> list[di
     """Return `q` applied to `rows` (filter and order unless `selected`, then page, project)."""
     hits = rows if selected else select(q, rows)
     if q.count:
-        # A real vtiger 8.4 answered `[]` to count(*) (reference §7).
+        # A real vtiger 8.4 answered `[]` to count(*).
         return []
     hits = hits[q.offset : q.offset + q.limit]
     if q.columns is None:

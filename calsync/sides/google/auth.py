@@ -1,4 +1,4 @@
-"""The auth seam of the Google adapters: something that hands out access tokens (STYLE point 11).
+"""The auth seam of the Google adapters: something that hands out access tokens.
 
 Public API: `TokenSource` (protocol: `get_access_token()`, `invalidate()`), `RefreshTokenAuth`
 (a stored refresh token, refreshed through google-auth), `StaticTokenAuth` (a fixed access
@@ -71,7 +71,7 @@ class RefreshTokenAuth:
         access_token: str | None = None,
         request: google.auth.transport.Request | None = None,
     ) -> None:
-        self._credentials = Credentials(  # type: ignore[no-untyped-call]
+        self._credentials = Credentials(
             token=access_token,
             refresh_token=refresh_token,
             token_uri=token_uri,
@@ -101,7 +101,7 @@ class RefreshTokenAuth:
             if not creds.valid:
                 _LOGGER.debug("refreshing the Google access token")
                 try:
-                    creds.refresh(self._transport())  # type: ignore[no-untyped-call]
+                    creds.refresh(self._transport())
                 except google.auth.exceptions.RefreshError as err:
                     if getattr(err, "retryable", False):
                         raise TransientError(f"token refresh failed: {err.args[0]}") from err

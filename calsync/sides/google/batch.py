@@ -1,7 +1,7 @@
 """Google batch requests: encode calls as multipart/mixed, parse the multipart reply.
 
 Public API: `BatchCall`, `BatchReply`, `encode_batch`, `parse_batch`. Transport and retries
-live in `http.py`; this module only knows the format (google-api.md §3.5): one
+live in `http.py`; this module only knows Google's batch format: one
 `application/http` part per call with a `Content-ID`, answered by parts whose `Content-ID` is
 `<response-{the request's id}>`.
 """

@@ -4,7 +4,7 @@ Public API: `GoogleCalendarSide(http, calendar_id, key_namespace, time_min=, tim
 sync_attendees=, default_tz=)` with `changes`, `get`, `get_many`, `create`, `update`,
 `delete`, `event_id`, `series_of`, `list_calendars`; `CalendarInfo`.
 
-Rules kept here (sync-invariants 8, 14, 15, 19, 25, 29): inserts use the id derived from our
+Rules kept here: inserts use the id derived from our
 key (a retried insert gets 409 -> AlreadyExists, for the engine to adopt); updates are PATCHes
 of owned fields with `If-Match`, never PUT; every write sends `sendUpdates=none`; a 410 on a
 sync token raises InvalidSyncToken; the full listing is bounded by the sync window.
@@ -253,9 +253,10 @@ class GoogleCalendarSide:
     def delete(self, id: str, etag: str | None) -> None:
         """Delete `id` (If-Match `etag`); an event already gone or deleted is fine.
 
-        Someone else's meeting is declined instead (sync-invariant 10): deleting the user's
-        copy is not theirs to do, and the declined copy reads as gone from then on. That
-        takes a GET first; `gone` events need nothing more.
+                Someone else's meeting is declined instead (calsync deletes only events the user
+        organises): deleting the user's
+                copy is not theirs to do, and the declined copy reads as gone from then on. That
+                takes a GET first; `gone` events need nothing more.
         """
         current = self._fetch(id)
         if current is None or gone(current):

@@ -1,4 +1,4 @@
-"""The one place Google's error envelope becomes calsync's error tree (STYLE point 10).
+"""The one place Google's error envelope becomes calsync's error tree.
 
 Public API: `GoogleError` (status, reason, message, retry_after), `parse_error`,
 `GoogleError.retryable` / `.rate_limited`, `GoogleError.exception()`, and `Deleted`

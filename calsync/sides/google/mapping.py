@@ -3,7 +3,7 @@
 Public API: `event_id_for`, `key_property`, `event_to_google`, `event_from_google`,
 `task_to_google`, `task_from_google`, `parse_time`, `format_time`, `MAX_REMINDERS`.
 
-Choices (DESIGN.md §4, sync-invariants 24-31):
+Choices:
 - Timed items go out as `dateTime` in the item's own zone (with its offset) plus `timeZone`;
   all-day items as `date` with Google's exclusive end. On PATCH the other form is sent as null,
   so a timed/all-day switch clears it (nested objects merge on PATCH).

@@ -3,7 +3,7 @@
 Public API: `GoogleTasksSide(http, tasklist_id="@default", overlap=)` with `changes`, `get`,
 `create`, `update`, `delete`, `matching`, `list_tasklists`; `TaskListInfo`.
 
-Tasks have no sync token (sync-invariant 31): the cursor is a watermark taken from Google's
+Tasks have no sync token: the cursor is a watermark taken from Google's
 own `updated` (never our clock) minus a small overlap, and each incremental read asks for
 `updatedMin` + `showDeleted` + `showHidden` + `showCompleted`, every page. Tasks get server
 ids and cannot hold our key (we do not pollute the notes): they re-link through the state

@@ -11,7 +11,6 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
-from calsync.engine.pairs import Kind
 from calsync.model import (
     Attendee,
     Event,
@@ -97,7 +96,8 @@ def task_from_row(row: Any) -> Task:
 class Codec(Generic[T]):
     """How one kind of item is kept: its table and its conversions."""
 
-    kind: Kind
+    kind: str
+    """`event` or `to-do`, for messages."""
     table: sa.Table
     item_type: type[T]
 
@@ -110,10 +110,10 @@ class Codec(Generic[T]):
         return task_values(item)
 
     def item(self, row: Any) -> T:
-        made = event_from_row(row) if self.kind is Kind.EVENT else task_from_row(row)
+        made = event_from_row(row) if self.item_type is Event else task_from_row(row)
         assert isinstance(made, self.item_type)
         return made
 
 
-EVENTS: Codec[Event] = Codec(Kind.EVENT, t.events, Event)
-TASKS: Codec[Task] = Codec(Kind.TASK, t.todos, Task)
+EVENTS: Codec[Event] = Codec("event", t.events, Event)
+TASKS: Codec[Task] = Codec("to-do", t.todos, Task)

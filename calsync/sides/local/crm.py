@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from calsync.db import make_engine
 from calsync.errors import CalsyncError, NotFound
 from calsync.model import Event, Item, Task, utcnow, zone
 from calsync.passwords import hash_password, verify_password
@@ -27,7 +28,6 @@ from calsync.sides.base import Remote
 from calsync.sides.local import tables as t
 from calsync.sides.local.codec import EVENTS, TASKS
 from calsync.sides.local.side import LocalSide, current_seq
-from calsync.state.migrate import make_engine
 
 T = TypeVar("T", bound=Item)
 

@@ -138,7 +138,7 @@ class LocalSide(Generic[T]):
         with self._engine.begin() as conn:
             row = self._row(conn, id)
             if row is None or row.deleted:
-                raise NotFound(f"no {self._codec.kind.value} {id} for {self.user}")
+                raise NotFound(f"no {self._codec.kind} {id} for {self.user}")
             if etag is not None and etag != str(row.version):
                 raise PreconditionFailed(f"{id} is at version {row.version}, not {etag}")
             self._write(conn, row, values)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from calsync.state.tables import UTCDateTime
+from calsync.db import UTCDateTime
 
 metadata = sa.MetaData()
 

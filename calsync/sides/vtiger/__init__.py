@@ -1,13 +1,12 @@
 """vtiger CRM side: webservice client, field mapping and the Side implementations.
 
 Public API: `VtigerClient`, `VtigerEventsSide`, `VtigerTasksSide`, `ApplicationFeed`,
-`VTIGER_IGNORED_FIELDS`, `vtiger_projection`, `match_existing_google_copies`.
+`VTIGER_IGNORED_FIELDS`, `vtiger_projection`.
 """
 
 from calsync.sides.vtiger.client import SyncResult, VtigerClient
 from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS, vtiger_projection
-from calsync.sides.vtiger.migrate import match_existing_google_copies
 from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide
 
 __all__ = [
@@ -17,6 +16,5 @@ __all__ = [
     "VtigerClient",
     "VtigerEventsSide",
     "VtigerTasksSide",
-    "match_existing_google_copies",
     "vtiger_projection",
 ]

@@ -26,9 +26,9 @@ def _weekly_rome(raw: httpx.Client, event_id: str = "series000", count: int = 4)
 
 
 def _single(raw: httpx.Client, **params: str) -> list[dict[str, Any]]:
-    return raw.get(EV, params={"singleEvents": "true", "orderBy": "startTime", **params}).json()[
-        "items"
-    ]
+    query = {"singleEvents": "true", "orderBy": "startTime", **params}
+    items: list[dict[str, Any]] = raw.get(EV, params=query).json()["items"]
+    return items
 
 
 def test_weekly_series_keeps_local_time_across_dst(raw: httpx.Client) -> None:

@@ -1,4 +1,4 @@
-"""Transport, authentication and sessions of the emulator, as vtiger 8.4 answered (§2, §7)."""
+"""Transport, authentication and sessions of the emulator, as vtiger 8.4 answered."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def test_operation_name_is_case_insensitive(vt: VtigerEmulator, alice: EmulatedU
 
 
 def test_listtypes_and_describe(vt: VtigerEmulator, alice: EmulatedUser) -> None:
-    """describe carries vtiger's mandatory flags (§3), which an admin may change at run time."""
+    """describe carries vtiger's mandatory flags, which an admin may change at run time."""
     ws = Ws(vt, alice)
     assert set(ws.ok("GET", "listtypes")["types"]) >= {"Events", "Calendar", "Users"}
     events = ws.ok("GET", "describe", elementType="Events")

@@ -1,4 +1,4 @@
-"""VTQL queries and the `sync` change feed of the emulator (§2, §7)."""
+"""VTQL queries and the `sync` change feed of the emulator."""
 
 from __future__ import annotations
 

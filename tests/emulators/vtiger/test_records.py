@@ -1,4 +1,4 @@
-"""Records on the emulator: create/retrieve/update/revise/delete, values and permissions (§7)."""
+"""Records on the emulator: create/retrieve/update/revise/delete, values and permissions."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ class Reply:
 
 
 def google_error(status: int, reason: str, message: str = "msg", domain: str = "global") -> Reply:
-    """Return a reply with Google's error envelope (google-api.md §3.1)."""
+    """Return a reply with Google's error envelope (integer `code`, `errors[].reason`)."""
     return Reply(
         status,
         {

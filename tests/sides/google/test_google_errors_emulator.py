@@ -3,6 +3,7 @@ plus an Event round trip through the emulator's storage."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -37,7 +38,7 @@ BODY = {
 def test_emulator_errors_map_to_the_calsync_tree(google: Google) -> None:
     http = google.http()
     made = http.json("POST", EVENTS, params={"sendUpdates": "none"}, json={**BODY, "id": "abcde1"})
-    cases = [
+    cases: list[tuple[Callable[[], object], type[Exception]]] = [
         (lambda: http.call("GET", EVENTS + "/nosuch1"), NotFound),
         (lambda: http.call("POST", EVENTS, json={**BODY, "id": "abcde1"}), AlreadyExists),
         (lambda: http.call("POST", EVENTS, json={**BODY, "id": "Bad_Id"}), InvalidItem),

@@ -20,7 +20,7 @@ from calsync.errors import (
     QuotaError,
     TransientError,
 )
-from calsync.quota import Backoff, Budget, MemoryCounter, RateLimiter
+from calsync.quota import Backoff, Budget, BudgetAlert, MemoryCounter, RateLimiter
 from calsync.sides.google.batch import BatchCall, encode_batch
 from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.errors import Deleted
@@ -178,7 +178,7 @@ def test_every_call_sends_quota_user_and_logs_no_token(
 def test_budget_counts_every_try_and_refuses_past_the_limit(
     scripted: Scripted, make_http: MakeHttp
 ) -> None:
-    alerts = []
+    alerts: list[BudgetAlert] = []
     budget = Budget(
         MemoryCounter(), user_limit=6, on_alert=alerts.append, today=lambda: date(2026, 1, 1)
     )
@@ -198,7 +198,7 @@ def test_budget_counts_every_try_and_refuses_past_the_limit(
 
 def test_budget_per_project_and_user_with_alerts_once_per_day() -> None:
     day = [date(2026, 1, 1)]
-    alerts = []
+    alerts: list[BudgetAlert] = []
     budget = Budget(
         MemoryCounter(),
         project_limit=10,
@@ -227,7 +227,7 @@ def test_budget_per_project_and_user_with_alerts_once_per_day() -> None:
 def test_batch_counts_each_call_and_retries_only_failed_parts(
     scripted: Scripted, make_http: MakeHttp
 ) -> None:
-    def multipart(*parts: tuple[int, str, str]) -> Reply:
+    def multipart(*parts: tuple[int, int, str]) -> Reply:
         body = (
             "".join(
                 f"--b\r\nContent-Type: application/http\r\nContent-ID: <response-item-{i}>\r\n\r\n"

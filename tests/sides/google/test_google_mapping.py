@@ -46,7 +46,7 @@ ZONES = [
     "Australia/Lord_Howe",
     "America/St_Johns",
 ]
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+text = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 instants = st.datetimes(min_value=datetime(1980, 1, 1), max_value=datetime(2090, 12, 31)).map(
     lambda d: d.replace(microsecond=0, tzinfo=UTC)
 )

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from calsync.config import isolated_settings
+from calsync.files import private_dir, private_file
 from calsync.state import Store
-from calsync.state.files import private_dir, private_file
 from calsync.wiring import build
 
 
