@@ -71,10 +71,17 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     """Celery broker; unset means the embedded in-process scheduler."""
 
-    google_daily_budget: int = Field(default=1_000_000, ge=1)
-    """Google API calls the whole project may make per day (Google's default quota)."""
+    google_daily_budget: int = Field(default=500_000, ge=1)
+    """Calendar API calls the whole project may make per quota day: half of the 1,000,000 a
+    day past which Google bills Calendar API use. (Named before the Tasks API had its own
+    budget; it is the Calendar API's.)"""
     google_user_daily_budget: int = Field(default=20_000, ge=1)
-    """Google API calls one user's syncs may make per day."""
+    """Calendar API calls one user's syncs may make per quota day."""
+    google_tasks_daily_budget: int = Field(default=40_000, ge=1)
+    """Tasks API calls the whole project may make per quota day (Google's courtesy limit is
+    50,000)."""
+    google_tasks_user_daily_budget: int = Field(default=5_000, ge=1)
+    """Tasks API calls one user's syncs may make per quota day."""
     google_user_calls_per_minute: int = Field(default=300, ge=1, le=600)
     """Per-user rate, kept well below Google's 600 requests per minute per user."""
 

@@ -3,11 +3,15 @@
 Public API:
 - `Backoff`: truncated exponential backoff with full jitter, a cap and a number of tries; honours
   a server's `Retry-After`.
-- `CallCounter`: the two methods a durable store implements (`add_calls`, `calls_on`);
-  `MemoryCounter` is the in-process one.
-- `Budget`: daily call budgets per project and per user, alerts at thresholds through a
-  callback, `QuotaError` past the limit; optionally a `RateLimiter` (calls per minute per
+- `Api`: the Google API a call is counted against (`calendar`, `tasks`); Google keeps a
+  separate quota for each.
+- `CallCounter`: the two methods a durable store implements (`add_calls`, `calls_on`), counting
+  per quota day, user and API; `MemoryCounter` is the in-process one.
+- `Limits`: one API's daily budget for the project and for each user.
+- `Budget`: daily call budgets per API, per project and per user, alerts at thresholds through
+  a callback, `QuotaError` past the limit; optionally a `RateLimiter` (calls per minute per
   user and per project, waiting for room). `CallBudget` is what the HTTP layer needs of it.
+- `CALENDAR_BILLING_THRESHOLD`: the Calendar API calls per day past which Google bills.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import random
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -31,9 +36,21 @@ _LOGGER = logging.getLogger(__name__)
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 
 
+CALENDAR_BILLING_THRESHOLD = 1_000_000
+"""Calendar API requests per project and day past which Google charges (not raisable); the
+default project budget stays well under it."""
+
+
 def quota_day() -> date:
     """Return the current quota day (the date in Pacific time, as Google counts)."""
     return datetime.now(QUOTA_ZONE).date()
+
+
+class Api(StrEnum):
+    """The Google API a call is counted against: each has its own quota and budget."""
+
+    CALENDAR = "calendar"
+    TASKS = "tasks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +86,14 @@ class Backoff:
 
 
 class CallCounter(Protocol):
-    """Durable per-day call counts (the SQL state store implements this)."""
+    """Durable per-day call counts by user and API (the SQL state store implements this)."""
 
-    def add_calls(self, user: str, n: int, day: date) -> object:
-        """Add `n` calls made for `user` on `day`."""
+    def add_calls(self, user: str, n: int, day: date, api: Api = Api.CALENDAR) -> object:
+        """Add `n` calls of `api` made for `user` on `day`."""
         ...
 
-    def calls_on(self, day: date, user: str | None = None) -> int:
-        """Return the calls made on `day` by `user`, or by everyone when `user` is None."""
+    def calls_on(self, day: date, user: str | None = None, api: Api | None = None) -> int:
+        """Return the calls made on `day` by `user` (None: everyone) to `api` (None: all)."""
         ...
 
 
@@ -84,16 +101,30 @@ class MemoryCounter:
     """An in-process CallCounter (tests, the embedded single-process mode)."""
 
     def __init__(self) -> None:
-        self._counts: dict[tuple[date, str], int] = defaultdict(int)
+        self._counts: dict[tuple[date, str, Api], int] = defaultdict(int)
         self._lock = threading.Lock()
 
-    def add_calls(self, user: str, n: int, day: date) -> None:
+    def add_calls(self, user: str, n: int, day: date, api: Api = Api.CALENDAR) -> None:
         with self._lock:
-            self._counts[(day, user)] += n
+            self._counts[(day, user, Api(api))] += n
 
-    def calls_on(self, day: date, user: str | None = None) -> int:
+    def calls_on(self, day: date, user: str | None = None, api: Api | None = None) -> int:
         with self._lock:
-            return sum(c for (d, u), c in self._counts.items() if d == day and user in (None, u))
+            return sum(
+                c
+                for (d, u, a), c in self._counts.items()
+                if d == day and user in (None, u) and api in (None, a)
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """One API's daily call budget; None means unlimited."""
+
+    project: int | None = None
+    """Calls the whole project may make per quota day."""
+    user: int | None = None
+    """Calls one user's syncs may make per quota day."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +140,16 @@ class BudgetAlert:
     limit: int
     threshold: float
     """The fraction crossed, e.g. 0.8."""
+    api: Api = Api.CALENDAR
+    """The API whose budget it is."""
 
 
 class CallBudget(Protocol):
     """What the HTTP layer needs: count calls before making them, refuse when spent."""
 
-    def spend(self, user: str, n: int = 1) -> None:
-        """Count `n` calls for `user`; raise QuotaError (counting nothing) past the budget."""
+    def spend(self, user: str, n: int = 1, api: Api = Api.CALENDAR) -> None:
+        """Count `n` calls of `api` for `user`; raise QuotaError (counting nothing) past the
+        budget."""
         ...
 
 
@@ -186,17 +220,19 @@ class RateLimiter:
 
 
 class Budget:
-    """Daily call budgets for the project and for each user, with alerts.
+    """Daily call budgets for each API, for the project and for each user, with alerts.
 
-    `spend` raises QuotaError when the calls would pass either limit, and reports each
-    threshold crossed once per day and scope through `on_alert`. Check and count are one
-    step within a process; across processes the limits are soft by a few calls.
+    `spend` raises QuotaError when the calls would pass either limit of their API, and reports
+    each threshold crossed once per day, API and scope through `on_alert`. Check and count
+    are one step within a process; across processes the limits are soft by a few calls.
+    `project_limit` and `user_limit` are the Calendar API's limits when `limits` leaves it out.
     """
 
     def __init__(
         self,
         counter: CallCounter,
         *,
+        limits: Mapping[Api, Limits] | None = None,
         project_limit: int | None = None,
         user_limit: int | None = None,
         thresholds: Sequence[float] = (0.5, 0.8, 1.0),
@@ -206,47 +242,62 @@ class Budget:
     ) -> None:
         self.counter = counter
         self.rate = rate
-        self.project_limit = project_limit
-        self.user_limit = user_limit
+        self.limits: dict[Api, Limits] = {Api.CALENDAR: Limits(project_limit, user_limit)}
+        self.limits.update(limits or {})
         self.thresholds = tuple(sorted(thresholds))
         self.on_alert = on_alert
         self._today = today
-        self._fired: set[tuple[date, str, str | None, float]] = set()
+        self._fired: set[tuple[date, Api, str, str | None, float]] = set()
         self._lock = threading.RLock()
 
-    def remaining(self, user: str) -> int | None:
-        """Return the calls `user` may still make today (None when unlimited)."""
+    def limits_of(self, api: Api) -> Limits:
+        """Return the limits of `api` (unlimited when none are set)."""
+        return self.limits.get(api, Limits())
+
+    def remaining(self, user: str, api: Api = Api.CALENDAR) -> int | None:
+        """Return the calls of `api` `user` may still make today (None when unlimited)."""
         day = self._today()
+        limits = self.limits_of(api)
         left: list[int] = []
-        if self.project_limit is not None:
-            left.append(self.project_limit - self.counter.calls_on(day))
-        if self.user_limit is not None:
-            left.append(self.user_limit - self.counter.calls_on(day, user))
+        if limits.project is not None:
+            left.append(limits.project - self.counter.calls_on(day, api=api))
+        if limits.user is not None:
+            left.append(limits.user - self.counter.calls_on(day, user, api))
         return max(0, min(left)) if left else None
 
-    def spend(self, user: str, n: int = 1) -> None:
-        """Count `n` calls for `user`; raise QuotaError (counting nothing) past a budget.
+    def spend(self, user: str, n: int = 1, api: Api = Api.CALENDAR) -> None:
+        """Count `n` calls of `api` for `user`; raise QuotaError (counting nothing) past a
+        budget.
 
-        With a rate limiter, first wait for room in the per-minute windows.
+        With a rate limiter, first wait for room in the per-minute windows (Google's
+        per-minute quotas are the Calendar API's; one window serves both APIs, to be safe).
         """
         if self.rate is not None:
             self.rate.acquire(user, n)
         day = self._today()
+        limits = self.limits_of(api)
         with self._lock:
-            project_used = self.counter.calls_on(day)
-            user_used = self.counter.calls_on(day, user)
-            if self.project_limit is not None and project_used + n > self.project_limit:
-                self._alert("project", None, day, project_used, project_used + n)
-                raise QuotaError(f"daily project budget of {self.project_limit} calls is spent")
-            if self.user_limit is not None and user_used + n > self.user_limit:
-                self._alert("user", user, day, user_used, user_used + n)
-                raise QuotaError(f"daily budget of {self.user_limit} calls for {user} is spent")
-            self.counter.add_calls(user, n, day)
-        self._alert("project", None, day, project_used, project_used + n)
-        self._alert("user", user, day, user_used, user_used + n)
+            project_used = self.counter.calls_on(day, api=api)
+            user_used = self.counter.calls_on(day, user, api)
+            if limits.project is not None and project_used + n > limits.project:
+                self._alert(api, "project", None, day, project_used, project_used + n)
+                raise QuotaError(
+                    f"daily project budget of {limits.project} {api} API calls is spent"
+                )
+            if limits.user is not None and user_used + n > limits.user:
+                self._alert(api, "user", user, day, user_used, user_used + n)
+                raise QuotaError(
+                    f"daily budget of {limits.user} {api} API calls for {user} is spent"
+                )
+            self.counter.add_calls(user, n, day, api)
+        self._alert(api, "project", None, day, project_used, project_used + n)
+        self._alert(api, "user", user, day, user_used, user_used + n)
 
-    def _alert(self, scope: str, user: str | None, day: date, before: int, after: int) -> None:
-        limit = self.project_limit if scope == "project" else self.user_limit
+    def _alert(
+        self, api: Api, scope: str, user: str | None, day: date, before: int, after: int
+    ) -> None:
+        limits = self.limits_of(api)
+        limit = limits.project if scope == "project" else limits.user
         if limit is None or limit <= 0:
             return
         for t in self.thresholds:
@@ -254,10 +305,12 @@ class Budget:
             if not (before < mark <= after):
                 continue
             with self._lock:
-                if (day, scope, user, t) in self._fired:
+                if (day, api, scope, user, t) in self._fired:
                     continue
-                self._fired.add((day, scope, user, t))
-            alert = BudgetAlert(scope, user, day, min(after, limit), limit, t)
-            _LOGGER.warning("quota[%s %s] crossed %d%% of %d calls", scope, user, t * 100, limit)
+                self._fired.add((day, api, scope, user, t))
+            alert = BudgetAlert(scope, user, day, min(after, limit), limit, t, api)
+            _LOGGER.warning(
+                "quota[%s %s %s] crossed %d%% of %d calls", api, scope, user, t * 100, limit
+            )
             if self.on_alert is not None:
                 self.on_alert(alert)

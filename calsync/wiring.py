@@ -85,7 +85,7 @@ def open_store(settings: Settings) -> Store:
 def _alert(alert: BudgetAlert) -> None:
     err.print(
         f"[yellow]quota:[/] {alert.scope} {alert.user or ''} used {alert.used}/{alert.limit} "
-        f"Google calls today ({alert.threshold:.0%})"
+        f"{alert.api} API calls today ({alert.threshold:.0%})"
     )
 
 
@@ -98,8 +98,7 @@ def build(settings: Settings | None = None) -> App:
     app_settings = AppSettings(store, settings, crm)
     budget = Budget(
         store,
-        project_limit=app_settings.daily_budget(),
-        user_limit=settings.google_user_daily_budget,
+        limits=app_settings.budgets(),
         on_alert=_alert,
         # Stay well under Google's 600 calls/minute per user instead of meeting its 429s.
         rate=RateLimiter(per_user=settings.google_user_calls_per_minute, per_project=9000),
@@ -107,7 +106,7 @@ def build(settings: Settings | None = None) -> App:
 
     def google_now() -> GoogleSettings:
         # Read per round, so what the admin page saves applies without a restart.
-        budget.project_limit = app_settings.daily_budget()
+        budget.limits = app_settings.budgets()
         return app_settings.google()
 
     metrics = RoundMetrics()

@@ -1,4 +1,4 @@
-"""The `calsync` command: demo, serve, sync, users, worker.
+"""The `calsync` command: demo, serve, sync, users, usage, worker.
 
 Commands only wire settings, the state store and the CRM, then call the service layer.
 """
@@ -150,6 +150,25 @@ def users_create_admin(
     from calsync.cli.commands import create_admin
 
     create_admin(name, password)
+
+
+@app.command()
+def usage(
+    # Parsed here, not by Typer: a wrong value gets calsync's one-line error, not a usage box.
+    days: Annotated[
+        str,
+        typer.Option("--days", metavar="N", help="Quota days to show, today included (1 to 366)."),
+    ] = "7",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of tables.")
+    ] = False,
+) -> None:
+    """Show Google API calls per quota day, per API and per user, against the budgets."""
+    from calsync.cli.commands import show_usage
+
+    if not days.strip().isdecimal():
+        fail(f"--days must be a whole number of days from 1 to 366, not {days!r}")
+    show_usage(int(days), as_json=as_json)
 
 
 @app.command()

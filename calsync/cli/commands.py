@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -27,7 +28,8 @@ from calsync.prefs import (
     Winner,
     parse_enum,
 )
-from calsync.service import UserReport
+from calsync.quota import Api
+from calsync.service import Usage, UserReport
 from calsync.state.records import UnknownUser
 from calsync.wiring import build
 
@@ -77,6 +79,67 @@ def summary_table(reports: list[UserReport]) -> Table:
                 str(c.errors),
             )
     return table
+
+
+def _of(calls: int, limit: int | None) -> str:
+    if limit is None:
+        return f"{calls:,}"
+    return f"{calls:,} / {limit:,} ({calls / limit:.0%})"
+
+
+def usage_tables(report: Usage) -> list[Table]:
+    """Return today's calls against the budgets, the calls per day, and today's users."""
+    today = Table(title=f"Google API calls today ({report.today}, Pacific time)")
+    for col in ("api", "project", "per user", "left today"):
+        today.add_column(col, justify="right" if col != "api" else "left")
+    for api in Api:
+        limits = report.budgets.get(api)
+        used = report.today_calls(api)
+        project = limits.project if limits else None
+        today.add_row(
+            api.value,
+            _of(used, project),
+            f"{limits.user:,}" if limits and limits.user is not None else "-",
+            f"{max(0, project - used):,}" if project is not None else "-",
+        )
+    today.caption = (
+        f"Google bills Calendar API calls past {report.billing_threshold:,} a day:"
+        f" {report.billing_left():,} to go today."
+    )
+    days = Table(title="calls per quota day")
+    for col in ("day", "calendar", "tasks"):
+        days.add_column(col, justify="left" if col == "day" else "right")
+    for d in report.days:
+        days.add_row(d.day.isoformat(), f"{d.calendar:,}", f"{d.tasks:,}")
+    users = Table(title="calls per user today")
+    for col in ("user", "calendar", "tasks"):
+        users.add_column(col, justify="left" if col == "user" else "right")
+    cal = report.budgets.get(Api.CALENDAR)
+    tasks = report.budgets.get(Api.TASKS)
+    for u in report.users:
+        users.add_row(
+            u.name,
+            _of(u.calendar, cal.user if cal else None),
+            _of(u.tasks, tasks.user if tasks else None),
+        )
+    return [today, days, users] if report.users else [today, days]
+
+
+def show_usage(days: int, *, as_json: bool = False) -> None:
+    """Print the Google API usage of the last `days` quota days: tables, or one JSON object."""
+    try:
+        app = build()
+        report = app.application.usage.report(days)
+    except CalsyncError as e:  # UsageRefused among them: a bad --days
+        raise fail(str(e)) from None
+    if as_json:
+        # Plain print: rich would wrap and colour the JSON, and scripts read it.
+        print(json.dumps(report.to_json(), indent=2))
+        return
+    for table in usage_tables(report):
+        out.print(table)
+    if not report.users:
+        out.print("No user is linked to Google and no user made calls today.")
 
 
 @reported

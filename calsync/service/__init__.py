@@ -6,9 +6,12 @@
   preferences and page data (`AccountService`).
 - `settings`: the admin page's settings over the configuration (`AppSettings`).
 - `google`: the Google account calls the layer needs, as a protocol (`GoogleAccounts`).
+- `usage`: Google API calls per quota day, API and user, against the budgets
+  (`UsageService`, `Usage`; the budgets' value types `Api` and `Limits`).
 - `application`: all of it assembled (`Application`).
 """
 
+from calsync.quota import Api, Limits
 from calsync.service.accounts import (
     AccountService,
     Disconnected,
@@ -29,18 +32,22 @@ from calsync.service.settings import (
     SettingsRefused,
     check_redirect_uri,
 )
+from calsync.service.usage import DayUsage, Usage, UsageRefused, UsageService, UserUsage
 from calsync.state.records import UserBusy
 
 __all__ = [
     "VTIGER_CALLBACK",
     "AccountService",
+    "Api",
     "AppSettings",
     "Application",
     "CrmView",
+    "DayUsage",
     "Disconnected",
     "GoogleAccounts",
     "GoogleClientView",
     "GoogleLists",
+    "Limits",
     "LinkResult",
     "ListEntry",
     "NotConfigured",
@@ -48,9 +55,13 @@ __all__ = [
     "RoundService",
     "SettingsRefused",
     "SyncService",
+    "Usage",
+    "UsageRefused",
+    "UsageService",
     "UserBusy",
     "UserReport",
     "UserRow",
     "UserStatus",
+    "UserUsage",
     "check_redirect_uri",
 ]

@@ -1,6 +1,7 @@
 """The application layer assembled: what the web app and the job runners are handed.
 
-Public API: `Application` (rounds, accounts, settings, metrics, and the store for sign-in).
+Public API: `Application` (rounds, accounts, settings, metrics, usage, and the store for
+sign-in).
 The composition root (`calsync.wiring`) builds one; nothing here builds anything.
 """
 
@@ -12,6 +13,7 @@ from calsync.service.accounts import AccountService
 from calsync.service.metrics import RoundMetrics
 from calsync.service.rounds import RoundService
 from calsync.service.settings import AppSettings
+from calsync.service.usage import UsageService
 from calsync.state.store import Store
 
 
@@ -28,3 +30,8 @@ class Application:
     store: Store
     """For sign-in and the session key only (`calsync.web.security`); everything else goes
     through the services."""
+
+    @property
+    def usage(self) -> UsageService:
+        """Google API calls per quota day, API and user, against the budgets."""
+        return UsageService(self.store, self.settings)

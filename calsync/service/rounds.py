@@ -25,7 +25,7 @@ from calsync.engine.store import LogEntry
 from calsync.errors import AdapterError, AuthError, QuotaError, TransientError
 from calsync.model import Event, utcnow
 from calsync.prefs import Direction, Prefs, PrefsError
-from calsync.quota import Backoff, Budget, CallBudget
+from calsync.quota import Api, Backoff, Budget, CallBudget
 from calsync.service.metrics import RoundMetrics
 from calsync.sides.base import Side
 from calsync.sides.crm import CrmBackend, CrmUserInfo
@@ -105,9 +105,9 @@ class _CallTally:
         self._budget = budget
         self.calls = 0
 
-    def spend(self, user: str, n: int = 1) -> None:
+    def spend(self, user: str, n: int = 1, api: Api = Api.CALENDAR) -> None:
         if self._budget is not None:
-            self._budget.spend(user, n)  # raises QuotaError before the call is counted here
+            self._budget.spend(user, n, api)  # raises QuotaError before the call is counted here
         self.calls += n
 
 

@@ -1,9 +1,10 @@
-"""The administrator's settings: the Google OAuth client, the redirect URI, the daily budget,
+"""The administrator's settings: the Google OAuth client, the redirect URI, the daily budgets,
 the CRM connection.
 
 Public API: `AppSettings(store, config, crm)` with `google()` (the client in force now: admin
-page values over `CALSYNC_*` values), `daily_budget()`, `google_client()`, `redirect_uri()`,
-`save_google_client()`, `crm()`, `test_crm()`, `calls_today()`, `database_ok()`;
+page values over `CALSYNC_*` values), `daily_budget()`, `budgets()`, `save_budgets()`,
+`google_client()`, `redirect_uri()`, `save_google_client()`, `crm()`, `test_crm()`,
+`calls_today()`, `database_ok()`;
 `check_redirect_uri`, `VTIGER_CALLBACK`; `GoogleClientView`, `CrmView`; `SettingsRefused`.
 """
 
@@ -15,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from calsync.config import Settings
 from calsync.errors import CalsyncError
-from calsync.quota import quota_day
+from calsync.quota import Api, Limits, quota_day
 from calsync.sides.crm import CrmBackend
 from calsync.sides.google.factory import GoogleSettings
 from calsync.state.records import SettingKey
@@ -102,9 +103,61 @@ class AppSettings:
         )
 
     def daily_budget(self) -> int:
-        """Return the Google API calls the whole project may make per day."""
-        stored = self.store.get_setting(SettingKey.GOOGLE_DAILY_BUDGET)
-        return int(stored) if stored else self.config.google_daily_budget
+        """Return the Calendar API calls the whole project may make per day."""
+        return self._budget(SettingKey.GOOGLE_DAILY_BUDGET, self.config.google_daily_budget)
+
+    def _budget(self, key: SettingKey, default: int) -> int:
+        stored = self.store.get_setting(key)
+        return int(stored) if stored else default
+
+    def budgets(self) -> dict[Api, Limits]:
+        """Return each API's daily budgets in force now (admin page values over `CALSYNC_*`)."""
+        cfg = self.config
+        return {
+            Api.CALENDAR: Limits(
+                project=self.daily_budget(),
+                user=self._budget(
+                    SettingKey.GOOGLE_USER_DAILY_BUDGET, cfg.google_user_daily_budget
+                ),
+            ),
+            Api.TASKS: Limits(
+                project=self._budget(
+                    SettingKey.GOOGLE_TASKS_DAILY_BUDGET, cfg.google_tasks_daily_budget
+                ),
+                user=self._budget(
+                    SettingKey.GOOGLE_TASKS_USER_DAILY_BUDGET, cfg.google_tasks_user_daily_budget
+                ),
+            ),
+        }
+
+    def save_budgets(
+        self, *, calendar: str, calendar_user: str, tasks: str, tasks_user: str
+    ) -> None:
+        """Store the four daily budgets (whole numbers, 1 or more); SettingsRefused stores
+        nothing. A user's budget above its project's can never be reached and is refused."""
+        given = {
+            "calendar": (SettingKey.GOOGLE_DAILY_BUDGET, calendar),
+            "calendar_user": (SettingKey.GOOGLE_USER_DAILY_BUDGET, calendar_user),
+            "tasks": (SettingKey.GOOGLE_TASKS_DAILY_BUDGET, tasks),
+            "tasks_user": (SettingKey.GOOGLE_TASKS_USER_DAILY_BUDGET, tasks_user),
+        }
+        errors: dict[str, str] = {}
+        values: dict[str, int] = {}
+        for field, (_key, text) in given.items():
+            value = int(text.strip()) if text.strip().isdecimal() else 0
+            if value < 1:
+                errors[field] = "A daily budget is a whole number of API calls, 1 or more."
+            values[field] = value
+        for api in ("calendar", "tasks"):
+            user_field = f"{api}_user"
+            if api in errors or user_field in errors:
+                continue
+            if values[user_field] > values[api]:
+                errors[user_field] = "A user's budget is at most the project's."
+        if errors:
+            raise SettingsRefused(errors)
+        for field, (key, _text) in given.items():
+            self.store.set_setting(key, str(values[field]))
 
     def google_client(self) -> GoogleClientView:
         """Return the Google client settings for the admin page."""

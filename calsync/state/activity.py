@@ -23,6 +23,8 @@ QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 """Google's daily quotas reset at midnight Pacific time."""
 PROJECT = ""
 """The quota counter's user name for calls made on behalf of no one user."""
+CALENDAR = "calendar"
+"""The quota counter's API when none is named (the counters' first and main API)."""
 
 
 def quota_day(now: datetime) -> date:
@@ -199,8 +201,10 @@ class ActivityMixin(StoreBase):
 
     # -- quota counters ------------------------------------------------------------------
 
-    def add_calls(self, user: str | None, n: int = 1, day: date | None = None) -> int:
-        """Atomically add `n` API calls to the user's (None: project's) count for `day`.
+    def add_calls(
+        self, user: str | None, n: int = 1, day: date | None = None, api: str = CALENDAR
+    ) -> int:
+        """Atomically add `n` calls of `api` to the user's (None: project's) count for `day`.
 
         Return the new count. `day` defaults to Google's current quota day (Pacific time).
         """
@@ -209,18 +213,44 @@ class ActivityMixin(StoreBase):
             result = upsert(
                 conn,
                 t.quota_counters,
-                {"day": when, "user_name": user or PROJECT, "calls": n},
-                ["day", "user_name"],
+                {"day": when, "user_name": user or PROJECT, "api": str(api), "calls": n},
+                ["day", "user_name", "api"],
                 increment="calls",
             )
             return int(result.scalar_one())
 
-    def calls_on(self, day: date, user: str | None = None) -> int:
-        """Return the calls counted on `day` for `user`, or for everyone when None."""
-        query = sa.select(sa.func.coalesce(sa.func.sum(t.quota_counters.c.calls), 0)).where(
-            t.quota_counters.c.day == day
-        )
+    def calls_on(self, day: date, user: str | None = None, api: str | None = None) -> int:
+        """Return the calls counted on `day` for `user` (None: everyone) to `api` (None: all)."""
+        q = t.quota_counters.c
+        query = sa.select(sa.func.coalesce(sa.func.sum(q.calls), 0)).where(q.day == day)
         if user is not None:
-            query = query.where(t.quota_counters.c.user_name == user)
+            query = query.where(q.user_name == user)
+        if api is not None:
+            query = query.where(q.api == str(api))
         with self._tx() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def calls_by_day(self, first: date, last: date) -> dict[tuple[date, str], int]:
+        """Return the calls counted per (quota day, API) from `first` to `last`, both included.
+
+        Days and APIs without calls are left out.
+        """
+        q = t.quota_counters.c
+        query = (
+            sa.select(q.day, q.api, sa.func.sum(q.calls))
+            .where(q.day >= first, q.day <= last)
+            .group_by(q.day, q.api)
+        )
+        with self._tx() as conn:
+            return {(d, a): int(c) for d, a, c in conn.execute(query)}
+
+    def calls_by_user(self, day: date) -> dict[tuple[str, str], int]:
+        """Return the calls counted on `day` per (user, API); project-wide calls under ''."""
+        q = t.quota_counters.c
+        query = (
+            sa.select(q.user_name, q.api, sa.func.sum(q.calls))
+            .where(q.day == day)
+            .group_by(q.user_name, q.api)
+        )
+        with self._tx() as conn:
+            return {(u, a): int(c) for u, a, c in conn.execute(query)}

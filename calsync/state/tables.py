@@ -153,6 +153,8 @@ quota_counters = sa.Table(
     sa.Column("day", sa.Date, primary_key=True),
     # A user's name, or '' for calls made on behalf of no one user (project-wide).
     sa.Column("user_name", NAME, primary_key=True),
+    # The Google API the calls went to (`calendar` | `tasks`): each has its own quota.
+    sa.Column("api", sa.String(16), primary_key=True, server_default="calendar"),
     sa.Column("calls", sa.BigInteger, nullable=False, server_default="0"),
 )
 

@@ -118,3 +118,50 @@ def test_paused_links_become_paused_preferences(db_url: str) -> None:
         assert store.get_prefs("alice").paused is True
         bob = store.get_prefs("bob")
         assert bob.paused is True and bob.days_past == 3
+
+
+def test_quota_counters_gain_an_api_and_old_counts_become_calendar(db_url: str) -> None:
+    """Counts kept before there was one budget per API were all Calendar API budget: after the
+    upgrade they are `calendar` rows, a `tasks` row may join them under the same day and user,
+    and a downgrade folds the APIs back into one count."""
+    from datetime import date
+
+    from calsync.state import Store
+
+    migrate(db_url, "0002_app_service_paused")
+    engine = make_engine(db_url)
+    day = date(2026, 11, 2)
+    try:
+        with engine.begin() as conn:
+            for user, calls in (("alice", 40), ("bob", 7), ("", 3)):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO quota_counters (day, user_name, calls) VALUES (:d, :u, :c)"
+                    ),
+                    {"d": day, "u": user, "c": calls},
+                )
+        migrate(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT user_name, api, calls FROM quota_counters ORDER BY user_name")
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("", "calendar", 3),
+            ("alice", "calendar", 40),
+            ("bob", "calendar", 7),
+        ]
+        with Store.open(db_url, "k" * 32) as store:
+            assert store.add_calls("alice", 5, day, "tasks") == 5
+            assert store.add_calls("alice", 1, day, "calendar") == 41
+            assert store.calls_on(day, "alice") == 46
+        with engine.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0002_app_service_paused")
+        with engine.connect() as conn:
+            folded = conn.execute(
+                sa.text("SELECT user_name, calls FROM quota_counters ORDER BY user_name")
+            ).all()
+        assert [tuple(r) for r in folded] == [("", 3), ("alice", 46), ("bob", 7)]
+    finally:
+        engine.dispose()

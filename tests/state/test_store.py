@@ -342,6 +342,32 @@ def test_quota_counters(store: Store) -> None:
     assert store.calls_on(day) == 16
 
 
+def test_quota_counters_per_api(store: Store) -> None:
+    """Each API is counted apart; the totals and the per-day and per-user sums add them up."""
+    day = date(2026, 3, 1)
+    assert store.add_calls("alice", 4, day, "calendar") == 4
+    assert store.add_calls("alice", 3, day, "tasks") == 3
+    assert store.add_calls("bob", 2, day, "tasks") == 2
+    assert store.add_calls(None, 1, day) == 1  # no API named: the Calendar API's
+    assert store.add_calls("alice", 9, day - timedelta(days=2), "tasks") == 9
+    assert store.add_calls("alice", 8, day + timedelta(days=1), "calendar") == 8
+    assert store.calls_on(day, "alice", "tasks") == 3
+    assert store.calls_on(day, api="tasks") == 5
+    assert store.calls_on(day, api="calendar") == 5
+    assert store.calls_on(day) == 10
+    assert store.calls_by_day(day - timedelta(days=2), day) == {
+        (day - timedelta(days=2), "tasks"): 9,
+        (day, "calendar"): 5,
+        (day, "tasks"): 5,
+    }
+    assert store.calls_by_user(day) == {
+        ("alice", "calendar"): 4,
+        ("alice", "tasks"): 3,
+        ("bob", "tasks"): 2,
+        ("", "calendar"): 1,
+    }
+
+
 def test_quota_counter_under_concurrent_threads(store: Store) -> None:
     day = date(2026, 3, 2)
     workers, each = 8, 25

@@ -162,3 +162,62 @@ def test_password_change_is_admin_only(web: WebEnv) -> None:
     me = web.signed_in("alice")
     data = {"current": "x", "new": "long-enough-1", "confirm": "long-enough-1"}
     assert me.post("/admin/password", data).status_code == 403
+
+
+def test_admin_page_shows_usage_per_api_and_user(web: WebEnv) -> None:
+    """Today's calls per API against the project budgets, the distance to Google's billing
+    threshold, and a row per user against the per-user budgets."""
+    from calsync.quota import quota_day
+
+    day = quota_day()
+    web.store.add_calls("alice", 1500, day, "calendar")
+    web.store.add_calls("alice", 30, day, "tasks")
+    web.store.add_calls("bob", 20, day, "tasks")
+    web.store.set_setting("google_tasks_daily_budget", "200")
+    page = web.signed_in("admin").get("/admin").text
+    usage = page[page.index('id="usage"') :]
+    assert '<tr data-api="calendar">' in usage and '<tr data-api="tasks">' in usage
+    calendar = usage[usage.index('data-api="calendar"') : usage.index('data-api="tasks"')]
+    assert "1,500" in calendar and "500,000" in calendar and "0%" in calendar
+    tasks = usage[usage.index('data-api="tasks"') : usage.index("</table>")]
+    assert "50" in tasks and "200" in tasks and "25%" in tasks
+    assert "998,500 calls to go today" in usage
+    users = usage[usage.index('id="usage-users"') :]
+    assert "alice" in users and "1,500 of 20,000" in users and "30 of 5,000" in users
+    assert "bob" in users and "20 of 5,000" in users
+
+
+def test_admin_saves_budgets_all_or_nothing(web: WebEnv) -> None:
+    """The four budgets are stored together; a refused form stores none and says why."""
+    admin = web.signed_in("admin")
+    bad = {"calendar": "100", "calendar_user": "500", "tasks": "7", "tasks_user": "1"}
+    r = admin.post("/admin/budgets", bad, page="/admin")
+    assert r.status_code == 400
+    assert "at most the project" in r.text and 'value="500"' in r.text
+    assert web.store.get_setting("google_daily_budget") is None
+    good = {"calendar": "100", "calendar_user": "50", "tasks": "7", "tasks_user": "1"}
+    assert admin.post("/admin/budgets", good, page="/admin").status_code == 303
+    saved = {
+        key: web.store.get_setting(key)
+        for key in (
+            "google_daily_budget",
+            "google_user_daily_budget",
+            "google_tasks_daily_budget",
+            "google_tasks_user_daily_budget",
+        )
+    }
+    assert saved == {
+        "google_daily_budget": "100",
+        "google_user_daily_budget": "50",
+        "google_tasks_daily_budget": "7",
+        "google_tasks_user_daily_budget": "1",
+    }
+
+
+def test_budgets_refuse_other_users(web: WebEnv) -> None:
+    """A CRM user cannot change the budgets."""
+    me = web.signed_in("alice")
+    before = snapshot(web.store)
+    r = me.post("/admin/budgets", {"calendar": "1", "calendar_user": "1", "tasks": "1"})
+    assert r.status_code == 403
+    assert snapshot(web.store) == before

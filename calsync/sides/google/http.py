@@ -1,15 +1,16 @@
 """One user's HTTP client for Google APIs: auth, quotaUser, budget, retries, error mapping.
 
 Public API: `GoogleHttp(auth, user=..., base_url=..., budget=..., backoff=..., sleep=...)` with
-`call()`, `json()`, `batch()`, `close()`.
+`call()`, `json()`, `batch()`, `close()`; `api_of(path)`.
 
-Every try is counted through the budget before it is sent. 401 invalidates the access token
-and retries once. Rate limits (403/429 `rateLimitExceeded`/`userRateLimitExceeded`), 5xx,
-timeouts and connection errors are retried with capped exponential backoff and full jitter,
-honouring `Retry-After`; then QuotaError / TransientError. `quotaExceeded` and
-`dailyLimitExceeded` are not retried. Calls that are not idempotent are retried only when
-Google surely did not apply them (connection refused, rate limited). Requests are debug-logged
-without any token.
+Every try is counted through the budget before it is sent, against the API its path is for
+(`api_of`; a batch's parts count one call each, as Google counts them). 401 invalidates the
+access token and retries once. Rate limits (403/429 `rateLimitExceeded`/
+`userRateLimitExceeded`), 5xx, timeouts and connection errors are retried with capped
+exponential backoff and full jitter, honouring `Retry-After`; then QuotaError / TransientError.
+`quotaExceeded` and `dailyLimitExceeded` are not retried. Calls that are not idempotent are
+retried only when Google surely did not apply them (connection refused, rate limited). Requests
+are debug-logged without any token.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from calsync.errors import AdapterError, TransientError
-from calsync.quota import Backoff, CallBudget
+from calsync.quota import Api, Backoff, CallBudget
 from calsync.sides.google import endpoints
 from calsync.sides.google.auth import TokenSource
 from calsync.sides.google.batch import BatchCall, BatchReply, encode_batch, parse_batch
@@ -33,6 +34,14 @@ from calsync.sides.google.errors import GoogleError, parse_error
 _LOGGER = logging.getLogger(__name__)
 
 MAX_QUOTA_USER = 40
+
+_TASKS_PREFIXES = ("/tasks/", "/batch/tasks")
+"""Paths of the Tasks API (and its batch endpoint); every other path is the Calendar API's."""
+
+
+def api_of(path: str) -> Api:
+    """Return the Google API whose quota a call to `path` (relative to the base URL) spends."""
+    return Api.TASKS if path.startswith(_TASKS_PREFIXES) else Api.CALENDAR
 
 
 class GoogleHttp:
@@ -97,11 +106,12 @@ class GoogleHttp:
         """
         query = {**(params or {}), "quotaUser": self.quota_user}
         url = self.base_url + path
+        api = api_of(path)
         refreshed = False
         attempt = 0
         while True:
             if self.budget is not None:
-                self.budget.spend(self.user, cost)
+                self.budget.spend(self.user, cost, api)
             _LOGGER.debug("request[%s]=%s %s %s", self.user, method, path, query)
             send_headers = {**(headers or {}), "Authorization": self._bearer()}
             try:

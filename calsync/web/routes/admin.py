@@ -1,4 +1,5 @@
-"""The administrator's page: Google OAuth client, redirect URI, API budget, CRM, users."""
+"""The administrator's page: Google OAuth client, redirect URI, API budgets and usage, CRM,
+users."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from calsync.service import SettingsRefused
+from calsync.service import Api, SettingsRefused
 from calsync.state.records import UserRecord
 from calsync.web.context import WebContext
 from calsync.web.deps import AdminUser, Ctx
@@ -36,12 +37,15 @@ def _page(
     admin: UserRecord,
     *,
     form: dict[str, str] | None = None,
+    budget_form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     settings = ctx.app.settings
     client = settings.google_client()
     crm = settings.crm()
+    usage = ctx.app.usage.report(1)
+    budgets = usage.budgets
     return render(
         request,
         ctx.templates,
@@ -64,6 +68,16 @@ def _page(
         crm_user=crm.user,
         calls_today=settings.calls_today(),
         rows=ctx.app.accounts.users(),
+        usage=usage,
+        apis=list(Api),
+        budget_form=budget_form
+        if budget_form is not None
+        else {
+            "calendar": str(budgets[Api.CALENDAR].project),
+            "calendar_user": str(budgets[Api.CALENDAR].user),
+            "tasks": str(budgets[Api.TASKS].project),
+            "tasks_user": str(budgets[Api.TASKS].user),
+        },
     )
 
 
@@ -101,6 +115,32 @@ def save_google(
         return _page(request, ctx, admin, form=form, errors=refused.errors, status_code=400)
     _LOGGER.info("admin %s updated the Google client settings", admin.name)
     flash(request, "Google settings saved.", "ok")
+    return redirect("/admin")
+
+
+@router.post("/budgets")
+def save_budgets(
+    request: Request,
+    ctx: Ctx,
+    admin: AdminUser,
+    calendar: Annotated[str, Form()] = "",
+    calendar_user: Annotated[str, Form()] = "",
+    tasks: Annotated[str, Form()] = "",
+    tasks_user: Annotated[str, Form()] = "",
+) -> Response:
+    """Store the daily budgets of each API, for the project and per user; all or nothing."""
+    typed = {
+        "calendar": calendar,
+        "calendar_user": calendar_user,
+        "tasks": tasks,
+        "tasks_user": tasks_user,
+    }
+    try:
+        ctx.app.settings.save_budgets(**typed)
+    except SettingsRefused as refused:
+        return _page(request, ctx, admin, budget_form=typed, errors=refused.errors, status_code=400)
+    _LOGGER.info("admin %s updated the API budgets", admin.name)
+    flash(request, "API budgets saved.", "ok")
     return redirect("/admin")
 
 
