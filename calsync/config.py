@@ -8,14 +8,17 @@ keys are the field names, e.g. `database_url = "..."`), then the defaults below.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -71,6 +74,18 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     """Celery broker; unset means the embedded in-process scheduler."""
 
+    public_url: str = ""
+    """Base URL users reach the web UI at (e.g. `https://calsync.example.com`): the OAuth
+    redirect URI is built from it, and an https one marks the session cookie Secure. Unset:
+    `calsync serve` uses its own address (fine for a demo on http://127.0.0.1)."""
+    redis_url: str | None = None
+    """Redis for the web app's failed sign-in counters (needs the `redis` extra); unset:
+    they are kept in the state database, which every web process shares too."""
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    """Addresses or networks of reverse proxies whose `X-Forwarded-For` is believed
+    (comma-separated, e.g. `127.0.0.1,10.0.0.0/8`). Default: none, so the peer's address
+    counts, whatever headers it sends."""
+
     google_daily_budget: int = Field(default=500_000, ge=1)
     """Calendar API calls the whole project may make per quota day: half of the 1,000,000 a
     day past which Google bills Calendar API use. (Named before the Tasks API had its own
@@ -84,6 +99,25 @@ class Settings(BaseSettings):
     """Tasks API calls one user's syncs may make per quota day."""
     google_user_calls_per_minute: int = Field(default=300, ge=1, le=600)
     """Per-user rate, kept well below Google's 600 requests per minute per user."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value:
+            url = urlsplit(value)
+            if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+                raise ValueError("an http(s) base URL such as https://calsync.example.com")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p for p in (part.strip() for part in value.split(",")) if p]
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # ValueError names the wrong entry
+        return value
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

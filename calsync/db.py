@@ -16,12 +16,15 @@ from sqlalchemy.types import TypeDecorator
 
 from calsync.files import private_dir, private_file
 
+BUSY_TIMEOUT_MS = 30_000
+"""How long an SQLite connection waits for another writer before it fails."""
+
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     # Writers from other threads or processes (scheduler, web app, CLI) wait, not fail.
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # WAL lets readers go on while a writer commits (a no-op for in-memory databases).
     cur.execute("PRAGMA journal_mode=WAL")
     # In WAL mode NORMAL still survives a crash of the process (state is committed after

@@ -88,9 +88,10 @@ def run_demo(
         "emulator's consent page, then 'Sync now'."
     )
     try:
-        from calsync.web.serve import serve_web
+        from calsync.web.serve import public_base_url, serve_web
 
-        serve_web(app.application, host, port)
+        # The demo's own address, whatever CALSYNC_PUBLIC_URL a production setup beside it has.
+        serve_web(app.application, host, port, public_url=public_base_url("", host, port))
     finally:
         scheduler.stop()
         emulator.stop()

@@ -28,9 +28,6 @@ VTIGER_CALLBACK = {"module": "GoogleSync", "action": "AuthCallBack"}
 """The query of vtiger's Google module callback (`index.php?module=GoogleSync&...`): installs
 that registered it with Google may keep it as calsync's redirect URI."""
 
-_PING_KEY = "_ping"
-"""A setting nobody writes: reading it is the cheapest query that proves the database works."""
-
 
 class SettingsRefused(CalsyncError):
     """Some values were refused; nothing was stored. `errors` names each field's problem."""
@@ -219,6 +216,8 @@ class AppSettings:
         """Return the Google API calls counted today (Google's quota day) by every process."""
         return self.store.calls_on(quota_day())
 
-    def database_ok(self) -> None:
-        """Raise when the state database cannot be reached (one cheap query)."""
-        self.store.get_setting(_PING_KEY)
+    def database_ok(self, timeout: float = 2.0) -> None:
+        """Raise unless the state database takes a write within `timeout` seconds (the probe's
+        write is rolled back): a database that answers reads while another writer holds it
+        stops every sign-in and round all the same."""
+        self.store.check_writable(timeout)

@@ -29,7 +29,8 @@ KEY_CHECK = "_key_check"
 _KEY_CHECK_TEXT = "calsync"
 
 
-def _user(row: Any) -> UserRecord:
+def user_from_row(row: Any) -> UserRecord:
+    """Return the record of a `users` row."""
     return UserRecord(
         name=row.name,
         crm_id=row.crm_id,
@@ -69,7 +70,7 @@ class AccountsMixin(StoreBase):
             elif given:
                 conn.execute(t.users.update().where(t.users.c.name == name).values(**given))
             new = conn.execute(sa.select(t.users).where(t.users.c.name == name)).one()
-        return _user(new)
+        return user_from_row(new)
 
     def create_user(
         self,
@@ -105,29 +106,35 @@ class AccountsMixin(StoreBase):
         """Return the user `name`, or None."""
         with self._tx() as conn:
             row = conn.execute(sa.select(t.users).where(t.users.c.name == name)).first()
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     def list_users(self) -> list[UserRecord]:
         """Return every user, by name."""
         with self._tx() as conn:
             rows = conn.execute(sa.select(t.users).order_by(t.users.c.name)).all()
-        return [_user(r) for r in rows]
+        return [user_from_row(r) for r in rows]
 
     def delete_user(self, name: str) -> None:
-        """Forget the user `name` with their link and preferences (sync rows stay)."""
+        """Forget the user `name` with their link, preferences and web sessions (sync rows
+        stay)."""
         with self._tx() as conn:
-            for table in (t.google_links, t.preferences):
+            for table in (t.google_links, t.preferences, t.web_sessions, t.oauth_states):
                 conn.execute(table.delete().where(table.c.user_name == name))
             conn.execute(t.users.delete().where(t.users.c.name == name))
 
     def set_password_hash(self, name: str, password_hash: str | None) -> None:
-        """Store `password_hash` (None: no password sign-in) for the user `name`."""
+        """Store `password_hash` (None: no password sign-in) for the user `name`.
+
+        Every web session of the user ends with the old password: whoever signed in with it
+        (or copied a session cookie) must sign in again.
+        """
         with self._tx() as conn:
             done = conn.execute(
                 t.users.update().where(t.users.c.name == name).values(password_hash=password_hash)
             )
             if done.rowcount == 0:
                 raise UnknownUser(name)
+            conn.execute(t.web_sessions.delete().where(t.web_sessions.c.user_name == name))
 
     def set_password(self, name: str, password: str) -> None:
         """Hash `password` (argon2id) and store it for the user `name`."""
@@ -142,7 +149,13 @@ class AccountsMixin(StoreBase):
         if not verify_password(stored, password):
             return False
         if stored and needs_rehash(stored):
-            self.set_password_hash(name, hash_password(password))
+            # The same password, hashed anew: not a change, so the sessions stay.
+            with self._tx() as conn:
+                conn.execute(
+                    t.users.update()
+                    .where(t.users.c.name == name)
+                    .values(password_hash=hash_password(password))
+                )
         return True
 
     def _require_user(self, conn: sa.Connection, name: str) -> None:

@@ -19,6 +19,9 @@ from calsync.state.base import StoreBase, upsert
 from calsync.state.records import StoreError, SyncRun
 
 RUNNING = "running"
+ABANDONED = "abandoned"
+"""A run whose round ended without saying how (its process was killed or died)."""
+ABANDONED_ERROR = "the round stopped before it finished (its process ended)"
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 """Google's daily quotas reset at midnight Pacific time."""
 PROJECT = ""
@@ -118,6 +121,31 @@ class ActivityMixin(StoreBase):
                 .values(last_sync_at=end, last_sync_status=status)
             )
         return _run(row)
+
+    def abandon_runs(self, user: str) -> int:
+        """Mark the user's runs still shown as running as abandoned; return how many.
+
+        Only for a caller that knows no round of the user is running: one holding the user's
+        lock (rounds record their end before they release it), or one that found it free.
+        """
+        with self._tx() as conn:
+            done = conn.execute(
+                t.sync_runs.update()
+                .where(t.sync_runs.c.user_name == user, t.sync_runs.c.status == RUNNING)
+                .values(status=ABANDONED, finished_at=self._now(), error=ABANDONED_ERROR)
+            )
+        return int(done.rowcount)
+
+    def running_users(self) -> list[str]:
+        """Return the users with a run shown as running."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(t.sync_runs.c.user_name)
+                .where(t.sync_runs.c.status == RUNNING)
+                .distinct()
+                .order_by(t.sync_runs.c.user_name)
+            ).all()
+        return [r.user_name for r in rows]
 
     def last_run(self, user: str) -> SyncRun | None:
         """Return the user's newest run (maybe still running), or None."""

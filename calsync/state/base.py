@@ -48,6 +48,25 @@ def upsert(
     return conn.execute(stmt)
 
 
+def insert_new(
+    conn: sa.Connection, table: sa.Table, values: dict[str, Any], keys: Sequence[str]
+) -> Any:
+    """Return an INSERT of `values` that does nothing when a row with the same `keys` exists
+    (add `.returning(...)` to learn whether it inserted)."""
+    name = conn.dialect.name
+    if name == "postgresql":
+        return (
+            postgresql.insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=list(keys))
+        )
+    if name == "sqlite":
+        return (
+            sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+        )
+    raise NotImplementedError(f"no insert-if-new for the {name} backend")  # pragma: no cover
+
+
 class StoreBase:
     """Shared state of the store's parts (see `calsync.state.store.Store`)."""
 

@@ -10,13 +10,15 @@ methods (each one short committed transaction) never wait on a sync in progress.
     with store.user_lock("alice"):       # UserBusy if a sync of alice runs elsewhere
         ...                              # engine: store.put_pair(...); store.commit()
 
-Public API: `Store` (see its methods and the mixins in accounts.py and activity.py).
+Public API: `Store` (see its methods and the mixins in accounts.py, activity.py and
+sessions.py).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from calsync.db import BUSY_TIMEOUT_MS
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict, LogEntry, PairStore
 from calsync.model import utcnow
@@ -38,6 +41,7 @@ from calsync.state.locks import Locker, lock_owner, locker_for
 from calsync.state.migrate import make_engine
 from calsync.state.migrate import migrate as run_migrations
 from calsync.state.records import LockInfo, UserBusy
+from calsync.state.sessions import SessionsMixin
 
 if TYPE_CHECKING:
     from calsync.config import Settings
@@ -100,7 +104,7 @@ def _pair_row(pair: Pair) -> dict[str, Any]:
     }
 
 
-class Store(AccountsMixin, ActivityMixin):
+class Store(AccountsMixin, ActivityMixin, SessionsMixin):
     """The state database; implements `calsync.engine.store.PairStore`."""
 
     def __init__(
@@ -334,6 +338,9 @@ class Store(AccountsMixin, ActivityMixin):
                 raise UserBusy(user, holder.owner if holder else None)
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         try:
+            # Holding the lock proves no round of the user runs: a run still shown as
+            # running was killed before it could record its end.
+            self.abandon_runs(user)
             now = self._now()
             info = LockInfo(name, lock_owner(), now, now + LOCK_TTL)
             with self._tx() as conn:
@@ -359,6 +366,55 @@ class Store(AccountsMixin, ActivityMixin):
                     )
         finally:
             release()
+
+    def abandon_dead_runs(self) -> int:
+        """Mark as abandoned the runs shown as running whose user's lock is free (their
+        round's process is gone); return how many. Called when a process starts."""
+        abandoned = 0
+        for user in self.running_users():
+            release = self._locker.try_acquire(f"user:{user}")
+            if release is None:  # a round of this user is running somewhere
+                continue
+            try:
+                abandoned += self.abandon_runs(user)
+            finally:
+                release()
+        return abandoned
+
+    def check_writable(self, timeout: float = 2.0) -> None:
+        """Raise unless the database takes a write within `timeout` seconds (nothing is kept).
+
+        A read alone is not enough: in WAL mode SQLite answers reads while another process
+        holds the write lock, and every sign-in and sync round would still wait or fail.
+        """
+        ms = max(1, int(timeout * 1000))
+        sqlite = self._engine.dialect.name == "sqlite"
+        with self._engine.connect() as conn:
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={ms}")
+                conn.commit()
+            try:
+                with conn.begin() as tx:
+                    if not sqlite:
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+                        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+                    conn.execute(
+                        t.app_settings.insert().values(
+                            key=f"_probe:{uuid.uuid4().hex}",
+                            value="",
+                            secret=False,
+                            updated_at=self._now(),
+                        )
+                    )
+                    tx.rollback()
+            finally:
+                if sqlite:
+                    try:
+                        conn.rollback()
+                        conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                        conn.commit()
+                    except sa.exc.DBAPIError:
+                        conn.invalidate()  # never hand a short-timeout connection back
 
     def lock_holder(self, user: str) -> LockInfo | None:
         """Return who holds the user's sync lock, or None (informational: rows may be stale)."""

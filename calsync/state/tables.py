@@ -166,3 +166,35 @@ locks = sa.Table(
     sa.Column("acquired_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
 )
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    # sha256 of the token the browser holds: a copy of the database signs no one in.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_name", NAME, sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("seen_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index(None, "user_name"),
+)
+
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    # The user name as typed (lower case; '' counts every name from one address) and the
+    # client's address: throttling is per pair, so failures elsewhere never lock a user out.
+    sa.Column("name", NAME, primary_key=True),
+    sa.Column("address", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_at", UTCDateTime, nullable=False),
+)
+
+oauth_states = sa.Table(
+    "oauth_states",
+    metadata,
+    # sha256 of the OAuth `state`; the row is deleted by the callback that uses it.
+    sa.Column("state_hash", sa.String(64), primary_key=True),
+    sa.Column("user_name", NAME, sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)

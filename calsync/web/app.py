@@ -7,6 +7,7 @@ web app reaches the rest of calsync only through it.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from collections.abc import Callable
@@ -20,17 +21,18 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from calsync.service import AccountService, Application
 from calsync.web.context import CrmAuthenticator, WebConfig, WebContext
-from calsync.web.deps import LoginRequired, check_csrf
+from calsync.web.deps import SESSION_IDLE, LoginRequired, check_csrf
 from calsync.web.metrics import WebMetrics
 from calsync.web.pages import STATIC_DIR, make_templates, redirect, render
 from calsync.web.routes import admin, auth, health, me, oauth
 from calsync.web.runner import SyncRunner
-from calsync.web.security import ensure_admin, session_key
+from calsync.web.security import LoginThrottle, ensure_admin, session_key
+from calsync.web.store import AppStore, FailureCounter
 
 _LOGGER = logging.getLogger(__name__)
 
 SESSION_COOKIE = "calsync_session"
-SESSION_MAX_AGE = 8 * 3600
+SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 
 
 class _CrmSignIn:
@@ -54,12 +56,20 @@ def create_app(
     """Return the calsync web app over `application`.
 
     `crm_auth` checks CRM users' credentials (default: the CRM, through the account
-    service); `public_url` is where users reach the app (for the OAuth redirect URI). With
+    service); `public_url` is where users reach the app (for the OAuth redirect URI and, when
+    https, the Secure cookie; default CALSYNC_PUBLIC_URL, else each request's own). With
     `bootstrap_admin`, a first run creates the `admin` account and passes its one-time
     password to `announce` (stderr by default).
     """
-    store = application.store
-    config = WebConfig(public_url=public_url.rstrip("/"), crm=application.settings.crm().kind)
+    store: AppStore = application.store
+    settings = application.settings.config
+    config = WebConfig(
+        public_url=(public_url or settings.public_url).rstrip("/"),
+        crm=application.settings.crm().kind,
+        trusted_proxies=tuple(
+            ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies
+        ),
+    )
     metrics = WebMetrics(application.metrics, calls_today=application.settings.calls_today)
     ctx = WebContext(
         config=config,
@@ -69,7 +79,11 @@ def create_app(
         crm_auth=crm_auth or _CrmSignIn(application.accounts),
         templates=make_templates(),
         metrics=metrics,
+        login_throttle=LoginThrottle(_failure_counter(settings.redis_url, store)),
     )
+    abandoned = store.abandon_dead_runs()
+    if abandoned:
+        _LOGGER.warning("%d sync runs were left running by a stopped process: abandoned", abandoned)
     if bootstrap_admin:
         password = ensure_admin(store)
         if password is not None:
@@ -136,6 +150,15 @@ def create_app(
         return response
 
     return app
+
+
+def _failure_counter(redis_url: str | None, store: AppStore) -> FailureCounter:
+    """Return where failed sign-ins are counted: Redis when configured, else the state store."""
+    if not redis_url:
+        return store
+    from calsync.web.redis_counter import RedisFailureCounter
+
+    return RedisFailureCounter.from_url(redis_url)
 
 
 def _quote(path: str) -> str:

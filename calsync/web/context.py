@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from fastapi.templating import Jinja2Templates
@@ -10,8 +10,8 @@ from fastapi.templating import Jinja2Templates
 from calsync.service import Application
 from calsync.web.metrics import WebMetrics
 from calsync.web.runner import SyncRunner
-from calsync.web.security import LoginThrottle
-from calsync.web.store import WebStore
+from calsync.web.security import IPNetwork, LoginThrottle
+from calsync.web.store import AppStore
 
 
 class CrmAuthenticator(Protocol):
@@ -30,9 +30,12 @@ class WebConfig:
     """Base URL users reach the app at (for the OAuth redirect URI); empty: from the request."""
     crm: str = "local"
     """The CRM kind, for the sign-in page's wording."""
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    """Reverse proxies whose `X-Forwarded-For` names the client (none: the peer is)."""
 
     @property
     def https(self) -> bool:
+        """True when users reach the app over https (the session cookie is then Secure)."""
         return self.public_url.startswith("https://")
 
 
@@ -43,11 +46,11 @@ class WebContext:
     config: WebConfig
     app: Application
     """The application layer: every page action goes through it."""
-    store: WebStore
-    """Users and passwords, for sign-in only."""
+    store: AppStore
+    """Users, passwords, sessions, sign-in failures and OAuth states: for sign-in only."""
     runner: SyncRunner
     crm_auth: CrmAuthenticator
     templates: Jinja2Templates
     metrics: WebMetrics
-    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
-    """Repeated failed sign-ins per name and per client address."""
+    login_throttle: LoginThrottle
+    """Failed sign-ins per (name, client address), counted in the state store or Redis."""

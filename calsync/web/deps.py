@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -12,6 +13,14 @@ from calsync.web.security import CSRF_FIELD, CSRF_HEADER, new_token, tokens_equa
 
 SESSION_USER = "user"
 SESSION_CSRF = "csrf"
+SESSION_ID = "sid"
+"""The server-side session's token: without a live one in the store, the cookie signs no one
+in (signing out, a password change or the admin ends it, whoever holds a copy)."""
+
+SESSION_IDLE = timedelta(hours=8)
+"""A session unused this long ends."""
+SESSION_LIFETIME = timedelta(hours=24)
+"""A session ends this long after sign-in, however much it is used."""
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -58,14 +67,35 @@ async def check_csrf(request: Request) -> None:
         raise HTTPException(status_code=403, detail="Missing or wrong CSRF token; reload the page.")
 
 
+def start_session(request: Request, ctx: WebContext, user: UserRecord) -> None:
+    """Sign `user` in with a fresh session: nothing chosen before (e.g. a planted CSRF token
+    or session id) survives."""
+    request.session.clear()
+    request.session[SESSION_ID] = ctx.store.create_session(user.name, SESSION_LIFETIME)
+    request.session[SESSION_USER] = user.name
+    request.session[SESSION_CSRF] = new_token()
+
+
+def end_session(request: Request, ctx: WebContext) -> None:
+    """Sign out: end the session in the store (copies of the cookie die too) and forget it."""
+    token = request.session.get(SESSION_ID)
+    if isinstance(token, str) and token:
+        ctx.store.end_session(token)
+    request.session.clear()
+
+
 def optional_user(request: Request, ctx: Ctx) -> UserRecord | None:
     """Return the signed-in user, or None."""
     name = request.session.get(SESSION_USER)
-    if not isinstance(name, str) or not name:
+    token = request.session.get(SESSION_ID)
+    if not isinstance(name, str) or not name or not isinstance(token, str) or not token:
         return None
-    user = ctx.store.get_user(name)
-    if user is None:  # the account is gone: the session is void
+    user = ctx.store.session_user(token, SESSION_IDLE)
+    if user is None or user.name != name:
+        # Ended, expired, or the account is gone: the cookie is void.
         request.session.pop(SESSION_USER, None)
+        request.session.pop(SESSION_ID, None)
+        return None
     return user
 
 

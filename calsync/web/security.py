@@ -1,4 +1,5 @@
-"""CSRF tokens, OAuth state and PKCE, the session signing key, and the admin account bootstrap.
+"""CSRF tokens, the session signing key, the admin account bootstrap, sign-in throttling and
+the client's address behind trusted proxies.
 
 Passwords are hashed (argon2id) by the store, through `calsync.passwords`.
 """
@@ -6,14 +7,21 @@ Passwords are hashed (argon2id) by the store, through `calsync.passwords`.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
+from calsync.model import utcnow
 from calsync.state.records import Role
-from calsync.web.store import SESSION_KEY_SETTING, WebStore
+from calsync.web.store import SESSION_KEY_SETTING, FailureCounter, WebStore
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_RESERVE_TRIES = 32
+"""Tries at counting a sign-in while others for the same pair race it. Each lost try means
+another attempt was counted, and the backoff stops them after a few, so this bound is only a
+guard."""
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -64,57 +72,120 @@ def session_key(store: WebStore) -> str:
     return key
 
 
-class LoginThrottle:
-    """Refuse sign-ins for a while after repeated failures, per user name and per client.
+def client_address(
+    peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]
+) -> str:
+    """Return the client's address: the peer's, unless the peer is a trusted proxy.
 
-    argon2 slows one guess down; this caps how many guesses a name or an address gets: after
-    `per_name` failures for a name (or `per_client` from one address) within `window`
-    seconds, sign-ins are refused until the oldest failure leaves the window. A success
-    clears the name's failures. Kept in process: each web process counts on its own.
+    Behind trusted proxies, `X-Forwarded-For` is read from the right (the entries the proxies
+    appended) and the first address that is not itself a trusted proxy is the client; what a
+    client writes in the header itself never counts.
+    """
+    address = peer or "?"
+    if not forwarded_for or not _in(address, trusted):
+        return address
+    for hop in reversed([h.strip() for h in forwarded_for.split(",")]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return address  # a garbled chain: stay with the last address known good
+        if not _in(hop, trusted):
+            return hop
+        address = hop
+    return address
+
+
+def _in(address: str, networks: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+class LoginThrottle:
+    """Slow down password guessing with an exponential backoff per (name, address).
+
+    The first `free` failures for a name from one address cost nothing; from then on each
+    failure makes the next attempt wait twice as long (`base`, 2×`base`, ... up to `cap`).
+    Failures from another address do not count, so an attacker elsewhere never locks a user
+    (the admin included) out. An address guessing many names meets the same backoff after
+    `free_per_address` failures. A good sign-in clears its (name, address) count; a quiet
+    `forget` clears any. The counts live in the state store (or Redis), shared by every web
+    process.
     """
 
     def __init__(
         self,
-        per_name: int = 5,
-        per_client: int = 20,
-        window: float = 900.0,
-        clock: Callable[[], float] = time.monotonic,
+        store: FailureCounter,
+        *,
+        free: int = 5,
+        free_per_address: int = 50,
+        base: timedelta = timedelta(seconds=30),
+        cap: timedelta = timedelta(minutes=15),
+        forget: timedelta = timedelta(hours=24),
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.per_name = per_name
-        self.per_client = per_client
-        self.window = window
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+        self.store = store
+        self.free = free
+        self.free_per_address = free_per_address
+        self.base = base
+        self.cap = cap
+        self.forget = forget
+        self._now = now
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        seen = self._failures[key]
-        while seen and seen[0] <= now - self.window:
-            seen.popleft()
-        return seen
+    def _keys(self, name: str, client: str) -> tuple[tuple[str, str, int], tuple[str, str, int]]:
+        # '' stands for "any name" (names are never empty here: an empty one is refused first).
+        return (
+            (name.lower()[:255], client[:64], self.free),
+            ("", client[:64], self.free_per_address),
+        )
+
+    def _wait(self, seen: tuple[int, datetime] | None, free: int, now: datetime) -> float:
+        if seen is None or seen[0] < free:
+            return 0.0
+        failures, last = seen
+        delay = min(self.base * (1 << min(failures - free, 32)), self.cap)
+        return max(0.0, (last + delay - now).total_seconds())
 
     def wait_seconds(self, name: str, client: str) -> float:
-        """Return how long sign-ins for `name` from `client` stay refused (0: allowed)."""
-        now = self._clock()
-        with self._lock:
-            waits = [
-                seen[0] + self.window - now
-                for key, limit in (
-                    (f"n:{name.lower()}", self.per_name),
-                    (f"c:{client}", self.per_client),
-                )
-                if len(seen := self._recent(key, now)) >= limit
-            ]
-        return max(waits, default=0.0)
+        """Return how long sign-ins for `name` from `client` must still wait (0: go ahead)."""
+        now = self._now()
+        return max(
+            self._wait(self.store.login_failures(key, address, self.forget), free, now)
+            for key, address, free in self._keys(name, client)
+        )
+
+    def reserve(self, name: str, client: str) -> float:
+        """Let one sign-in attempt for `name` from `client` through, or say how long to wait.
+
+        An attempt let through is counted as a failure of its (name, address) before the
+        password is checked (`succeeded` takes it back): of many attempts sent at once, only
+        as many as the backoff allows get through, in every process. Return 0 when this
+        attempt may go ahead, else the seconds to wait (nothing counted then).
+        """
+        (key, address, free), (_, _, free_any) = self._keys(name, client)
+        for _ in range(_RESERVE_TRIES):
+            now = self._now()
+            seen = self.store.login_failures(key, address, self.forget)
+            wait = max(
+                self._wait(seen, free, now),
+                self._wait(self.store.login_failures("", address, self.forget), free_any, now),
+            )
+            if wait > 0:
+                return wait
+            expected = seen[0] if seen else 0
+            if self.store.add_login_failure_if(key, address, expected, self.forget):
+                return 0.0
+            # Another attempt for the same pair was counted in between: look again.
+        return self.base.total_seconds()
 
     def failed(self, name: str, client: str) -> None:
-        """Count a refused sign-in."""
-        now = self._clock()
-        with self._lock:
-            for key in (f"n:{name.lower()}", f"c:{client}"):
-                self._recent(key, now).append(now)
+        """Count a refused sign-in against its address (its pair was counted by `reserve`)."""
+        _, (key, address, _) = self._keys(name, client)
+        self.store.add_login_failure(key, address, self.forget)
 
-    def succeeded(self, name: str) -> None:
-        """Forget the name's failures after a good sign-in."""
-        with self._lock:
-            self._failures.pop(f"n:{name.lower()}", None)
+    def succeeded(self, name: str, client: str) -> None:
+        """Forget the failures of `name` from `client` after a good sign-in."""
+        key, address, _ = self._keys(name, client)[0]
+        self.store.clear_login_failures(key, address)

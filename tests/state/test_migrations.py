@@ -128,7 +128,7 @@ def test_quota_counters_gain_an_api_and_old_counts_become_calendar(db_url: str) 
 
     from calsync.state import Store
 
-    migrate(db_url, "0002_app_service_paused")
+    migrate(db_url, "0002_webauth_sessions")
     engine = make_engine(db_url)
     day = date(2026, 11, 2)
     try:
@@ -157,7 +157,7 @@ def test_quota_counters_gain_an_api_and_old_counts_become_calendar(db_url: str) 
         with engine.begin() as conn:
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0002_app_service_paused")
+            command.downgrade(cfg, "0002_webauth_sessions")
         with engine.connect() as conn:
             folded = conn.execute(
                 sa.text("SELECT user_name, calls FROM quota_counters ORDER BY user_name")

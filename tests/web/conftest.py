@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -111,17 +112,19 @@ def application(
     rounds: RoundService | None = None,
     google: FakeGoogle | None = None,
     crm_users: tuple[str, ...] = tuple(CRM_USERS),
+    **config: Any,
 ) -> Application:
     """Return the application layer over `store`: the real account and settings services on
     an embedded CRM (in `folder`) holding `crm_users`, with fake rounds and
-    fake Google accounts unless given."""
+    fake Google accounts unless given; `config` overrides settings (e.g. trusted_proxies)."""
     crm = LocalCrm(f"sqlite:///{folder / 'crm.db'}")
     for name in crm_users:
         if crm.get_user(name) is None:
             crm.create_user(name, email=f"{name}@example.com")
     backend = LocalBackend(crm)
-    config = Settings(data_dir=folder, google_client_id=CLIENT_ID)
-    settings = AppSettings(store, config, backend)
+    settings = AppSettings(
+        store, Settings(data_dir=folder, google_client_id=CLIENT_ID, **config), backend
+    )
     accounts = AccountService(store, backend, google or FakeGoogle(), settings, lock_wait=0.2)
     return Application(rounds or FakeRounds(store), accounts, settings, RoundMetrics(), store)
 

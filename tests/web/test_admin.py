@@ -9,7 +9,12 @@ from tests.web.conftest import WebEnv, snapshot
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/admin"), ("POST", "/admin/google"), ("POST", "/admin/crm-test")],
+    [
+        ("GET", "/admin"),
+        ("POST", "/admin/google"),
+        ("POST", "/admin/crm-test"),
+        ("POST", "/admin/users/bob/sign-out"),
+    ],
 )
 def test_admin_pages_refuse_other_users(web: WebEnv, method: str, path: str) -> None:
     """A CRM user gets 403 on every admin path, and nothing changes."""
@@ -221,3 +226,15 @@ def test_budgets_refuse_other_users(web: WebEnv) -> None:
     r = me.post("/admin/budgets", {"calendar": "1", "calendar_user": "1", "tasks": "1"})
     assert r.status_code == 403
     assert snapshot(web.store) == before
+
+
+def test_admin_page_title_is_only_a_title(web: WebEnv) -> None:
+    """The page's <title> is plain text: no password form and no CSRF token in it, and the
+    password form appears once, in the page body."""
+    page = web.signed_in("admin").get("/admin").text
+    head = page[: page.index("</head>")]
+    title = head[head.index("<title>") + len("<title>") : head.index("</title>")]
+    assert title == "Admin · calsync"
+    assert "csrf_token" not in head
+    assert page.count('action="/admin/password"') == 1
+    assert page.index('action="/admin/password"') > page.index("<main>")

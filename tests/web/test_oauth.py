@@ -7,6 +7,7 @@ import hashlib
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import sqlalchemy as sa
 
 from tests.web.conftest import SignedIn, WebEnv
 
@@ -110,6 +111,40 @@ def test_state_is_single_use(web: WebEnv) -> None:
     web.store.delete_link("alice")
     assert me.get(f"/oauth/callback?state={q['state']}&code={code}").status_code == 400
     assert web.store.get_link("alice") is None and web.store.get_link("bob") is None
+
+
+def test_a_replayed_callback_is_refused_even_with_the_old_cookie(web: WebEnv) -> None:
+    """The state is used up in the store: a callback replayed with a copy of the cookie taken
+    before the first one (which still holds the flow) is refused, nothing exchanged."""
+    me = web.signed_in("alice")
+    q = _start(me)
+    before = dict(me.http.cookies)
+    code = web.google.issue_code("alice@example.com")
+    assert me.get(f"/oauth/callback?state={q['state']}&code={code}").status_code == 303
+    web.store.delete_link("alice")
+    exchanges = len(web.google.exchanges)
+    replay = web.client()
+    replay.cookies.update(before)
+    again = web.google.issue_code("mallory@example.com")
+    r = replay.get(f"/oauth/callback?state={q['state']}&code={again}")
+    assert r.status_code == 400
+    assert len(web.google.exchanges) == exchanges
+    assert web.store.get_link("alice") is None
+
+
+def test_start_is_a_post_only(web: WebEnv) -> None:
+    """`GET /oauth/start` (a link or an image on any site) starts nothing: 405, no state kept,
+    so a later callback finds no flow."""
+    me = web.signed_in("alice")
+    r = me.get("/oauth/start?tasks=1")
+    assert r.status_code == 405
+    code = web.google.issue_code("mallory@example.com")
+    assert me.get(f"/oauth/callback?state=x&code={code}").status_code == 400
+    with web.store.engine.connect() as conn:
+        kept = conn.execute(sa.text("SELECT count(*) FROM oauth_states"))
+        assert kept.scalar() == 0
+    assert 'action="/oauth/start"' in me.get("/me").text
+    assert 'href="/oauth/start' not in me.get("/me").text
 
 
 def test_denied_consent_stores_nothing(web: WebEnv) -> None:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from calsync.service import Api, SettingsRefused
 from calsync.state.records import UserRecord
 from calsync.web.context import WebContext
-from calsync.web.deps import AdminUser, Ctx
+from calsync.web.deps import AdminUser, Ctx, start_session
 from calsync.web.pages import flash, redirect, render
 
 _LOGGER = logging.getLogger(__name__)
@@ -158,8 +158,21 @@ def change_password(
         ctx.app.accounts.change_password(admin.name, current=current, new=new, confirm=confirm)
     except SettingsRefused as refused:
         return _page(request, ctx, admin, errors=refused.errors, status_code=400)
+    # The new password ended every session of the admin; this browser signs in afresh.
+    start_session(request, ctx, admin)
     _LOGGER.info("admin %s changed their password", admin.name)
-    flash(request, "Password changed.", "ok")
+    flash(request, "Password changed; every other session of yours is signed out.", "ok")
+    return redirect("/admin")
+
+
+@router.post("/users/{name:path}/sign-out")
+def sign_out_user(request: Request, ctx: Ctx, admin: AdminUser, name: str) -> Response:
+    """End every web session of the user `name` (copied cookies included)."""
+    ended = ctx.store.end_sessions(name)
+    _LOGGER.info("admin %s signed %s out (%d sessions)", admin.name, name, ended)
+    flash(request, f"{name} is signed out everywhere ({ended} sessions ended).", "ok")
+    if name == admin.name:
+        return redirect("/login")
     return redirect("/admin")
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from calsync.state.records import Role, UserRecord
-from calsync.web.deps import SESSION_CSRF, SESSION_USER, Ctx, MaybeUser
+from calsync.web.deps import Ctx, MaybeUser, end_session, start_session
 from calsync.web.pages import redirect, render, safe_next
-from calsync.web.security import new_token
+from calsync.web.security import client_address
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,24 +47,33 @@ def login(
 ) -> Response:
     """Check the credentials; on success start a fresh session."""
     name = username.strip()
-    client = request.client.host if request.client else "?"
-    wait = ctx.login_throttle.wait_seconds(name, client)
+    client = client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        ctx.config.trusted_proxies,
+    )
+    # Counted before the password is checked, so a burst of guesses sent at once cannot all
+    # pass the backoff before the first of them is counted.
+    wait = ctx.login_throttle.reserve(name, client) if name else 0.0
     if wait > 0:
         ctx.metrics.logins.labels("throttled").inc()
         _LOGGER.warning("sign-in for %r from %s throttled", name, client)
-        return render(
+        response = render(
             request,
             ctx.templates,
             "login.html",
             status_code=429,
             next=next,
             form={"username": name},
-            error=f"Too many failed sign-ins. Try again in {int(wait // 60) + 1} minutes.",
+            error=f"Too many failed sign-ins. Try again in {_duration(wait)}.",
             crm=ctx.config.crm,
         )
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
     user = _authenticate(ctx, name, password)
     if user is None:
-        ctx.login_throttle.failed(name, client)
+        if name:
+            ctx.login_throttle.failed(name, client)
         ctx.metrics.logins.labels("refused").inc()
         _LOGGER.info("sign-in refused for %r", name)
         return render(
@@ -76,22 +86,29 @@ def login(
             error="Wrong user name or password.",
             crm=ctx.config.crm,
         )
-    ctx.login_throttle.succeeded(name)
+    ctx.login_throttle.succeeded(name, client)
     ctx.metrics.logins.labels("ok").inc()
-    # A new session on sign-in: nothing chosen before (e.g. a planted token) survives.
-    request.session.clear()
-    request.session[SESSION_USER] = user.name
-    request.session[SESSION_CSRF] = new_token()
+    start_session(request, ctx, user)
     return redirect(safe_next(next, _home(user)))
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{math.ceil(seconds)} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 def _authenticate(ctx: Ctx, name: str, password: str) -> UserRecord | None:
     if not name or not password:
         return None
     known = ctx.store.get_user(name)
+    # Every name costs one password hash: without a calsync password (unknown name, CRM
+    # user) the store checks against a dummy hash, so the time taken tells no one which
+    # names have an account.
+    matches = ctx.store.verify_password(name, password)
     if known is not None and known.has_password:
         # An account with a calsync password never falls back to the CRM check.
-        return known if ctx.store.verify_password(name, password) else None
+        return known if matches else None
     try:
         accepted = ctx.crm_auth.check(name, password)
     except Exception as err:  # the CRM being down must read as a refusal, not a crash
@@ -103,7 +120,7 @@ def _authenticate(ctx: Ctx, name: str, password: str) -> UserRecord | None:
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    """End the session."""
-    request.session.clear()
+def logout(request: Request, ctx: Ctx) -> Response:
+    """End the session, here and in the store (a copy of the cookie stops working too)."""
+    end_session(request, ctx)
     return redirect("/login")

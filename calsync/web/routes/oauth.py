@@ -1,8 +1,10 @@
-"""Connecting a Google account: OAuth2 code flow with `state` bound to the session and PKCE."""
+"""Connecting a Google account: OAuth2 code flow with PKCE and a `state` bound to the session
+and usable once."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -22,6 +24,8 @@ compat_router = APIRouter(tags=["oauth"])
 """vtiger's callback path, for installs that keep the redirect URI they registered for it."""
 
 _FLOW = "oauth"
+STATE_LIFETIME = timedelta(minutes=15)
+"""How long a started connection may wait for its callback (the consent screen in between)."""
 
 
 def _start(request: Request, ctx: Ctx, user: str, tasks: bool) -> Response:
@@ -33,7 +37,10 @@ def _start(request: Request, ctx: Ctx, user: str, tasks: bool) -> Response:
     except NotConfigured as err:
         flash(request, str(err), "error")
         return redirect("/me")
-    # The session cookie is signed, so the state and the user it belongs to cannot be forged.
+    # The state is checked twice at the callback: against this signed session (it was started
+    # in this browser) and against the store, which lets it be used once (a replayed or
+    # copied callback is refused, even with an old copy of the cookie).
+    ctx.store.add_oauth_state(state, user, STATE_LIFETIME)
     request.session[_FLOW] = {
         "state": state,
         "user": user,
@@ -44,17 +51,15 @@ def _start(request: Request, ctx: Ctx, user: str, tasks: bool) -> Response:
 
 
 @router.post("/start")
-def start_post(
+def start(
     request: Request, ctx: Ctx, user: CurrentUser, tasks: Annotated[str, Form()] = ""
 ) -> Response:
-    """Send the browser to Google's consent page."""
+    """Send the browser to Google's consent page.
+
+    A POST with the CSRF token (no GET): starting a flow stores a state, so no other site's
+    link or image may start one in the user's name.
+    """
     return _start(request, ctx, user.name, tasks == "on")
-
-
-@router.get("/start")
-def start_get(request: Request, ctx: Ctx, user: CurrentUser, tasks: str = "") -> Response:
-    """Send the browser to Google's consent page (link form)."""
-    return _start(request, ctx, user.name, tasks in ("1", "on", "true"))
 
 
 @router.get("/callback")
@@ -78,6 +83,12 @@ def callback(
         raise HTTPException(
             status_code=400,
             detail="This sign-in with Google was not started here (state mismatch). Try again.",
+        )
+    if not ctx.store.consume_oauth_state(state, user.name):
+        _LOGGER.warning("OAuth callback for %s refused: state already used or expired", user.name)
+        raise HTTPException(
+            status_code=400,
+            detail="This sign-in with Google was already used or is too old. Try again.",
         )
     if error or not code:
         flash(request, f"Google did not connect the account ({error or 'no code'}).", "warn")

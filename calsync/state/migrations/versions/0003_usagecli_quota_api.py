@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_usagecli_quota_api"
-down_revision: str | None = "0002_app_service_paused"
+down_revision: str | None = "0002_webauth_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
