@@ -10,6 +10,11 @@ from typing import Any
 
 import uvicorn
 
+KEEP_ALIVE_SECONDS = 610
+"""How long an idle keep-alive connection stays open: Google's front ends keep one 610 s.
+uvicorn's own default (5 s) closes it under clients that pool connections for longer; the
+official client (httplib2) then writes its next request into a closed socket."""
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """Return a TCP port that is free on `host` right now."""
@@ -21,10 +26,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 class ServerThread:
     """Serve `app` with uvicorn on `host:port` (a free port when 0) until stopped.
 
-    Use as a context manager; `url` is the base URL without a trailing slash.
+    Use as a context manager; `url` is the base URL without a trailing slash. Idle
+    connections stay open `keep_alive` seconds (Google's front ends' 610 s by default).
     """
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        keep_alive: int = KEEP_ALIVE_SECONDS,
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
         # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback
@@ -35,6 +48,7 @@ class ServerThread:
             port=self.port,
             log_level="warning",
             lifespan="on",
+            timeout_keep_alive=keep_alive,
             proxy_headers=False,
         )
         self._server = uvicorn.Server(config)

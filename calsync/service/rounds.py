@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from calsync.engine.caps import Caps
 from calsync.engine.pairs import Kind
 from calsync.engine.plan import MassDeleteBlocked
 from calsync.engine.run import RoundResult, SideCounts
 from calsync.engine.run import sync_user as engine_sync
 from calsync.engine.store import LogEntry
-from calsync.errors import AdapterError, AuthError, QuotaError, TransientError
+from calsync.errors import AdapterError, AuthError, LeaseLost, QuotaError, TransientError
 from calsync.model import Event, utcnow
 from calsync.prefs import Direction, Prefs, PrefsError
 from calsync.quota import Api, Backoff, Budget, CallBudget
@@ -30,6 +31,7 @@ from calsync.service.metrics import RoundMetrics
 from calsync.sides.base import Side
 from calsync.sides.crm import CrmBackend, CrmUserInfo
 from calsync.sides.google.calendar import GoogleCalendarSide
+from calsync.sides.google.connections import GoogleConnections
 from calsync.sides.google.factory import GoogleSettings, calendar_side, tasks_side
 from calsync.sides.scoped import ScopedSide
 from calsync.state.records import LinkStatus, UnknownUser, UserBusy
@@ -49,7 +51,7 @@ class UserStatus(enum.StrEnum):
     NOT_LINKED = "not_linked"
     PAUSED = "paused"
     BUSY = "busy"
-    """Another round of this user is running."""
+    """Another round of this user is running (or took this round's lease over mid-way)."""
 
     @property
     def success(self) -> bool:
@@ -124,8 +126,12 @@ class SyncService:
         backoff: Backoff | None = None,
         now: Callable[[], datetime] = utcnow,
         metrics: RoundMetrics | None = None,
+        connections: GoogleConnections | None = None,
+        caps: Caps | None = None,
     ) -> None:
         self.store = store
+        self.caps = caps or Caps()
+        """Bounds on the occurrences of recurring series a round creates."""
         self.crm = crm
         # A callable is asked again each time: the admin page may change the client meanwhile.
         self._google = google
@@ -133,6 +139,8 @@ class SyncService:
         self.backoff = backoff
         self.now = now
         self.metrics = metrics or RoundMetrics()
+        # One HTTP client and one cached access token per user for every round of the process.
+        self.connections = connections or GoogleConnections()
 
     @property
     def google(self) -> GoogleSettings:
@@ -250,6 +258,7 @@ class SyncService:
             backoff=self.backoff,
             default_tz=info.time_zone,
             single_events=not self.crm.holds_series,
+            connections=self.connections,
         )
 
     def _access_roles(
@@ -262,7 +271,14 @@ class SyncService:
         """
         if len(calendars) < 2:
             return {}
-        side = calendar_side(self.google, name, refresh_token, budget=budget, backoff=self.backoff)
+        side = calendar_side(
+            self.google,
+            name,
+            refresh_token,
+            budget=budget,
+            backoff=self.backoff,
+            connections=self.connections,
+        )
         return {c.id: c.access_role for c in side.list_calendars()}
 
     def _calendar_round(
@@ -309,6 +325,7 @@ class SyncService:
             crm_blind=self.crm.blind_fields,
             crm_degrade=self.crm.degrade_text,
             full=self._daily_full(info.name, Kind.EVENT, calendar, now, dry_run),
+            caps=self.caps,
         )
 
     def _daily_full(self, user: str, kind: Kind, scope: str, now: datetime, dry: bool) -> bool:
@@ -380,6 +397,7 @@ class SyncService:
                     tasklist_id=prefs.tasklist,
                     budget=tally,
                     backoff=self.backoff,
+                    connections=self.connections,
                 )
                 report.rounds.append(
                     engine_sync(
@@ -409,6 +427,12 @@ class SyncService:
             report.status, report.message = UserStatus.NEEDS_RECONNECT, str(err)
         except MassDeleteBlocked as err:
             report.status, report.message = UserStatus.BLOCKED, str(err)
+        except LeaseLost as err:
+            # The lock was lost (e.g. its connection dropped) and another round took over:
+            # this one stopped before its next write, to a side or to the state; that round
+            # carries on.
+            _LOGGER.warning("round of %s stopped: %s", name, err)
+            report.status, report.message = UserStatus.BUSY, f"stopped: {err}"
         except (QuotaError, TransientError, AdapterError) as err:
             report.status, report.message = UserStatus.FAILED, str(err)
         except Exception as err:

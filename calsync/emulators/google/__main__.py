@@ -8,6 +8,7 @@ import uvicorn
 
 from calsync.emulators.google.app import create_app
 from calsync.emulators.google.config import EmulatorConfig
+from calsync.emulators.server import KEEP_ALIVE_SECONDS
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,6 +36,12 @@ def main(argv: list[str] | None = None) -> None:
         help="accept a syncToken with other singleEvents/showDeleted values",
     )
     p.add_argument("--no-scope-check", action="store_true", help="do not enforce OAuth scopes")
+    p.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="milliseconds every API request waits before it is answered (control API: none)",
+    )
     args = p.parse_args(argv)
     config = EmulatorConfig(
         access_token_ttl=args.token_ttl,
@@ -45,8 +52,15 @@ def main(argv: list[str] | None = None) -> None:
         sync_token_max_age=args.sync_token_max_age,
         lenient_sync_token_params=args.lenient_sync_tokens,
         enforce_scopes=not args.no_scope_check,
+        latency_ms=args.latency_ms,
     )
-    uvicorn.run(create_app(config, args.db), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(
+        create_app(config, args.db),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """The emulator's ASGI app: `create_app()` wires the Calendar, Tasks, batch, OAuth and control
-endpoints onto one catch-all route so batched calls go through the same pipeline."""
+endpoints onto one catch-all route so batched calls go through the same pipeline; API requests
+wait the configured latency first (the control API never does)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -100,6 +102,10 @@ def create_app(
             headers=headers,
             body=await request.body(),
         )
+        latency = emu.store.config.latency_ms
+        if latency > 0 and not req.path.startswith("/_emulator/"):
+            # Awaited, not slept: concurrent callers wait side by side, as on Google.
+            await asyncio.sleep(latency / 1000)
         resp = handle(emu, req)
         if resp.status in (204, 304):
             return Response(status_code=resp.status, headers=resp.headers)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 
@@ -32,9 +32,13 @@ class EmulatorConfig:
     """Answer 403 insufficientPermissions when the token lacks the method's scope."""
     channel_max_ttl: int = 7 * 24 * 3600
     """Longest lifetime granted to a watch channel, in seconds."""
+    latency_ms: int = 0
+    """Milliseconds every API request (not the control API) waits before it is answered, as
+    Google's round trips take ~100 ms: load benchmarks then measure waiting, not this CPU."""
 
     def update(self, values: dict[str, Any]) -> None:
-        """Set the given fields, rejecting unknown names and wrong types."""
+        """Set the given fields, rejecting unknown names, wrong types and bad values (then
+        nothing is set)."""
         known = {f.name: f for f in fields(self)}
         for name, value in values.items():
             if name not in known:
@@ -44,9 +48,13 @@ class EmulatorConfig:
                 raise ValueError(f"{name} must be a boolean")
             if value is not None and not isinstance(value, bool | int):
                 raise ValueError(f"{name} must be an integer or null")
-            setattr(self, name, value)
-        if self.rate_limit_status not in (403, 429):
+        merged = replace(self, **values)
+        if merged.rate_limit_status not in (403, 429):
             raise ValueError("rate_limit_status must be 403 or 429")
+        if not isinstance(merged.latency_ms, int) or merged.latency_ms < 0:
+            raise ValueError("latency_ms must be a non-negative integer")
+        for name, value in values.items():
+            setattr(self, name, value)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as JSON."""

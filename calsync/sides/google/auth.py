@@ -2,7 +2,7 @@
 
 Public API: `TokenSource` (protocol: `get_access_token()`, `invalidate()`), `RefreshTokenAuth`
 (a stored refresh token, refreshed through google-auth), `StaticTokenAuth` (a fixed access
-token, for scripts and tests).
+token, for scripts and tests), `HttpxRequest` (google-auth's transport over an httpx client).
 
 A revoked or expired refresh token (`invalid_grant`) raises AuthError: the user's Google link
 needs reconnecting. A token endpoint that is down raises TransientError.
@@ -17,11 +17,58 @@ from typing import Protocol
 
 import google.auth.exceptions
 import google.auth.transport
+import httpx
 from google.oauth2.credentials import Credentials
 
 from calsync.errors import AuthError, TransientError
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class _HttpxResponse(google.auth.transport.Response):
+    def __init__(self, resp: httpx.Response) -> None:
+        self._resp = resp
+
+    @property
+    def status(self) -> int:
+        return self._resp.status_code
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self._resp.headers)
+
+    @property
+    def data(self) -> bytes:
+        return self._resp.content
+
+
+class HttpxRequest(google.auth.transport.Request):
+    """google-auth's transport over an httpx client, so token refreshes use its pool."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        **kwargs: object,
+    ) -> _HttpxResponse:
+        try:
+            resp = self._client.request(
+                method,
+                url,
+                content=body,
+                headers=headers,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            )
+        except httpx.HTTPError as err:
+            # google-auth expects its own error for a failed exchange (mapped to TransientError).
+            raise google.auth.exceptions.TransportError(err) from err  # type: ignore[no-untyped-call]
+        return _HttpxResponse(resp)
 
 
 class TokenSource(Protocol):

@@ -2,6 +2,9 @@
 
 Public API: `GoogleSettings` (from the `CALSYNC_GOOGLE_*` values, passed in), `connect`,
 `calendar_side`, `tasks_side`. Nothing here reads the environment.
+
+Given the process's `GoogleConnections`, the adapters share its HTTP client and the user's
+cached access token; without it each gets a client and a token of its own (one-off scripts).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from calsync.quota import Backoff, CallBudget
 from calsync.sides.google import endpoints
 from calsync.sides.google.auth import RefreshTokenAuth
 from calsync.sides.google.calendar import GoogleCalendarSide
+from calsync.sides.google.connections import GoogleConnections
 from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.tasks import GoogleTasksSide
 
@@ -39,14 +43,28 @@ def connect(
     tasks: bool = False,
     budget: CallBudget | None = None,
     backoff: Backoff | None = None,
+    connections: GoogleConnections | None = None,
 ) -> GoogleHttp:
     """Return the HTTP client of `user`, authorised by their stored refresh token."""
     # No scope on refresh: the grant already fixes the scopes, and asking for a narrower
     # one than a broader grant holds (calendar vs calendar.events) is refused as invalid_scope.
-    auth = RefreshTokenAuth(
-        refresh_token, settings.client_id, settings.client_secret, settings.token_url
+    grant = (refresh_token, settings.client_id, settings.client_secret, settings.token_url)
+    if connections is None:
+        return GoogleHttp(
+            RefreshTokenAuth(*grant),
+            user=user,
+            base_url=settings.api_url,
+            budget=budget,
+            backoff=backoff,
+        )
+    return GoogleHttp(
+        connections.token_source(*grant),
+        user=user,
+        base_url=settings.api_url,
+        budget=budget,
+        backoff=backoff,
+        client=connections.client(),
     )
-    return GoogleHttp(auth, user=user, base_url=settings.api_url, budget=budget, backoff=backoff)
 
 
 def calendar_side(
@@ -63,13 +81,16 @@ def calendar_side(
     backoff: Backoff | None = None,
     default_tz: str = "UTC",
     single_events: bool = False,
+    connections: GoogleConnections | None = None,
 ) -> GoogleCalendarSide:
     """Return `user`'s calendar `calendar_id` as a Side[Event].
 
     `default_tz` (the user's zone) reads events without `timeZone` until a listing has told
     the calendar's own zone.
     """
-    http = connect(settings, user, refresh_token, budget=budget, backoff=backoff)
+    http = connect(
+        settings, user, refresh_token, budget=budget, backoff=backoff, connections=connections
+    )
     return GoogleCalendarSide(
         http,
         calendar_id,
@@ -90,7 +111,16 @@ def tasks_side(
     tasklist_id: str = "@default",
     budget: CallBudget | None = None,
     backoff: Backoff | None = None,
+    connections: GoogleConnections | None = None,
 ) -> GoogleTasksSide:
     """Return `user`'s task list `tasklist_id` as a Side[Task]."""
-    http = connect(settings, user, refresh_token, tasks=True, budget=budget, backoff=backoff)
+    http = connect(
+        settings,
+        user,
+        refresh_token,
+        tasks=True,
+        budget=budget,
+        backoff=backoff,
+        connections=connections,
+    )
     return GoogleTasksSide(http, tasklist_id)

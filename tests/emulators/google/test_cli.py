@@ -6,37 +6,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from google.oauth2.credentials import Credentials
+from googleapiclient.discovery import build
 
-from calsync.emulators.server import free_port
+from calsync.emulators.server import ServerThread, free_port
 
 
-@pytest.fixture
-def process(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def emulator_process(*flags: str) -> Iterator[str]:
+    """Run `python -m calsync.emulators.google` with `flags`; yield its base URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "calsync.emulators.google",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--db",
-            str(tmp_path / "g.sqlite"),
-            "--rate-limit-user",
-            "2",
-            "--rate-limit-status",
-            "429",
-            "--batch-cap",
-            "50",
-            "--token-ttl",
-            "120",
-        ],
+        [sys.executable, "-m", "calsync.emulators.google", "--port", str(port), *flags],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -52,6 +39,23 @@ def process(tmp_path: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def process(tmp_path: Path) -> Iterator[str]:
+    with emulator_process(
+        "--db",
+        str(tmp_path / "g.sqlite"),
+        "--rate-limit-user",
+        "2",
+        "--rate-limit-status",
+        "429",
+        "--batch-cap",
+        "50",
+        "--token-ttl",
+        "120",
+    ) as url:
+        yield url
 
 
 def test_flags_reach_the_config(process: str) -> None:
@@ -75,3 +79,52 @@ def test_flags_reach_the_config(process: str) -> None:
         },
     ).json()
     assert tok["expires_in"] == 120
+
+
+def test_latency_flag_delays_api_answers_only() -> None:
+    with emulator_process("--latency-ms", "150") as url:
+        assert httpx.get(url + "/_emulator/config").json()["latency_ms"] == 150
+        acct = httpx.post(url + "/_emulator/accounts", json={"email": "l@example.com"}).json()
+        auth = {"Authorization": "Bearer " + acct["access_token"]}
+        t0 = time.perf_counter()
+        assert httpx.get(url + "/calendar/v3/users/me/calendarList", headers=auth).is_success
+        assert time.perf_counter() - t0 >= 0.15  # a lower bound: the wait is a sleep
+        httpx.post(url + "/_emulator/config", json={"latency_ms": 60_000})
+        assert httpx.get(url + "/_emulator/stats", timeout=10).is_success
+
+
+def _official_calendar(url: str) -> Any:
+    acct = httpx.post(url + "/_emulator/accounts", json={"email": "idle@example.com"}).json()
+    creds = Credentials(
+        token=acct["access_token"],
+        refresh_token=acct["refresh_token"],
+        token_uri=url + "/token",
+        client_id="c",
+        client_secret="s",
+    )
+    return build(
+        "calendar",
+        "v3",
+        credentials=creds,
+        static_discovery=True,
+        client_options={"api_endpoint": url + "/calendar/v3/"},
+        cache_discovery=False,
+    )
+
+
+def test_official_client_reuses_its_connection_after_idling(server: ServerThread) -> None:
+    """httplib2 keeps its connection across an idle spell longer than uvicorn's default
+    keep-alive (5 s); the emulator, as a process and in a thread, must not have closed it
+    (writing an insert into a closed socket fails with BrokenPipeError)."""
+    event = {
+        "summary": "after a pause",
+        "start": {"dateTime": "2025-03-10T09:00:00Z"},
+        "end": {"dateTime": "2025-03-10T10:00:00Z"},
+    }
+    with emulator_process() as url:
+        clients = [_official_calendar(url), _official_calendar(server.url)]
+        for cal in clients:
+            cal.events().insert(calendarId="primary", body=event).execute()
+        time.sleep(6)  # idle past uvicorn's default keep-alive of 5 s
+        for cal in clients:
+            assert cal.events().insert(calendarId="primary", body=event).execute()["id"]
