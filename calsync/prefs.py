@@ -1,7 +1,12 @@
 """Per-user sync preferences: direction, conflict winner, ranges, hours window, private mode.
 
-Each setting is an enum or a small value type that parses and validates user input, so every
-interface (CLI, web, API) refuses bad input with the same clear message.
+Each setting is an enum or a small value type that parses and validates user input, and a
+`Prefs` cannot be built with a value out of its limits (`MAX_DAYS`, `MAX_ID_LENGTH`,
+`MAX_CALENDARS`), so every interface (CLI, web form, the state store) refuses bad input with
+the same one-line message, and nothing a user saves can make a later round fail.
+
+Public API: `Prefs`, `Direction`, `Winner`, `PrivateMode`, `HoursWindow`, `parse_enum`,
+`parse_days`, `check_id`, `PrefsError` and the limits.
 """
 
 from __future__ import annotations
@@ -12,11 +17,63 @@ from dataclasses import dataclass, field, replace
 from datetime import time
 from typing import Any, TypeVar
 
+from calsync.errors import CalsyncError
+
 E = TypeVar("E", bound=enum.StrEnum)
 
+MAX_DAYS = 3650
+"""The sync range reaches at most ten years back and ten years ahead."""
+MAX_ID_LENGTH = 200
+"""Longest Google calendar or task-list id accepted. Google's own ids stay well under 100
+characters; the state store keeps an id inside 255-character keys (pair scopes, cursor names
+such as `service:full:event:<id>`), which a longer one would not fit."""
+MAX_CALENDARS = 20
+"""Calendars one user may sync; each costs a round of API calls every sync."""
+_ID = re.compile(r"[\x21-\x7e]+")
+"""Printable ASCII without spaces: what Google's calendar and task-list ids are made of
+(`primary`, e-mail addresses, `...#holiday@group.v.calendar.google.com`, base64 ids)."""
 
-class PrefsError(ValueError):
+_DAYS = re.compile(r"[+-]?\d{1,9}")
+
+
+class PrefsError(CalsyncError, ValueError):
     """A preference value that cannot be accepted; the message is meant for the user."""
+
+
+def _shown(value: object) -> str:
+    """Return `value` for an error message: quoted, and cut short when it is long."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:50]}...' ({len(str(value))} characters)"
+
+
+def check_id(value: object, what: str) -> str:
+    """Return `value` when it can be a Google calendar or task-list id, else raise PrefsError."""
+    if not isinstance(value, str):
+        raise PrefsError(f"bad {what} {_shown(value)}: expected text")
+    if not value:
+        raise PrefsError(f"the {what} is empty")
+    if len(value) > MAX_ID_LENGTH:
+        raise PrefsError(f"bad {what} {_shown(value)}: at most {MAX_ID_LENGTH} characters")
+    if not _ID.fullmatch(value):
+        raise PrefsError(
+            f"bad {what} {_shown(value)}: only printable ASCII without spaces is allowed"
+        )
+    return value
+
+
+def parse_days(value: object, what: str, minimum: int) -> int:
+    """Return `value` as a whole number of days in `minimum`..MAX_DAYS, or raise PrefsError."""
+    if isinstance(value, bool):
+        raise PrefsError(f"bad {what} {_shown(value)}: expected a whole number of days")
+    if isinstance(value, str):
+        if not _DAYS.fullmatch(value.strip()):
+            raise PrefsError(f"bad {what} {_shown(value)}: expected a whole number of days")
+        value = int(value)
+    if not isinstance(value, int):
+        raise PrefsError(f"bad {what} {_shown(value)}: expected a whole number of days")
+    if not minimum <= value <= MAX_DAYS:
+        raise PrefsError(f"bad {what} {_shown(value)}: expected {minimum} to {MAX_DAYS} days")
+    return value
 
 
 class Direction(enum.StrEnum):
@@ -52,9 +109,9 @@ def parse_enum(kind: type[E], value: str, what: str) -> E:
     """Return `value` as a member of `kind`, or raise PrefsError naming the allowed values."""
     try:
         return kind(value.strip().lower())
-    except ValueError:
+    except (AttributeError, ValueError):
         allowed = "|".join(m.value for m in kind)
-        raise PrefsError(f"bad {what} {value!r}: expected one of {allowed}") from None
+        raise PrefsError(f"bad {what} {_shown(value)}: expected one of {allowed}") from None
 
 
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -74,9 +131,11 @@ class HoursWindow:
     @classmethod
     def parse(cls, text: str) -> HoursWindow:
         """Return the window written as `HH:MM-HH:MM`, or raise PrefsError."""
-        m = _HOURS.match(text)
+        m = _HOURS.match(text) if isinstance(text, str) and len(text) <= 40 else None
         if not m:
-            raise PrefsError(f"bad hours window {text!r}: expected HH:MM-HH:MM, e.g. 08:00-19:00")
+            raise PrefsError(
+                f"bad hours window {_shown(text)}: expected HH:MM-HH:MM, e.g. 08:00-19:00"
+            )
         h1, m1, h2, m2 = (int(g) for g in m.groups())
         if h2 == 24 and m2 == 0:
             h2 = 0
@@ -125,12 +184,40 @@ class Prefs:
     """A round that would delete more than this share of a user's linked items is refused."""
 
     def __post_init__(self) -> None:
-        if self.days_past < 0 or self.days_future < 1:
-            raise PrefsError("sync range must reach 0+ days back and 1+ days ahead")
-        if not self.calendars:
+        self.check()
+
+    def check(self) -> None:
+        """Raise PrefsError naming the first value out of its limits (nothing else to do)."""
+        for name, kind in (
+            ("direction", Direction),
+            ("winner", Winner),
+            ("private", PrivateMode),
+            ("hours", HoursWindow),
+        ):
+            if not isinstance(getattr(self, name), kind):
+                raise PrefsError(f"bad {name} {_shown(getattr(self, name))}")
+        for name in ("edit_beats_delete", "paused"):
+            if not isinstance(getattr(self, name), bool):
+                raise PrefsError(f"bad {name} {_shown(getattr(self, name))}: expected yes or no")
+        parse_days(self.days_past, "days back", 0)
+        parse_days(self.days_future, "days ahead", 1)
+        if not isinstance(self.calendars, tuple) or not self.calendars:
             raise PrefsError("at least one calendar must be chosen")
-        if not 0 < self.mass_delete_share <= 1:
-            raise PrefsError("mass-delete share must be in (0, 1]")
+        if len(self.calendars) > MAX_CALENDARS:
+            raise PrefsError(
+                f"{len(self.calendars)} calendars chosen: at most {MAX_CALENDARS} can be synced"
+            )
+        for cal in self.calendars:
+            check_id(cal, "calendar id")
+        if len(set(self.calendars)) != len(self.calendars):
+            raise PrefsError("a calendar is chosen twice")
+        if self.tasklist is not None:
+            check_id(self.tasklist, "task list id")
+        share = self.mass_delete_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+            raise PrefsError(
+                f"bad mass-delete share {_shown(share)}: expected more than 0, up to 1"
+            )
 
     def with_(self, **changes: Any) -> Prefs:
         """Return a copy with `changes` applied (validated again)."""
@@ -154,18 +241,28 @@ class Prefs:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Prefs:
-        """Return prefs from `to_dict` output; missing keys take their defaults."""
+        """Return prefs from `to_dict` output; missing keys take their defaults.
+
+        Raise PrefsError when a value is unusable (e.g. saved before the limits existed).
+        """
         base = cls()
+        calendars = data.get("calendars", base.calendars)
+        if not isinstance(calendars, list | tuple):
+            raise PrefsError(f"bad calendars {_shown(calendars)}: expected a list")
+        try:
+            share = float(data.get("mass_delete_share", base.mass_delete_share))
+        except (TypeError, ValueError):
+            raise PrefsError("bad mass-delete share: expected a number") from None
         return cls(
             direction=parse_enum(Direction, data.get("direction", base.direction), "direction"),
             winner=parse_enum(Winner, data.get("winner", base.winner), "conflict winner"),
             edit_beats_delete=bool(data.get("edit_beats_delete", base.edit_beats_delete)),
-            days_past=int(data.get("days_past", base.days_past)),
-            days_future=int(data.get("days_future", base.days_future)),
+            days_past=parse_days(data.get("days_past", base.days_past), "days back", 0),
+            days_future=parse_days(data.get("days_future", base.days_future), "days ahead", 1),
             hours=HoursWindow.parse(data.get("hours", str(base.hours))),
             private=parse_enum(PrivateMode, data.get("private", base.private), "private mode"),
-            calendars=tuple(data.get("calendars", base.calendars)),
+            calendars=tuple(calendars),
             tasklist=data.get("tasklist", base.tasklist),
             paused=bool(data.get("paused", base.paused)),
-            mass_delete_share=float(data.get("mass_delete_share", base.mass_delete_share)),
+            mass_delete_share=share,
         )

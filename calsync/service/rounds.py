@@ -25,7 +25,7 @@ from calsync.engine.run import sync_user as engine_sync
 from calsync.engine.store import LogEntry
 from calsync.errors import AdapterError, AuthError, CalsyncError, LeaseLost
 from calsync.model import Event, utcnow
-from calsync.prefs import Direction, Prefs
+from calsync.prefs import Direction, Prefs, PrefsError
 from calsync.quota import Api, Backoff, Budget, CallBudget
 from calsync.service.metrics import RoundMetrics
 from calsync.sides.base import Side
@@ -235,7 +235,10 @@ class SyncService:
             return UserReport(name, UserStatus.NOT_LINKED, "no Google account linked")
         if link.status is LinkStatus.NEEDS_RECONNECT:
             return UserReport(name, UserStatus.NEEDS_RECONNECT, link.message or "reconnect Google")
-        prefs = self.store.get_prefs(name)
+        try:
+            prefs = self.store.get_prefs(name)
+        except PrefsError as err:
+            return self._failed_early(name, f"preferences cannot be used, save them again: {err}")
         if prefs.paused:
             return UserReport(name, UserStatus.PAUSED, "sync is paused")
         try:

@@ -85,7 +85,7 @@ class LocalSide(Generic[T]):
             except InvalidItem as err:
                 # One odd row must neither stop the round nor read as deleted.
                 _LOGGER.warning("%s skipped: %s", row.id, err)
-                out.skipped.append(str(row.id))
+                out.skip(str(row.id), str(err))
         return out
 
     def _row(self, conn: sa.Connection, id: str) -> Any:

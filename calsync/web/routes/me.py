@@ -18,6 +18,7 @@ from calsync.prefs import (
     PrefsError,
     PrivateMode,
     Winner,
+    parse_days,
     parse_enum,
 )
 from calsync.service import UserBusy
@@ -58,6 +59,8 @@ def page(
     """Render the user's page (with a rejected form's values and messages, when given)."""
     accounts = ctx.app.accounts
     prefs = accounts.prefs(user.name)
+    if not errors and (problem := accounts.prefs_problem(user.name)):
+        errors = {"_form": problem}
     lists = accounts.google_lists(user.name)
     link = accounts.link_of(user.name)  # read after the lists: reading them may flag it
     target = prefs.calendars[0]
@@ -113,18 +116,12 @@ def parse_prefs(form: FormData, current: Prefs) -> tuple[Prefs | None, dict[str,
         value = form.get(name)
         return value.strip() if isinstance(value, str) else ""
 
-    def number(name: str, minimum: int) -> int:
-        raw = text(name)
+    def number(name: str, minimum: int, what: str) -> int:
         try:
-            value = int(raw)
-        except ValueError:
-            errors[name] = f"{raw!r} is not a whole number of days."
+            return parse_days(text(name), what, minimum)
+        except PrefsError as err:
+            errors[name] = str(err)
             return minimum
-        if value < minimum:
-            errors[name] = f"Must be {minimum} or more."
-        elif value > 3650:
-            errors[name] = "At most 3650 days (ten years)."
-        return value
 
     changes: dict[str, object] = {}
     for name, kind, what in (
@@ -137,8 +134,8 @@ def parse_prefs(form: FormData, current: Prefs) -> tuple[Prefs | None, dict[str,
         except PrefsError as err:
             errors[name] = str(err)
     changes["edit_beats_delete"] = form.get("edit_beats_delete") == "on"
-    changes["days_past"] = number("days_past", 0)
-    changes["days_future"] = number("days_future", 1)
+    changes["days_past"] = number("days_past", 0, "days back")
+    changes["days_future"] = number("days_future", 1, "days ahead")
     try:
         changes["hours"] = HoursWindow.parse(text("hours") or "00:00-00:00")
     except PrefsError as err:
