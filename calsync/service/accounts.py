@@ -3,7 +3,7 @@ what the user's page shows.
 
 Public API: `AccountService(store, crm, google, settings)` with
 - reads: `user`, `users`, `link_of`, `prefs`, `last_run`, `logs`, `conflicts`, `google_lists`,
-  `sync_refusal`;
+  `sync_refusal`, `crm_language`;
 - actions: `sign_in_with_crm`, `consent`, `link`, `link_token`, `save_prefs`, `pause`,
   `resume`, `reset`, `disconnect`, `change_password`;
 `GoogleLists`, `LinkResult`, `Disconnected`, `UserRow`, `NotConfigured`. `UserBusy` (from the
@@ -233,6 +233,16 @@ class AccountService:
                 name, crm_id=info.crm_id, email=info.email, time_zone=info.time_zone
             )
         return True
+
+    def crm_language(self, name: str) -> str | None:
+        """Return the language the CRM speaks to user `name` (`it_it`), or None when the CRM
+        does not know the user or cannot be reached (the page then follows the browser)."""
+        try:
+            info = self.crm.user(name)
+        except Exception as err:  # a language is a nicety: never a reason to fail a sign-in
+            _LOGGER.warning("could not read the CRM language of %r: %s", name, err)
+            return None
+        return info.language if info is not None else None
 
     def consent(
         self, *, redirect_uri: str, tasks: bool, state: str
