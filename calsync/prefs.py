@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import time
 from typing import Any, TypeVar
 
+from calsync.text import N_
+
 E = TypeVar("E", bound=enum.StrEnum)
 
 
@@ -126,11 +128,11 @@ class Prefs:
 
     def __post_init__(self) -> None:
         if self.days_past < 0 or self.days_future < 1:
-            raise PrefsError("sync range must reach 0+ days back and 1+ days ahead")
+            raise PrefsError(N_("sync range must reach 0+ days back and 1+ days ahead"))
         if not self.calendars:
-            raise PrefsError("at least one calendar must be chosen")
+            raise PrefsError(N_("at least one calendar must be chosen"))
         if not 0 < self.mass_delete_share <= 1:
-            raise PrefsError("mass-delete share must be in (0, 1]")
+            raise PrefsError(N_("mass-delete share must be in (0, 1]"))
 
     def with_(self, **changes: Any) -> Prefs:
         """Return a copy with `changes` applied (validated again)."""

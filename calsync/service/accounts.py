@@ -31,6 +31,7 @@ from calsync.sides.crm import CrmBackend
 from calsync.sides.google.oauth import SCOPE_TASKS, scopes_for
 from calsync.state.records import GoogleLink, LinkStatus, Role, SyncRun, UnknownUser, UserRecord
 from calsync.state.store import Store
+from calsync.text import N_
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class GoogleLists:
         for cal in self.calendars:
             if cal.id == cal_id or (cal_id == "primary" and cal.primary):
                 return cal.summary
-        return "Primary calendar" if cal_id == "primary" else cal_id
+        return N_("Primary calendar") if cal_id == "primary" else cal_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,11 +174,11 @@ class AccountService:
         """Return why a round of `name` cannot start now, or None when it can."""
         link = self.store.get_link(name)
         if link is None:
-            return "Connect your Google account first."
+            return N_("Connect your Google account first.")
         if link.status is LinkStatus.NEEDS_RECONNECT:
-            return "Google refused the last sync: reconnect your account first."
+            return N_("Google refused the last sync: reconnect your account first.")
         if self.store.get_prefs(name).paused:
-            return "Sync is paused: resume it first."
+            return N_("Sync is paused: resume it first.")
         return None
 
     def google_lists(self, name: str) -> GoogleLists:
@@ -253,7 +254,7 @@ class AccountService:
         """
         client = self.settings.google()
         if not client.client_id:
-            raise NotConfigured("The administrator has not set up the Google client yet.")
+            raise NotConfigured(N_("The administrator has not set up the Google client yet."))
         scopes = scopes_for(tasks)
         req = self.google.consent_request(
             client, redirect_uri=redirect_uri, scopes=scopes, state=state
@@ -346,11 +347,11 @@ class AccountService:
         """Replace the user's calsync password; SettingsRefused (nothing changed) if refused."""
         errors: dict[str, str] = {}
         if not self.store.verify_password(name, current):
-            errors["current"] = "This is not your current password."
+            errors["current"] = N_("This is not your current password.")
         if len(new) < MIN_PASSWORD:
             errors["new"] = f"Use at least {MIN_PASSWORD} characters."
         elif new != confirm:
-            errors["confirm"] = "The two new passwords differ."
+            errors["confirm"] = N_("The two new passwords differ.")
         if errors:
             raise SettingsRefused(errors)
         self.store.set_password(name, new)

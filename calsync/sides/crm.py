@@ -103,7 +103,9 @@ class LocalBackend:
 
     def user(self, name: str) -> CrmUserInfo | None:
         u = self.crm.get_user(name)
-        return CrmUserInfo(u.name, u.id, u.time_zone, u.email, u.is_admin, u.language) if u else None
+        if u is None:
+            return None
+        return CrmUserInfo(u.name, u.id, u.time_zone, u.email, u.is_admin, u.language)
 
     def events_side(self, user: CrmUserInfo) -> Side[Event]:
         return self.crm.events_side(user.name)
