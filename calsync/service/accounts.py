@@ -295,7 +295,9 @@ class AccountService:
         if not refresh_token.strip():
             raise AdapterError("the refresh token is empty")
         self.store.set_link(name, email, refresh_token.strip())
-        self.store.add_log(LogEntry(name, utcnow(), "link", message="linked from the command line"))
+        self.store.add_log(
+            LogEntry(name, utcnow(), "link", message=N_("linked from the command line"))
+        )
         self.store.commit()
 
     # -- the user's choices ------------------------------------------------------------------
@@ -321,7 +323,7 @@ class AccountService:
         with self.store.user_lock(name, wait=self.lock_wait):
             self.store.wipe_pairs(name)
             self.store.wipe_cursors(name)
-            self.store.add_log(LogEntry(name, utcnow(), "reset", message="sync state reset"))
+            self.store.add_log(LogEntry(name, utcnow(), "reset", message=N_("sync state reset")))
             self.store.commit()
 
     def disconnect(self, name: str) -> Disconnected | None:
