@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
@@ -208,3 +209,41 @@ def test_admin_page_numbers_follow_the_language(web: WebEnv) -> None:
     page = admin.get("/admin").text
     assert "Amministrazione" in page and "Salva le impostazioni Google" in page
     assert "1.000.000" in page
+
+
+_TRANS_BLOCK = re.compile(r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}", re.S)
+_JINJA = re.compile(r"\{#.*?#\}|\{\{.*?\}\}|\{%.*?%\}", re.S)
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_TEXT_ATTRIBUTES = {"placeholder", "aria-label", "title", "alt", "data-confirm"}
+_NOT_WORDS = {"calsync"}
+"""Texts shown untranslated on purpose: the product's name."""
+
+
+class _BareText(HTMLParser):
+    """Collects the words a template shows without passing them through gettext."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in _TEXT_ATTRIBUTES and value and _WORD.search(value):
+                self.found.append(f"{tag}[{name}]={value!r}")
+
+    def handle_data(self, data: str) -> None:
+        words = {w for w in _WORD.findall(data) if w not in _NOT_WORDS}
+        if words:
+            self.found.append(data.strip())
+
+
+@pytest.mark.parametrize(
+    "template", sorted(p.name for p in (ROOT / "calsync/web/templates").glob("*.html"))
+)
+def test_templates_show_no_text_outside_gettext(template: str) -> None:
+    """Every word a template shows (text, placeholders, labels, confirmations) goes through
+    gettext, so the extraction, and with it the catalogs, see it."""
+    source = (ROOT / "calsync/web/templates" / template).read_text()
+    parser = _BareText()
+    parser.feed(_JINJA.sub(" ", _TRANS_BLOCK.sub(" ", source)))
+    assert parser.found == []
