@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     google_user_calls_per_minute: int = Field(default=300, ge=1, le=600)
     """Per-user rate, kept well below Google's 600 requests per minute per user."""
 
+    max_occurrences_per_series: int = Field(default=1000, ge=1, le=100_000)
+    """Occurrences of one recurring series created in a CRM that stores one record per
+    occurrence (vtiger); later ones are skipped with a line in the user's sync log."""
+    max_occurrences_per_round: int = Field(default=2000, ge=1, le=1_000_000)
+    """Occurrences created in one user's round; the rest follow in the next rounds."""
+
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str) -> str:

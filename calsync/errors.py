@@ -62,3 +62,19 @@ class InvalidSyncToken(AdapterError):
 
 class InvalidItem(AdapterError):
     """The side rejected the item's content (400); retrying the same content will not help."""
+
+
+class LeaseLost(CalsyncError):
+    """Another round of this user took over its lease: this round must write nothing more.
+
+    Raised by the state store when a commit cannot prove the round's lease (its generation
+    was superseded, e.g. after the lock's connection dropped and a second round started);
+    the commit is rolled back. Not an `AdapterError`: no per-item handling may swallow it.
+    """
+
+    def __init__(self, user: str, generation: int) -> None:
+        super().__init__(
+            f"another round of {user!r} took over its lease (ours was generation {generation})"
+        )
+        self.user = user
+        self.generation = generation

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from calsync.config import Settings, load_settings
+from calsync.engine.caps import Caps
 from calsync.quota import Budget, BudgetAlert, RateLimiter
 from calsync.service import AccountService, Application, AppSettings, RoundMetrics, SyncService
 from calsync.sides.crm import CrmBackend, backend_from_settings
@@ -72,7 +73,8 @@ def build(settings: Settings | None = None) -> App:
         return app_settings.google()
 
     metrics = RoundMetrics()
-    rounds = SyncService(store, crm, google_now, budget=budget, metrics=metrics)
+    caps = Caps(settings.max_occurrences_per_series, settings.max_occurrences_per_round)
+    rounds = SyncService(store, crm, google_now, budget=budget, metrics=metrics, caps=caps)
     accounts = AccountService(store, crm, GoogleAccountClient(), app_settings)
     application = Application(rounds, accounts, app_settings, metrics, store)
     return App(settings, store, crm, rounds, application)

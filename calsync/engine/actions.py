@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from calsync.engine.intents import intent_hash
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict, LogEntry, PairStore
 from calsync.errors import AlreadyExists
@@ -237,8 +238,11 @@ class _Write(Action):
 class Create(_Write):
     """Create the projection on `side`; `row` is the pair to store (target id still None).
 
-    An intent row (error = PENDING) is committed before the call, so a crash or a lost reply
-    is found again next round and adopted by its key instead of creating a duplicate.
+    An intent row (error = PENDING) is committed before the call (which also proves the
+    round still holds the user's lease), so a crash or a lost reply
+    is found again next round and adopted instead of creating a duplicate: by its key on a
+    side that stores keys, by `intent_hash` (kept in the target side's hash column, since the
+    target has no copy yet) on one that cannot.
     """
 
     row: Pair | None = None
@@ -247,8 +251,10 @@ class Create(_Write):
     verb: ClassVar[str] = "create"
 
     def intent(self) -> Pair:
-        assert self.row is not None
-        return self.row.with_(error=PENDING, attempts=self.row.attempts)
+        assert self.row is not None and self.item is not None
+        asked = intent_hash(self.item)
+        target = {"crm_hash": asked} if self.side is SideName.CRM else {"google_hash": asked}
+        return self.row.with_(error=PENDING, attempts=self.row.attempts, **target)
 
     def failure_row(self) -> Pair | None:
         return self.intent()
@@ -304,6 +310,7 @@ class Update(_Write):
 
     def apply(self, env: Env) -> None:
         assert self.row is not None and self.item is not None and self.side is not None
+        env.store.prove()
         remote = env.side(self.side).update(self.target_id, self.item, self.etag)
         row = with_side(self.row, self.side, remote)
         env.store.put_pair(row.with_(error=None, attempts=0, synced_at=env.now))
@@ -325,6 +332,7 @@ class Delete(_Write):
 
     def apply(self, env: Env) -> None:
         assert self.side is not None
+        env.store.prove()
         env.side(self.side).delete(self.target_id, self.etag)
         env.store.delete_pair(env.user, env.kind, self.key)
         self._record(env)

@@ -1,7 +1,9 @@
 """An in-memory PairStore with real commit/rollback, for tests, benchmarks and dry runs.
 
 Public API: `MemoryStore()`; `crash_after(n)` makes the n-th next commit fail with `Crash`
-(everything since the last commit is lost, as when a process dies before its commit).
+(everything since the last commit is lost, as when a process dies before its commit);
+`lose_lease(user)` makes every later `prove` and every commit of state raise LeaseLost, as
+when another round took the user's lease over.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict, LogEntry
+from calsync.errors import LeaseLost
 
 
 class Crash(Exception):
@@ -32,6 +35,7 @@ class MemoryStore:
         self._committed = _State()
         self._work = _State()
         self._crash_in: int | None = None
+        self._lost: str | None = None
         self.commits = 0
 
     # -- PairStore -----------------------------------------------------------------------
@@ -61,6 +65,13 @@ class MemoryStore:
         self._work.log.append(entry)
 
     def commit(self) -> None:
+        if self._lost is not None and (
+            self._work.pairs != self._committed.pairs
+            or self._work.cursors != self._committed.cursors
+            or self._work.conflicts != self._committed.conflicts
+        ):
+            self.rollback()
+            raise LeaseLost(self._lost, 0)
         if self._crash_in is not None:
             self._crash_in -= 1
             if self._crash_in <= 0:
@@ -73,11 +84,19 @@ class MemoryStore:
     def rollback(self) -> None:
         self._work = copy.deepcopy(self._committed)
 
+    def prove(self) -> None:
+        if self._lost is not None:
+            raise LeaseLost(self._lost, 0)
+
     # -- test helpers ----------------------------------------------------------------------
 
     def crash_after(self, n: int) -> None:
         """Make the n-th commit from now (1 = the next one) crash instead."""
         self._crash_in = n
+
+    def lose_lease(self, user: str) -> None:
+        """Act as if another round took `user`'s lease over."""
+        self._lost = user
 
     def wipe(self) -> None:
         """Forget every pair and cursor (a restore, a migration, a reconnect)."""

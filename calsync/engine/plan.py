@@ -5,7 +5,8 @@ Public API: `plan(crm, google, pairs, ctx, force) -> Plan`, `check_guard`,
 `View`, `Seen`, `project`. Pure: no I/O, no clock.
 
 Matching comes first: listed items are tied to stored rows by id, intent rows adopt the item
-created for them (found by our key), and items no row links are re-linked by the key found on
+created for them (found by our key, or on a key-less side by the content asked for, see
+`calsync.engine.intents`), and items no row links are re-linked by the key found on
 the other copy before anything is created, so a wiped state creates nothing. Each row is then
 decided by `plan_pair` (one commented branch per case, in decide.py).
 """
@@ -38,6 +39,7 @@ from calsync.engine.decide import (
     plan_pair,
     project,
 )
+from calsync.engine.intents import adopt
 from calsync.engine.pairs import Pair
 from calsync.errors import CalsyncError
 from calsync.model import Event, Item
@@ -152,6 +154,12 @@ def plan(
             q = by_id[side].get(gone)
             if q is not None:
                 view(q)[side] = View(Seen.GONE)
+        # An intent row whose create did happen on a side that cannot store our key: adopt
+        # the new copy that shows the content asked for, instead of creating it again.
+        for key, r in adopt(rows.values(), side, loose[side]).items():
+            loose[side].remove(r)
+            rows[key] = with_side(rows[key], side, r)
+            view(rows[key])[side] = View(Seen.PRESENT, r)
     actions: list[Action] = []
     for key, v in views.items():
         row = rows[key]

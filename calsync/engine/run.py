@@ -30,6 +30,7 @@ from calsync.engine.actions import (
     Update,
     side_id,
 )
+from calsync.engine.caps import Capped, Caps, cap
 from calsync.engine.filters import prefs_fingerprint
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.plan import (
@@ -138,6 +139,7 @@ def sync_user(
     scope: str = "primary",
     max_attempts: int = 5,
     crm_blind: frozenset[str] = frozenset(),
+    caps: Caps = Caps(),
     crm_degrade: Callable[[str], str] | None = None,
 ) -> RoundResult:
     """Run one round for `user`'s items of `kind` and return what it did.
@@ -145,6 +147,8 @@ def sync_user(
     Raises MassDeleteBlocked (nothing written, cursors kept) unless `force`, and AuthError
     (the link needs reconnecting). `full` forces full listings (e.g. daily, to notice items
     that entered the sync window as time passed). A dry run reads but writes nothing.
+    `caps` bounds the occurrences of recurring series created (calsync.engine.caps); a round
+    that left some for later stops with `stopped="occurrence cap"` and keeps its cursors.
     """
     result = RoundResult(user, kind, dry_run=dry_run)
     if prefs.paused:
@@ -165,6 +169,7 @@ def sync_user(
         actions = plan(crm_cs, google_cs, pairs, ctx, force=force).actions
         actions = _resolve(actions, ctx, env, result)
         check_guard(actions, pairs, prefs, force)
+        actions, capped = cap(actions, ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)), caps)
     except MassDeleteBlocked as err:
         if not dry_run:
             store.add_log(LogEntry(user, now, "blocked", message=str(err), level="warning"))
@@ -176,17 +181,46 @@ def sync_user(
     if dry_run:
         result.planned = [a.describe() for a in actions]
         return result
+    _log_caps(capped, caps, env)
     for action in actions:
         try:
             _execute(action, ctx, env, result)
         except _Stop:
             result.stopped = "quota"
             return result
+    if capped.deferred:
+        # The occurrences held back are in the changes the old cursors cover: keep them.
+        result.stopped = "occurrence cap"
+        return result
     store.set_cursor(user, crm_name, crm_cs.final_cursor())
     store.set_cursor(user, google_name, google_cs.final_cursor())
     store.set_cursor(user, fp_name, fp)
     store.commit()
     return result
+
+
+def _log_caps(capped: Capped, caps: Caps, env: Env) -> None:
+    """Say in the user's sync log what the occurrence caps held back, one line each."""
+    for series, (title, kept, listed) in sorted(capped.series.items()):
+        msg = (
+            f"recurring series {title!r} has {listed} occurrences in the sync window; only "
+            f"its first {kept} are synced (limit per series)"
+        )
+        _LOGGER.warning("sync of %s: %s", env.user, msg)
+        env.store.add_log(
+            LogEntry(
+                env.user, env.now, "skip", key=series, title=title, message=msg, level="warning"
+            )
+        )
+    if capped.deferred:
+        msg = (
+            f"{caps.per_round} occurrences of recurring series created this round (limit per "
+            f"round); {capped.deferred} more follow in the next rounds"
+        )
+        _LOGGER.warning("sync of %s: %s", env.user, msg)
+        env.store.add_log(LogEntry(env.user, env.now, "capped", message=msg, level="warning"))
+    if capped.series or capped.deferred:
+        env.store.commit()
 
 
 def _fetched_views(fetch: Fetch, env: Env) -> tuple[View, View]:

@@ -77,9 +77,17 @@ class PairStore(Protocol):
         ...
 
     def commit(self) -> None:
-        """Make everything written so far durable (called after each applied action)."""
+        """Make everything written so far durable (called after each applied action).
+
+        Raises LeaseLost, writing nothing, when the round no longer holds the user's lease.
+        """
         ...
 
     def rollback(self) -> None:
         """Drop everything written since the last commit."""
+        ...
+
+    def prove(self) -> None:
+        """Raise LeaseLost when the round no longer holds the user's lease (before a side
+        write, so a round that lost it sends nothing more); otherwise do nothing."""
         ...

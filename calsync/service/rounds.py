@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from calsync.engine.caps import Caps
 from calsync.engine.pairs import Kind
 from calsync.engine.plan import MassDeleteBlocked
 from calsync.engine.run import RoundResult, SideCounts
 from calsync.engine.run import sync_user as engine_sync
 from calsync.engine.store import LogEntry
-from calsync.errors import AdapterError, AuthError, QuotaError, TransientError
+from calsync.errors import AdapterError, AuthError, LeaseLost, QuotaError, TransientError
 from calsync.model import Event, utcnow
 from calsync.prefs import Direction, Prefs
 from calsync.quota import Api, Backoff, Budget, CallBudget
@@ -50,7 +51,7 @@ class UserStatus(enum.StrEnum):
     NOT_LINKED = "not_linked"
     PAUSED = "paused"
     BUSY = "busy"
-    """Another round of this user is running."""
+    """Another round of this user is running (or took this round's lease over mid-way)."""
 
     @property
     def success(self) -> bool:
@@ -126,8 +127,11 @@ class SyncService:
         now: Callable[[], datetime] = utcnow,
         metrics: RoundMetrics | None = None,
         connections: GoogleConnections | None = None,
+        caps: Caps | None = None,
     ) -> None:
         self.store = store
+        self.caps = caps or Caps()
+        """Bounds on the occurrences of recurring series a round creates."""
         self.crm = crm
         # A callable is asked again each time: the admin page may change the client meanwhile.
         self._google = google
@@ -310,6 +314,7 @@ class SyncService:
             crm_blind=self.crm.blind_fields,
             crm_degrade=self.crm.degrade_text,
             full=self._daily_full(info.name, Kind.EVENT, calendar, now, dry_run),
+            caps=self.caps,
         )
 
     def _daily_full(self, user: str, kind: Kind, scope: str, now: datetime, dry: bool) -> bool:
@@ -411,6 +416,12 @@ class SyncService:
             report.status, report.message = UserStatus.NEEDS_RECONNECT, str(err)
         except MassDeleteBlocked as err:
             report.status, report.message = UserStatus.BLOCKED, str(err)
+        except LeaseLost as err:
+            # The lock was lost (e.g. its connection dropped) and another round took over:
+            # this one stopped before its next write, to a side or to the state; that round
+            # carries on.
+            _LOGGER.warning("round of %s stopped: %s", name, err)
+            report.status, report.message = UserStatus.BUSY, f"stopped: {err}"
         except (QuotaError, TransientError, AdapterError) as err:
             report.status, report.message = UserStatus.FAILED, str(err)
         except Exception as err:

@@ -30,6 +30,9 @@ class Remote(Generic[T]):
     item: T
     key: str | None = None
     """Our link key found on the item (Google extended property), if any."""
+    series: str | None = None
+    """For one occurrence of a recurring series listed occurrence by occurrence (Google's
+    `singleEvents`): the series' id on that side. None for anything else."""
 
 
 @dataclass(slots=True)

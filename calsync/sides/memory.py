@@ -52,6 +52,7 @@ class _Entry(Generic[T]):
     seq: int
     key: str | None
     deleted: bool = False
+    series: str | None = None
 
 
 @dataclass(slots=True)
@@ -150,7 +151,7 @@ class MemorySide(Generic[T]):
         e = self._live(id)
         if etag is not None and etag != e.etag:
             raise PreconditionFailed(f"{self.name}: {id} changed since {etag}")
-        e = self._store(id, item, e.key)
+        e = self._store(id, item, e.key, e.series)
         return self._reply(fault, id, e)
 
     def delete(self, id: str, etag: str | None) -> None:
@@ -168,23 +169,24 @@ class MemorySide(Generic[T]):
 
     # -- what a user does on that side (never faulted, never counted as sync writes) -----
 
-    def put(self, item: T, id: str | None = None) -> str:
-        """Create an item as a user would (no link key)."""
+    def put(self, item: T, id: str | None = None, series: str | None = None) -> str:
+        """Create an item as a user would (no link key); `series` lists it as one occurrence
+        of that series (as Google lists a series with `singleEvents`)."""
         if id is None:
             self._ids += 1
             id = f"{self.name[0]}u{self._ids}"
-        self._store(id, item, None)
+        self._store(id, item, None).series = series
         return id
 
     def edit(self, id: str, item: T) -> None:
         """Change an item's content as a user would (the link key survives)."""
         e = self._live(id)
-        self._store(id, item, e.key)
+        self._store(id, item, e.key, e.series)
 
     def touch(self, id: str) -> None:
         """Bump the etag and `updated` without changing content (metadata churn)."""
         e = self._live(id)
-        self._store(id, e.item, e.key)
+        self._store(id, e.item, e.key, e.series)
 
     def remove(self, id: str) -> None:
         """Delete an item as a user would."""
@@ -265,7 +267,7 @@ class MemorySide(Generic[T]):
         low, high = self.window()
         return _instant(item.when.start) < high and _instant(item.when.end) > low
 
-    def _store(self, id_: str, item: T, key: str | None) -> _Entry[T]:
+    def _store(self, id_: str, item: T, key: str | None, series: str | None = None) -> _Entry[T]:
         if self.blind and isinstance(item, Event):
             item = replace(item, **_defaults_of(self.blind))  # type: ignore[arg-type]
         if self.degrade is not None:
@@ -273,7 +275,7 @@ class MemorySide(Generic[T]):
             changes: dict[str, Any] = {f: self.degrade(getattr(item, f)) for f in texts}
             item = replace(item, **changes)
         stamped = replace(item, updated=self._stamp())
-        e = _Entry(stamped, f'"{self.name}-{self._seq}"', self._seq, key)
+        e = _Entry(stamped, f'"{self.name}-{self._seq}"', self._seq, key, series=series)
         self.entries[id_] = e
         return e
 
@@ -283,7 +285,7 @@ class MemorySide(Generic[T]):
         self.entries[id_] = _Entry(e.item, f'"{self.name}-{self._seq}"', self._seq, e.key, True)
 
     def _remote(self, id_: str, e: _Entry[T]) -> Remote[T]:
-        return Remote(id=id_, etag=e.etag, item=e.item, key=e.key)
+        return Remote(id=id_, etag=e.etag, item=e.item, key=e.key, series=e.series)
 
 
 def _instant(value: date | datetime) -> datetime:

@@ -1,8 +1,11 @@
 """Per-user sync locks that hold across threads and processes (DESIGN.md §4 rule 6).
 
 PostgreSQL: a session advisory lock (`pg_try_advisory_lock`) on a dedicated connection, so
-it holds across machines and is released by the server if the holder dies. SQLite file: an
-exclusive `flock` on a file beside the database (released by the kernel if the holder dies).
+it holds across machines and is released by the server if the holder dies. It is also
+released when that connection drops while the holder lives on, which the holder does not
+notice: the per-user lease (calsync.state.leases) is what stops such a holder from writing.
+SQLite file: an exclusive `flock` on a file beside the database (released by the kernel if the
+holder dies).
 In-memory SQLite: a lock within the process. Each `try_acquire` returns a release function, or
 None when the lock is held elsewhere.
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import socket
 import threading
@@ -23,6 +27,8 @@ from typing import Protocol
 import sqlalchemy as sa
 
 Release = Callable[[], None]
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def lock_owner() -> str:
@@ -61,10 +67,11 @@ class AdvisoryLocker:
         def release() -> None:
             try:
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            except BaseException:
-                # The session may still hold the lock: drop it so the server releases it.
+            except sa.exc.DBAPIError as err:
+                # The lock's connection dropped (the server released the lock with it) or is
+                # broken: drop it, so the server releases the lock if it still holds it.
+                _LOGGER.warning("lock %s: its connection failed on release (%s)", name, err)
                 conn.invalidate()
-                raise
             finally:
                 conn.close()
 

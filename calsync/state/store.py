@@ -31,7 +31,9 @@ import sqlalchemy as sa
 from calsync.db import BUSY_TIMEOUT_MS
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict, LogEntry, PairStore
+from calsync.errors import LeaseLost
 from calsync.model import utcnow
+from calsync.state import leases
 from calsync.state import tables as t
 from calsync.state.accounts import AccountsMixin
 from calsync.state.activity import ActivityMixin, conflict_row, log_row
@@ -60,6 +62,14 @@ class _Staged:
     cursors: dict[tuple[str, str], str | None] = field(default_factory=dict)
     logs: list[LogEntry] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+
+    def users(self) -> set[str]:
+        """Return the users whose sync state (pairs, cursors, conflicts) is staged."""
+        return (
+            {k[0] for k in self.pairs}
+            | {k[0] for k in self.cursors}
+            | {c.user for c in self.conflicts}
+        )
 
     def drop_user(self, user: str, pairs: bool, cursors: bool) -> None:
         if pairs:
@@ -173,6 +183,14 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
             staged = self._local.staged = _Staged()
         return staged
 
+    @property
+    def _leases(self) -> dict[str, int]:
+        """The generation of each user's lease this thread holds (see `user_lock`)."""
+        held: dict[str, int] | None = getattr(self._local, "leases", None)
+        if held is None:
+            held = self._local.leases = {}
+        return held
+
     def pairs(self, user: str, kind: Kind) -> list[Pair]:
         """Return every linked pair of `user` and `kind` (staged writes included), by key."""
         with self._tx() as conn:
@@ -261,42 +279,74 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
         self._staged.logs.append(entry)
 
     def commit(self) -> None:
-        """Write this thread's staged writes in one transaction; all or nothing."""
+        """Write this thread's staged writes in one transaction; all or nothing.
+
+        For each user whose lease this thread holds (`user_lock`), the transaction first
+        proves the lease; when another round took it over, nothing is written, the staged
+        writes are dropped and LeaseLost is raised. Log lines alone need no proof: a round
+        that lost its lease may still say so in the user's sync log.
+        """
         staged = self._staged
         if not (staged.pairs or staged.cursors or staged.logs or staged.conflicts):
             return
         now = self._now()
-        with self._tx() as conn:
-            for (user, kind, key), pair in staged.pairs.items():
-                if pair is None:
-                    conn.execute(
-                        t.pairs.delete().where(
-                            t.pairs.c.user_name == user,
-                            t.pairs.c.kind == kind,
-                            t.pairs.c.key == key,
-                        )
-                    )
-                else:
-                    upsert(conn, t.pairs, _pair_row(pair), ["user_name", "kind", "key"])
-            for (user, name), value in staged.cursors.items():
-                if value is None:
-                    conn.execute(
-                        t.cursors.delete().where(
-                            t.cursors.c.user_name == user, t.cursors.c.name == name
-                        )
-                    )
-                else:
-                    row = {"user_name": user, "name": name, "value": value, "updated_at": now}
-                    upsert(conn, t.cursors, row, ["user_name", "name"])
-            if staged.logs:
-                conn.execute(t.sync_log.insert(), [log_row(e) for e in staged.logs])
-            if staged.conflicts:
-                conn.execute(t.conflicts.insert(), [conflict_row(c) for c in staged.conflicts])
+        held = self._leases
+        try:
+            with self._tx() as conn:
+                for user in sorted(staged.users() & held.keys()):
+                    if not leases.prove(conn, user, held[user], now):
+                        raise LeaseLost(user, held[user])
+                self._write(conn, staged, now)
+        except LeaseLost:
+            self._local.staged = _Staged()
+            raise
         self._local.staged = _Staged()
+
+    def _write(self, conn: sa.Connection, staged: _Staged, now: datetime) -> None:
+        """Write `staged` through `conn` (inside the caller's transaction)."""
+        for (user, kind, key), pair in staged.pairs.items():
+            if pair is None:
+                conn.execute(
+                    t.pairs.delete().where(
+                        t.pairs.c.user_name == user,
+                        t.pairs.c.kind == kind,
+                        t.pairs.c.key == key,
+                    )
+                )
+            else:
+                upsert(conn, t.pairs, _pair_row(pair), ["user_name", "kind", "key"])
+        for (user, name), value in staged.cursors.items():
+            if value is None:
+                conn.execute(
+                    t.cursors.delete().where(
+                        t.cursors.c.user_name == user, t.cursors.c.name == name
+                    )
+                )
+            else:
+                row = {"user_name": user, "name": name, "value": value, "updated_at": now}
+                upsert(conn, t.cursors, row, ["user_name", "name"])
+        if staged.logs:
+            conn.execute(t.sync_log.insert(), [log_row(e) for e in staged.logs])
+        if staged.conflicts:
+            conn.execute(t.conflicts.insert(), [conflict_row(c) for c in staged.conflicts])
 
     def rollback(self) -> None:
         """Drop this thread's writes since its last commit."""
         self._local.staged = _Staged()
+
+    def prove(self) -> None:
+        """Raise LeaseLost unless this thread still holds each lease it took (`user_lock`).
+
+        Called before a side write, so a round whose lease was taken over sends nothing more.
+        """
+        held = self._leases
+        if not held:
+            return
+        now = self._now()
+        with self._tx() as conn:
+            for user, generation in sorted(held.items()):
+                if not leases.prove(conn, user, generation, now):
+                    raise LeaseLost(user, generation)
 
     # -- reset and reconnect ---------------------------------------------------------------
 
@@ -326,9 +376,13 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
 
     @contextmanager
     def user_lock(self, user: str, wait: float = 0.0) -> Iterator[LockInfo]:
-        """Hold the user's sync lock (across processes) for the `with` block.
+        """Hold the user's sync lock (across processes) and its lease for the `with` block.
 
-        Raise UserBusy when another holder keeps it for more than `wait` seconds.
+        Raise UserBusy when another holder keeps the lock for more than `wait` seconds. The
+        lock is taken over from whoever held the lease before (it can only be free because
+        that holder died or lost its connection); from then on each `commit` of this user's
+        state in this thread proves the lease (calsync.state.leases), and raises LeaseLost
+        once a later holder took it over.
         """
         name = f"user:{user}"
         deadline = time.monotonic() + wait
@@ -355,10 +409,18 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
                     },
                     ["name"],
                 )
+                generation = leases.take(conn, user, info.owner, now)
+            outer = self._leases.get(user)
+            self._leases[user] = generation
             try:
                 yield info
             finally:
+                if outer is None:
+                    self._leases.pop(user, None)
+                else:
+                    self._leases[user] = outer
                 with self._tx() as conn:
+                    leases.give_up(conn, user, generation)
                     conn.execute(
                         t.locks.delete().where(
                             t.locks.c.name == name, t.locks.c.owner == info.owner

@@ -167,6 +167,18 @@ locks = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
 )
 
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("user_name", NAME, primary_key=True),
+    # Raised by one on every takeover and never reset: a round's fencing token. A commit of
+    # that round's state proves it, in the same transaction, or is refused.
+    sa.Column("generation", sa.BigInteger, nullable=False),
+    sa.Column("holder", NAME, nullable=True),  # host:pid:thread while held, for the operator
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+    sa.Column("proved_at", UTCDateTime, nullable=False),
+)
+
 web_sessions = sa.Table(
     "web_sessions",
     metadata,

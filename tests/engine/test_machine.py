@@ -19,8 +19,7 @@ import dataclasses
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-import pytest
-from hypothesis import Phase, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
@@ -545,16 +544,5 @@ TestKeylessCrmMachine.settings = settings(stateful_step_count=40)
 TestTasksMachine = TasksMachine.TestCase
 TestTasksMachine.settings = settings(stateful_step_count=40)
 
-TestKeylessCrmCrashMachine = pytest.mark.xfail(
-    strict=True,
-    reason="a create on a key-less side is adopted only through the key, so a crash or a lost "
-    "reply after it duplicates the item (issue 10 item 2; fixed on the dup-safety branch)",
-)(KeylessCrmCrashMachine.TestCase)
-# Derandomized whatever the profile, so the expected failure is found on every run, and not
-# shrunk: an expected failure needs no minimal example (run it with --runxfail for one).
-TestKeylessCrmCrashMachine.settings = settings(
-    stateful_step_count=40,
-    derandomize=True,
-    max_examples=200,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-)
+TestKeylessCrmCrashMachine = KeylessCrmCrashMachine.TestCase
+TestKeylessCrmCrashMachine.settings = settings(stateful_step_count=40)

@@ -46,6 +46,9 @@ class Fault:
     count: int
     operation: str | None = None
     body: str = ""
+    mode: str = "fail"
+    """`fail` answers without running the call; `apply_then_fail` runs it, then answers the
+    fault instead of its result (a write that landed but whose reply was lost)."""
 
 
 class Emulator:
@@ -109,7 +112,7 @@ def _dispatch(
     entry: dict[str, Any],
 ) -> Response:
     fault = emu.take_fault(operation)
-    if fault is not None:
+    if fault is not None and fault.mode == "fail":
         entry["fault"] = fault.status
         return Response(fault.body, status_code=fault.status)
     if operation not in _OPS:
@@ -145,6 +148,10 @@ def _dispatch(
         _LOGGER.exception("emulated operation %s failed", operation)
         entry["error"] = "INTERNAL_SERVER_ERROR"
         return _error(WsError("INTERNAL_SERVER_ERROR", f"Internal error: {err}"))
+    if fault is not None:
+        # apply_then_fail: the operation ran; its reply is lost.
+        entry["fault"] = fault.status
+        return Response(fault.body, status_code=fault.status)
     return _envelope(result)
 
 
@@ -215,11 +222,15 @@ def create_app(db: str | None = None, *, php7: bool = False, utf8mb4: bool = Fal
     @app.post("/_emulator/faults")
     async def faults(request: Request) -> Response:
         body = await request.json()
+        mode = str(body.get("mode", "fail"))
+        if mode not in ("fail", "apply_then_fail"):
+            return _bad("mode must be 'fail' or 'apply_then_fail'")
         fault = Fault(
             status=int(body.get("status", 500)),
             count=int(body.get("count", 1)),
             operation=(str(body["operation"]).lower() if body.get("operation") else None),
             body=str(body.get("body", "")),
+            mode=mode,
         )
         emu.faults.append(fault)
         return JSONResponse({"pending": [asdict(f) for f in emu.faults]})

@@ -94,9 +94,17 @@ class VtigerEmulator:
         """Move the emulator's clock forward; return its new epoch."""
         return int(self.control("clock", {"advance": seconds})["now"])
 
-    def fail_next(self, count: int = 1, status: int = 500, operation: str | None = None) -> None:
-        """Make the next `count` webservice calls (of `operation`) answer HTTP `status`."""
-        self.control("faults", {"status": status, "count": count, "operation": operation})
+    def fail_next(
+        self,
+        count: int = 1,
+        status: int = 500,
+        operation: str | None = None,
+        mode: str = "fail",
+    ) -> None:
+        """Make the next `count` webservice calls (of `operation`) answer HTTP `status`
+        (after running them, with `mode="apply_then_fail"`)."""
+        body = {"status": status, "count": count, "operation": operation, "mode": mode}
+        self.control("faults", body)
 
     def set_mandatory(self, module: str, field: str, mandatory: bool = True) -> None:
         self.control("mandatory", {"module": module, "field": field, "mandatory": mandatory})

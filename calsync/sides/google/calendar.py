@@ -125,7 +125,7 @@ class GoogleCalendarSide:
             default_tz=self.default_tz,
             default_reminders=self.default_reminders,
         )
-        return Remote(str(doc.id), doc.etag or "", event, key)
+        return Remote(str(doc.id), doc.etag or "", event, key, doc.recurring_event_id)
 
     def _note_series(self, doc: GoogleEvent) -> None:
         if doc.id and doc.recurring_event_id:

@@ -6,8 +6,9 @@ Public API: `GoogleTasksSide(http, tasklist_id="@default", overlap=)` with `chan
 Tasks have no sync token: the cursor is a watermark taken from Google's
 own `updated` (never our clock) minus a small overlap, and each incremental read asks for
 `updatedMin` + `showDeleted` + `showHidden` + `showCompleted`, every page. Tasks get server
-ids and cannot hold our key (we do not pollute the notes): they re-link through the state
-table, and after a lost insert reply or a wiped state through `matching` (title + due).
+ids and cannot hold our key (we do not pollute the notes): they link through the state
+table; after a lost insert reply the engine adopts the task by the content it asked for
+(calsync.engine.intents), and `matching` (title + due) finds tasks without any state.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ class GoogleTasksSide:
     def create(self, item: Task, key: str) -> Remote[Task]:
         """Insert `item` (Google picks the id; `key` cannot be stored on a task).
 
-        Not retried once sent: after an unknown outcome the caller looks with `matching`.
+        Not retried once sent: after an unknown outcome the engine's intent row adopts the
+        task next round by its title and due date.
         """
         doc = self.http.json("POST", self._path(), json=task_to_google(item), idempotent=False)
         return self._remote(GoogleTask.model_validate(doc))

@@ -36,6 +36,9 @@ from calsync.sides.vtiger.errors import (
 
 _LOGGER = logging.getLogger(__name__)
 
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport errors raised before a request left: resending cannot do a write twice."""
+
 PAGE = 100
 """vtiger clamps every VTQL LIMIT to 100 rows."""
 _MAX_PAGES = 10_000
@@ -123,7 +126,11 @@ class VtigerClient:
 
     # transport ---------------------------------------------------------------------------
 
-    def _send(self, op: str, method: str, params: dict[str, Any], retry: bool) -> httpx.Response:
+    def _send(
+        self, op: str, method: str, params: dict[str, Any], retry: bool, resend: bool = True
+    ) -> httpx.Response:
+        """POST/GET one call; `resend=False`: never send it twice (a create), so only a
+        failure to connect, which proves the call never left, is retried."""
         attempt = 0
         while True:
             try:
@@ -138,6 +145,8 @@ class VtigerClient:
                     raise VtigerTransient(f"HTTP_{resp.status_code}", problem, op)
             except httpx.TransportError as err:
                 problem = f"{type(err).__name__}: {err}"
+                if not resend and not isinstance(err, _NOT_SENT):
+                    raise VtigerTransient("HTTP_ERROR", problem, op) from err
             if attempt >= self._retries:
                 raise VtigerTransient("HTTP_ERROR", problem, op)
             delay = min(self._max_backoff, self._backoff * 2**attempt) * (0.5 + self._rng())
@@ -147,11 +156,18 @@ class VtigerClient:
             self._sleep(delay)
             attempt += 1
 
-    def _raw(self, op: str, method: str, params: dict[str, Any], retry: bool = True) -> Any:
+    def _raw(
+        self,
+        op: str,
+        method: str,
+        params: dict[str, Any],
+        retry: bool = True,
+        resend: bool = True,
+    ) -> Any:
         """Send one operation; return `result` or raise the typed error for `error`."""
         params = {"operation": op, **params}
         for attempt in range(self._retries + 1):
-            resp = self._send(op, method, params, retry)
+            resp = self._send(op, method, params, retry, resend)
             try:
                 body = resp.json()
                 ok = bool(body["success"])
@@ -168,12 +184,19 @@ class VtigerClient:
             raise error_for(str(error.get("code", "")), str(error.get("message", "")), op)
         raise AssertionError("unreachable")
 
-    def _call(self, op: str, method: str, params: dict[str, Any], retry: bool = True) -> Any:
+    def _call(
+        self,
+        op: str,
+        method: str,
+        params: dict[str, Any],
+        retry: bool = True,
+        resend: bool = True,
+    ) -> Any:
         """Send an operation with the session, logging in (again) when needed."""
         for fresh in (False, True):
             session = self._ensure_session(force=fresh)
             try:
-                return self._raw(op, method, {"sessionName": session, **params}, retry)
+                return self._raw(op, method, {"sessionName": session, **params}, retry, resend)
             except VtigerAuthError as err:
                 if err.code not in SESSION_CODES or fresh:
                     raise
@@ -317,9 +340,13 @@ class VtigerClient:
             raise VtigerNotFound(err.code, err.message, "retrieve") from err
 
     def create(self, module: str, element: dict[str, Any]) -> dict[str, Any]:
-        """Create a record in `module`; return it as stored."""
+        """Create a record in `module`; return it as stored.
+
+        Never retried once sent: after a lost reply the record may exist, and a second
+        create would duplicate it. The engine adopts it next round by its content.
+        """
         params = {"elementType": module, "element": json.dumps(element)}
-        return dict(self._call("create", "POST", params))
+        return dict(self._call("create", "POST", params, retry=False, resend=False))
 
     def revise(self, element: dict[str, Any]) -> dict[str, Any]:
         """Change the fields in `element` (which carries `id`); return the stored record."""

@@ -86,6 +86,18 @@ def test_http_faults_are_retried_with_backoff(
         client.listtypes()
 
 
+def test_create_whose_reply_was_lost_is_not_sent_again(
+    vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser
+) -> None:
+    """A create is not idempotent: resending it after a lost reply would make a second record."""
+    client.listtypes()
+    vt.fail_next(1, status=503, operation="create", mode="apply_then_fail")
+    with pytest.raises(TransientError):
+        client.create("Events", event_element(alice.id, subject="once"))
+    rows = client.query_all("SELECT id FROM Events WHERE subject = 'once'")
+    assert len(rows) == 1
+
+
 def test_errors_are_typed(
     vt: VtigerEmulator, client: VtigerClient, alice: EmulatedUser, bob: EmulatedUser
 ) -> None:
