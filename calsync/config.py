@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -23,6 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from calsync.errors import ConfigError
 from calsync.sides.google import endpoints
 
 CONFIG_ENV = "CALSYNC_CONFIG"
@@ -36,7 +38,7 @@ def config_file() -> Path | None:
     if named:
         path = Path(named).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"{CONFIG_ENV} names {path}, which is not a file")
+            raise ConfigError(f"{CONFIG_ENV} names {path}, which is not a file")
         return path
     local = Path.cwd() / DEFAULT_CONFIG_FILE
     return local if local.is_file() else None
@@ -154,6 +156,65 @@ class Settings(BaseSettings):
         return self.secret_key.get_secret_value() if self.secret_key else None
 
 
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _validation_message(err: ValidationError) -> str:
+    """Return pydantic's errors as one line naming each setting by its variable."""
+    parts = []
+    for e in err.errors():
+        field = str(e["loc"][0]) if e["loc"] else ""
+        name = f"CALSYNC_{field.upper()}" if field else "settings"
+        # Secrets are never echoed back, even when they are what is wrong.
+        secret = "key" in field or "secret" in field
+        given = "" if secret or "input" not in e else f" (got {_shown(e['input'])})"
+        parts.append(f"{name}: {e['msg']}{given}")
+    return "bad setting " + "; ".join(parts)
+
+
+def _read(make: Any, **values: Any) -> Settings:
+    try:
+        settings: Settings = make(**values)
+    except ValidationError as err:
+        raise ConfigError(_validation_message(err)) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"cannot read {config_file()}: {err}") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read the configuration: {err}") from None
+    return settings
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Return the settings from the environment and config file; `overrides` win over both."""
-    return Settings(**overrides)
+    """Return the settings from the environment and config file; `overrides` win over both.
+
+    Raise ConfigError, with one line naming the setting, when a value cannot be used.
+    """
+    return _read(Settings, **overrides)
+
+
+class _Isolated(Settings):
+    """Settings read from the given values and the defaults only."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def isolated_settings(**values: Any) -> Settings:
+    """Return settings made of `values` and the defaults, ignoring the environment and any
+    config file (`calsync demo`, which must never touch the installation beside it)."""
+    return _read(_Isolated, **values)
+
+
+def configured_names() -> list[str]:
+    """Return the `CALSYNC_*` variables set in the environment (names only, never values)."""
+    return sorted(k for k in os.environ if k.startswith("CALSYNC_") and os.environ[k])

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from calsync.files import private_dir, private_file
+
 BUSY_TIMEOUT_MS = 30_000
 """How long an SQLite connection waits for another writer before it fails."""
 
@@ -38,7 +40,11 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # Made private before SQLite creates it (0644 under the usual umask); SQLite
+            # gives its -wal and -shm files the database file's mode.
+            path = Path(database).expanduser()
+            private_dir(path.parent)
+            private_file(path)
         if not database or database == ":memory:":
             kwargs.setdefault("poolclass", sa.StaticPool)
             kwargs.setdefault("connect_args", {"check_same_thread": False})

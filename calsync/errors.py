@@ -12,6 +12,11 @@ class CalsyncError(Exception):
     """Base of every error calsync raises on purpose."""
 
 
+class ConfigError(CalsyncError):
+    """A setting calsync cannot use (bad value, unreadable config file, database URL that does
+    not open); the message is one line naming the setting, for the operator."""
+
+
 class AdapterError(CalsyncError):
     """A side failed to do what was asked."""
 

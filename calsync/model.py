@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,6 +41,23 @@ class TaskStatus(enum.StrEnum):
     DONE = "done"
 
 
+FIRST_DAY = date.min + timedelta(days=2)
+"""The earliest date an item may carry: a day's margin for any zone's offset and one more."""
+LAST_DAY = date.max - timedelta(days=2)
+"""The latest date an item may carry: room for an exclusive end and any zone's offset."""
+
+
+def check_day(day: date) -> date:
+    """Return `day`, or raise ModelError when it lies too near the ends of the calendar.
+
+    Dates in year 1 or 9999 cannot be moved into every zone or given an exclusive end
+    without leaving what Python's dates can hold; such items are refused, never synced.
+    """
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ModelError(f"date {day.isoformat()} is outside {FIRST_DAY}..{LAST_DAY}")
+    return day
+
+
 def zone(name: str) -> ZoneInfo:
     """Return the IANA zone `name`, raising ModelError for an unknown one."""
     try:
@@ -67,12 +84,19 @@ class When:
             assert isinstance(self.start, datetime) and isinstance(self.end, datetime)
             if self.start.tzinfo is None or self.end.tzinfo is None:
                 raise ModelError("timed start/end must carry a time zone")
+            for value in (self.start, self.end):
+                # Checked on the naive wall date first: astimezone itself may overflow.
+                check_day(value.date())
             object.__setattr__(self, "start", self.start.astimezone(UTC))
             object.__setattr__(self, "end", self.end.astimezone(UTC))
             if self.end < self.start:
                 raise ModelError("end is before start")
-        elif self.end <= self.start:
-            raise ModelError("an all-day item ends (exclusive) after the day it starts")
+        else:
+            assert isinstance(self.start, date) and isinstance(self.end, date)
+            check_day(self.start)
+            check_day(self.end)
+            if self.end <= self.start:
+                raise ModelError("an all-day item ends (exclusive) after the day it starts")
 
     @property
     def all_day(self) -> bool:
@@ -172,6 +196,10 @@ class Task:
     """Date only: Google Tasks drops any time of day."""
     status: TaskStatus = TaskStatus.OPEN
     updated: datetime | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.due is not None:
+            check_day(self.due)
 
     def with_(self, **changes: Any) -> Task:
         """Return a copy with `changes` applied."""

@@ -5,12 +5,17 @@ The CLI commands, the demo and the tests call `build`; nothing is built at impor
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from rich.console import Console
 
 from calsync.config import Settings, load_settings
 from calsync.engine.caps import Caps
+from calsync.errors import ConfigError
+from calsync.files import private_dir
 from calsync.quota import Budget, BudgetAlert, RateLimiter
 from calsync.service import AccountService, Application, AppSettings, RoundMetrics, SyncService
 from calsync.sides.crm import CrmBackend, backend_from_settings
@@ -38,11 +43,43 @@ class App:
         return self.application.accounts
 
 
+def _safe_url(url: str) -> str:
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return repr(url[:60])
+
+
+@contextmanager
+def database_errors(variable: str, url: str) -> Iterator[None]:
+    """Turn a database that cannot be opened into a one-line ConfigError naming `variable`."""
+    try:
+        yield
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as err:
+        raise ConfigError(f"{variable} is not a database URL calsync can use: {err}") from None
+    except ImportError as err:
+        raise ConfigError(
+            f"{variable}: the database driver is not installed ({err.name or err}); "
+            "install calsync with the `postgres` extra for PostgreSQL"
+        ) from None
+    except (sa.exc.DBAPIError, OSError) as err:
+        # The driver's first line says what went wrong; the rest is SQLAlchemy's advice links.
+        cause = getattr(err, "orig", None) or err
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise ConfigError(
+            f"cannot open the database {_safe_url(url)} ({variable}): {reason}"
+        ) from None
+
+
 def open_store(settings: Settings) -> Store:
-    """Return the migrated state store the settings point at."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store.from_settings(settings)
-    store.migrate()
+    """Return the migrated state store the settings point at; ConfigError when it won't open."""
+    try:
+        private_dir(settings.data_dir)
+    except OSError as err:
+        raise ConfigError(f"cannot make the data dir (CALSYNC_DATA_DIR): {err}") from None
+    with database_errors("CALSYNC_DATABASE_URL", settings.database_url):
+        store = Store.from_settings(settings)
+        store.migrate()
     return store
 
 
@@ -57,7 +94,8 @@ def build(settings: Settings | None = None) -> App:
     """Return the wired application for `settings` (default: the environment)."""
     settings = settings or load_settings()
     store = open_store(settings)
-    crm = backend_from_settings(settings)
+    with database_errors("CALSYNC_LOCAL_CRM_URL", settings.local_crm_url):
+        crm = backend_from_settings(settings)
     app_settings = AppSettings(store, settings, crm)
     budget = Budget(
         store,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from calsync.config import load_settings
+from calsync.errors import ConfigError
 
 
 @pytest.fixture(autouse=True)
@@ -62,13 +62,13 @@ def test_config_variable_names_the_file(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setenv("CALSYNC_CONFIG", str(other))
     assert load_settings().google_client_id == "cid"
     monkeypatch.setenv("CALSYNC_CONFIG", str(tmp_path / "missing.toml"))
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ConfigError, match=r"CALSYNC_CONFIG names .*missing\.toml"):
         load_settings()
 
 
 def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALSYNC_CRM", "salesforce")
-    with pytest.raises(ValidationError, match="crm"):
+    with pytest.raises(ConfigError, match="CALSYNC_CRM: Input should be 'local' or 'vtiger'"):
         load_settings()
 
 

@@ -1,10 +1,21 @@
 """Domain model rules: UTC instants with their zone, all-day dates, the content hash."""
 
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from calsync.model import Attendee, Event, ModelError, Reminder, When, content_hash
+from calsync.model import (
+    FIRST_DAY,
+    LAST_DAY,
+    Attendee,
+    Event,
+    ModelError,
+    Reminder,
+    Task,
+    When,
+    content_hash,
+)
 
 
 def test_timed_when_is_stored_in_utc_and_keeps_its_zone() -> None:
@@ -36,3 +47,42 @@ def test_hash_ignores_order_metadata_and_named_fields() -> None:
     assert content_hash(a, ignore={"attendees"}) == content_hash(
         a.with_(attendees=()), ignore={"attendees"}
     )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: When.dates(date(9999, 12, 31), date(9999, 12, 31)),
+        lambda: When.dates(date(9999, 12, 30), date(9999, 12, 31)),
+        lambda: When.dates(date(1, 1, 1), date(1, 1, 2)),
+        lambda: When.timed(datetime(9999, 12, 31, 22), datetime(9999, 12, 31, 23), "Asia/Tokyo"),
+        lambda: When.timed(datetime(1, 1, 1, 0), datetime(1, 1, 1, 1), "America/Los_Angeles"),
+        lambda: Task("far", due=date(9999, 12, 31)),
+        lambda: Task("early", due=date(1, 1, 1)),
+    ],
+    ids=[
+        "all-day-9999",
+        "all-day-end-9999",
+        "all-day-0001",
+        "timed-9999",
+        "timed-0001",
+        "task-9999",
+        "task-0001",
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_refused(make: Callable[[], object]) -> None:
+    """Year 1 or 9999 cannot be moved into every zone or given an exclusive end: ModelError
+    (which sides report as an unreadable item), never OverflowError later in a round."""
+    with pytest.raises(ModelError, match="outside"):
+        make()
+
+
+def test_the_last_accepted_days_survive_any_zone_and_an_exclusive_end() -> None:
+    last = When.dates(LAST_DAY - timedelta(days=1), LAST_DAY, "Pacific/Kiritimati")
+    assert last.start_in("Pacific/Kiritimati") and last.start_in("Etc/GMT+12")
+    first = When.timed(
+        datetime.combine(FIRST_DAY, datetime.min.time()),
+        datetime.combine(FIRST_DAY, datetime.min.time()) + timedelta(hours=1),
+        "Pacific/Kiritimati",
+    )
+    assert first.start_in("Etc/GMT+12").year == 1

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(
     help="Keep a CRM calendar and Google Calendar/Tasks in sync.", no_args_is_help=True
@@ -22,7 +23,7 @@ err = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> None:
     """Print a one-line error and exit with `code`; nothing has been changed."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -5,16 +5,29 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from calsync.config import load_settings
 from calsync.errors import CalsyncError
-from calsync.prefs import Direction, HoursWindow, PrefsError, PrivateMode, Winner, parse_enum
+from calsync.passwords import password_problem
+from calsync.prefs import (
+    Direction,
+    HoursWindow,
+    Prefs,
+    PrefsError,
+    PrivateMode,
+    Winner,
+    parse_enum,
+)
 from calsync.quota import Api
 from calsync.service import Usage, UserReport
 from calsync.state.records import UnknownUser
@@ -23,11 +36,29 @@ from calsync.wiring import build
 out = Console()
 err = Console(stderr=True)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error; return the Exit to raise (nothing has been changed)."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def reported(command: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a command body so that an error calsync raises on purpose (a setting it cannot
+    use, an unreadable calsync.toml, a database that does not open, a CRM that does not
+    answer) ends it with one line on stderr and exit status 2, not a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except CalsyncError as e:
+            raise fail(str(e)) from None
+
+    return run
 
 
 def summary_table(reports: list[UserReport]) -> Table:
@@ -111,12 +142,10 @@ def show_usage(days: int, *, as_json: bool = False) -> None:
         out.print("No user is linked to Google and no user made calls today.")
 
 
+@reported
 def run_sync(user: str | None, dry_run: bool = False, force: bool = False) -> int:
     """Run one round (one user or all); print progress and the summary; return the exit code."""
-    try:
-        app = build()
-    except CalsyncError as e:
-        raise fail(str(e)) from None
+    app = build()
     if user is not None:
         try:
             app.service.known_user(user)
@@ -148,6 +177,7 @@ def run_sync(user: str | None, dry_run: bool = False, force: bool = False) -> in
     return 0 if all(r.status.success for r in reports) else 1
 
 
+@reported
 def list_users() -> None:
     """Print the CRM's users with their link, direction and last sync."""
     app = build()
@@ -157,7 +187,7 @@ def list_users() -> None:
     for info in app.crm.users():
         rec = app.store.get_user(info.name)
         link = app.store.get_link(info.name)
-        prefs = app.store.get_prefs(info.name) if rec else None
+        prefs = app.accounts.prefs(info.name) if rec else None
         table.add_row(
             info.name,
             info.time_zone,
@@ -170,6 +200,7 @@ def list_users() -> None:
     out.print(table)
 
 
+@reported
 def link_user(name: str, refresh_token: str, email: str | None) -> None:
     """Link `name` to a Google account with a refresh token obtained elsewhere."""
     app = build()
@@ -183,6 +214,7 @@ def link_user(name: str, refresh_token: str, email: str | None) -> None:
     out.print(f"linked {name} to Google{f' account {email}' if email else ''}")
 
 
+@reported
 def set_prefs(name: str, **given: object) -> None:
     """Validate every given preference first, then store them all (or nothing)."""
     app = build()
@@ -190,7 +222,12 @@ def set_prefs(name: str, **given: object) -> None:
         app.service.known_user(name)
     except UnknownUser:
         raise fail(f"unknown user {name!r} (see `calsync users list`)") from None
-    prefs = app.store.get_prefs(name)
+    try:
+        prefs = app.store.get_prefs(name)
+    except PrefsError as e:
+        # Saved before today's limits: the options given now start again from the defaults.
+        err.print(f"[yellow]warning:[/] stored preferences of {name} unusable ({e}); starting over")
+        prefs = Prefs()
     changes: dict[str, object] = {}
     try:
         if given["direction"] is not None:
@@ -201,28 +238,32 @@ def set_prefs(name: str, **given: object) -> None:
             changes["hours"] = HoursWindow.parse(str(given["hours"]))
         if given["private"] is not None:
             changes["private"] = parse_enum(PrivateMode, str(given["private"]), "private mode")
-        if given["calendars"]:
-            changes["calendars"] = tuple(given["calendars"])  # type: ignore[arg-type]
+        calendars = given["calendars"]
+        if isinstance(calendars, list) and calendars:
+            changes["calendars"] = tuple(calendars)
         if given["tasklist"] is not None:
             changes["tasklist"] = str(given["tasklist"]) or None
         for field in ("days_past", "days_future", "edit_beats_delete"):
             if given[field] is not None:
                 changes[field] = given[field]
         new = prefs.with_(**changes)
+        if changes:
+            app.store.set_prefs(name, new)
     except PrefsError as e:
         raise fail(str(e)) from None
-    if changes:
-        app.store.set_prefs(name, new)
     table = Table(title=f"preferences of {name}", show_header=False)
     for key, value in new.to_dict().items():
         table.add_row(key, str(value))
     out.print(table)
 
 
+@reported
 def create_admin(name: str, password: str | None) -> None:
     """Create or reset the web admin account; print a one-time password when none is given."""
     from calsync.web.security import create_admin as make_admin
 
+    if password is not None and (problem := password_problem(password)):
+        raise fail(f"password refused: {problem}")
     app = build()
     try:
         chosen = make_admin(app.store, name, password)
@@ -233,6 +274,7 @@ def create_admin(name: str, password: str | None) -> None:
         out.print(f"one-time password: [bold]{chosen}[/] (change it after signing in)")
 
 
+@reported
 def serve(host: str, port: int) -> None:
     """Serve the web UI and the in-process scheduler."""
     from calsync.jobs.scheduler import Scheduler
@@ -246,6 +288,7 @@ def serve(host: str, port: int) -> None:
         scheduler.stop()
 
 
+@reported
 def run_worker() -> None:
     """Run a Celery worker on the configured broker."""
     settings = load_settings()

@@ -163,6 +163,8 @@ def sync_user(
     crm_cs = _read(crm, None if refull else store.cursor(user, crm_name))
     google_cs = _read(google, None if refull else store.cursor(user, google_name))
     result.full = crm_cs.full or google_cs.full
+    for side, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
+        _note_unreadable(side, cs, env, result)
     # Pairs of other calendars are none of this round's business (their copies live elsewhere).
     pairs = [p for p in store.pairs(user, kind) if p.scope == scope]
     try:
@@ -197,6 +199,20 @@ def sync_user(
     store.set_cursor(user, fp_name, fp)
     store.commit()
     return result
+
+
+def _note_unreadable(side: SideName, cs: ChangeSet[Any], env: Env, result: RoundResult) -> None:
+    """Count the items `side` could not read and log each one where the user will see it
+    (the store's sync log, shown on their page), not only on the server's stderr."""
+    result.side(side).skipped += len(cs.skipped)
+    if result.dry_run:
+        return
+    for id_ in cs.skipped:
+        reason = cs.skip_reasons.get(id_) or "unreadable"
+        env.log("skip", side.value, id_, message=f"skipped: {reason}", level="warning")
+    if cs.skipped:
+        # Committed now: a later action's rollback must not take these lines with it.
+        env.store.commit()
 
 
 def _log_caps(capped: Capped, caps: Caps, env: Env) -> None:

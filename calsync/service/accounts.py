@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from calsync.engine.store import Conflict, LogEntry
 from calsync.errors import AdapterError, AuthError, CalsyncError
 from calsync.model import utcnow
-from calsync.prefs import Prefs
+from calsync.passwords import password_problem
+from calsync.prefs import Prefs, PrefsError
 from calsync.service.google import AuthorizationRequest, GoogleAccounts, ListEntry
 from calsync.service.settings import AppSettings, SettingsRefused
 from calsync.sides.crm import CrmBackend
@@ -34,9 +35,6 @@ from calsync.state.store import Store
 from calsync.text import N_
 
 _LOGGER = logging.getLogger(__name__)
-
-MIN_PASSWORD = 10
-"""Characters of a calsync password (the admin's) at least."""
 
 
 class NotConfigured(CalsyncError):
@@ -155,8 +153,23 @@ class AccountService:
         return self.store.get_link(name)
 
     def prefs(self, name: str) -> Prefs:
-        """Return the user's preferences."""
-        return self.store.get_prefs(name)
+        """Return the user's preferences; the defaults when the saved ones are unusable
+        (saved before today's limits: `prefs_problem` says so, and saving replaces them)."""
+        try:
+            return self.store.get_prefs(name)
+        except PrefsError:
+            return Prefs()
+
+    def prefs_problem(self, name: str) -> str | None:
+        """Return why the user's saved preferences cannot be used, or None when they can."""
+        try:
+            self.store.get_prefs(name)
+        except PrefsError as err:
+            return N_(
+                "Your saved preferences cannot be used (%(reason)s): please save them again.",
+                reason=err.message,
+            )
+        return None
 
     def last_run(self, name: str) -> SyncRun | None:
         """Return the user's latest round, or None."""
@@ -177,7 +190,7 @@ class AccountService:
             return N_("Connect your Google account first.")
         if link.status is LinkStatus.NEEDS_RECONNECT:
             return N_("Google refused the last sync: reconnect your account first.")
-        if self.store.get_prefs(name).paused:
+        if self.prefs(name).paused:
             return N_("Sync is paused: resume it first.")
         return None
 
@@ -308,11 +321,11 @@ class AccountService:
 
     def pause(self, name: str) -> None:
         """Stop rounds of `name` until resumed (a round running now finishes)."""
-        self.store.set_prefs(name, self.store.get_prefs(name).with_(paused=True))
+        self.store.set_prefs(name, self.prefs(name).with_(paused=True))
 
     def resume(self, name: str) -> None:
         """Let rounds of `name` run again."""
-        self.store.set_prefs(name, self.store.get_prefs(name).with_(paused=False))
+        self.store.set_prefs(name, self.prefs(name).with_(paused=False))
 
     def reset(self, name: str) -> None:
         """Forget the user's pairs and cursors; the next round re-links items by their ids.
@@ -350,8 +363,8 @@ class AccountService:
         errors: dict[str, str] = {}
         if not self.store.verify_password(name, current):
             errors["current"] = N_("This is not your current password.")
-        if len(new) < MIN_PASSWORD:
-            errors["new"] = f"Use at least {MIN_PASSWORD} characters."
+        if problem := password_problem(new):
+            errors["new"] = problem
         elif new != confirm:
             errors["confirm"] = N_("The two new passwords differ.")
         if errors:

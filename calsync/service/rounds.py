@@ -25,7 +25,7 @@ from calsync.engine.run import sync_user as engine_sync
 from calsync.engine.store import LogEntry
 from calsync.errors import AdapterError, AuthError, LeaseLost, QuotaError, TransientError
 from calsync.model import Event, utcnow
-from calsync.prefs import Direction, Prefs
+from calsync.prefs import Direction, Prefs, PrefsError
 from calsync.quota import Api, Backoff, Budget, CallBudget
 from calsync.service.metrics import RoundMetrics
 from calsync.sides.base import Side
@@ -164,10 +164,18 @@ class SyncService:
         """Run a round for every linked user (links needing reconnection are reported)."""
         names = self.store.linked_users(status=None)
         self.crm.begin_round()
-        return [
-            self.sync_user(n, dry_run=dry_run, force=force, progress=progress, new_round=False)
-            for n in names
-        ]
+        reports = []
+        for n in names:
+            try:
+                report = self.sync_user(
+                    n, dry_run=dry_run, force=force, progress=progress, new_round=False
+                )
+            except Exception as err:
+                # Whatever one user's round raised, the users after them still get theirs.
+                _LOGGER.exception("round of %s failed", n)
+                report = UserReport(n, UserStatus.FAILED, f"internal error: {err!r}")
+            reports.append(report)
+        return reports
 
     def sync_user(
         self,
@@ -215,7 +223,10 @@ class SyncService:
             return UserReport(name, UserStatus.NOT_LINKED, "no Google account linked")
         if link.status is LinkStatus.NEEDS_RECONNECT:
             return UserReport(name, UserStatus.NEEDS_RECONNECT, link.message or "reconnect Google")
-        prefs = self.store.get_prefs(name)
+        try:
+            prefs = self.store.get_prefs(name)
+        except PrefsError as err:
+            return self._failed_early(name, f"preferences cannot be used, save them again: {err}")
         if prefs.paused:
             return UserReport(name, UserStatus.PAUSED, "sync is paused")
         try:

@@ -47,6 +47,8 @@ class ChangeSet(Generic[T]):
     skipped: list[str] = field(default_factory=list)
     """Ids seen on the side but unreadable (bad record, logged): neither changed nor deleted.
     A full listing that skipped an id must not be read as that item having been deleted."""
+    skip_reasons: dict[str, str] = field(default_factory=dict)
+    """Why each skipped id was skipped, in words for the user's sync log."""
     after_round: Callable[[], str | None] | None = None
     """Set by a side whose cursor must also cover what the round itself writes to it (vtiger's
     snapshot of known ids must hold the records calsync creates, or their deletion goes
@@ -55,6 +57,11 @@ class ChangeSet(Generic[T]):
     def final_cursor(self) -> str | None:
         """Return the cursor to store at the end of the round."""
         return self.after_round() if self.after_round is not None else self.cursor
+
+    def skip(self, id: str, reason: str) -> None:
+        """Record `id` as unreadable for `reason`."""
+        self.skipped.append(id)
+        self.skip_reasons[id] = reason
 
 
 class Side(Protocol[T]):

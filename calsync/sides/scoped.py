@@ -35,6 +35,7 @@ class ScopedSide(Generic[T]):
             cursor=cs.cursor,
             full=cs.full,
             skipped=[i for i in cs.skipped if self._shown(i)],
+            skip_reasons={i: r for i, r in cs.skip_reasons.items() if self._shown(i)},
             after_round=cs.after_round,
         )
 

@@ -245,7 +245,11 @@ class AccountsMixin(StoreBase):
     # -- preferences ---------------------------------------------------------------------
 
     def get_prefs(self, user: str) -> Prefs:
-        """Return the user's preferences (the defaults when none were saved)."""
+        """Return the user's preferences (the defaults when none were saved).
+
+        Raise PrefsError when the stored ones are out of today's limits (saved by an older
+        version): the caller fails that user's round instead of syncing what they did not choose.
+        """
         with self._tx() as conn:
             data = conn.execute(
                 sa.select(t.preferences.c.data).where(t.preferences.c.user_name == user)
@@ -253,7 +257,9 @@ class AccountsMixin(StoreBase):
         return Prefs.from_dict(data) if data else Prefs()
 
     def set_prefs(self, user: str, prefs: Prefs) -> None:
-        """Save the user's preferences."""
+        """Save the user's preferences; raise PrefsError (nothing saved) when one is invalid."""
+        # Checked again here, whoever built them: nothing a round cannot use is ever stored.
+        prefs.check()
         with self._tx() as conn:
             self._require_user(conn, user)
             upsert(

@@ -20,6 +20,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from calsync.errors import CalsyncError
+from calsync.files import private_dir
 
 KEY_FILE = "secret.key"
 """Name of the generated key file inside the data dir."""
@@ -72,7 +73,7 @@ class Secrets:
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> Secrets:
         """Return secrets using the key file in `data_dir`, generating it (mode 0600) if absent."""
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         path = data_dir / KEY_FILE
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

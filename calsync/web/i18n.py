@@ -38,7 +38,7 @@ from babel.support import NullTranslations, Translations
 from fastapi import Request
 from jinja2 import Environment
 
-from calsync.text import N_
+from calsync.text import N_, Text
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
@@ -202,11 +202,15 @@ def _npgettext(context: str, singular: str, plural: str, n: int) -> str:
 
 
 def translate_text(message: object) -> str:
-    """Return `message` (made in Python, marked with `N_`) in the reader's language."""
+    """Return `message` (made in Python, marked with `N_`) in the reader's language; a
+    `Text` is translated with its values, anything else as a whole."""
     if message is None:
         return ""
+    translations = _current().translations
+    if isinstance(message, Text):
+        return message.translated(translations.gettext)
     text = str(message)
-    return _current().translations.gettext(text) if text else text
+    return translations.gettext(text) if text else text
 
 
 def format_when(value: object) -> str:

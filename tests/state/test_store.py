@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from calsync.config import Settings
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict, LogEntry, PairStore
-from calsync.prefs import Direction, Prefs, PrivateMode
+from calsync.prefs import Direction, Prefs, PrefsError, PrivateMode
 from calsync.state import (
     LinkStatus,
     Role,
@@ -144,6 +144,32 @@ def test_prefs_default_then_saved(store: Store) -> None:
     assert store.get_prefs("alice").paused
     with pytest.raises(UnknownUser):
         store.set_prefs("nobody", mine)
+
+
+def test_store_refuses_prefs_out_of_their_limits(store: Store) -> None:
+    """Prefs forced past their checks (the object mutated after it was made) are refused by
+    the store itself, and what was saved before stays."""
+    store.create_user("alice")
+    mine = Prefs(days_past=3)
+    store.set_prefs("alice", mine)
+    bad = Prefs()
+    object.__setattr__(bad, "calendars", ("c" * 70_000,))
+    with pytest.raises(PrefsError, match="at most 200 characters"):
+        store.set_prefs("alice", bad)
+    assert store.get_prefs("alice") == mine
+
+
+def test_unusable_stored_prefs_raise_prefs_error(store: Store) -> None:
+    """A prefs row saved before the limits existed reads as PrefsError, never as defaults."""
+    store.create_user("alice")
+    with store.engine.begin() as conn:
+        conn.execute(
+            t.preferences.insert().values(
+                user_name="alice", data={"calendars": ["c" * 70_000]}, updated_at=T0
+            )
+        )
+    with pytest.raises(PrefsError):
+        store.get_prefs("alice")
 
 
 def test_settings_plain_and_secret(store: Store) -> None:

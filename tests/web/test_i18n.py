@@ -17,6 +17,7 @@ from babel.messages.pofile import read_po
 from calsync.emulators.server import ServerThread
 from calsync.sides.local.crm import LocalCrm
 from calsync.state import Store
+from calsync.state import tables as t
 from calsync.web import create_app
 from calsync.web.i18n import LANGUAGES, from_crm, from_header
 from tests.web.conftest import CRM_USERS, SignedIn, WebEnv, application, csrf_of
@@ -177,8 +178,8 @@ def test_a_crm_user_whose_language_is_italian_gets_italian_pages(polyglot: WebEn
     assert r.status_code == 400
     refused = r.text.replace("&#39;", "'")
     assert "Non è stato salvato nulla" in refused
-    assert "'dieci' non è un numero intero di giorni." in refused
-    assert "Deve essere almeno 1." in refused
+    assert "giorni nel passato: 'dieci' non è un numero intero di giorni" in refused
+    assert "giorni nel futuro: 0 non va bene, servono da 1 a 3650 giorni" in refused
     assert (
         "25:00 non è un&#39;ora del giorno" in r.text or "25:00 non è un'ora del giorno" in refused
     )
@@ -247,3 +248,28 @@ def test_templates_show_no_text_outside_gettext(template: str) -> None:
     parser = _BareText()
     parser.feed(_JINJA.sub(" ", _TRANS_BLOCK.sub(" ", source)))
     assert parser.found == []
+
+
+def test_the_password_policy_and_unusable_prefs_speak_italian(web: WebEnv) -> None:
+    """The single password policy and the single prefs validation (English, marked) reach an
+    Italian reader translated, with their values."""
+    admin = web.signed_in("admin")
+    admin.post("/language", {"language": "it", "next": "/admin"}, page="/admin")
+    data = {"current": "admin-pass-1", "new": "short", "confirm": "short"}
+    r = admin.post("/admin/password", data, page="/admin")
+    assert r.status_code == 400 and "Usa almeno 10 caratteri." in r.text
+    assert web.store.verify_password("admin", "admin-pass-1")
+
+    alice = web.signed_in("alice")
+    alice.post("/language", {"language": "it", "next": "/me"})
+    with web.store.engine.begin() as conn:
+        conn.execute(
+            t.preferences.insert().values(
+                user_name="alice", data={"days_past": 5000}, updated_at=datetime.now(UTC)
+            )
+        )
+    page = alice.get("/me").text
+    assert (
+        "Le preferenze salvate non si possono usare (giorni nel passato: 5000 non va bene,"
+        " servono da 0 a 3650 giorni): salvale di nuovo." in page
+    )

@@ -9,6 +9,7 @@ import pytest
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict, LogEntry
 from calsync.prefs import Prefs
+from calsync.state import tables as t
 from tests.web.conftest import SignedIn, WebEnv, snapshot
 
 GOOD_PREFS = {
@@ -69,9 +70,11 @@ def test_unticked_checkbox_turns_edit_beats_delete_off(web: WebEnv) -> None:
     [
         ("hours", "25:00-09:00", "25:00 is not a time of day"),
         ("hours", "morning", "expected HH:MM-HH:MM"),
-        ("days_past", "-1", "Must be 0 or more"),
-        ("days_future", "0", "Must be 1 or more"),
-        ("days_past", "ten", "not a whole number"),
+        ("days_past", "-1", "expected 0 to 3650 days"),
+        ("days_future", "0", "expected 1 to 3650 days"),
+        ("days_past", "ten", "expected a whole number of days"),
+        ("days_past", "99999999999999999999", "expected a whole number of days"),
+        ("days_future", "3651", "expected 1 to 3650 days"),
         ("direction", "sideways", "expected one of both|to-google|to-crm"),
         ("private", "secret", "bad private mode"),
     ],
@@ -91,6 +94,47 @@ def test_bad_prefs_are_refused_next_to_the_field(
     # The other typed values are kept too.
     assert 'value="90"' in r.text or field == "days_future"
     assert web.store.get_prefs("alice") == Prefs(days_past=12)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"target_calendar": "c" * 70_000}, "at most 200 characters"),
+        ({"tasklist": "t" * 1_000_000}, "at most 200 characters"),
+        ({"calendars": [f"c{i}@example.com" for i in range(500)]}, "at most 20 can be synced"),
+        ({"target_calendar": "team calendar"}, "printable ASCII without spaces"),
+    ],
+    ids=["target-70k", "tasklist-1mb", "calendars-500", "target-space"],
+)
+def test_oversized_prefs_are_refused_and_nothing_is_stored(
+    web: WebEnv, changes: dict[str, object], message: str
+) -> None:
+    """A 70,000-character calendar id, a 1 MB task list id or 500 calendars: 400 with the
+    limit named, and the stored preferences stay as they were."""
+    me = web.signed_in("alice")
+    web.store.set_prefs("alice", Prefs(days_past=12))
+    r = me.post("/me/prefs", {**GOOD_PREFS, **changes})
+    assert r.status_code == 400
+    assert message in r.text
+    assert web.store.get_prefs("alice") == Prefs(days_past=12)
+
+
+def test_unusable_saved_prefs_are_shown_and_can_be_saved_over(web: WebEnv) -> None:
+    """Prefs saved before the limits existed: the page opens (no 500), says so, and a good
+    form replaces them."""
+    _link(web, "alice", "a@example.com")
+    with web.store.engine.begin() as conn:
+        conn.execute(
+            t.preferences.insert().values(
+                user_name="alice", data={"calendars": ["c" * 70_000]}, updated_at=datetime.now(UTC)
+            )
+        )
+    me = web.signed_in("alice")
+    page = me.get("/me")
+    assert page.status_code == 200
+    assert "cannot be used" in page.text and "save them again" in page.text
+    assert me.post("/me/prefs", GOOD_PREFS).status_code == 303
+    assert web.store.get_prefs("alice").calendars == ("team@example.com", "a@example.com")
 
 
 def test_a_user_name_in_the_form_changes_nothing_of_that_user(web: WebEnv) -> None:
@@ -124,6 +168,19 @@ def test_another_users_data_is_invisible(web: WebEnv) -> None:
         text = alice.get(path).text
         assert "bob-secret@example.com" not in text
         assert "Bob&#39;s private meeting" not in text and "Bob's private meeting" not in text
+
+
+def test_skipped_items_are_listed_on_the_page(web: WebEnv) -> None:
+    """Items a round could not read are listed apart on the user's page, with the reason."""
+    _link(web, "alice", "a@example.com")
+    now = datetime.now(UTC)
+    reason = "skipped: unusable date '9999-12-31'"
+    web.store.add_log(LogEntry("alice", now, "skip", "crm", key="18x7", message=reason))
+    web.store.commit()
+    text = web.signed_in("alice").get("/me").text
+    assert 'id="skipped"' in text
+    section = text.split('id="skipped"', 1)[1].split("</section>", 1)[0]
+    assert "CRM item 18x7" in section and "unusable date &#39;9999-12-31&#39;" in section
 
 
 @pytest.mark.parametrize(

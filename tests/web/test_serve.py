@@ -117,12 +117,11 @@ def test_public_base_url() -> None:
 
 def test_public_url_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     """CALSYNC_PUBLIC_URL must be an http(s) base URL."""
-    from pydantic import ValidationError
-
     from calsync.config import load_settings
+    from calsync.errors import ConfigError
 
     monkeypatch.setenv("CALSYNC_PUBLIC_URL", "calsync.example.com")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigError, match="CALSYNC_PUBLIC_URL"):
         load_settings()
     monkeypatch.setenv("CALSYNC_PUBLIC_URL", "https://calsync.example.com/")
     assert load_settings().public_url == "https://calsync.example.com"

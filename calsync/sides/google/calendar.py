@@ -146,7 +146,7 @@ class GoogleCalendarSide:
         except (ModelError, ValueError) as err:
             # One odd event must neither stop the round nor read as deleted.
             _LOGGER.warning("Google event %s skipped: %s", event_id, err)
-            result.skipped.append(event_id)
+            result.skip(event_id, str(err))
 
     # -- Side -----------------------------------------------------------------------------
 

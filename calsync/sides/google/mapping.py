@@ -40,6 +40,7 @@ from calsync.model import (
     Transparency,
     Visibility,
     When,
+    check_day,
     zone,
 )
 from calsync.sides.google.wire import (
@@ -97,6 +98,7 @@ def parse_time(text: str) -> datetime:
     value = datetime.fromisoformat(text.strip())
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
+    check_day(value.date())  # year 1 or 9999: converting it could overflow (ModelError instead)
     return value.astimezone(UTC)
 
 
@@ -138,7 +140,7 @@ def _when_from_google(
         last = parse_time(end.date_time) if end.date_time else first
         return When(first, max(first, last), tz)
     if start.date:
-        day = date.fromisoformat(start.date[:10])
+        day = check_day(date.fromisoformat(start.date[:10]))
         stop = date.fromisoformat(end.date[:10]) if end.date else day + timedelta(days=1)
         return When(day, max(stop, day + timedelta(days=1)), tz)
     raise ModelError("Google event without start")

@@ -105,7 +105,7 @@ class GoogleTasksSide:
             except (ModelError, ValueError) as err:
                 # One odd task must neither stop the round nor read as deleted.
                 _LOGGER.warning("Google task %s skipped: %s", task_id, err)
-                result.skipped.append(task_id)
+                result.skip(task_id, str(err))
                 continue
             if stamp is not None:
                 newest = stamp if newest is None else max(newest, stamp)

@@ -32,6 +32,7 @@ from calsync.model import (
     TaskStatus,
     Visibility,
     When,
+    check_day,
     zone,
 )
 
@@ -62,9 +63,15 @@ def _text(rec: dict[str, Any], name: str, required: bool = False) -> str:
 
 
 def parse_date(value: str) -> date:
-    """Return a vtiger date (`Y-m-d`), raising MappingError for anything else."""
+    """Return a vtiger date (`Y-m-d`), raising MappingError for anything else.
+
+    vtiger stores any year; one at the ends of the calendar (0001, 9999) is refused here,
+    before any zone arithmetic could overflow on it.
+    """
     try:
-        return date.fromisoformat(value.strip())
+        return check_day(date.fromisoformat(value.strip()))
+    except ModelError as err:
+        raise MappingError(f"unusable date {value!r}: {err}") from err
     except ValueError as err:
         raise MappingError(f"malformed date {value!r}") from err
 

@@ -120,15 +120,15 @@ class _VtigerSide(Generic[T]):
 
     # reading -----------------------------------------------------------------------------
 
-    def _remote(self, rec: dict[str, Any], skipped: list[str]) -> Remote[T] | None:
+    def _remote(self, rec: dict[str, Any], skipped: dict[str, str]) -> Remote[T] | None:
         try:
             return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
         except (MappingError, KeyError) as err:
             _LOGGER.warning("vtiger %s record %s skipped: %s", self.module, rec.get("id"), err)
-            skipped.append(str(rec.get("id", "")))
+            skipped[str(rec.get("id", ""))] = str(err)
             return None
 
-    def _remotes(self, recs: Iterable[dict[str, Any]], skipped: list[str]) -> list[Remote[T]]:
+    def _remotes(self, recs: Iterable[dict[str, Any]], skipped: dict[str, str]) -> list[Remote[T]]:
         out = [self._remote(r, skipped) for r in recs]
         return [r for r in out if r is not None]
 
@@ -151,20 +151,21 @@ class _VtigerSide(Generic[T]):
             except SyncUnavailable as err:
                 _LOGGER.warning("vtiger sync unavailable (%s): falling back to VTQL", err)
             else:
-                skipped: list[str] = []
+                skipped: dict[str, str] = {}
                 items = self._remotes(res.updated, skipped)
                 return ChangeSet(
                     items=items,
                     deleted=[] if since is None else res.deleted,
                     cursor=f"s:{res.last_modified}",
                     full=since is None,
-                    skipped=skipped,
+                    skipped=list(skipped),
+                    skip_reasons=skipped,
                 )
         return self._by_query(since if known is not None else None, known)
 
     def _by_query(self, since: int | None, known: set[str] | None) -> ChangeSet[T]:
         start = self.client.server_time()
-        skipped: list[str] = []
+        skipped: dict[str, str] = {}
         if since is None or known is None:
             recs = self.client.query_all(
                 f"SELECT * FROM {self.module} WHERE assigned_user_id = '{self.user_ws_id}'"
@@ -200,7 +201,8 @@ class _VtigerSide(Generic[T]):
             deleted=deleted,
             cursor=snapshot(),
             full=full,
-            skipped=skipped,
+            skipped=list(skipped),
+            skip_reasons=skipped,
             after_round=snapshot,
         )
 

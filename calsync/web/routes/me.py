@@ -6,20 +6,24 @@ Every handler acts on the session's user only: no form field or path names a use
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from calsync.prefs import (
+    DAYS_AHEAD,
+    DAYS_BACK,
+    DIRECTION,
+    PRIVATE_MODE,
+    WINNER,
     Direction,
     HoursWindow,
     Prefs,
     PrefsError,
     PrivateMode,
     Winner,
+    parse_days,
     parse_enum,
 )
 from calsync.service import UserBusy
@@ -32,9 +36,6 @@ from calsync.web.pages import flash, redirect, render, translator
 _LOGGER = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/me", tags=["me"])
-
-_HOURS_SHAPE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-"""The shape `HoursWindow.parse` reads, to say which part of a refused window is wrong."""
 
 
 def _prefs_form(prefs: Prefs) -> dict[str, object]:
@@ -64,6 +65,8 @@ def page(
     """Render the user's page (with a rejected form's values and messages, when given)."""
     accounts = ctx.app.accounts
     prefs = accounts.prefs(user.name)
+    if not errors and (problem := accounts.prefs_problem(user.name)):
+        errors = {"_form": problem}
     lists = accounts.google_lists(user.name)
     link = accounts.link_of(user.name)  # read after the lists: reading them may flag it
     target = prefs.calendars[0]
@@ -111,49 +114,42 @@ def status_fragment(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     )
 
 
-def parse_prefs(
-    form: FormData, current: Prefs, gettext: Callable[[str], str] = str
-) -> tuple[Prefs | None, dict[str, str]]:
-    """Return the preferences in `form` (or None) and a message per refused field, in the
-    language of `gettext`."""
-    _ = gettext
+def parse_prefs(form: FormData, current: Prefs) -> tuple[Prefs | None, dict[str, str]]:
+    """Return the preferences in `form` (or None) and a message per refused field.
+
+    The messages are the ones `calsync.prefs` makes (marked, English); the page translates
+    them where it shows them.
+    """
     errors: dict[str, str] = {}
 
     def text(name: str) -> str:
         value = form.get(name)
         return value.strip() if isinstance(value, str) else ""
 
-    def number(name: str, minimum: int) -> int:
-        raw = text(name)
+    def number(name: str, minimum: int, what: str) -> int:
         try:
-            value = int(raw)
-        except ValueError:
-            errors[name] = _("%(value)s is not a whole number of days.") % {"value": repr(raw)}
+            return parse_days(text(name), what, minimum)
+        except PrefsError as err:
+            errors[name] = err.message
             return minimum
-        if value < minimum:
-            errors[name] = _("Must be %(minimum)d or more.") % {"minimum": minimum}
-        elif value > 3650:
-            errors[name] = _("At most 3650 days (ten years).")
-        return value
 
     changes: dict[str, object] = {}
-    for name, kind, refused in (
-        ("direction", Direction, N_("bad direction %(value)s: expected one of %(allowed)s")),
-        ("winner", Winner, N_("bad conflict winner %(value)s: expected one of %(allowed)s")),
-        ("private", PrivateMode, N_("bad private mode %(value)s: expected one of %(allowed)s")),
+    for name, kind, what in (
+        ("direction", Direction, DIRECTION),
+        ("winner", Winner, WINNER),
+        ("private", PrivateMode, PRIVATE_MODE),
     ):
         try:
-            changes[name] = parse_enum(kind, text(name), name)
-        except PrefsError:
-            allowed = "|".join(m.value for m in kind)
-            errors[name] = _(refused) % {"value": repr(text(name)), "allowed": allowed}
+            changes[name] = parse_enum(kind, text(name), what)
+        except PrefsError as err:
+            errors[name] = err.message
     changes["edit_beats_delete"] = form.get("edit_beats_delete") == "on"
-    changes["days_past"] = number("days_past", 0)
-    changes["days_future"] = number("days_future", 1)
+    changes["days_past"] = number("days_past", 0, DAYS_BACK)
+    changes["days_future"] = number("days_future", 1, DAYS_AHEAD)
     try:
         changes["hours"] = HoursWindow.parse(text("hours") or "00:00-00:00")
-    except PrefsError:
-        errors["hours"] = _hours_refusal(text("hours"), _)
+    except PrefsError as err:
+        errors["hours"] = err.message
     target = text("target_calendar") or current.calendars[0]
     extra = [c for c in form.getlist("calendars") if isinstance(c, str) and c and c != target]
     changes["calendars"] = (target, *dict.fromkeys(extra))
@@ -163,21 +159,7 @@ def parse_prefs(
     try:
         return current.with_(**changes), {}
     except PrefsError as err:
-        return None, {"_form": str(err)}
-
-
-def _hours_refusal(written: str, _: Callable[[str], str]) -> str:
-    shape = _HOURS_SHAPE.match(written)
-    if shape:
-        for hour, minute in (shape.group(1, 2), shape.group(3, 4)):
-            if (hour, minute) != ("24", "00") and not (int(hour) <= 23 and int(minute) <= 59):
-                return _("bad hours window %(value)s: %(time)s is not a time of day") % {
-                    "value": repr(written),
-                    "time": f"{int(hour):02d}:{int(minute):02d}",
-                }
-    return _("bad hours window %(value)s: expected HH:MM-HH:MM, e.g. 08:00-19:00") % {
-        "value": repr(written)
-    }
+        return None, {"_form": err.message}
 
 
 def _typed(form: FormData) -> dict[str, object]:
@@ -195,7 +177,7 @@ async def save_prefs(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     _ = translator(request)
     form = await request.form()
     current = ctx.app.accounts.prefs(user.name)
-    prefs, errors = parse_prefs(form, current, translator(request))
+    prefs, errors = parse_prefs(form, current)
     if prefs is None:
         return page(request, ctx, user, form=_typed(form), errors=errors, status_code=400)
     ctx.app.accounts.save_prefs(user.name, prefs)

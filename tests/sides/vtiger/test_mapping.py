@@ -114,6 +114,8 @@ def test_unpadded_times_and_values() -> None:
         ({"due_date": ""}, "has no due_date"),
         ({"activitytype": "Lunch"}, "activity type"),
         ({"due_date": "2026-03-01"}, "end is before start"),
+        ({"date_start": "9999-12-31", "due_date": "9999-12-31"}, "unusable date '9999-12-31'"),
+        ({"date_start": "0001-01-01"}, "unusable date '0001-01-01'"),
     ],
 )
 def test_bad_records_raise_mapping_error(change: dict[str, Any], message: str) -> None:
@@ -188,6 +190,8 @@ def test_task_mapping_both_ways() -> None:
     assert undated["due_date"] == "2026-05-05"
     with pytest.raises(MappingError):
         task_from_record({**rec, "activitytype": ""})
+    with pytest.raises(MappingError, match="unusable date"):
+        task_from_record({**rec, "due_date": "9999-12-31"})
 
 
 def test_all_day_on_a_day_that_starts_at_0100() -> None:
