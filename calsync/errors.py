@@ -1,11 +1,14 @@
 """The one error tree every layer raises and catches.
 
-Sides map whatever their transport or parsing raises to these at their boundary; the engine
-catches `AdapterError` per item; the service catches `CalsyncError` (and anything else) per
-user, so one user's failure never touches another's round.
+Sides map whatever their transport or parsing raises to these at their boundary (`unreadable`
+does it for parsing); the engine catches `CalsyncError` per item; the service catches anything
+per user, so one user's failure never touches another's round.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class CalsyncError(Exception):
@@ -66,7 +69,22 @@ class InvalidSyncToken(AdapterError):
 
 
 class InvalidItem(AdapterError):
-    """The side rejected the item's content (400); retrying the same content will not help."""
+    """The item's content is invalid: the side rejected it (400), or what the side holds cannot
+    be read as an item. Retrying the same content will not help."""
+
+
+PARSE_ERRORS = (ValueError, LookupError, TypeError)
+"""What reading a side's reply can raise on content it did not expect: validation errors
+(pydantic's and the domain's are ValueErrors), missing keys, values of the wrong type."""
+
+
+@contextmanager
+def unreadable(what: str) -> Iterator[None]:
+    """Turn a parsing failure inside the block into InvalidItem naming `what`."""
+    try:
+        yield
+    except PARSE_ERRORS as err:
+        raise InvalidItem(f"{what} cannot be read: {err}") from err
 
 
 class LeaseLost(CalsyncError):

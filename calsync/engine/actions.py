@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from calsync.engine.intents import intent_hash
-from calsync.engine.pairs import Kind, Pair
+from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.store import Conflict, LogEntry, PairStore
 from calsync.errors import AlreadyExists
 from calsync.model import Item, content_hash
@@ -23,9 +23,6 @@ from calsync.sides.base import Remote, Side
 
 MAX_GENERATIONS = 50
 """How many deleted generations of one item a re-creation steps over before giving up."""
-
-PENDING = "pending create"
-"""`Pair.error` of an intent row, committed before a create whose outcome is not yet known."""
 
 
 class SideName(enum.StrEnum):
@@ -238,7 +235,7 @@ class _Write(Action):
 class Create(_Write):
     """Create the projection on `side`; `row` is the pair to store (target id still None).
 
-    An intent row (error = PENDING) is committed before the call (which also proves the
+    An intent row (status PENDING) is committed before the call (which also proves the
     round still holds the user's lease), so a crash or a lost reply
     is found again next round and adopted instead of creating a duplicate: by its key on a
     side that stores keys, by `intent_hash` (kept in the target side's hash column, since the
@@ -254,7 +251,7 @@ class Create(_Write):
         assert self.row is not None and self.item is not None
         asked = intent_hash(self.item)
         target = {"crm_hash": asked} if self.side is SideName.CRM else {"google_hash": asked}
-        return self.row.with_(error=PENDING, attempts=self.row.attempts, **target)
+        return self.row.with_(status=PairStatus.PENDING, **target)
 
     def failure_row(self) -> Pair | None:
         return self.intent()
@@ -274,7 +271,7 @@ class Create(_Write):
         row = with_side(self.row.with_(key=key), self.side, remote)
         if key != self.row.key:
             env.store.delete_pair(env.user, env.kind, self.row.key)
-        env.store.put_pair(row.with_(error=None, attempts=0, synced_at=env.now))
+        env.store.put_pair(row.cleared(synced_at=env.now))
         self._record(env)
         env.log("create", self.side.value, key, self.item.title)
 
@@ -313,7 +310,7 @@ class Update(_Write):
         env.store.prove()
         remote = env.side(self.side).update(self.target_id, self.item, self.etag)
         row = with_side(self.row, self.side, remote)
-        env.store.put_pair(row.with_(error=None, attempts=0, synced_at=env.now))
+        env.store.put_pair(row.cleared(synced_at=env.now))
         self._record(env)
         env.log("update", self.side.value, self.key, self.item.title)
 

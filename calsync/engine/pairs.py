@@ -1,6 +1,7 @@
 """The state row of one linked pair, as the engine sees it (the state store persists it).
 
-Kept free of SQLAlchemy so the engine stays pure; `calsync.state` maps it to a table.
+Public API: `Pair`, `PairStatus`, `Kind`. Kept free of SQLAlchemy so the engine stays pure;
+`calsync.state` maps it to a table.
 """
 
 from __future__ import annotations
@@ -14,6 +15,20 @@ from typing import Any
 class Kind(enum.StrEnum):
     EVENT = "event"
     TASK = "task"
+
+
+class PairStatus(enum.StrEnum):
+    """Where a pair stands after the last action on it."""
+
+    OK = "ok"
+    """Both copies as last synced."""
+    PENDING = "pending"
+    """An intent row: a create was about to be sent and its outcome is not known yet, so a
+    crash or a lost reply is found next round and the copy adopted instead of duplicated."""
+    FAILED = "failed"
+    """The last action failed: the pair is read again by id and retried next round."""
+    QUARANTINED = "quarantined"
+    """Failed too often: left alone until the content of either copy changes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +50,25 @@ class Pair:
     google_hash: str | None = None
     """Content hash of the Google copy as last synced."""
     synced_at: datetime | None = None
-    error: str | None = None
+    status: PairStatus = PairStatus.OK
+    message: str | None = None
     """Why the last action on this pair failed, if it did."""
+    observed: str | None = None
+    """Fingerprint of the contents seen when it failed: quarantine lasts while they hold."""
     attempts: int = 0
     """Failed attempts since the last success; a pair past the limit is quarantined."""
+
+    @property
+    def dirty(self) -> bool:
+        """True when the pair needs a second look (pending create, failure, quarantine)."""
+        return self.status is not PairStatus.OK
 
     def with_(self, **changes: Any) -> Pair:
         """Return a copy with `changes` applied."""
         return replace(self, **changes)
+
+    def cleared(self, **changes: Any) -> Pair:
+        """Return a copy marked in sync (no failure kept), with `changes` applied."""
+        return replace(
+            self, status=PairStatus.OK, message=None, observed=None, attempts=0, **changes
+        )

@@ -1,21 +1,23 @@
 """Three-way planning of a round: (CRM changes, Google changes, stored pairs, ctx) -> Plan.
 
-Public API: `plan(crm, google, pairs, ctx, force) -> Plan`, `check_guard`,
-`MassDeleteBlocked`; re-exported from `calsync.engine.decide`: `plan_pair`, `PlanContext`,
-`View`, `Seen`, `project`. Pure: no I/O, no clock.
+Public API: `plan(crm, google, pairs, ctx) -> Plan`, the safety valves `check_emptied` and
+`check_guard`, `MassDeleteBlocked`; re-exported for the runner: `plan_pair` (from `cases`),
+`PlanContext` and `project` (from `policy`), `View` and `Seen` (from `changes`). Pure: no
+I/O, no clock.
 
 Matching comes first: listed items are tied to stored rows by id, intent rows adopt the item
 created for them (found by our key, or on a key-less side by the content asked for, see
 `calsync.engine.intents`), and items no row links are re-linked by the key found on
 the other copy before anything is created, so a wiped state creates nothing. Each row is then
-decided by `plan_pair` (one commented branch per case, in decide.py).
+decided by `plan_pair` (one commented branch per case, in cases.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from calsync.engine import filters
 from calsync.engine.actions import (
     Action,
     Create,
@@ -29,18 +31,11 @@ from calsync.engine.actions import (
     key_origin,
     with_side,
 )
-from calsync.engine.decide import (
-    UNSEEN,
-    PlanContext,
-    Seen,
-    View,
-    degraded_note,
-    fingerprint,
-    plan_pair,
-    project,
-)
+from calsync.engine.cases import degraded_note, plan_pair
+from calsync.engine.changes import UNSEEN, Seen, View, fingerprint
 from calsync.engine.intents import adopt
-from calsync.engine.pairs import Pair
+from calsync.engine.pairs import Pair, PairStatus
+from calsync.engine.policy import PlanContext, project, writes
 from calsync.errors import CalsyncError
 from calsync.model import Event, Item
 from calsync.prefs import Prefs
@@ -51,6 +46,7 @@ __all__ = [
     "PlanContext",
     "Seen",
     "View",
+    "check_emptied",
     "check_guard",
     "plan",
     "plan_pair",
@@ -67,11 +63,6 @@ class MassDeleteBlocked(CalsyncError):
         super().__init__(message)
         self.deletes = deletes
         self.linked = linked
-
-
-def _writes(ctx: PlanContext, side: SideName) -> bool:
-    d = ctx.prefs.direction
-    return d.writes_crm if side is CRM else d.writes_google
 
 
 # -- the whole round -------------------------------------------------------------------------
@@ -92,28 +83,47 @@ def check_guard(
         )
 
 
-def _guard_empty(cs: ChangeSet[Any], side: SideName, pairs: Iterable[Pair]) -> None:
-    linked = sum(1 for p in pairs if (p.crm_id if side is CRM else p.google_id) is not None)
-    if cs.full and not cs.items and linked:
+def check_emptied(
+    cs: ChangeSet[Any],
+    side: SideName,
+    pairs: Sequence[Pair],
+    ctx: PlanContext,
+    copies: Mapping[str, Remote[Any] | None],
+) -> None:
+    """Raise MassDeleteBlocked when a full listing of `side` came back empty but should not have.
+
+    Every linked copy missing from a full listing is read by id first (`copies`: what those
+    reads found, None for gone). A copy the listing should have held is one that is gone now,
+    or still there and inside the sync window; a copy still there but outside the window was
+    left out by the window-bounded listing, which is how a listing empties when every linked
+    item has drifted into the past. Copies whose read failed prove nothing either way.
+    """
+    if not cs.full or cs.items:
+        return
+    linked = [i for p in pairs if (i := p.crm_id if side is CRM else p.google_id) is not None]
+    expected = 0
+    for id_ in linked:
+        if id_ not in copies:
+            continue
+        copy = copies[id_]
+        if copy is None or filters.in_range(copy.item, ctx.prefs, ctx.now, ctx.user_tz):
+            expected += 1
+    if expected:
         raise MassDeleteBlocked(
-            f"{side.value} listed no items but {linked} are linked; run again with force "
-            "if they really were all deleted",
-            linked,
-            linked,
+            f"{side.value} listed no items but {expected} of {len(linked)} linked items "
+            "belong in the listing; run again with force if they really were all deleted",
+            expected,
+            len(linked),
         )
 
 
 def plan(
-    crm: ChangeSet[Any],
-    google: ChangeSet[Any],
-    pairs: Sequence[Pair],
-    ctx: PlanContext,
-    force: bool = False,
+    crm: ChangeSet[Any], google: ChangeSet[Any], pairs: Sequence[Pair], ctx: PlanContext
 ) -> Plan:
-    """Return the actions for one round of one user and kind (Fetch steps still unresolved)."""
-    if not force:
-        _guard_empty(crm, CRM, pairs)
-        _guard_empty(google, GOOGLE, pairs)
+    """Return the actions for one round of one user and kind (Fetch steps still unresolved).
+
+    The safety valves run on the resolved plan: `check_emptied`, then `check_guard`.
+    """
     by_id = {
         CRM: {p.crm_id: p for p in pairs if p.crm_id},
         GOOGLE: {p.google_id: p for p in pairs if p.google_id},
@@ -133,7 +143,7 @@ def plan(
         return v
 
     for pr in pairs:
-        if crm.full or google.full or pr.error is not None or None in (pr.crm_id, pr.google_id):
+        if crm.full or google.full or pr.dirty or None in (pr.crm_id, pr.google_id):
             view(pr)
     loose: dict[SideName, list[Remote[Any]]] = {CRM: [], GOOGLE: []}
     for side, cs in ((CRM, crm), (GOOGLE, google)):
@@ -163,7 +173,7 @@ def plan(
     actions: list[Action] = []
     for key, v in views.items():
         row = rows[key]
-        if v[CRM] is UNSEEN and v[GOOGLE] is UNSEEN and row.error is None:
+        if v[CRM] is UNSEEN and v[GOOGLE] is UNSEEN and not row.dirty:
             continue  # neither side listed it: nothing to decide
         actions.extend(plan_pair(ctx, row, v[CRM], v[GOOGLE]))
     actions.extend(_plan_loose(ctx, loose[CRM], loose[GOOGLE]))
@@ -173,7 +183,7 @@ def plan(
 def _initial_view(p: Pair, side: SideName, cs: ChangeSet[Any], ctx: PlanContext) -> View:
     if (p.crm_id if side is CRM else p.google_id) is None:
         return View(Seen.NONE)
-    dirty = p.error is not None and p.attempts < ctx.max_attempts
+    dirty = p.status in (PairStatus.PENDING, PairStatus.FAILED)
     # In a full listing a linked copy that is absent is no proof of deletion (the listing may
     # be bounded by the sync window): read it by id first. A dirty pair is read again too,
     # because the change that failed is no longer in any increment.
@@ -273,7 +283,7 @@ def _plan_loose(
                 continue
             key = crm_key(r.id) if side is CRM else google_key(r.id)
             item = project(ctx, side, r.item, None)
-            if item is None or not _writes(ctx, side.other):
+            if item is None or not writes(ctx, side.other):
                 actions.append(Skip(key, side=side.other, reason="out of scope"))
                 continue
             row = with_side(Pair(ctx.user, ctx.kind, key, None, None, scope=ctx.scope), side, r)

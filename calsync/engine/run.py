@@ -1,14 +1,15 @@
 """Run one sync round: read both sides, plan, resolve reads, apply, commit after each action.
 
-Public API: `sync_user(...) -> RoundResult`, `RoundResult`, `SideCounts`, `cursor_names`.
+Public API: `sync_user(RoundContext) -> RoundResult`, `RoundContext`, `Limits`, `RoundResult`,
+`SideCounts`, `cursor_names`.
 The only I/O is through the Side and PairStore protocols.
 
-Cursor rule: the cursors of a round are stored only at its end, once every
-change they cover is applied or parked. An item whose action failed is parked as a *dirty*
-row (error set, attempts + 1; a new item gets its intent row first): the next round reads
-dirty rows again by id, so their change is not lost although the cursor moved past it. A
-crash or a quota stop leaves the old cursors, so the next round replays the changes; replays
-of what was already applied are recognised by etag/hash and cost nothing.
+Cursor rule: the cursors of a round are stored only at its end, once every change they cover
+is applied or parked. An item whose action failed is parked as a *dirty* row (status FAILED
+with its message, attempts + 1; a new item gets its PENDING intent row first): the next round
+reads dirty rows again by id, so their change is not lost although the cursor moved past it.
+A crash or a quota stop leaves the old cursors, so the next round replays the changes;
+replays of what was already applied are recognised by etag/hash and cost nothing.
 """
 
 from __future__ import annotations
@@ -32,27 +33,29 @@ from calsync.engine.actions import (
 )
 from calsync.engine.caps import Capped, Caps, cap
 from calsync.engine.filters import prefs_fingerprint
-from calsync.engine.pairs import Kind, Pair
+from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.plan import (
     MassDeleteBlocked,
     PlanContext,
     Seen,
     View,
+    check_emptied,
     check_guard,
     plan,
     plan_pair,
 )
 from calsync.engine.store import LogEntry, PairStore
 from calsync.errors import (
-    AdapterError,
     AuthError,
+    CalsyncError,
     InvalidSyncToken,
+    LeaseLost,
     NotFound,
     PreconditionFailed,
     QuotaError,
 )
 from calsync.prefs import Prefs
-from calsync.sides.base import ChangeSet, Side
+from calsync.sides.base import BatchSide, ChangeSet, Remote, Side
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -109,6 +112,19 @@ def cursor_names(kind: Kind, scope: str = "primary") -> tuple[str, str, str]:
     return f"crm:{tail}", f"google:{tail}", f"engine:{tail}:prefs"
 
 
+class ResolveIncomplete(CalsyncError):
+    """The plan still asked for reads after every resolve pass: a planner bug, never hidden.
+
+    The round fails with this (nothing of it applied, cursors kept) instead of silently
+    dropping the pairs it could not settle.
+    """
+
+    def __init__(self, keys: list[str], passes: int) -> None:
+        shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+        super().__init__(f"{len(keys)} item(s) still needed reads after {passes} passes: {shown}")
+        self.keys = keys
+
+
 class _Stop(Exception):
     """Quota said stop: end the round early and keep the cursors."""
 
@@ -123,55 +139,101 @@ def _read(side: Side[Any], cursor: str | None) -> ChangeSet[Any]:
         return side.changes(None)
 
 
-def sync_user(
-    user: str,
-    crm: Side[Any],
-    google: Side[Any],
-    store: PairStore,
-    prefs: Prefs,
-    kind: Kind,
-    now: datetime,
-    user_tz: str = "UTC",
-    dry_run: bool = False,
-    force: bool = False,
-    *,
-    full: bool = False,
-    scope: str = "primary",
-    max_attempts: int = 5,
-    crm_blind: frozenset[str] = frozenset(),
-    caps: Caps = Caps(),
-    crm_degrade: Callable[[str], str] | None = None,
-) -> RoundResult:
-    """Run one round for `user`'s items of `kind` and return what it did.
+@dataclass(frozen=True)
+class Limits:
+    """How far a round may go before it gives up on an item or on itself."""
+
+    max_attempts: int = 5
+    """Failed attempts after which a pair is quarantined until its content changes."""
+    resolve_passes: int = 4
+    """Read-and-replan passes of the resolve step; each reads sides not read before, so two
+    or three suffice, and a plan still asking for reads after these is a planner bug."""
+
+
+@dataclass(frozen=True)
+class RoundContext:
+    """Everything one round of one user and kind runs with: sides, store, prefs, time, limits."""
+
+    user: str
+    kind: Kind
+    crm: Side[Any]
+    google: Side[Any]
+    store: PairStore
+    prefs: Prefs
+    now: datetime
+    """The round's time: one instant for every decision of the round."""
+    user_tz: str = "UTC"
+    scope: str = "primary"
+    """Google calendar id (events) or task list id (to-dos) this round syncs."""
+    crm_blind: frozenset[str] = frozenset()
+    """Event fields the CRM cannot hold; a CRM edit never overwrites them on Google."""
+    crm_degrade: Callable[[str], str] | None = None
+    """What the CRM makes of text it stores when it cannot hold every character (vtiger on a
+    3-byte utf8 database); None when it keeps text as given."""
+    limits: Limits = Limits()
+    caps: Caps = field(default_factory=Caps)
+    """Bounds on the occurrences of recurring series created (calsync.engine.caps); a round
+    that left some for later stops with `stopped="occurrence cap"` and keeps its cursors."""
+    dry_run: bool = False
+    """Read and plan, write nothing."""
+    force: bool = False
+    """Apply what the mass-delete guard would block."""
+    full: bool = False
+    """Read full listings (e.g. daily, to notice items time brought into the window)."""
+
+    def planning(self) -> PlanContext:
+        """Return the pure part of the context the planner sees."""
+        return PlanContext(
+            self.user,
+            self.kind,
+            self.prefs,
+            self.now,
+            self.user_tz,
+            self.scope,
+            self.limits.max_attempts,
+            self.crm_blind,
+            self.crm_degrade,
+        )
+
+
+def sync_user(round_: RoundContext) -> RoundResult:
+    """Run one round for the context's user and kind and return what it did.
 
     Raises MassDeleteBlocked (nothing written, cursors kept) unless `force`, and AuthError
-    (the link needs reconnecting). `full` forces full listings (e.g. daily, to notice items
-    that entered the sync window as time passed). A dry run reads but writes nothing.
-    `caps` bounds the occurrences of recurring series created (calsync.engine.caps); a round
-    that left some for later stops with `stopped="occurrence cap"` and keeps its cursors.
+    (the link needs reconnecting). A dry run reads but writes nothing.
     """
+    user, kind, store, prefs = round_.user, round_.kind, round_.store, round_.prefs
+    dry_run, force, now = round_.dry_run, round_.force, round_.now
     result = RoundResult(user, kind, dry_run=dry_run)
     if prefs.paused:
         result.stopped = "paused"
         return result
-    ctx = PlanContext(user, kind, prefs, now, user_tz, scope, max_attempts, crm_blind, crm_degrade)
-    env = Env(user, kind, now, crm, google, store)
-    crm_name, google_name, fp_name = cursor_names(kind, scope)
+    ctx = round_.planning()
+    env = Env(user, kind, now, round_.crm, round_.google, store)
+    crm_name, google_name, fp_name = cursor_names(kind, round_.scope)
     fp = prefs_fingerprint(prefs)
     # A prefs change that alters scope or projection re-examines everything once.
-    refull = full or store.cursor(user, fp_name) != fp
-    crm_cs = _read(crm, None if refull else store.cursor(user, crm_name))
-    google_cs = _read(google, None if refull else store.cursor(user, google_name))
+    refull = round_.full or store.cursor(user, fp_name) != fp
+    crm_cs = _read(round_.crm, None if refull else store.cursor(user, crm_name))
+    google_cs = _read(round_.google, None if refull else store.cursor(user, google_name))
     result.full = crm_cs.full or google_cs.full
     for side, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
         _note_unreadable(side, cs, env, result)
     # Pairs of other calendars are none of this round's business (their copies live elsewhere).
-    pairs = [p for p in store.pairs(user, kind) if p.scope == scope]
+    pairs = [p for p in store.pairs(user, kind) if p.scope == round_.scope]
     try:
-        actions = plan(crm_cs, google_cs, pairs, ctx, force=force).actions
-        actions = _resolve(actions, ctx, env, result)
-        check_guard(actions, pairs, prefs, force)
-        actions, capped = cap(actions, ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)), caps)
+        actions = plan(crm_cs, google_cs, pairs, ctx).actions
+        reads: Reads = {}
+        actions, failed = _resolve(actions, ctx, env, round_.limits.resolve_passes, reads)
+        if not force:
+            for name, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
+                check_emptied(cs, name, pairs, ctx, _copies(reads, name))
+            check_guard(actions, pairs, prefs, force)
+        for a, err in failed:
+            _failed(a, err, env, result, a.sides[0], ctx.max_attempts, mark=not dry_run)
+        actions, capped = cap(
+            actions, ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)), round_.caps
+        )
     except MassDeleteBlocked as err:
         if not dry_run:
             store.add_log(LogEntry(user, now, "blocked", message=str(err), level="warning"))
@@ -183,10 +245,10 @@ def sync_user(
     if dry_run:
         result.planned = [a.describe() for a in actions]
         return result
-    _log_caps(capped, caps, env)
+    _log_caps(capped, round_.caps, env)
     for action in actions:
         try:
-            _execute(action, ctx, env, result)
+            _execute(action, ctx, env, result, round_.limits.resolve_passes)
         except _Stop:
             result.stopped = "quota"
             return result
@@ -239,7 +301,59 @@ def _log_caps(capped: Capped, caps: Caps, env: Env) -> None:
         env.store.commit()
 
 
-def _fetched_views(fetch: Fetch, env: Env) -> tuple[View, View]:
+Reads = dict[tuple[SideName, str], Remote[Any] | CalsyncError | None]
+"""What the resolve step read by id: per (side, id) the copy, None (gone), or why it failed."""
+
+
+def _read_by_id(fetches: list[Fetch], env: Env) -> Reads:
+    """Read every copy `fetches` ask for: one batch per side where the side offers it.
+
+    A batch that fails as a whole (one bad part fails it) is read again one id at a time, so
+    the failure stays with its own item. A lost link fails the round at once.
+    """
+    got: Reads = {}
+    for name in (SideName.CRM, SideName.GOOGLE):
+        ids = list(
+            dict.fromkeys(
+                i
+                for f in fetches
+                if name in f.sides and f.before is not None
+                if (i := side_id(f.before, name)) is not None
+            )
+        )
+        side = env.side(name)
+        quota: QuotaError | None = None
+        if len(ids) > 1 and isinstance(side, BatchSide):
+            try:
+                batch = side.get_many(ids)
+            except AuthError:
+                raise
+            except QuotaError as err:
+                quota = err
+            except CalsyncError as err:
+                _LOGGER.info("batch read of %d %s items failed (%s); reading one by one",
+                             len(ids), name.value, err)  # fmt: skip
+            else:
+                got.update(((name, i), batch[i]) for i in ids if i in batch)
+                # An id the batch did not answer is read alone: silence is no deletion.
+                ids = [i for i in ids if i not in batch]
+        for i in ids:
+            if quota is not None:
+                got[name, i] = quota  # the side said stop: do not ask again this round
+                continue
+            try:
+                got[name, i] = side.get(i)
+            except AuthError:
+                raise
+            except QuotaError as err:
+                got[name, i] = quota = err
+            except CalsyncError as err:
+                got[name, i] = err
+    return got
+
+
+def _fetched_views(fetch: Fetch, got: Reads) -> tuple[View, View]:
+    """Return the pair's views with the copies read by id (CalsyncError: that read failed)."""
     assert fetch.before is not None
     out: dict[SideName, View] = {}
     for side in (SideName.CRM, SideName.GOOGLE):
@@ -247,7 +361,9 @@ def _fetched_views(fetch: Fetch, env: Env) -> tuple[View, View]:
         gone = fetch.crm_gone if side is SideName.CRM else fetch.google_gone
         id_ = side_id(fetch.before, side)
         if side in fetch.sides and id_ is not None:
-            remote = env.side(side).get(id_)
+            remote = got[side, id_]
+            if isinstance(remote, CalsyncError):
+                raise remote
             out[side] = View(Seen.GONE) if remote is None else View(Seen.PRESENT, remote)
         elif gone:
             out[side] = View(Seen.GONE)
@@ -258,32 +374,51 @@ def _fetched_views(fetch: Fetch, env: Env) -> tuple[View, View]:
     return out[SideName.CRM], out[SideName.GOOGLE]
 
 
+def _copies(reads: Reads, side: SideName) -> dict[str, Remote[Any] | None]:
+    """Return what the reads by id found on `side` (failed reads left out: nothing known)."""
+    return {i: r for (s, i), r in reads.items() if s is side and not isinstance(r, CalsyncError)}
+
+
 def _resolve(
-    actions: list[Action], ctx: PlanContext, env: Env, result: RoundResult
-) -> list[Action]:
-    """Do the reads the plan asked for and plan those pairs again (reads only, no writes)."""
+    actions: list[Action], ctx: PlanContext, env: Env, passes: int, reads: Reads
+) -> tuple[list[Action], list[tuple[Fetch, CalsyncError]]]:
+    """Do the reads the plan asked for and plan those pairs again (reads only, no writes).
+
+    Returns the settled actions and the reads that failed (the caller parks those items, once
+    the round is known to go ahead); every read is added to `reads`. Each pass reads sides
+    not read before, so two or three suffice; a plan still asking for reads after `passes`
+    is a planner bug and fails the round (ResolveIncomplete). A lost link (AuthError) fails
+    the round, and a quota stop ends it.
+    """
     out: list[Action] = []
+    failed: list[tuple[Fetch, CalsyncError]] = []
     queue = actions
-    for _ in range(4):  # each pass reads sides not read before, so two or three suffice
-        later: list[Action] = []
-        for a in queue:
-            if not isinstance(a, Fetch):
-                out.append(a)
-                continue
+    for _ in range(passes):
+        fetches = [a for a in queue if isinstance(a, Fetch)]
+        out.extend(a for a in queue if not isinstance(a, Fetch))
+        if not fetches:
+            return out, failed
+        got = _read_by_id(fetches, env)
+        reads.update(got)
+        queue = []
+        for a in fetches:
             assert a.before is not None
             try:
-                crm, google = _fetched_views(a, env)
-            except AdapterError as err:
-                _failed(a, err, env, result, a.sides[0], mark=not result.dry_run)
+                crm, google = _fetched_views(a, got)
+            except QuotaError as err:
+                raise _Stop from err
+            except CalsyncError as err:
+                failed.append((a, err))
                 continue
-            later.extend(plan_pair(ctx, a.before, crm, google))
-        queue = later
-        if not queue:
-            break
-    return out
+            queue.extend(plan_pair(ctx, a.before, crm, google))
+    out.extend(a for a in queue if not isinstance(a, Fetch))
+    stuck = [a.key for a in queue if isinstance(a, Fetch)]
+    if stuck:
+        raise ResolveIncomplete(stuck, passes)
+    return out, failed
 
 
-def _execute(action: Action, ctx: PlanContext, env: Env, result: RoundResult) -> None:
+def _execute(action: Action, ctx: PlanContext, env: Env, result: RoundResult, passes: int) -> None:
     """Apply one action and commit; on failure roll back and park the item (per-item)."""
     if isinstance(action, Skip):
         result.side(action.side or SideName.CRM).skipped += 1
@@ -295,25 +430,23 @@ def _execute(action: Action, ctx: PlanContext, env: Env, result: RoundResult) ->
     except (PreconditionFailed, NotFound) as err:
         env.store.rollback()
         if action.before is None or not action.writes:
-            _failed(action, err, env, result, action.side)
+            _failed(action, err, env, result, action.side, ctx.max_attempts)
             return
         # 412 (or the copy vanished): someone changed it between our read and our write.
         # Read both copies again and plan this pair afresh; a second failure parks it.
         try:
-            again = _resolve(
-                [Fetch(action.key, before=action.before, sides=(SideName.CRM, SideName.GOOGLE))],
-                ctx,
-                env,
-                result,
-            )
+            refetch = Fetch(action.key, before=action.before, sides=(SideName.CRM, SideName.GOOGLE))
+            again, failed = _resolve([refetch], ctx, env, passes, {})
+            for _, err2 in failed:
+                raise err2
             for a in again:
                 _execute_once(a, env, result)
-        except AdapterError as err2:
+        except CalsyncError as err2:
             env.store.rollback()
-            _failed(action, err2, env, result, action.side)
-    except AdapterError as err:
+            _failed(action, err2, env, result, action.side, ctx.max_attempts)
+    except CalsyncError as err:
         env.store.rollback()
-        _failed(action, err, env, result, action.side)
+        _failed(action, err, env, result, action.side, ctx.max_attempts)
 
 
 def _execute_once(action: Action, env: Env, result: RoundResult) -> None:
@@ -341,14 +474,20 @@ def _count(action: Action, result: RoundResult) -> None:
 
 def _failed(
     action: Action,
-    err: AdapterError,
+    err: CalsyncError,
     env: Env,
     result: RoundResult,
     side: SideName | None,
+    max_attempts: int,
     mark: bool = True,
 ) -> None:
-    """Park a failed item: its row keeps its old state plus error and attempts (dirty)."""
-    if isinstance(err, AuthError):
+    """Park a failed item: its row keeps its old state plus error and attempts (dirty).
+
+    Errors that are about the round, not the item (the link needs reconnecting, another round
+    took over the user's lease, the planner could not settle), are raised on: parking one item
+    for them would hide them, and after a lost lease nothing may be written at all.
+    """
+    if isinstance(err, AuthError | LeaseLost | ResolveIncomplete):
         raise err
     msg = f"{type(err).__name__}: {err}"
     result.side(side or SideName.CRM).errors += 1
@@ -356,7 +495,7 @@ def _failed(
     _LOGGER.warning("sync of %s %s failed: %s", env.user, action.key, msg)
     row = action.failure_row()
     if mark and row is not None:
-        parked = _park(row, msg, action.observed)
+        parked = _park(row, msg, action.observed, max_attempts)
         env.store.put_pair(parked)
         env.store.add_log(
             LogEntry(
@@ -374,6 +513,8 @@ def _failed(
         raise _Stop from err
 
 
-def _park(row: Pair, msg: str, observed: str) -> Pair:
-    # The observed contents go with the error: quarantine lasts until they change.
-    return row.with_(error=f"{msg} [{observed}]", attempts=row.attempts + 1)
+def _park(row: Pair, msg: str, observed: str, max_attempts: int) -> Pair:
+    # The observed contents go with the failure: quarantine lasts until they change.
+    attempts = row.attempts + 1
+    status = PairStatus.QUARANTINED if attempts >= max_attempts else PairStatus.FAILED
+    return row.with_(status=status, message=msg, observed=observed, attempts=attempts)

@@ -20,10 +20,10 @@ from typing import Any, Protocol
 from calsync.engine.caps import Caps
 from calsync.engine.pairs import Kind
 from calsync.engine.plan import MassDeleteBlocked
-from calsync.engine.run import RoundResult, SideCounts
+from calsync.engine.run import RoundContext, RoundResult, SideCounts
 from calsync.engine.run import sync_user as engine_sync
 from calsync.engine.store import LogEntry
-from calsync.errors import AdapterError, AuthError, LeaseLost, QuotaError, TransientError
+from calsync.errors import AdapterError, AuthError, CalsyncError, LeaseLost
 from calsync.model import Event, utcnow
 from calsync.prefs import Direction, Prefs, PrefsError
 from calsync.quota import Api, Backoff, Budget, CallBudget
@@ -164,18 +164,30 @@ class SyncService:
         """Run a round for every linked user (links needing reconnection are reported)."""
         names = self.store.linked_users(status=None)
         self.crm.begin_round()
-        reports = []
-        for n in names:
+        reports: list[UserReport] = []
+        for name in names:
+            # Each user's round is isolated: whatever one raises, the others still run.
             try:
                 report = self.sync_user(
-                    n, dry_run=dry_run, force=force, progress=progress, new_round=False
+                    name, dry_run=dry_run, force=force, progress=progress, new_round=False
                 )
             except Exception as err:
-                # Whatever one user's round raised, the users after them still get theirs.
-                _LOGGER.exception("round of %s failed", n)
-                report = UserReport(n, UserStatus.FAILED, f"internal error: {err!r}")
+                _LOGGER.exception("round of %s failed", name)
+                report = self._crashed(name, err)
             reports.append(report)
         return reports
+
+    def _crashed(self, name: str, err: Exception) -> UserReport:
+        """Return the report of a round that raised something unexpected (and log it)."""
+        message = f"internal error: {err!r}"
+        try:
+            self.store.rollback()
+            self.store.add_log(LogEntry(name, self.now(), "failed", message=message, level="error"))
+            self.store.commit()
+        except Exception:
+            # The store itself may be what failed: the report and the log line still say it.
+            _LOGGER.exception("could not record the failed round of %s", name)
+        return UserReport(name, UserStatus.FAILED, message)
 
     def sync_user(
         self,
@@ -311,21 +323,23 @@ class SyncService:
             if roles.get(calendar, "owner") not in ("owner", "writer"):
                 prefs = prefs.with_(direction=Direction.TO_CRM)
         return engine_sync(
-            info.name,
-            crm,
-            self._google_events(info, refresh_token, prefs, calendar, now, budget),
-            self.store,
-            prefs,
-            Kind.EVENT,
-            now,
-            info.time_zone,
-            dry_run=dry_run,
-            force=force,
-            scope=calendar,
-            crm_blind=self.crm.blind_fields,
-            crm_degrade=self.crm.degrade_text,
-            full=self._daily_full(info.name, Kind.EVENT, calendar, now, dry_run),
-            caps=self.caps,
+            RoundContext(
+                info.name,
+                Kind.EVENT,
+                crm,
+                self._google_events(info, refresh_token, prefs, calendar, now, budget),
+                self.store,
+                prefs,
+                now,
+                info.time_zone,
+                scope=calendar,
+                crm_blind=self.crm.blind_fields,
+                crm_degrade=self.crm.degrade_text,
+                caps=self.caps,
+                dry_run=dry_run,
+                force=force,
+                full=self._daily_full(info.name, Kind.EVENT, calendar, now, dry_run),
+            )
         )
 
     def _daily_full(self, user: str, kind: Kind, scope: str, now: datetime, dry: bool) -> bool:
@@ -401,19 +415,21 @@ class SyncService:
                 )
                 report.rounds.append(
                     engine_sync(
-                        name,
-                        self.crm.tasks_side(info),
-                        google_tasks,
-                        self.store,
-                        prefs,
-                        Kind.TASK,
-                        now,
-                        info.time_zone,
-                        dry_run=dry_run,
-                        force=force,
-                        scope=prefs.tasklist,
-                        full=self._daily_full(name, Kind.TASK, prefs.tasklist, now, dry_run),
-                        crm_degrade=self.crm.degrade_text,
+                        RoundContext(
+                            name,
+                            Kind.TASK,
+                            self.crm.tasks_side(info),
+                            google_tasks,
+                            self.store,
+                            prefs,
+                            now,
+                            info.time_zone,
+                            scope=prefs.tasklist,
+                            crm_degrade=self.crm.degrade_text,
+                            dry_run=dry_run,
+                            force=force,
+                            full=self._daily_full(name, Kind.TASK, prefs.tasklist, now, dry_run),
+                        )
                     )
                 )
             errors = [e for r in report.rounds for e in r.errors]
@@ -433,11 +449,14 @@ class SyncService:
             # carries on.
             _LOGGER.warning("round of %s stopped: %s", name, err)
             report.status, report.message = UserStatus.BUSY, f"stopped: {err}"
-        except (QuotaError, TransientError, AdapterError) as err:
+        except CalsyncError as err:
+            # A side gave up (after its retries), or the round could not settle its plan.
             report.status, report.message = UserStatus.FAILED, str(err)
         except Exception as err:
+            # A bug or a broken store: this user's round fails, loudly, and no one else's.
+            _LOGGER.exception("round of %s failed", name)
+            self.store.rollback()
             report.status, report.message = UserStatus.FAILED, f"internal error: {err!r}"
-            raise
         finally:
             report.api_calls = tally.calls
             if report.status is not UserStatus.OK:

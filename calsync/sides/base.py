@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from calsync.model import Item
 
@@ -91,8 +91,12 @@ class Side(Protocol[T]):
         ...
 
 
+@runtime_checkable
 class BatchSide(Side[T], Protocol[T]):
-    """A side that can also fetch many items in one call (Google batch)."""
+    """A side that can also fetch many items in one call (Google batch).
+
+    The engine reads linked items by id through `get_many` when a side offers it.
+    """
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Remote[T] | None]:
         """Return the items for `ids` (None for gone ones)."""

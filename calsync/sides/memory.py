@@ -11,15 +11,16 @@ the side cannot hold (reset to their defaults on every write, as vtiger drops at
 sync window (increments still report every change, as a sync token does), and `degrade`,
 what a CRM makes of the text it stores (vtiger's 3-byte utf8 turns emoji into `??`).
 
-Public API: `MemorySide(name, clock=..., key_ids=..., store_keys=...)` with the Side methods;
-user-side edits that bypass faults (`put`, `edit`, `touch`, `remove`); the fault plan
-(`fail_next`, `list_empty_next`, `expire_cursors`, `clear_faults`); `live()`; `writes`.
+Public API: `MemorySide(name, clock=..., key_ids=..., store_keys=...)` with the Side methods,
+and `BatchMemorySide` with `get_many` too (a batch read, as Google's); user-side edits that
+bypass faults (`put`, `edit`, `touch`, `remove`); the fault plan (`fail_next`,
+`list_empty_next`, `expire_cursors`, `clear_faults`); `live()`; `writes`.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
@@ -302,3 +303,17 @@ def _defaults_of(names: frozenset[str]) -> dict[str, object]:
             assert f.default is not MISSING, f"{f.name} has no default"
             out[f.name] = f.default
     return out
+
+
+@dataclass
+class BatchMemorySide(MemorySide[T]):
+    """A MemorySide that also reads many ids in one call, as Google's batch endpoint does."""
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Remote[T] | None]:
+        """Return the live items `ids` (None for gone ones) in one call, as Google's batch."""
+        self._fault("get_many")
+        out: dict[str, Remote[T] | None] = {}
+        for id_ in ids:
+            e = self.entries.get(id_)
+            out[id_] = None if e is None or e.deleted else self._remote(id_, e)
+        return out

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from calsync.db import BUSY_TIMEOUT_MS
-from calsync.engine.pairs import Kind, Pair
+from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.store import Conflict, LogEntry, PairStore
 from calsync.errors import LeaseLost
 from calsync.model import utcnow
@@ -91,7 +91,9 @@ def _pair(row: Any) -> Pair:
         crm_hash=row.crm_hash,
         google_hash=row.google_hash,
         synced_at=row.synced_at,
-        error=row.error,
+        status=PairStatus(row.status),
+        message=row.message,
+        observed=row.observed,
         attempts=row.attempts,
     )
 
@@ -109,7 +111,9 @@ def _pair_row(pair: Pair) -> dict[str, Any]:
         "crm_hash": pair.crm_hash,
         "google_hash": pair.google_hash,
         "synced_at": pair.synced_at,
-        "error": pair.error,
+        "status": pair.status.value,
+        "message": pair.message,
+        "observed": pair.observed,
         "attempts": pair.attempts,
     }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from calsync.db import UTCDateTime as UTCDateTime  # re-exported: migrations name it here
+from calsync.engine.pairs import PairStatus
 
 metadata = sa.MetaData(
     naming_convention={
@@ -87,9 +88,14 @@ pairs = sa.Table(
     sa.Column("crm_hash", sa.String(64), nullable=True),
     sa.Column("google_hash", sa.String(64), nullable=True),
     sa.Column("synced_at", UTCDateTime, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="ok"),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("observed", sa.String(255), nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("user_name", "kind", "key"),
+    sa.CheckConstraint(
+        "status IN ({})".format(", ".join(f"'{s.value}'" for s in PairStatus)), name="status"
+    ),
     sa.Index(None, "user_name", "kind", "crm_id"),
     sa.Index(None, "user_name", "kind", "google_id"),
 )

@@ -8,10 +8,10 @@ from typing import Any
 
 from calsync.engine.memstore import MemoryStore
 from calsync.engine.pairs import Kind
-from calsync.engine.run import RoundResult, sync_user
+from calsync.engine.run import Limits, RoundContext, RoundResult, sync_user
 from calsync.model import Event, Item, Task, Visibility, When
 from calsync.prefs import Prefs
-from calsync.sides.memory import MemorySide
+from calsync.sides.memory import BatchMemorySide, MemorySide
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 USER = "alice"
@@ -57,19 +57,23 @@ class World:
 
     def __post_init__(self) -> None:
         self.crm = MemorySide("crm", clock=lambda: self.now, store_keys=True)
-        self.google = MemorySide("google", clock=lambda: self.now, key_ids=True)
+        self.google = BatchMemorySide("google", clock=lambda: self.now, key_ids=True)
 
     def sync(self, **kw: Any) -> RoundResult:
         kw.setdefault("user_tz", self.user_tz)
+        if "max_attempts" in kw:
+            kw["limits"] = Limits(max_attempts=kw.pop("max_attempts"))
         return sync_user(
-            USER,
-            self.crm,
-            self.google,
-            self.store,
-            kw.pop("prefs", self.prefs),
-            self.kind,
-            kw.pop("now", self.now),
-            **kw,
+            RoundContext(
+                USER,
+                self.kind,
+                self.crm,
+                self.google,
+                self.store,
+                kw.pop("prefs", self.prefs),
+                kw.pop("now", self.now),
+                **kw,
+            )
         )
 
     def items(self, side: MemorySide[Any]) -> list[Item]:

@@ -15,7 +15,7 @@ import pytest
 from calsync.engine.actions import SideName
 from calsync.engine.intents import intent_hash
 from calsync.engine.memstore import Crash, MemoryStore
-from calsync.engine.pairs import Kind
+from calsync.engine.pairs import Kind, PairStatus
 from calsync.errors import TransientError
 from calsync.sides.memory import MemorySide
 from tests.engine.helpers import World, make_event, make_task
@@ -62,7 +62,7 @@ def assert_one_copy_each(w: World) -> None:
     assert len(w.crm.live()) == len(w.google.live()) == 2 * ITEMS
     pairs = w.pairs()
     assert len(pairs) == 2 * ITEMS
-    assert all(p.error is None for p in pairs), pairs
+    assert all(p.status is PairStatus.OK for p in pairs), pairs
     assert {p.crm_id for p in pairs} == set(w.crm.live())
     assert {p.google_id for p in pairs} == set(w.google.live())
 

@@ -26,9 +26,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from calsync.engine import filters
 from calsync.engine.actions import key_origin
 from calsync.engine.memstore import Crash, MemoryStore
-from calsync.engine.pairs import Kind
+from calsync.engine.pairs import Kind, PairStatus
 from calsync.engine.plan import MassDeleteBlocked, PlanContext, project
-from calsync.engine.run import sync_user
+from calsync.engine.run import Limits, RoundContext, sync_user
 from calsync.errors import (
     AdapterError,
     AuthError,
@@ -48,7 +48,7 @@ from calsync.model import (
     When,
 )
 from calsync.prefs import Direction, HoursWindow, Prefs, PrivateMode, Winner
-from calsync.sides.memory import MemorySide
+from calsync.sides.memory import BatchMemorySide, MemorySide
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 USER = "u"
@@ -131,7 +131,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.crm: MemorySide[Any] = MemorySide(
             "crm", clock=lambda: self.now, store_keys=self.crm_stores_key, blind=self.crm_blind
         )
-        self.google: MemorySide[Any] = MemorySide(
+        self.google: MemorySide[Any] = BatchMemorySide(
             "google",
             clock=lambda: self.now + self.skew,
             key_ids=self.google_stores_key,
@@ -188,17 +188,18 @@ class SyncMachine(RuleBasedStateMachine):
     def round(self, force: bool = False) -> Any:
         """Run one round of the real engine over both sides (the one call into it)."""
         return sync_user(
-            USER,
-            self.crm,
-            self.google,
-            self.store,
-            self.prefs,
-            self.kind,
-            self.now,
-            "UTC",
-            force=force,
-            max_attempts=1000,
-            crm_blind=self.crm_blind,
+            RoundContext(
+                USER,
+                self.kind,
+                self.crm,
+                self.google,
+                self.store,
+                self.prefs,
+                self.now,
+                crm_blind=self.crm_blind,
+                force=force,
+                limits=Limits(max_attempts=1000),
+            )
         )
 
     def _touched(self, *ids: str) -> None:
@@ -448,7 +449,7 @@ class SyncMachine(RuleBasedStateMachine):
         assert len({p.crm_id for p in pairs}) == len(pairs)
         assert len({p.google_id for p in pairs}) == len(pairs)
         for p in pairs:
-            assert p.error is None, p
+            assert p.status is PairStatus.OK, p
             assert p.crm_id in crm_live and p.google_id in google_live, p
         # No duplicates: no side holds more items than users made, and at most one live
         # Google copy per CRM item.

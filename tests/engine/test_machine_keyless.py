@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from calsync.engine.memstore import Crash, MemoryStore
-from calsync.engine.pairs import Kind
+from calsync.engine.pairs import Kind, PairStatus
 from calsync.engine.plan import MassDeleteBlocked
-from calsync.engine.run import sync_user
+from calsync.engine.run import Limits, RoundContext, sync_user
 from calsync.errors import TransientError
 from calsync.model import Event, Item, Task, When
 from calsync.prefs import Prefs
@@ -145,15 +145,17 @@ class KeylessMachine(RuleBasedStateMachine):
 
     def _run(self, force: bool = False) -> Any:
         return sync_user(
-            USER,
-            self.crm,
-            self.google,
-            self.store,
-            Prefs(),
-            self.kind,
-            NOW,
-            force=force,
-            max_attempts=1000,
+            RoundContext(
+                USER,
+                self.kind,
+                self.crm,
+                self.google,
+                self.store,
+                Prefs(),
+                NOW,
+                force=force,
+                limits=Limits(max_attempts=1000),
+            )
         )
 
     # -- checks ----------------------------------------------------------------------------
@@ -181,7 +183,7 @@ class KeylessMachine(RuleBasedStateMachine):
             _tag(r.item) for r in google.values()
         )
         pairs = self.store.pairs(USER, self.kind)
-        assert all(p.error is None for p in pairs), pairs
+        assert all(p.status is PairStatus.OK for p in pairs), pairs
         assert sorted(p.crm_id for p in pairs) == sorted(crm)  # type: ignore[type-var]
         assert sorted(p.google_id for p in pairs) == sorted(google)  # type: ignore[type-var]
         for p in pairs:

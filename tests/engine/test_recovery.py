@@ -1,11 +1,17 @@
 """Safety valves and recovery: mass-delete guard, wiped state, 412, crashes, faults."""
 
 import contextlib
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from calsync.engine import run
+from calsync.engine.actions import Action, Fetch, SideName
 from calsync.engine.memstore import Crash
+from calsync.engine.pairs import Pair, PairStatus
 from calsync.engine.plan import MassDeleteBlocked
+from calsync.engine.run import ResolveIncomplete
 from calsync.errors import AuthError, ForbiddenError, QuotaError, TransientError
 from calsync.prefs import Winner
 from tests.engine.helpers import USER, World, make_event, make_task
@@ -117,7 +123,7 @@ def test_failed_item_is_retried_next_round_while_the_rest_syncs() -> None:
     assert r.google.created == 2 and r.google.errors == 1
     r = w.sync()
     assert r.google.created == 1 and w.titles(w.google) == ["a", "b", "c"]
-    assert all(p.error is None for p in w.pairs())
+    assert all(p.status is PairStatus.OK and p.message is None for p in w.pairs())
 
 
 def test_failed_update_is_retried_after_the_cursor_moved() -> None:
@@ -127,9 +133,11 @@ def test_failed_update_is_retried_after_the_cursor_moved() -> None:
     w.crm.edit(cid, make_event("new"))
     w.google.fail_next(1, TransientError, "update")
     w.sync()
-    assert w.pairs()[0].error and w.pairs()[0].attempts == 1
+    row = w.pairs()[0]
+    assert row.status is PairStatus.FAILED and row.attempts == 1
+    assert row.message and row.message.startswith("TransientError")
     w.sync()
-    assert w.titles(w.google) == ["new"] and w.pairs()[0].error is None
+    assert w.titles(w.google) == ["new"] and w.pairs()[0].status is PairStatus.OK
 
 
 def test_quarantine_skips_until_the_content_changes() -> None:
@@ -138,7 +146,9 @@ def test_quarantine_skips_until_the_content_changes() -> None:
     w.google.fail_next(10, ForbiddenError, "create")
     for _ in range(3):
         w.sync(max_attempts=2)
-    assert w.pairs()[0].attempts == 2
+    row = w.pairs()[0]
+    assert row.attempts == 2 and row.status is PairStatus.QUARANTINED
+    assert row.message and "ForbiddenError" in row.message and row.observed
     calls = len(w.google.calls)
     w.google.clear_faults()
     r = w.sync(max_attempts=2)
@@ -199,6 +209,81 @@ def test_recreating_steps_over_every_deleted_generation() -> None:
         assert w.sync().google.created == 1
         assert [p.key for p in w.pairs()] == [f"c.cu1~{gen}"]
     assert w.sync().google.writes == 0
+
+
+def _drift_out_of_the_window(w: World, days: int) -> None:
+    """Move the clock `days` on; Google's full listing holds only what the window shows then."""
+    w.now += timedelta(days=days)
+    _bound_by_the_window(w)
+
+
+def _bound_by_the_window(w: World) -> None:
+    """Make Google's full listing hold only what overlaps the sync window, as the real one."""
+    w.google.window = lambda: (
+        w.now - timedelta(days=w.prefs.days_past),
+        w.now + timedelta(days=w.prefs.days_future),
+    )
+
+
+def test_items_drifted_out_of_the_window_are_no_mass_deletion() -> None:
+    """Every linked event is in the past now: Google's window-bounded full listing is empty,
+    yet nothing was deleted. The round is not blocked, deletes nothing and keeps every pair."""
+    w = world_with(20)
+    _drift_out_of_the_window(w, w.prefs.days_past + 5)
+    r = w.sync(full=True)
+    assert r.ok and r.crm.deleted == r.google.deleted == 0
+    assert len(w.pairs()) == 20 and len(w.google.live()) == len(w.crm.live()) == 20
+
+
+def test_emptied_window_is_blocked_when_linked_items_in_it_are_gone() -> None:
+    """A full listing that lost items that belong in the window is still a mass deletion."""
+    w = world_with(3)
+    for id_ in list(w.google.live()):
+        w.google.remove(id_)
+    _bound_by_the_window(w)
+    with pytest.raises(MassDeleteBlocked, match="3 of 3"):
+        w.sync(full=True)
+    assert len(w.crm.live()) == 3 and len(w.pairs()) == 3
+
+
+def test_linked_items_missing_from_a_listing_are_read_in_one_batch() -> None:
+    """Linked copies absent from the full listing are read by id through the side's batch read
+    (one call for all of them), not one `get` each."""
+    w = world_with(20)
+    _drift_out_of_the_window(w, w.prefs.days_past + 5)
+    w.google.calls.clear()
+    w.sync(full=True)
+    assert w.google.calls.count("get_many") == 1 and "get" not in w.google.calls
+
+
+def test_a_failing_batch_read_falls_back_to_single_reads() -> None:
+    """When the batch read fails as a whole, each copy is read alone, so one failure stays
+    with its own item and the rest of the round goes on."""
+    w = world_with(5)
+    _drift_out_of_the_window(w, w.prefs.days_past + 5)
+    w.google.fail_next(1, TransientError, op="get_many")
+    w.google.fail_next(1, TransientError, op="get")
+    r = w.sync(full=True)
+    assert r.google.errors == 1 and len(r.errors) == 1
+    assert len(w.pairs()) == 5 and sum(p.attempts for p in w.pairs()) == 1
+
+
+def test_a_planner_that_never_settles_fails_the_round_loudly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A plan that still asks for reads after every resolve pass fails the round with a typed
+    error naming the items, instead of dropping them silently; nothing is written."""
+    w = world_with(2)
+    _drift_out_of_the_window(w, w.prefs.days_past + 5)
+    writes = (w.crm.writes, w.google.writes)
+
+    def always_fetch(ctx: Any, pair: Pair, crm: Any, google: Any) -> list[Action]:
+        return [Fetch(pair.key, before=pair, sides=(SideName.GOOGLE,))]
+
+    monkeypatch.setattr(run, "plan_pair", always_fetch)
+    with pytest.raises(ResolveIncomplete, match="still needed reads after 4 passes"):
+        w.sync(full=True)
+    assert (w.crm.writes, w.google.writes) == writes
 
 
 @pytest.mark.xfail(

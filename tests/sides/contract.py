@@ -28,11 +28,6 @@ from calsync.errors import AlreadyExists, InvalidItem, InvalidSyncToken, Precond
 from calsync.model import Event, Item, Recurrence, When, content_hash
 from calsync.sides.base import Remote, Side
 
-PARSE_ERRORS_XFAIL = pytest.mark.xfail(
-    strict=True, reason="sides map parse errors to InvalidItem: engine-core branch"
-)
-"""Marks the unreadable-item case of a side that still lets a parsing error escape."""
-
 
 class SideContract:
     """Behaviour shared by every side: CRUD with etags, changes with cursors, idempotent delete."""

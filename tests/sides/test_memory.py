@@ -11,7 +11,7 @@ import pytest
 from calsync.errors import AlreadyExists, InvalidSyncToken, PreconditionFailed, TransientError
 from calsync.model import Attendee, Event, EventStatus, Item, Task, TaskStatus, When
 from calsync.sides.base import Side
-from calsync.sides.memory import MemorySide, key_to_id
+from calsync.sides.memory import BatchMemorySide, MemorySide, key_to_id
 from tests.engine.helpers import make_event
 from tests.sides.contract import SideContract
 
@@ -36,12 +36,13 @@ class TestMemoryGoogleCalendarContract(_MemoryContract):
 
     stores_key = True
     deterministic_ids = True
+    batch_reads = True
     window_listing = True
     holds_series = True
 
     @pytest.fixture
     def side(self) -> MemorySide[Event]:
-        return MemorySide("google", key_ids=True, window=lambda: WINDOW)
+        return BatchMemorySide("google", key_ids=True, window=lambda: WINDOW)
 
     def make(self, n: int) -> Event:
         return _event(n)
@@ -65,11 +66,13 @@ class TestMemoryVtigerContract(_MemoryContract):
 
 
 class TestMemoryTasksContract(_MemoryContract):
-    """Set up as Google Tasks: server ids, no place for our key."""
+    """Set up as Google Tasks: server ids, no place for our key, batch reads."""
+
+    batch_reads = True
 
     @pytest.fixture
     def side(self) -> MemorySide[Task]:
-        return MemorySide("google", store_keys=False)
+        return BatchMemorySide("google", store_keys=False)
 
     def make(self, n: int) -> Task:
         status = TaskStatus.DONE if n == 3 else TaskStatus.OPEN

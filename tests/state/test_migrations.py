@@ -73,6 +73,55 @@ def test_developer_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert capsys.readouterr().out.split() == ["(none)", head_revision()]
 
 
+def test_pair_errors_become_typed_status_and_back(db_url: str) -> None:
+    """The old `error` string (an intent marker, or a message with the observed contents in
+    brackets) is split into status, message and observed; a downgrade joins them again."""
+    engine = make_engine(db_url)
+    cfg = alembic_config()
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+        old = sa.table(
+            "pairs",
+            *(sa.column(c) for c in ("user_name", "kind", "key", "scope", "error", "attempts")),
+        )
+        rows = {
+            "k-ok": (None, 0),
+            "k-pending": ("pending create", 0),
+            "k-failed": ("NotFound: gone [c=0123abcd g=4567ef01]", 1),
+            "k-quarantined": ("ForbiddenError: not yours [c=89ab]", 5),
+            "k-bare": ("odd text", 2),
+        }
+        with engine.begin() as conn:
+            for key, (error, attempts) in rows.items():
+                row = {"user_name": "alice", "kind": "event", "scope": "primary"}
+                conn.execute(old.insert().values(key=key, error=error, attempts=attempts, **row))
+        migrate(engine)
+        with engine.connect() as conn:
+            got = {
+                r.key: (r.status, r.message, r.observed)
+                for r in conn.execute(sa.text("SELECT key, status, message, observed FROM pairs"))
+            }
+        assert got == {
+            "k-ok": ("ok", None, None),
+            "k-pending": ("pending", None, None),
+            "k-failed": ("failed", "NotFound: gone", "c=0123abcd g=4567ef01"),
+            "k-quarantined": ("quarantined", "ForbiddenError: not yours", "c=89ab"),
+            "k-bare": ("failed", "odd text", None),
+        }
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0001")
+        with engine.connect() as conn:
+            back = {r.key: r.error for r in conn.execute(sa.text("SELECT key, error FROM pairs"))}
+        assert back["k-pending"] == "pending create" and back["k-ok"] is None
+        assert back["k-failed"] == "NotFound: gone [c=0123abcd g=4567ef01]"
+        assert back["k-bare"] == "odd text []"
+    finally:
+        engine.dispose()
+
+
 def test_paused_links_become_paused_preferences(db_url: str) -> None:
     """A link stored as `paused` (the old second way to pause) becomes an ok link with the
     user's preference paused; the other preferences are kept."""

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from calsync.config import Settings
-from calsync.engine.pairs import Kind, Pair
+from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.store import Conflict, LogEntry, PairStore
 from calsync.prefs import Direction, Prefs, PrefsError, PrivateMode
 from calsync.state import (
@@ -237,7 +237,8 @@ def test_log_and_conflicts_newest_first(store: Store) -> None:
 
 def test_pairs_round_trip_with_every_field(store: Store) -> None:
     full = _pair(scope="work@group", crm_etag="3", google_etag='"e1"', crm_hash="a" * 64,
-                 google_hash="b" * 64, synced_at=T0, error="oops", attempts=2)  # fmt: skip
+                 google_hash="b" * 64, synced_at=T0, status=PairStatus.FAILED, message="oops",
+                 observed="c=0123 g=4567", attempts=2)  # fmt: skip
     task = _pair("t1", kind=Kind.TASK, google_id=None)
     store.put_pair(full)
     store.put_pair(task)
@@ -245,7 +246,7 @@ def test_pairs_round_trip_with_every_field(store: Store) -> None:
     assert store.pairs("alice", Kind.EVENT) == [full]
     assert store.pairs("alice", Kind.TASK) == [task]
     assert store.pairs("bob", Kind.EVENT) == []
-    replaced = full.with_(google_etag='"e2"', error=None, attempts=0)
+    replaced = full.cleared(google_etag='"e2"')
     store.put_pair(replaced)
     store.commit()
     assert store.pairs("alice", Kind.EVENT) == [replaced]

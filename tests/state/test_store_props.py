@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calsync.engine.pairs import Kind, Pair
+from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.state import Store
 
 KEY = "-3T2DkL6O2fSPiCDWo1E2TwOKLOk5Yjyo5KxC3KDZkA="
@@ -33,7 +33,9 @@ pairs = st.builds(
     crm_hash=maybe,
     google_hash=maybe,
     synced_at=st.none() | instants,
-    error=maybe,
+    status=st.sampled_from(list(PairStatus)),
+    message=maybe,
+    observed=maybe,
     attempts=st.integers(0, 1000),
 )
 ops = st.lists(

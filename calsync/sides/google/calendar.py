@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from calsync.errors import AlreadyExists, NotFound
-from calsync.model import Event, ModelError, Reminder
+from calsync.errors import PARSE_ERRORS, AlreadyExists, InvalidItem, NotFound, unreadable
+from calsync.model import Event, Reminder
 from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.http import GoogleHttp
@@ -119,13 +119,24 @@ class GoogleCalendarSide:
         return self._series.get(event_id)
 
     def _remote(self, doc: GoogleEvent) -> Remote[Event]:
-        event, key = event_from_google(
-            doc,
-            namespace=self.namespace,
-            default_tz=self.default_tz,
-            default_reminders=self.default_reminders,
-        )
+        with unreadable(f"Google event {doc.id}"):
+            event, key = event_from_google(
+                doc,
+                namespace=self.namespace,
+                default_tz=self.default_tz,
+                default_reminders=self.default_reminders,
+            )
         return Remote(str(doc.id), doc.etag or "", event, key, doc.recurring_event_id)
+
+    def _doc(self, raw: Any, what: str) -> GoogleEvent:
+        """Return `raw` as an event; InvalidItem when it is not one (our parsing boundary)."""
+        with unreadable(f"Google event {what}"):
+            doc = GoogleEvent.model_validate(raw)
+        self._note_series(doc)
+        return doc
+
+    def _read(self, raw: Any, what: str) -> Remote[Event]:
+        return self._remote(self._doc(raw, what))
 
     def _note_series(self, doc: GoogleEvent) -> None:
         if doc.id and doc.recurring_event_id:
@@ -143,7 +154,7 @@ class GoogleCalendarSide:
                 result.deleted.append(str(doc.id))
             else:
                 result.items.append(self._remote(doc))
-        except (ModelError, ValueError) as err:
+        except (*PARSE_ERRORS, InvalidItem) as err:
             # One odd event must neither stop the round nor read as deleted.
             _LOGGER.warning("Google event %s skipped: %s", event_id, err)
             result.skip(event_id, str(err))
@@ -170,7 +181,8 @@ class GoogleCalendarSide:
         while True:
             query = dict(params, pageToken=page_token) if page_token else params
             raw = self.http.json("GET", self._events_path(), params=query)
-            page = GoogleEvents.model_validate({k: v for k, v in raw.items() if k != "items"})
+            with unreadable(f"a page of calendar {self.calendar_id}"):
+                page = GoogleEvents.model_validate({k: v for k, v in raw.items() if k != "items"})
             if page.time_zone:
                 self.default_tz = page.time_zone
             if page.default_reminders is not None:
@@ -185,22 +197,25 @@ class GoogleCalendarSide:
                 return result
 
     def get(self, id: str) -> Remote[Event] | None:
-        """Return the event `id`, or None when it is missing, cancelled or a declined invitation."""
+        """Return the event `id`, or None when it is missing, cancelled or a declined invitation.
+
+        InvalidItem when Google's copy cannot be read as an event.
+        """
         doc = self._fetch(id)
         return None if doc is None or gone(doc) else self._remote(doc)
 
     def _fetch(self, id: str) -> GoogleEvent | None:
         try:
-            doc = GoogleEvent.model_validate(self.http.json("GET", self._events_path(id)))
+            raw = self.http.json("GET", self._events_path(id))
         except NotFound:
             return None
-        self._note_series(doc)
-        return doc
+        return self._doc(raw, id)
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Remote[Event] | None]:
         """Return the events `ids` via batch requests (None for missing or cancelled ones).
 
-        A part that fails otherwise (after the retries) raises its mapped error.
+        A part that fails otherwise (after the retries) raises its mapped error, an unreadable
+        one InvalidItem.
         """
         calls = [BatchCall("GET", self._events_path(i)) for i in ids]
         found: dict[str, Remote[Event] | None] = {}
@@ -211,8 +226,7 @@ class GoogleCalendarSide:
                     found[event_id] = None
                     continue
                 raise error
-            doc = GoogleEvent.model_validate(reply.body)
-            self._note_series(doc)
+            doc = self._doc(reply.body, event_id)
             found[event_id] = None if gone(doc) else self._remote(doc)
         return found
 
@@ -236,7 +250,7 @@ class GoogleCalendarSide:
             raise AlreadyExists(
                 f"event {event_id} (key {key!r}) exists already", existing_id=event_id
             ) from err
-        return self._remote(GoogleEvent.model_validate(doc))
+        return self._read(doc, event_id)
 
     def update(self, id: str, item: Event, etag: str | None) -> Remote[Event]:
         """PATCH the owned fields of `item` over `id` (If-Match `etag`); never a PUT."""
@@ -248,7 +262,7 @@ class GoogleCalendarSide:
         doc = self.http.json(
             "PATCH", self._events_path(id), params=NO_MAIL, json=body, headers=headers
         )
-        return self._remote(GoogleEvent.model_validate(doc))
+        return self._read(doc, id)
 
     def delete(self, id: str, etag: str | None) -> None:
         """Delete `id` (If-Match `etag`); an event already gone or deleted is fine.

@@ -1,7 +1,7 @@
 """One Google task list of one user as a calsync Side[Task] (Tasks API v1 over GoogleHttp).
 
 Public API: `GoogleTasksSide(http, tasklist_id="@default", overlap=)` with `changes`, `get`,
-`create`, `update`, `delete`, `matching`, `list_tasklists`; `TaskListInfo`.
+`get_many`, `create`, `update`, `delete`, `matching`, `list_tasklists`; `TaskListInfo`.
 
 Tasks have no sync token: the cursor is a watermark taken from Google's
 own `updated` (never our clock) minus a small overlap, and each incremental read asks for
@@ -14,14 +14,16 @@ table; after a lost insert reply the engine adopts the task by the content it as
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from calsync.errors import NotFound
-from calsync.model import ModelError, Task
+from calsync.errors import PARSE_ERRORS, InvalidItem, NotFound, unreadable
+from calsync.model import Task
 from calsync.sides.base import ChangeSet, Remote
+from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.mapping import parse_time, task_from_google, task_to_google
 from calsync.sides.google.wire import GoogleTask, TaskList
@@ -29,6 +31,7 @@ from calsync.sides.google.wire import GoogleTask, TaskList
 _LOGGER = logging.getLogger(__name__)
 
 API = "/tasks/v1"
+BATCH_PATH = "/batch/tasks/v1"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """The watermark of a list read empty: the next read asks for every change ever made."""
 
@@ -69,7 +72,14 @@ class GoogleTasksSide:
 
     @staticmethod
     def _remote(doc: GoogleTask) -> Remote[Task]:
-        return Remote(str(doc.id), doc.etag or "", task_from_google(doc))
+        with unreadable(f"Google task {doc.id}"):
+            return Remote(str(doc.id), doc.etag or "", task_from_google(doc))
+
+    @staticmethod
+    def _doc(raw: Any, what: str) -> GoogleTask:
+        """Return `raw` as a task; InvalidItem when it is not one (our parsing boundary)."""
+        with unreadable(f"Google task {what}"):
+            return GoogleTask.model_validate(raw)
 
     def _list(self, params: dict[str, str]) -> list[Any]:
         found: list[Any] = []
@@ -102,7 +112,7 @@ class GoogleTasksSide:
                 else:
                     result.items.append(self._remote(doc))
                 stamp = parse_time(doc.updated) if doc.updated else None
-            except (ModelError, ValueError) as err:
+            except (*PARSE_ERRORS, InvalidItem) as err:
                 # One odd task must neither stop the round nor read as deleted.
                 _LOGGER.warning("Google task %s skipped: %s", task_id, err)
                 result.skip(task_id, str(err))
@@ -120,12 +130,32 @@ class GoogleTasksSide:
         return result
 
     def get(self, id: str) -> Remote[Task] | None:
-        """Return the task `id`, or None when it is missing or deleted."""
+        """Return the task `id`, or None when it is missing or deleted (InvalidItem: unreadable)."""
         try:
-            doc = GoogleTask.model_validate(self.http.json("GET", self._path(id)))
+            raw = self.http.json("GET", self._path(id))
         except NotFound:
             return None
+        doc = self._doc(raw, id)
         return None if doc.deleted else self._remote(doc)
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Remote[Task] | None]:
+        """Return the tasks `ids` via batch requests (None for missing or deleted ones).
+
+        A part that fails otherwise (after the retries) raises its mapped error, an unreadable
+        one InvalidItem.
+        """
+        calls = [BatchCall("GET", self._path(i)) for i in ids]
+        found: dict[str, Remote[Task] | None] = {}
+        for task_id, reply in zip(ids, self.http.batch(BATCH_PATH, calls), strict=True):
+            if reply.error is not None:
+                error = reply.error.exception()
+                if isinstance(error, NotFound):
+                    found[task_id] = None
+                    continue
+                raise error
+            doc = self._doc(reply.body, task_id)
+            found[task_id] = None if doc.deleted else self._remote(doc)
+        return found
 
     def create(self, item: Task, key: str) -> Remote[Task]:
         """Insert `item` (Google picks the id; `key` cannot be stored on a task).
@@ -134,7 +164,7 @@ class GoogleTasksSide:
         task next round by its title and due date.
         """
         doc = self.http.json("POST", self._path(), json=task_to_google(item), idempotent=False)
-        return self._remote(GoogleTask.model_validate(doc))
+        return self._remote(self._doc(doc, "just created"))
 
     def update(self, id: str, item: Task, etag: str | None) -> Remote[Task]:
         """PATCH `item` over `id` (reopening clears `completed`); If-Match when an etag is known."""
@@ -142,7 +172,7 @@ class GoogleTasksSide:
         doc = self.http.json(
             "PATCH", self._path(id), json=task_to_google(item, patch=True), headers=headers
         )
-        return self._remote(GoogleTask.model_validate(doc))
+        return self._remote(self._doc(doc, id))
 
     def delete(self, id: str, etag: str | None) -> None:
         """Delete `id`; a task already gone is fine."""
@@ -160,7 +190,7 @@ class GoogleTasksSide:
                 doc = GoogleTask.model_validate(raw)
                 if not doc.deleted:
                     found.append(self._remote(doc))
-            except (ModelError, ValueError):
+            except (*PARSE_ERRORS, InvalidItem):
                 continue
         return [r for r in found if (r.item.title, r.item.due) == (item.title, item.due)]
 

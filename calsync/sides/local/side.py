@@ -11,19 +11,22 @@ Public API: `LocalSide`, `next_seq`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
-from calsync.errors import InvalidSyncToken, NotFound, PreconditionFailed
+from calsync.errors import InvalidItem, InvalidSyncToken, NotFound, PreconditionFailed, unreadable
 from calsync.model import Event, Item
 from calsync.sides.base import ChangeSet, Remote, Side
 from calsync.sides.local import tables as t
 from calsync.sides.local.codec import Codec
 
 T = TypeVar("T", bound=Item)
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def next_seq(conn: sa.Connection) -> int:
@@ -66,8 +69,24 @@ class LocalSide(Generic[T]):
         self._now = now
 
     def _remote(self, row: Any) -> Remote[T]:
+        """Return the row as an item; InvalidItem when its columns do not make one."""
+        with unreadable(f"CRM {self._codec.kind} {row.id}"):
+            item = self._codec.item(row)
         # Only a link key calsync stored is a key: a CRM-born item has none, like on vtiger.
-        return Remote(str(row.id), str(row.version), self._codec.item(row), row.link_key)
+        return Remote(str(row.id), str(row.version), item, row.link_key)
+
+    def _collect(self, rows: Any, out: ChangeSet[T]) -> ChangeSet[T]:
+        for row in rows:
+            if row.deleted:
+                out.deleted.append(str(row.id))
+                continue
+            try:
+                out.items.append(self._remote(row))
+            except InvalidItem as err:
+                # One odd row must neither stop the round nor read as deleted.
+                _LOGGER.warning("%s skipped: %s", row.id, err)
+                out.skip(str(row.id), str(err))
+        return out
 
     def _row(self, conn: sa.Connection, id: str) -> Any:
         row_id = _row_id(id)
@@ -88,20 +107,14 @@ class LocalSide(Generic[T]):
                 rows = conn.execute(
                     query.where(self._table.c.deleted == sa.false()).order_by(self._table.c.id)
                 ).all()
-                return ChangeSet([self._remote(r) for r in rows], [], str(now_seq), full=True)
+                return self._collect(rows, ChangeSet(cursor=str(now_seq), full=True))
             since = _row_id(cursor) if cursor != "0" else 0
             if since is None or since > now_seq or since < floor:
                 raise InvalidSyncToken(f"cursor {cursor!r} is not valid here (now {now_seq})")
             rows = conn.execute(
                 query.where(self._table.c.seq > since).order_by(self._table.c.seq)
             ).all()
-        changed = ChangeSet[T](cursor=str(now_seq))
-        for row in rows:
-            if row.deleted:
-                changed.deleted.append(str(row.id))
-            else:
-                changed.items.append(self._remote(row))
-        return changed
+        return self._collect(rows, ChangeSet(cursor=str(now_seq)))
 
     def get(self, id: str) -> Remote[T] | None:
         """Return the item `id`, or None when missing, deleted or someone else's."""

@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
-from calsync.errors import InvalidItem, NotFound, PreconditionFailed
+from calsync.errors import InvalidItem, NotFound, PreconditionFailed, unreadable
 from calsync.model import Event, Task
 from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.vtiger.client import SyncResult, VtigerClient, owner_id
@@ -39,7 +39,6 @@ from calsync.sides.vtiger.errors import (
 from calsync.sides.vtiger.feed import ApplicationFeed
 from calsync.sides.vtiger.mapping import (
     DEFAULT_EVENT_TYPES,
-    MappingError,
     event_fields,
     event_from_record,
     task_fields,
@@ -120,10 +119,15 @@ class _VtigerSide(Generic[T]):
 
     # reading -----------------------------------------------------------------------------
 
+    def _read(self, rec: dict[str, Any], what: str) -> Remote[T]:
+        """Return the record as an item; InvalidItem when it cannot be read as one."""
+        with unreadable(f"vtiger {self.module} record {what}"):
+            return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
+
     def _remote(self, rec: dict[str, Any], skipped: dict[str, str]) -> Remote[T] | None:
         try:
-            return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
-        except (MappingError, KeyError) as err:
+            return self._read(rec, str(rec.get("id", "")))
+        except InvalidItem as err:
             _LOGGER.warning("vtiger %s record %s skipped: %s", self.module, rec.get("id"), err)
             skipped[str(rec.get("id", ""))] = str(err)
             return None
@@ -273,10 +277,7 @@ class _VtigerSide(Generic[T]):
         rec = self._current(id)
         if rec is None:
             return None
-        try:
-            return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
-        except MappingError as err:
-            raise InvalidItem(f"vtiger record {id} is unreadable: {err}") from err
+        return self._read(rec, id)
 
     # writing -----------------------------------------------------------------------------
 
@@ -327,7 +328,7 @@ class _VtigerSide(Generic[T]):
         rec = self._write(self._fields(item, None), None)
         if str(rec["id"]).startswith(f"{self.prefix}x"):
             self._created.add(str(rec["id"]))
-        return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
+        return self._read(rec, "just created")
 
     def update(self, id: str, item: T, etag: str | None) -> Remote[T]:
         """Revise the owned fields of `id`; PreconditionFailed when `etag` is stale.
@@ -341,7 +342,7 @@ class _VtigerSide(Generic[T]):
         if etag is not None and record_etag(current) != etag:
             raise PreconditionFailed(f"vtiger {id} changed since {etag}")
         rec = self._write(self._fields(item, current), id)
-        return Remote(str(rec["id"]), record_etag(rec), self._item(rec))
+        return self._read(rec, id)
 
     def delete(self, id: str, etag: str | None) -> None:
         """Delete `id` (soft delete on vtiger); an already deleted id is fine.

@@ -11,7 +11,7 @@ from calsync.model import Event, Item, Task, TaskStatus, When
 from calsync.sides.base import Remote, Side
 from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.tasks import GoogleTasksSide
-from tests.sides.contract import PARSE_ERRORS_XFAIL, SideContract
+from tests.sides.contract import SideContract
 from tests.sides.google.emulated import Google
 
 WINDOW = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
@@ -60,14 +60,11 @@ class TestGoogleCalendarContract(_GoogleContract):
         self.google.control("POST", "synctokens/expire", {})
         return cursor
 
-    @PARSE_ERRORS_XFAIL
-    def test_unreadable_item_is_invalid_item(self, side: Side[Any]) -> None:
-        super().test_unreadable_item_is_invalid_item(side)
-
 
 class TestGoogleTasksContract(_GoogleContract):
     # Tasks ignore If-Match on Google (undocumented), as the emulator does by default.
     checks_etags = False
+    batch_reads = True
 
     @pytest.fixture
     def side(self, google: Google) -> GoogleTasksSide:
@@ -89,7 +86,3 @@ class TestGoogleTasksContract(_GoogleContract):
             },
         )
         return made.id
-
-    @PARSE_ERRORS_XFAIL
-    def test_unreadable_item_is_invalid_item(self, side: Side[Any]) -> None:
-        super().test_unreadable_item_is_invalid_item(side)

@@ -20,6 +20,7 @@ from calsync.errors import (
     QuotaError,
     TransientError,
 )
+from calsync.model import Event, Task, When
 from calsync.quota import Backoff, Budget, BudgetAlert, MemoryCounter, RateLimiter
 from calsync.sides.google.batch import BatchCall, encode_batch
 from calsync.sides.google.calendar import GoogleCalendarSide
@@ -365,3 +366,30 @@ def test_unreadable_items_are_skipped_not_deleted(scripted: Scripted, make_http:
     tasks = GoogleTasksSide(make_http(), "list1").changes(None)
     assert [r.id for r in tasks.items] == ["t1"] and tasks.skipped == ["t2"]
     assert tasks.cursor == "2026-01-01T09:59:00.000Z"  # the skipped task moves no watermark
+
+
+UNREADABLE_EVENT = {"id": "bad01", "etag": '"2"', "start": {"dateTime": "yesterday"}}
+UNREADABLE_TASK = {"id": "t2", "etag": '"2"', "title": "bad", "due": "someday"}
+
+
+def test_unreadable_item_read_by_id_is_invalid_item(
+    scripted: Scripted, make_http: MakeHttp
+) -> None:
+    """An item Google holds but calsync cannot read is InvalidItem wherever it is read (a get,
+    or the reply to a write), so the engine parks that one item instead of stopping."""
+    calendar = GoogleCalendarSide(make_http(), "primary")
+    tasks = GoogleTasksSide(make_http(), "list1")
+    event = Event("ok", When.dates(date(2026, 1, 1), date(2026, 1, 2)))
+    scripted.script(Reply(200, UNREADABLE_EVENT))
+    with pytest.raises(InvalidItem, match="bad01"):
+        calendar.get("bad01")
+    with pytest.raises(InvalidItem, match="bad01"):
+        calendar.update("bad01", event, '"1"')
+    scripted.script(Reply(200, {"id": "bad01", "summary": "no times"}))
+    with pytest.raises(InvalidItem, match="bad01"):
+        calendar.get("bad01")
+    scripted.script(Reply(200, UNREADABLE_TASK))
+    with pytest.raises(InvalidItem, match="t2"):
+        tasks.get("t2")
+    with pytest.raises(InvalidItem, match="t2"):
+        tasks.update("t2", Task("ok"), '"1"')

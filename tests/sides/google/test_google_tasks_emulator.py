@@ -123,3 +123,17 @@ def test_list_tasklists_and_missing_task(google: Google) -> None:
     lists = side.list_tasklists()
     assert [t.id for t in lists] == [google.account["default_tasklist"]]
     assert side.get("nosuchtask") is None
+
+
+def test_get_many_reads_tasks_in_one_batch(google: Google) -> None:
+    """The engine reads linked tasks by id in batches: live, deleted and unknown ids."""
+    side = google.tasks()
+    a = side.create(Task("Call Bob"), "crm:a")
+    b = side.create(Task("Send offer"), "crm:b")
+    side.delete(b.id, None)
+    google.control("DELETE", "stats")
+    found = side.get_many([a.id, b.id, "nosuchtask"])
+    assert found[a.id] is not None and found[a.id].item.title == "Call Bob"  # type: ignore[union-attr]
+    assert found[b.id] is None and found["nosuchtask"] is None
+    stats = google.control("GET", "stats")
+    assert stats["batches"] == 1 and stats["total"] == 3

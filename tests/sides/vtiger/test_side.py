@@ -137,6 +137,10 @@ def test_bad_records_are_skipped_and_logged(
     vt.advance(2)
     inc = events.changes(full.cursor)
     assert inc.deleted == []  # unreadable is not deleted
+    for rec in bad:
+        # Read by id (the engine's check of a linked item) it is InvalidItem, never a crash.
+        with pytest.raises(InvalidItem, match=rec["id"]):
+            events.get(rec["id"])
 
 
 def test_admin_connection_serves_another_user(
