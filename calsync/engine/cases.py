@@ -75,8 +75,8 @@ def plan_pair(ctx: PlanContext, pair: Pair, crm: View, google: View) -> list[Act
     if not changed:
         return _plan_unchanged(ctx, pair, crm, google, obs)
     # Events need both contents for privacy and masks; tasks compare without the other,
-    # unless the CRM degrades text (telling its `??` from an edit needs Google's text).
-    both = ctx.kind is Kind.EVENT or ctx.crm_degrade is not None
+    # unless the CRM stores lossily (telling its `??` from an edit needs Google's text).
+    both = ctx.kind is Kind.EVENT or ctx.crm_degrade is not None or ctx.crm_stores is not None
     missing = tuple(x for x in (CRM, GOOGLE) if views[x].remote is None and both)
     if missing:
         return [_fetch(pair, missing, views)]

@@ -1,13 +1,14 @@
 """Prefs policy: what may travel, how it looks on the other side, and who wins a conflict.
 
-Public API: `PlanContext`, `writes`, `source`, `project`, `text_fields`, `consistent`, `masked`,
-`winner`, `record_conflict`. Pure: no I/O, no clock (the round's time comes in `PlanContext.now`).
+Public API: `PlanContext`, `writes`, `source`, `project`, `stored`, `text_fields`, `consistent`,
+`masked`, `winner`, `record_conflict`. Pure: no I/O, no clock (the round's time comes in
+`PlanContext.now`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from calsync.engine import filters
@@ -39,6 +40,10 @@ class PlanContext:
     """What the CRM makes of text it stores, when it cannot hold every character (vtiger on a
     3-byte utf8 database: each character outside the BMP becomes `??`). A CRM text equal to
     the degraded Google text is no change: Google keeps its original."""
+    crm_stores: Callable[[Item], Item] | None = None
+    """What the CRM makes of an item it stores, when it holds some fields lossily (vtiger: one
+    reminder, in its own minutes). A CRM value equal to that of the stored Google item is no
+    change: Google keeps its original."""
 
 
 def writes(ctx: PlanContext, side: SideName) -> bool:
@@ -101,22 +106,36 @@ def text_fields(item: Item) -> tuple[str, ...]:
 
 
 def _keep_degraded(ctx: PlanContext, src: SideName, out: Item, target: Item | None) -> Item:
-    """Return `out` with each text the CRM degraded on storage taken from `target`.
+    """Return `out` with each field the CRM degraded on storage taken from `target`.
 
-    The CRM hands back `degrade(text)` for the text calsync wrote: that is no change. Towards
-    Google, a CRM text equal to the degraded Google text keeps Google's original; towards the
-    CRM, a Google text whose degraded form the CRM holds already needs no write.
+    The CRM hands back its stored form of what calsync wrote (`crm_stores` for the item, then
+    `crm_degrade` for each text): that is no change. Towards Google, a CRM value equal to the
+    stored form of Google's value keeps Google's original (both reminders, the emoji); towards
+    the CRM, a Google value whose stored form the CRM holds already needs no write.
     """
-    degrade = ctx.crm_degrade
-    if degrade is None or target is None or type(out) is not type(target):
+    if target is None or type(out) is not type(target):
         return out
+    if ctx.crm_degrade is None and ctx.crm_stores is None:
+        return out
+    crm_item, google_item = (out, target) if src is CRM else (target, out)
+    held = stored(ctx, google_item)
     keep = {}
-    for name in text_fields(out):
-        new, old = getattr(out, name), getattr(target, name)
-        crm_text, google_text = (new, old) if src is CRM else (old, new)
-        if new != old and degrade(google_text) == crm_text:
-            keep[name] = old
+    for f in fields(out):
+        if not f.compare:
+            continue  # metadata (`updated`)
+        new, old = getattr(out, f.name), getattr(target, f.name)
+        if new != old and getattr(held, f.name) == getattr(crm_item, f.name):
+            keep[f.name] = old
     return out.with_(**keep) if keep else out
+
+
+def stored(ctx: PlanContext, item: Item) -> Item:
+    """Return `item` as the CRM would hold it once written (itself when the CRM is lossless)."""
+    out = ctx.crm_stores(item) if ctx.crm_stores is not None else item
+    degrade = ctx.crm_degrade
+    if degrade is None:
+        return out
+    return out.with_(**{name: degrade(getattr(out, name)) for name in text_fields(out)})
 
 
 def consistent(ctx: PlanContext, crm: Item, google: Item) -> bool:

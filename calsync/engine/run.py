@@ -54,6 +54,7 @@ from calsync.errors import (
     PreconditionFailed,
     QuotaError,
 )
+from calsync.model import Item
 from calsync.prefs import Prefs
 from calsync.sides.base import BatchSide, ChangeSet, Remote, Side
 
@@ -170,6 +171,9 @@ class RoundContext:
     crm_degrade: Callable[[str], str] | None = None
     """What the CRM makes of text it stores when it cannot hold every character (vtiger on a
     3-byte utf8 database); None when it keeps text as given."""
+    crm_stores: Callable[[Item], Item] | None = None
+    """What the CRM makes of an item it stores when it holds some fields lossily (vtiger: one
+    reminder, in its own minutes); None when it keeps items as given."""
     limits: Limits = Limits()
     caps: Caps = field(default_factory=Caps)
     """Bounds on the occurrences of recurring series created (calsync.engine.caps); a round
@@ -193,6 +197,7 @@ class RoundContext:
             self.limits.max_attempts,
             self.crm_blind,
             self.crm_degrade,
+            self.crm_stores,
         )
 
 

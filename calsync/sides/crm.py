@@ -13,12 +13,12 @@ from typing import Protocol
 
 from calsync.config import Settings
 from calsync.errors import AdapterError
-from calsync.model import Event, Task
+from calsync.model import Event, Item, Task
 from calsync.sides.base import Side
 from calsync.sides.local.crm import LocalCrm
 from calsync.sides.vtiger.client import VtigerClient
 from calsync.sides.vtiger.feed import ApplicationFeed
-from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS
+from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS, stored_item
 from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide, stored_text
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,6 +53,9 @@ class CrmBackend(Protocol):
     degrade_text: Callable[[str], str] | None
     """What the CRM makes of the text it stores, when it cannot hold every character (vtiger:
     emoji become `??`); None when it keeps text as given."""
+    store_item: Callable[[Item], Item] | None
+    """What the CRM makes of an item it stores, when it holds some fields lossily (vtiger: one
+    reminder, in its own minutes); None when it keeps items as given."""
 
     def users(self) -> list[CrmUserInfo]:
         """Return the CRM's users."""
@@ -90,6 +93,7 @@ class LocalBackend:
     blind_fields: frozenset[str] = frozenset()
     holds_series = True
     degrade_text: Callable[[str], str] | None = None
+    store_item: Callable[[Item], Item] | None = None
 
     def __init__(self, crm: LocalCrm, namespace: str = "local") -> None:
         self.crm = crm
@@ -137,6 +141,8 @@ class VtigerBackend:
         # The stock installer's database is 3-byte utf8. Comparing with what it would keep is
         # harmless on a utf8mb4 one, where such damage never appears.
         self.degrade_text: Callable[[str], str] | None = stored_text
+        # One reminder per event, in minutes read back from seconds: Google's others stay.
+        self.store_item: Callable[[Item], Item] | None = stored_item
         self.client = VtigerClient(url, admin_user, access_key)
         # With the admin key, one application-wide `sync` read serves every user per round.
         self.feed = ApplicationFeed(self.client)

@@ -8,8 +8,9 @@ ids); `store_keys=True` keeps the key on the item (Google's `extendedProperties.
 CRM-like limits too: `store_keys=False` (vtiger has no place for our key), `blind` event fields
 the side cannot hold (reset to their defaults on every write, as vtiger drops attendees), and
 `window`, which bounds full listings in time as calsync's Google listings are bounded by the
-sync window (increments still report every change, as a sync token does), and `degrade`,
-what a CRM makes of the text it stores (vtiger's 3-byte utf8 turns emoji into `??`).
+sync window (increments still report every change, as a sync token does), `degrade`, what a
+CRM makes of the text it stores (vtiger's 3-byte utf8 turns emoji into `??`), and `stores`,
+what it makes of a whole item (vtiger keeps one reminder).
 
 Public API: `MemorySide(name, clock=..., key_ids=..., store_keys=...)` with the Side methods,
 and `BatchMemorySide` with `get_many` too (a batch read, as Google's); user-side edits that
@@ -87,6 +88,9 @@ class MemorySide(Generic[T]):
     degrade: Callable[[str], str] | None = None
     """What the side makes of the text it stores (a CRM on a 3-byte utf8 database turns
     emoji into `??`), applied to every text field written, by calsync or by a user."""
+    stores: Callable[[T], T] | None = None
+    """What the side makes of an item it stores, when it holds some fields lossily (vtiger
+    keeps one reminder), applied to every write, by calsync or by a user."""
     entries: dict[str, _Entry[T]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     writes: int = 0
@@ -271,6 +275,8 @@ class MemorySide(Generic[T]):
     def _store(self, id_: str, item: T, key: str | None, series: str | None = None) -> _Entry[T]:
         if self.blind and isinstance(item, Event):
             item = replace(item, **_defaults_of(self.blind))  # type: ignore[arg-type]
+        if self.stores is not None:
+            item = self.stores(item)
         if self.degrade is not None:
             texts = ("title", "notes") if isinstance(item, Task) else TEXT_FIELDS
             changes: dict[str, Any] = {f: self.degrade(getattr(item, f)) for f in texts}

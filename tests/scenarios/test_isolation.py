@@ -52,7 +52,7 @@ class BrokenFor:
         self.inner, self.broken = inner, user
         self.kind, self.namespace = inner.kind, inner.namespace
         self.blind_fields, self.holds_series = inner.blind_fields, inner.holds_series
-        self.degrade_text = inner.degrade_text
+        self.degrade_text, self.store_item = inner.degrade_text, inner.store_item
 
     def users(self) -> list[CrmUserInfo]:
         return self.inner.users()

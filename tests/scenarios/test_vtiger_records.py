@@ -133,6 +133,57 @@ def test_vtiger_edit_never_wipes_googles_reminder(world: World) -> None:
     assert 30 in _popups(after)
 
 
+def _reminders(event: dict[str, Any]) -> set[tuple[str, int]]:
+    overrides = (event.get("reminders") or {}).get("overrides") or []
+    return {(str(o["method"]), int(o["minutes"])) for o in overrides}
+
+
+def test_vtiger_title_edit_keeps_both_google_reminders(world: World) -> None:
+    """vtiger holds one reminder per event: Google's popup 30 + email 1440 is popup 30 there.
+    A title edit in vtiger reaches Google, which keeps both of its reminders."""
+    crm = _vtiger(world)
+    both = [{"method": "popup", "minutes": 30}, {"method": "email", "minutes": 1440}]
+    world.g.insert(_google_body("Aperitivo", both))
+    _ok(world)
+    id = _crm_id(world, "Aperitivo")
+    assert crm.record(id)["reminder_time"] == "30"
+    crm.ui_edit(id, subject="Aperitivo con Luigi")
+    _ok(world)
+    after = world.google_events()["Aperitivo con Luigi"]
+    assert _reminders(after) == {("popup", 30), ("email", 1440)}
+    _ok(world)
+    assert crm.record(id)["reminder_time"] == "30"
+    assert _reminders(world.google_events()["Aperitivo con Luigi"]) == {
+        ("popup", 30),
+        ("email", 1440),
+    }
+
+
+def test_one_day_google_reminder_survives_a_vtiger_edit(world: World) -> None:
+    """vtiger reads a one-day reminder back as 1441 minutes: a later vtiger edit must not
+    turn Google's 1440 into 1441."""
+    crm = _vtiger(world)
+    world.g.insert(_google_body("Trip", [{"method": "popup", "minutes": 1440}]))
+    _ok(world)
+    id = _crm_id(world, "Trip")
+    assert crm.record(id)["reminder_time"] == "1441"
+    crm.ui_edit(id, subject="Trip to Milano", reminder_time=86400)
+    _ok(world)
+    assert _reminders(world.google_events()["Trip to Milano"]) == {("popup", 1440)}
+
+
+def test_vtiger_reminder_change_reaches_google(world: World) -> None:
+    """A real change of vtiger's reminder (15 -> 60 minutes) still travels to Google."""
+    crm = _vtiger(world)
+    world.g.insert(_google_body("Review", [{"method": "popup", "minutes": 15}]))
+    _ok(world)
+    id = _crm_id(world, "Review")
+    assert crm.record(id)["reminder_time"] == "15"
+    crm.ui_edit(id, reminder_time=3600)
+    _ok(world)
+    assert _reminders(world.google_events()["Review"]) == {("popup", 60)}
+
+
 def test_todo_reminder_survives_a_google_edit(world: World) -> None:
     """A revise without `reminder_time` deletes vtiger's reminder: a to-do's reminder (which
     Google Tasks cannot hold) survives calsync writing a Google Tasks edit into it."""

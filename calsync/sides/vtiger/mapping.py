@@ -1,8 +1,8 @@
 """Translate vtiger Events / Calendar (to-do) records to calsync's Event / Task and back.
 
 Public API: `event_from_record`, `event_fields`, `task_from_record`, `task_fields`,
-`vtiger_projection`, `description_from_vtiger`, `reminder_seconds`, `reminder_read_back`,
-`record_minutes`, `VTIGER_IGNORED_FIELDS`, `MappingError`.
+`vtiger_projection`, `stored_item`, `description_from_vtiger`, `reminder_seconds`,
+`reminder_read_back`, `record_minutes`, `VTIGER_IGNORED_FIELDS`, `MappingError`.
 
 Rules (docs/emulator-vtiger.md, "Mapping"):
 - Dates and times travel in UTC (vtiger converts nothing); the user's zone is the display zone.
@@ -25,6 +25,7 @@ from typing import Any
 
 from calsync.model import (
     Event,
+    Item,
     ModelError,
     Recurrence,
     Reminder,
@@ -266,6 +267,14 @@ def vtiger_projection(event: Event, user_tz: str = "UTC") -> Event:
         title=event.title or NO_TITLE,
         reminders=(Reminder(minutes),) if minutes > 0 else (),
     )
+
+
+def stored_item(item: Item) -> Item:
+    """Return `item` as vtiger holds it once calsync wrote it: an event keeps one reminder in
+    vtiger's minutes (`vtiger_projection`); an untitled item gets the placeholder title."""
+    if isinstance(item, Event):
+        return vtiger_projection(item)
+    return item.with_(title=item.title or NO_TITLE)
 
 
 # to-dos -------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from calsync.sides.vtiger.mapping import (
     description_from_vtiger,
     event_fields,
     event_from_record,
+    stored_item,
     task_fields,
     task_from_record,
     vtiger_projection,
@@ -201,3 +202,13 @@ def test_all_day_on_a_day_that_starts_at_0100() -> None:
     fields = event_fields(ev, tz, create=True)
     assert (fields["date_start"], fields["time_start"]) == ("2026-09-06", "04:00:00")
     assert event_from_record(_stored(fields), tz).when == ev.when
+
+
+def test_stored_item_is_what_vtiger_reads_back() -> None:
+    """The engine compares Google's value with this: one reminder (the earliest, 1440 read back
+    as 1441), the placeholder for an empty title; to-dos keep their fields."""
+    ev = make_event(reminders=(Reminder(1440, "email"), Reminder(2880)), title="")
+    assert stored_item(ev) == ev.with_(title="(no title)", reminders=(Reminder(1441),))
+    task = make_task()
+    assert stored_item(task) == task
+    assert stored_item(task.with_(title="")).title == "(no title)"
