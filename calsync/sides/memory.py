@@ -218,6 +218,11 @@ class MemorySide(Generic[T]):
         """Make the next `changes()` return an empty full listing (a flaky backend)."""
         self._empty_next = True
 
+    @property
+    def empty_pending(self) -> bool:
+        """True while an empty listing asked for by `list_empty_next` has not been served."""
+        return self._empty_next
+
     def expire_cursors(self) -> None:
         """Invalidate every cursor handed out so far (Google's 410)."""
         self._epoch += 1
