@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from datetime import date
 
@@ -113,12 +114,55 @@ def test_backoff_honours_retry_after_then_gives_up(scripted: Scripted, make_http
     assert info.value.retry_after == 3
 
 
+class _Ceiling(random.Random):
+    """Draws the top of every jitter window, so the waits are the windows themselves."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 def test_backoff_windows_grow_and_are_capped() -> None:
     policy = Backoff(base=1, cap=10, max_tries=6)
     assert [policy.window(n) for n in range(5)] == [1, 2, 4, 8, 10]
-    assert policy.delay(5) is None  # tries spent
-    assert policy.delay(0, retry_after=60) is None  # longer than the cap: give up now
-    assert policy.delay(0, retry_after=2) == pytest.approx(2, abs=1)
+    waits: list[float] = []
+
+    def failing() -> None:
+        raise TransientError("503")
+
+    with pytest.raises(TransientError):  # the tries are spent: the last error as it is
+        policy.call(failing, sleep=waits.append, rng=_Ceiling())
+    assert waits == [1, 2, 4, 8, 10]
+
+
+def test_backoff_gives_up_at_once_on_a_retry_after_past_the_cap() -> None:
+    waits: list[float] = []
+    tries: list[int] = []
+
+    def limited(after: float) -> None:
+        tries.append(1)
+        err = QuotaError("429")
+        err.retry_after = after
+        raise err
+
+    with pytest.raises(QuotaError):
+        Backoff(cap=10).call(lambda: limited(60), sleep=waits.append)
+    assert (len(tries), waits) == (1, [])
+    tries.clear()
+    with pytest.raises(QuotaError):
+        Backoff(base=1, cap=10, max_tries=2).call(lambda: limited(2), sleep=waits.append)
+    assert len(tries) == 2 and 2 <= waits[0] <= 10  # Retry-After is a floor
+
+
+def test_backoff_retries_only_retryable_errors() -> None:
+    tries: list[int] = []
+
+    def refused() -> None:
+        tries.append(1)
+        raise NotFound("404")
+
+    with pytest.raises(NotFound):
+        Backoff().call(refused, sleep=lambda s: None)
+    assert len(tries) == 1
 
 
 def test_401_invalidates_the_token_and_retries_once(
