@@ -23,7 +23,7 @@ from calsync.errors import (
 )
 from calsync.model import Event, Task, When
 from calsync.quota import Backoff, Budget, BudgetAlert, MemoryCounter, RateLimiter
-from calsync.sides.google.batch import BatchCall, encode_batch
+from calsync.sides.google.batch import BatchCall, encode_batch, parse_batch
 from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.errors import Deleted
 from calsync.sides.google.http import GoogleHttp
@@ -300,6 +300,44 @@ def test_batch_counts_each_call_and_retries_only_failed_parts(
     assert first.body.count(b"GET /calendar/v3/calendars/c/events/") == 3
     assert b"quotaUser=alice" in first.body
     assert scripted.seen[1].body.count(b"HTTP/1.1") == 1  # only the rate-limited part again
+
+
+def _batch_reply(boundary: str, *parts: tuple[str, str, str]) -> bytes:
+    return (
+        "".join(
+            f"--{boundary}\r\nContent-Type: application/http\r\nContent-ID: {cid}\r\n\r\n"
+            f"HTTP/1.1 {status}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n"
+            f"{doc}\r\n"
+            for cid, status, doc in parts
+        )
+        + f"--{boundary}--\r\n"
+    ).encode()
+
+
+def test_batch_reply_parts_go_to_their_calls_whatever_their_order() -> None:
+    body = _batch_reply(
+        "batch_zz",
+        ("<response-item-2>", "404 Not Found", google_error(404, "notFound").encoded().decode()),
+        ("<response-item-0>", "200 OK", '{"id": "a"}'),
+        ("<response-item-1>", "200 OK", '{"id": "b"}'),
+    )
+    replies = parse_batch('multipart/mixed; boundary="batch_zz"', body, 4)
+    assert [r.status for r in replies] == [200, 200, 404, 500]  # the fourth had no part
+    assert [r.body.get("id") for r in replies[:2]] == ["a", "b"]
+    assert replies[2].error is not None and replies[2].error.reason == "notFound"
+
+
+def test_batch_reply_body_may_hold_boundary_like_text() -> None:
+    """Only a boundary at the start of a line ends a part: text quoting it is content."""
+    tricky = '{"id": "a", "description": "see --batch_zz and --batch_zz-- for caf\u00e9 notes"}'
+    body = _batch_reply(
+        "batch_zz",
+        ("<response-item-0>", "200 OK", tricky),
+        ("<response-item-1>", "200 OK", '{"id": "b", "summary": "Caf\u00e9 é"}'),
+    )
+    replies = parse_batch("multipart/mixed; boundary=batch_zz", body, 2)
+    assert replies[0].body["description"] == "see --batch_zz and --batch_zz-- for café notes"
+    assert replies[1].body == {"id": "b", "summary": "Café é"}
 
 
 def test_batch_encoding_keeps_base_path_and_json_bodies() -> None:
