@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from calsync.errors import CalsyncError
+from calsync.text import N_
 
 _HASHER = PasswordHasher()
 
@@ -28,16 +29,17 @@ class WeakPassword(CalsyncError, ValueError):
 def password_problem(password: str) -> str | None:
     """Return why `password` cannot be a calsync password, or None when it can.
 
-    Used by the admin page and `calsync users create-admin` alike.
+    Used by the admin page and `calsync users create-admin` alike; the reason is English,
+    marked for the web app to translate.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        return N_("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
+        return N_("Use at most %(count)d characters.", count=MAX_PASSWORD_LENGTH)
     if not password.strip():
-        return "A password of spaces only is not a password."
+        return N_("A password of spaces only is not a password.")
     if any(not c.isprintable() for c in password):
-        return "Use printable characters only (no control characters or line breaks)."
+        return N_("Use printable characters only (no control characters or line breaks).")
     return None
 
 

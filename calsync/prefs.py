@@ -5,8 +5,11 @@ Each setting is an enum or a small value type that parses and validates user inp
 `MAX_CALENDARS`), so every interface (CLI, web form, the state store) refuses bad input with
 the same one-line message, and nothing a user saves can make a later round fail.
 
+The messages are English, marked with `N_` (their values kept apart), so the web app can show
+them in its reader's language; `PrefsError.message` is the marked text.
+
 Public API: `Prefs`, `Direction`, `Winner`, `PrivateMode`, `HoursWindow`, `parse_enum`,
-`parse_days`, `check_id`, `PrefsError` and the limits.
+`parse_days`, `check_id`, `PrefsError`, the limits and the fields' names (`DAYS_BACK`...).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import time
 from typing import Any, TypeVar
 
 from calsync.errors import CalsyncError
+from calsync.text import N_, Text
 
 E = TypeVar("E", bound=enum.StrEnum)
 
@@ -35,9 +39,28 @@ _ID = re.compile(r"[\x21-\x7e]+")
 
 _DAYS = re.compile(r"[+-]?\d{1,9}")
 
+# The fields' names as messages say them (`what` below), marked to be translated with them.
+DIRECTION = N_("direction")
+WINNER = N_("conflict winner")
+PRIVATE_MODE = N_("private mode")
+DAYS_BACK = N_("days back")
+DAYS_AHEAD = N_("days ahead")
+CALENDAR_ID = N_("calendar id")
+TASK_LIST_ID = N_("task list id")
+
 
 class PrefsError(CalsyncError, ValueError):
     """A preference value that cannot be accepted; the message is meant for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        """The message as made (a marked `Text` the web translates; `str(err)` is English)."""
+
+
+def _field(what: str) -> Text:
+    """Return a field's name as a value of a message, translated with it."""
+    return Text(what)
 
 
 def _shown(value: object) -> str:
@@ -49,30 +72,56 @@ def _shown(value: object) -> str:
 def check_id(value: object, what: str) -> str:
     """Return `value` when it can be a Google calendar or task-list id, else raise PrefsError."""
     if not isinstance(value, str):
-        raise PrefsError(f"bad {what} {_shown(value)}: expected text")
+        raise PrefsError(
+            N_("bad %(what)s %(value)s: expected text", what=_field(what), value=_shown(value))
+        )
     if not value:
-        raise PrefsError(f"the {what} is empty")
+        raise PrefsError(N_("the %(what)s is empty", what=_field(what)))
     if len(value) > MAX_ID_LENGTH:
-        raise PrefsError(f"bad {what} {_shown(value)}: at most {MAX_ID_LENGTH} characters")
+        raise PrefsError(
+            N_(
+                "bad %(what)s %(value)s: at most %(maximum)d characters",
+                what=_field(what),
+                value=_shown(value),
+                maximum=MAX_ID_LENGTH,
+            )
+        )
     if not _ID.fullmatch(value):
         raise PrefsError(
-            f"bad {what} {_shown(value)}: only printable ASCII without spaces is allowed"
+            N_(
+                "bad %(what)s %(value)s: only printable ASCII without spaces is allowed",
+                what=_field(what),
+                value=_shown(value),
+            )
         )
     return value
 
 
 def parse_days(value: object, what: str, minimum: int) -> int:
     """Return `value` as a whole number of days in `minimum`..MAX_DAYS, or raise PrefsError."""
+    not_days = N_(
+        "bad %(what)s %(value)s: expected a whole number of days",
+        what=_field(what),
+        value=_shown(value),
+    )
     if isinstance(value, bool):
-        raise PrefsError(f"bad {what} {_shown(value)}: expected a whole number of days")
+        raise PrefsError(not_days)
     if isinstance(value, str):
         if not _DAYS.fullmatch(value.strip()):
-            raise PrefsError(f"bad {what} {_shown(value)}: expected a whole number of days")
+            raise PrefsError(not_days)
         value = int(value)
     if not isinstance(value, int):
-        raise PrefsError(f"bad {what} {_shown(value)}: expected a whole number of days")
+        raise PrefsError(not_days)
     if not minimum <= value <= MAX_DAYS:
-        raise PrefsError(f"bad {what} {_shown(value)}: expected {minimum} to {MAX_DAYS} days")
+        raise PrefsError(
+            N_(
+                "bad %(what)s %(value)s: expected %(minimum)d to %(maximum)d days",
+                what=_field(what),
+                value=_shown(value),
+                minimum=minimum,
+                maximum=MAX_DAYS,
+            )
+        )
     return value
 
 
@@ -111,7 +160,14 @@ def parse_enum(kind: type[E], value: str, what: str) -> E:
         return kind(value.strip().lower())
     except (AttributeError, ValueError):
         allowed = "|".join(m.value for m in kind)
-        raise PrefsError(f"bad {what} {_shown(value)}: expected one of {allowed}") from None
+        raise PrefsError(
+            N_(
+                "bad %(what)s %(value)s: expected one of %(allowed)s",
+                what=_field(what),
+                value=_shown(value),
+                allowed=allowed,
+            )
+        ) from None
 
 
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -134,7 +190,10 @@ class HoursWindow:
         m = _HOURS.match(text) if isinstance(text, str) and len(text) <= 40 else None
         if not m:
             raise PrefsError(
-                f"bad hours window {_shown(text)}: expected HH:MM-HH:MM, e.g. 08:00-19:00"
+                N_(
+                    "bad hours window %(value)s: expected HH:MM-HH:MM, e.g. 08:00-19:00",
+                    value=_shown(text),
+                )
             )
         h1, m1, h2, m2 = (int(g) for g in m.groups())
         if h2 == 24 and m2 == 0:
@@ -142,7 +201,11 @@ class HoursWindow:
         for h, mi in ((h1, m1), (h2, m2)):
             if not (0 <= h <= 23 and 0 <= mi <= 59):
                 raise PrefsError(
-                    f"bad hours window {text!r}: {h:02d}:{mi:02d} is not a time of day"
+                    N_(
+                        "bad hours window %(value)s: %(time)s is not a time of day",
+                        value=repr(text),
+                        time=f"{h:02d}:{mi:02d}",
+                    )
                 )
         return cls(time(h1, m1), time(h2, m2))
 
@@ -188,6 +251,7 @@ class Prefs:
 
     def check(self) -> None:
         """Raise PrefsError naming the first value out of its limits (nothing else to do)."""
+        # Field names are not translated here: a wrong type only comes from code, not a form.
         for name, kind in (
             ("direction", Direction),
             ("winner", Winner),
@@ -195,28 +259,43 @@ class Prefs:
             ("hours", HoursWindow),
         ):
             if not isinstance(getattr(self, name), kind):
-                raise PrefsError(f"bad {name} {_shown(getattr(self, name))}")
+                raise PrefsError(
+                    N_("bad %(what)s %(value)s", what=name, value=_shown(getattr(self, name)))
+                )
         for name in ("edit_beats_delete", "paused"):
             if not isinstance(getattr(self, name), bool):
-                raise PrefsError(f"bad {name} {_shown(getattr(self, name))}: expected yes or no")
-        parse_days(self.days_past, "days back", 0)
-        parse_days(self.days_future, "days ahead", 1)
+                raise PrefsError(
+                    N_(
+                        "bad %(what)s %(value)s: expected yes or no",
+                        what=name,
+                        value=_shown(getattr(self, name)),
+                    )
+                )
+        parse_days(self.days_past, DAYS_BACK, 0)
+        parse_days(self.days_future, DAYS_AHEAD, 1)
         if not isinstance(self.calendars, tuple) or not self.calendars:
-            raise PrefsError("at least one calendar must be chosen")
+            raise PrefsError(N_("at least one calendar must be chosen"))
         if len(self.calendars) > MAX_CALENDARS:
             raise PrefsError(
-                f"{len(self.calendars)} calendars chosen: at most {MAX_CALENDARS} can be synced"
+                N_(
+                    "%(count)d calendars chosen: at most %(maximum)d can be synced",
+                    count=len(self.calendars),
+                    maximum=MAX_CALENDARS,
+                )
             )
         for cal in self.calendars:
-            check_id(cal, "calendar id")
+            check_id(cal, CALENDAR_ID)
         if len(set(self.calendars)) != len(self.calendars):
-            raise PrefsError("a calendar is chosen twice")
+            raise PrefsError(N_("a calendar is chosen twice"))
         if self.tasklist is not None:
-            check_id(self.tasklist, "task list id")
+            check_id(self.tasklist, TASK_LIST_ID)
         share = self.mass_delete_share
         if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
             raise PrefsError(
-                f"bad mass-delete share {_shown(share)}: expected more than 0, up to 1"
+                N_(
+                    "bad mass-delete share %(value)s: expected more than 0, up to 1",
+                    value=_shown(share),
+                )
             )
 
     def with_(self, **changes: Any) -> Prefs:
@@ -248,19 +327,21 @@ class Prefs:
         base = cls()
         calendars = data.get("calendars", base.calendars)
         if not isinstance(calendars, list | tuple):
-            raise PrefsError(f"bad calendars {_shown(calendars)}: expected a list")
+            raise PrefsError(
+                N_("bad calendars %(value)s: expected a list", value=_shown(calendars))
+            )
         try:
             share = float(data.get("mass_delete_share", base.mass_delete_share))
         except (TypeError, ValueError):
-            raise PrefsError("bad mass-delete share: expected a number") from None
+            raise PrefsError(N_("bad mass-delete share: expected a number")) from None
         return cls(
-            direction=parse_enum(Direction, data.get("direction", base.direction), "direction"),
-            winner=parse_enum(Winner, data.get("winner", base.winner), "conflict winner"),
+            direction=parse_enum(Direction, data.get("direction", base.direction), DIRECTION),
+            winner=parse_enum(Winner, data.get("winner", base.winner), WINNER),
             edit_beats_delete=bool(data.get("edit_beats_delete", base.edit_beats_delete)),
-            days_past=parse_days(data.get("days_past", base.days_past), "days back", 0),
-            days_future=parse_days(data.get("days_future", base.days_future), "days ahead", 1),
+            days_past=parse_days(data.get("days_past", base.days_past), DAYS_BACK, 0),
+            days_future=parse_days(data.get("days_future", base.days_future), DAYS_AHEAD, 1),
             hours=HoursWindow.parse(data.get("hours", str(base.hours))),
-            private=parse_enum(PrivateMode, data.get("private", base.private), "private mode"),
+            private=parse_enum(PrivateMode, data.get("private", base.private), PRIVATE_MODE),
             calendars=tuple(calendars),
             tasklist=data.get("tasklist", base.tasklist),
             paused=bool(data.get("paused", base.paused)),

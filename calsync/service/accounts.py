@@ -3,7 +3,7 @@ what the user's page shows.
 
 Public API: `AccountService(store, crm, google, settings)` with
 - reads: `user`, `users`, `link_of`, `prefs`, `last_run`, `logs`, `conflicts`, `google_lists`,
-  `sync_refusal`;
+  `sync_refusal`, `crm_language`;
 - actions: `sign_in_with_crm`, `consent`, `link`, `link_token`, `save_prefs`, `pause`,
   `resume`, `reset`, `disconnect`, `change_password`;
 `GoogleLists`, `LinkResult`, `Disconnected`, `UserRow`, `NotConfigured`. `UserBusy` (from the
@@ -33,6 +33,7 @@ from calsync.sides.crm import CrmBackend
 from calsync.sides.google.oauth import SCOPE_TASKS, scopes_for
 from calsync.state.records import GoogleLink, LinkStatus, Role, SyncRun, UnknownUser, UserRecord
 from calsync.state.store import Store
+from calsync.text import N_
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class GoogleLists:
         for cal in self.calendars:
             if cal.id == cal_id or (cal_id == "primary" and cal.primary):
                 return cal.summary
-        return "Primary calendar" if cal_id == "primary" else cal_id
+        return N_("Primary calendar") if cal_id == "primary" else cal_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,10 @@ class AccountService:
         try:
             self.store.get_prefs(name)
         except PrefsError as err:
-            return f"Your saved preferences cannot be used ({err}): please save them again."
+            return N_(
+                "Your saved preferences cannot be used (%(reason)s): please save them again.",
+                reason=err.message,
+            )
         return None
 
     def last_run(self, name: str) -> SyncRun | None:
@@ -161,11 +165,11 @@ class AccountService:
         """Return why a round of `name` cannot start now, or None when it can."""
         link = self.store.get_link(name)
         if link is None:
-            return "Connect your Google account first."
+            return N_("Connect your Google account first.")
         if link.status is LinkStatus.NEEDS_RECONNECT:
-            return "Google refused the last sync: reconnect your account first."
+            return N_("Google refused the last sync: reconnect your account first.")
         if self.prefs(name).paused:
-            return "Sync is paused: resume it first."
+            return N_("Sync is paused: resume it first.")
         return None
 
     def google_lists(self, name: str) -> GoogleLists:
@@ -224,6 +228,16 @@ class AccountService:
             )
         return True
 
+    def crm_language(self, name: str) -> str | None:
+        """Return the language the CRM speaks to user `name` (`it_it`), or None when the CRM
+        does not know the user or cannot be reached (the page then follows the browser)."""
+        try:
+            info = self.crm.user(name)
+        except Exception as err:  # a language is a nicety: never a reason to fail a sign-in
+            _LOGGER.warning("could not read the CRM language of %r: %s", name, err)
+            return None
+        return info.language if info is not None else None
+
     def consent(
         self, *, redirect_uri: str, tasks: bool, state: str
     ) -> tuple[AuthorizationRequest, list[str]]:
@@ -233,7 +247,7 @@ class AccountService:
         """
         client = self.settings.google()
         if not client.client_id:
-            raise NotConfigured("The administrator has not set up the Google client yet.")
+            raise NotConfigured(N_("The administrator has not set up the Google client yet."))
         scopes = scopes_for(tasks)
         req = self.google.consent_request(
             client, redirect_uri=redirect_uri, scopes=scopes, state=state
@@ -274,7 +288,9 @@ class AccountService:
         if not refresh_token.strip():
             raise AdapterError("the refresh token is empty")
         self.store.set_link(name, email, refresh_token.strip())
-        self.store.add_log(LogEntry(name, utcnow(), "link", message="linked from the command line"))
+        self.store.add_log(
+            LogEntry(name, utcnow(), "link", message=N_("linked from the command line"))
+        )
         self.store.commit()
 
     # -- the user's choices ------------------------------------------------------------------
@@ -300,7 +316,7 @@ class AccountService:
         with self.store.user_lock(name, wait=self.lock_wait):
             self.store.wipe_pairs(name)
             self.store.wipe_cursors(name)
-            self.store.add_log(LogEntry(name, utcnow(), "reset", message="sync state reset"))
+            self.store.add_log(LogEntry(name, utcnow(), "reset", message=N_("sync state reset")))
             self.store.commit()
 
     def disconnect(self, name: str) -> Disconnected | None:
@@ -326,11 +342,11 @@ class AccountService:
         """Replace the user's calsync password; SettingsRefused (nothing changed) if refused."""
         errors: dict[str, str] = {}
         if not self.store.verify_password(name, current):
-            errors["current"] = "This is not your current password."
+            errors["current"] = N_("This is not your current password.")
         if problem := password_problem(new):
             errors["new"] = problem
         elif new != confirm:
-            errors["confirm"] = "The two new passwords differ."
+            errors["confirm"] = N_("The two new passwords differ.")
         if errors:
             raise SettingsRefused(errors)
         self.store.set_password(name, new)

@@ -21,6 +21,7 @@ from calsync.sides.crm import CrmBackend
 from calsync.sides.google.factory import GoogleSettings
 from calsync.state.records import SettingKey
 from calsync.state.store import Store
+from calsync.text import N_
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,9 +62,9 @@ def check_redirect_uri(text: str) -> str | None:
     """Return why `text` cannot be the redirect URI, or None when calsync can serve it."""
     url = urlsplit(text)
     if url.scheme not in ("http", "https") or not url.netloc or any(c.isspace() for c in text):
-        return "An absolute http(s) URL, e.g. https://calsync.example.com/oauth/callback."
+        return N_("An absolute http(s) URL, e.g. https://calsync.example.com/oauth/callback.")
     if url.fragment:
-        return "A redirect URI has no #fragment."
+        return N_("A redirect URI has no #fragment.")
     query = dict(parse_qsl(url.query))
     if url.path.endswith("/oauth/callback") and not url.query:
         return None
@@ -143,14 +144,14 @@ class AppSettings:
         for field, (_key, text) in given.items():
             value = int(text.strip()) if text.strip().isdecimal() else 0
             if value < 1:
-                errors[field] = "A daily budget is a whole number of API calls, 1 or more."
+                errors[field] = N_("A daily budget is a whole number of API calls, 1 or more.")
             values[field] = value
         for api in ("calendar", "tasks"):
             user_field = f"{api}_user"
             if api in errors or user_field in errors:
                 continue
             if values[user_field] > values[api]:
-                errors[user_field] = "A user's budget is at most the project's."
+                errors[user_field] = N_("A user's budget is at most the project's.")
         if errors:
             raise SettingsRefused(errors)
         for field, (key, _text) in given.items():
@@ -180,15 +181,19 @@ class AppSettings:
         errors: dict[str, str] = {}
         cid = client_id.strip()
         if not cid:
-            errors["client_id"] = "The client ID is required (Google Cloud console → Credentials)."
+            errors["client_id"] = N_(
+                "The client ID is required (Google Cloud console → Credentials)."
+            )
         elif len(cid) > 300 or any(c.isspace() for c in cid):
-            errors["client_id"] = "A client ID has no spaces and is at most 300 characters."
+            errors["client_id"] = N_("A client ID has no spaces and is at most 300 characters.")
         secret = client_secret.strip()
         if not secret and not self.google().client_secret:
-            errors["client_secret"] = "The client secret is required."
+            errors["client_secret"] = N_("The client secret is required.")
         budget = int(daily_budget.strip()) if daily_budget.strip().isdecimal() else 0
         if budget < 1:
-            errors["daily_budget"] = "The daily budget is a whole number of API calls, 1 or more."
+            errors["daily_budget"] = N_(
+                "The daily budget is a whole number of API calls, 1 or more."
+            )
         override = redirect_uri.strip()
         if override and (problem := check_redirect_uri(override)):
             errors["redirect_uri"] = problem

@@ -37,6 +37,8 @@ class CrmUserInfo:
     time_zone: str
     email: str = ""
     is_admin: bool = False
+    language: str = "en_us"
+    """The language the CRM speaks to the user, vtiger-style (`en_us`, `it_it`)."""
 
 
 class CrmBackend(Protocol):
@@ -99,13 +101,15 @@ class LocalBackend:
 
     def users(self) -> list[CrmUserInfo]:
         return [
-            CrmUserInfo(u.name, u.id, u.time_zone, u.email, u.is_admin)
+            CrmUserInfo(u.name, u.id, u.time_zone, u.email, u.is_admin, u.language)
             for u in self.crm.list_users()
         ]
 
     def user(self, name: str) -> CrmUserInfo | None:
         u = self.crm.get_user(name)
-        return CrmUserInfo(u.name, u.id, u.time_zone, u.email, u.is_admin) if u else None
+        if u is None:
+            return None
+        return CrmUserInfo(u.name, u.id, u.time_zone, u.email, u.is_admin, u.language)
 
     def events_side(self, user: CrmUserInfo) -> Side[Event]:
         return self.crm.events_side(user.name)
@@ -158,6 +162,7 @@ class VtigerBackend:
                 time_zone=str(r.get("time_zone") or "UTC"),
                 email=str(r.get("email1") or ""),
                 is_admin=str(r.get("is_admin", "off")) == "on",
+                language=str(r.get("language") or "en_us"),
             )
             for r in rows
         ]

@@ -22,6 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from calsync.service import AccountService, Application
 from calsync.web.context import CrmAuthenticator, WebConfig, WebContext
 from calsync.web.deps import SESSION_IDLE, LoginRequired, check_csrf
+from calsync.web.i18n import Catalogs
 from calsync.web.metrics import WebMetrics
 from calsync.web.pages import STATIC_DIR, make_templates, redirect, render
 from calsync.web.routes import admin, auth, health, me, oauth
@@ -80,6 +81,7 @@ def create_app(
         templates=make_templates(),
         metrics=metrics,
         login_throttle=LoginThrottle(_failure_counter(settings.redis_url, store)),
+        catalogs=Catalogs(),
     )
     abandoned = store.abandon_dead_runs()
     if abandoned:

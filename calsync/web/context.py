@@ -8,6 +8,7 @@ from typing import Protocol
 from fastapi.templating import Jinja2Templates
 
 from calsync.service import Application
+from calsync.web.i18n import Catalogs
 from calsync.web.metrics import WebMetrics
 from calsync.web.runner import SyncRunner
 from calsync.web.security import IPNetwork, LoginThrottle
@@ -54,3 +55,5 @@ class WebContext:
     metrics: WebMetrics
     login_throttle: LoginThrottle
     """Failed sign-ins per (name, client address), counted in the state store or Redis."""
+    catalogs: Catalogs
+    """The web app's message catalogs, one per language."""

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 
 from calsync.state.records import Role, UserRecord
 from calsync.web.context import WebContext
+from calsync.web.i18n import N_
 from calsync.web.security import CSRF_FIELD, CSRF_HEADER, new_token, tokens_equal
 
 SESSION_USER = "user"
@@ -64,7 +65,9 @@ async def check_csrf(request: Request) -> None:
             sent = value if isinstance(value, str) else None
     expected = request.session.get(SESSION_CSRF)
     if not tokens_equal(sent, expected if isinstance(expected, str) else None):
-        raise HTTPException(status_code=403, detail="Missing or wrong CSRF token; reload the page.")
+        raise HTTPException(
+            status_code=403, detail=N_("Missing or wrong CSRF token; reload the page.")
+        )
 
 
 def start_session(request: Request, ctx: WebContext, user: UserRecord) -> None:
@@ -118,7 +121,9 @@ MaybeUser = Annotated[UserRecord | None, Depends(optional_user)]
 def admin_user(user: CurrentUser) -> UserRecord:
     """Return the signed-in admin; anyone else gets 403."""
     if user.role != Role.ADMIN:
-        raise HTTPException(status_code=403, detail="This page is for the calsync administrator.")
+        raise HTTPException(
+            status_code=403, detail=N_("This page is for the calsync administrator.")
+        )
     return user
 
 

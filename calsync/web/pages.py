@@ -1,9 +1,10 @@
-"""Rendering helpers: templates with the CSRF token, flash messages, sanitised HTML."""
+"""Rendering helpers: templates with the CSRF token, flash messages, sanitised HTML, each page
+in its reader's language and time zone."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from calsync.web import i18n
 from calsync.web.deps import SESSION_USER, csrf_token
 from calsync.web.summary import describe_counts
 
@@ -32,26 +34,34 @@ def sanitize_html(text: object) -> Markup:
     return Markup(nh3.clean(str(text), tags=set(_TAGS), link_rel="noopener noreferrer nofollow"))
 
 
-def _when(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC") if value.tzinfo else value.isoformat(" ")
-    return "" if value is None else str(value)
-
-
 def _compact(value: object) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return "" if value is None else str(value)
 
 
+def _counts(counts: dict[str, Any]) -> str:
+    return describe_counts(counts, i18n.current_translations())
+
+
 def make_templates() -> Jinja2Templates:
-    """Return the app's Jinja environment with its filters."""
+    """Return the app's Jinja environment with its filters and the i18n extension."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    i18n.install(templates.env)
     templates.env.filters["clean_html"] = sanitize_html
-    templates.env.filters["when"] = _when
     templates.env.filters["compact"] = _compact
-    templates.env.filters["counts"] = describe_counts
+    templates.env.filters["counts"] = _counts
     return templates
+
+
+def _catalogs(request: Request) -> i18n.Catalogs:
+    catalogs: i18n.Catalogs = request.app.state.ctx.catalogs
+    return catalogs
+
+
+def translator(request: Request) -> Callable[[str], str]:
+    """Return `gettext` in the request's language, for flashes and form errors."""
+    return i18n.gettext_for(_catalogs(request), request)
 
 
 def flash(request: Request, message: str, level: str = "info") -> None:
@@ -68,12 +78,19 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """Render template `name` with the CSRF token, the signed-in user and pending messages."""
+    """Render template `name` with the CSRF token, the signed-in user and pending messages,
+    in the request's language and the user's time zone."""
     context.setdefault("user", None)
     context["csrf_token"] = csrf_token(request)
     context["signed_in"] = request.session.get(SESSION_USER)
     context["messages"] = request.session.pop(_FLASH, [])
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    user = context["user"]
+    zone = getattr(user, "time_zone", None)
+    language = i18n.language_of(request)
+    context["lang"] = language
+    # The response renders here, in this thread: the language holds for exactly this page.
+    with i18n.rendering(_catalogs(request), language, zone):
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def redirect(path: str) -> RedirectResponse:

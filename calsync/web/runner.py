@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from calsync.service import RoundService, UserReport
 from calsync.web.summary import describe_counts
@@ -27,6 +28,8 @@ class RunStatus:
     ok: bool = True
     finished: datetime | None = None
     summary: str = ""
+    counts: dict[str, Any] = field(default_factory=dict)
+    """The counts behind `summary`, for the page to word in its reader's language."""
     error: str = ""
     note: str = ""
     """Why a successful round did nothing (e.g. sync is paused)."""
@@ -89,6 +92,7 @@ class SyncRunner:
             report.status.value,
             ok,
             summary=describe_counts(report.counts()),
+            counts=report.counts(),
             error="" if ok else report.message,
             note=report.message if ok else "",
         )
@@ -106,6 +110,7 @@ class SyncRunner:
         state: str,
         ok: bool,
         summary: str = "",
+        counts: dict[str, Any] | None = None,
         error: str = "",
         note: str = "",
     ) -> None:
@@ -117,6 +122,7 @@ class SyncRunner:
                 ok=ok,
                 finished=_now(),
                 summary=summary,
+                counts=counts or {},
                 error=error,
                 note=note,
             )

@@ -124,4 +124,4 @@ def sign_in(page: Any, base: str, user: str, password: str) -> None:
     page.goto(f"{base}/login")
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    page.click("form[action='/login'] button[type=submit]")

@@ -18,6 +18,7 @@ WEB_MAY_IMPORT = (
     "calsync.errors",
     "calsync.model",
     "calsync.state.records",
+    "calsync.text",
 )
 
 

@@ -189,11 +189,17 @@ def create_app(db: str | None = None, *, php7: bool = False, utf8mb4: bool = Fal
                 first_name=str(body.get("first_name", "")),
                 last_name=str(body.get("last_name", "")),
                 email=str(body.get("email", "")),
+                language=str(body.get("language") or "en_us"),
             )
         except ValueError as err:
             return _bad(str(err), 409)
         return JSONResponse(
-            {"user_name": user.user_name, "id": f"19x{user.id}", "access_key": user.access_key}
+            {
+                "user_name": user.user_name,
+                "id": f"19x{user.id}",
+                "access_key": user.access_key,
+                "language": user.language,
+            }
         )
 
     @app.patch("/_emulator/users/{user_name}")

@@ -175,6 +175,7 @@ class Service:
             "status": "Active" if user.active else "Inactive",
             "is_admin": "on" if user.is_admin else "off",
             "time_zone": user.time_zone,
+            "language": user.language,
             "date_format": "yyyy-mm-dd",
             "hour_format": "24",
         }

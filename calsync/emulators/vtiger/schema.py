@@ -118,6 +118,7 @@ def _users() -> list[FieldDef]:
         FieldDef("status", "Status", "picklist", default="Active", picklist=("Active", "Inactive")),
         FieldDef("is_admin", "Admin", "boolean", default="off"),
         FieldDef("time_zone", "Time Zone", "picklist", default="UTC"),
+        FieldDef("language", "Language", "picklist", default="en_us"),
         FieldDef("date_format", "Date Format", "picklist", default="yyyy-mm-dd"),
         FieldDef("hour_format", "Calendar Hour Format", "picklist", default="24"),
     ]

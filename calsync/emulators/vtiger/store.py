@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY AUTOINCREMENT, user_name TEXT UNIQUE NOT NULL, access_key TEXT NOT NULL,
     is_admin INTEGER NOT NULL, time_zone TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1,
     first_name TEXT NOT NULL DEFAULT '', last_name TEXT NOT NULL DEFAULT '',
-    email TEXT NOT NULL DEFAULT '');
+    email TEXT NOT NULL DEFAULT '', language TEXT NOT NULL DEFAULT 'en_us');
 CREATE TABLE IF NOT EXISTS records (
     crmid INTEGER PRIMARY KEY AUTOINCREMENT, module TEXT NOT NULL, owner INTEGER NOT NULL,
     deleted INTEGER NOT NULL DEFAULT 0, createdtime TEXT NOT NULL, modifiedtime TEXT NOT NULL,
@@ -62,6 +62,8 @@ class User:
     first_name: str
     last_name: str
     email: str
+    language: str = "en_us"
+    """vtiger's user language, e.g. `en_us`, `it_it`."""
 
 
 @dataclass(slots=True)
@@ -90,6 +92,10 @@ class Store:
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.executescript(_SCHEMA)
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(users)")}
+        if "language" not in columns:  # a database file made before users had a language
+            self._db.execute("ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT 'en_us'")
+            self._db.commit()
         self.lock = threading.RLock()
         self._cache: dict[int, Record] = {}
         self.version = 0
@@ -122,6 +128,7 @@ class Store:
         first_name: str = "",
         last_name: str = "",
         email: str = "",
+        language: str = "en_us",
     ) -> User:
         """Create a user with a fresh access key; raise ValueError if the name is taken."""
         key = secrets.token_urlsafe(12)
@@ -129,7 +136,7 @@ class Store:
             try:
                 cur = self._db.execute(
                     "INSERT INTO users (user_name, access_key, is_admin, time_zone, active,"
-                    " first_name, last_name, email) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " first_name, last_name, email, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         user_name,
                         key,
@@ -139,6 +146,7 @@ class Store:
                         first_name,
                         last_name or user_name,
                         email or f"{user_name}@example.com",
+                        language,
                     ),
                 )
             except sqlite3.IntegrityError as err:
@@ -150,8 +158,8 @@ class Store:
         return user
 
     def set_user(self, user_name: str, **changes: Any) -> User | None:
-        """Change `active`, `is_admin` or `time_zone` of a user; None if unknown."""
-        allowed = {"active", "is_admin", "time_zone"}
+        """Change `active`, `is_admin`, `time_zone` or `language` of a user; None if unknown."""
+        allowed = {"active", "is_admin", "time_zone", "language"}
         cols = {
             k: (int(v) if isinstance(v, bool) else v) for k, v in changes.items() if k in allowed
         }
@@ -177,6 +185,7 @@ class Store:
             first_name=row["first_name"],
             last_name=row["last_name"],
             email=row["email"],
+            language=row["language"],
         )
 
     def user(self, uid: int) -> User | None:

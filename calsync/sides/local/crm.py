@@ -46,12 +46,34 @@ class CrmUser:
     email: str
     is_admin: bool
     created_at: datetime
+    language: str = "en_us"
+    """The language the CRM speaks to the user, vtiger-style (`en_us`, `it_it`)."""
 
 
 def _user(row: Any) -> CrmUser:
     return CrmUser(
-        str(row.id), row.name, row.time_zone, row.email, bool(row.is_admin), row.created_at
+        str(row.id),
+        row.name,
+        row.time_zone,
+        row.email,
+        bool(row.is_admin),
+        row.created_at,
+        row.language,
     )
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    # `create_all` makes missing tables only: a database made before users had a language
+    # gets the column here, with its default.
+    columns = {c["name"] for c in sa.inspect(engine).get_columns(t.users.name)}
+    if "language" not in columns:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE {t.users.name}"
+                    " ADD COLUMN language VARCHAR(16) NOT NULL DEFAULT 'en_us'"
+                )
+            )
 
 
 class LocalCrm:
@@ -61,6 +83,7 @@ class LocalCrm:
         self._engine = make_engine(url)
         self._now = now
         t.metadata.create_all(self._engine)
+        _add_missing_columns(self._engine)
         with self._engine.begin() as conn:
             if conn.execute(sa.select(t.sequence.c.id)).first() is None:
                 conn.execute(t.sequence.insert().values(id=1, value=0, floor=0))
@@ -83,6 +106,7 @@ class LocalCrm:
         time_zone: str = "UTC",
         email: str = "",
         is_admin: bool = False,
+        language: str = "en_us",
     ) -> CrmUser:
         """Create a CRM user; raise LocalCrmError for a taken name or an unknown zone."""
         zone(time_zone)
@@ -95,6 +119,7 @@ class LocalCrm:
                         time_zone=time_zone,
                         email=email,
                         is_admin=is_admin,
+                        language=language,
                         created_at=self._now(),
                     )
                 )

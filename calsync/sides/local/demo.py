@@ -24,6 +24,8 @@ from calsync.sides.local.crm import LocalCrm
 
 DEMO_USERS = {"alice": "Europe/Rome", "bob": "America/New_York"}
 """Demo user names and their zones; each user's password is their name."""
+DEMO_LANGUAGES = {"alice": "it_it"}
+"""The CRM language of demo users who do not use the default `en_us`."""
 
 
 def _at(day: date, hour: int, minute: int, tz: str) -> datetime:
@@ -43,7 +45,12 @@ def seed_demo(crm: LocalCrm, today: date | None = None) -> list[str]:
         if crm.get_user(name) is not None:
             continue
         crm.create_user(
-            name, password=name, time_zone=tz, email=f"{name}@example.com", is_admin=name == "alice"
+            name,
+            password=name,
+            time_zone=tz,
+            email=f"{name}@example.com",
+            is_admin=name == "alice",
+            language=DEMO_LANGUAGES.get(name, "en_us"),
         )
         made.append(name)
         for event in _events(name, tz, today):

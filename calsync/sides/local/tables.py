@@ -25,6 +25,7 @@ users = sa.Table(
     sa.Column("email", NAME, nullable=False, server_default=""),
     sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("language", sa.String(16), nullable=False, server_default="en_us"),
 )
 
 sequence = sa.Table(

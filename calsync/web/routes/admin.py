@@ -13,7 +13,7 @@ from calsync.service import Api, SettingsRefused
 from calsync.state.records import UserRecord
 from calsync.web.context import WebContext
 from calsync.web.deps import AdminUser, Ctx, start_session
-from calsync.web.pages import flash, redirect, render
+from calsync.web.pages import flash, redirect, render, translator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ def save_google(
     redirect_uri_override: Annotated[str, Form(alias="redirect_uri")] = "",
 ) -> Response:
     """Store the OAuth client, redirect URI and daily budget; nothing unless all is valid."""
+    _ = translator(request)
     try:
         ctx.app.settings.save_google_client(
             client_id=client_id,
@@ -114,7 +115,7 @@ def save_google(
         }
         return _page(request, ctx, admin, form=form, errors=refused.errors, status_code=400)
     _LOGGER.info("admin %s updated the Google client settings", admin.name)
-    flash(request, "Google settings saved.", "ok")
+    flash(request, _("Google settings saved."), "ok")
     return redirect("/admin")
 
 
@@ -129,6 +130,7 @@ def save_budgets(
     tasks_user: Annotated[str, Form()] = "",
 ) -> Response:
     """Store the daily budgets of each API, for the project and per user; all or nothing."""
+    _ = translator(request)
     typed = {
         "calendar": calendar,
         "calendar_user": calendar_user,
@@ -140,7 +142,7 @@ def save_budgets(
     except SettingsRefused as refused:
         return _page(request, ctx, admin, budget_form=typed, errors=refused.errors, status_code=400)
     _LOGGER.info("admin %s updated the API budgets", admin.name)
-    flash(request, "API budgets saved.", "ok")
+    flash(request, _("API budgets saved."), "ok")
     return redirect("/admin")
 
 
@@ -161,7 +163,12 @@ def change_password(
     # The new password ended every session of the admin; this browser signs in afresh.
     start_session(request, ctx, admin)
     _LOGGER.info("admin %s changed their password", admin.name)
-    flash(request, "Password changed; every other session of yours is signed out.", "ok")
+    _ = translator(request)
+    flash(
+        request,
+        _("Password changed; every other session of yours is signed out."),
+        "ok",
+    )
     return redirect("/admin")
 
 
@@ -170,7 +177,13 @@ def sign_out_user(request: Request, ctx: Ctx, admin: AdminUser, name: str) -> Re
     """End every web session of the user `name` (copied cookies included)."""
     ended = ctx.store.end_sessions(name)
     _LOGGER.info("admin %s signed %s out (%d sessions)", admin.name, name, ended)
-    flash(request, f"{name} is signed out everywhere ({ended} sessions ended).", "ok")
+    _ = translator(request)
+    flash(
+        request,
+        _("%(name)s is signed out everywhere (sessions ended: %(ended)d).")
+        % {"name": name, "ended": ended},
+        "ok",
+    )
     if name == admin.name:
         return redirect("/login")
     return redirect("/admin")
@@ -179,10 +192,11 @@ def sign_out_user(request: Request, ctx: Ctx, admin: AdminUser, name: str) -> Re
 @router.post("/crm-test")
 def test_crm(request: Request, ctx: Ctx, admin: AdminUser) -> Response:
     """Try the CRM connection and say how it went."""
+    _ = translator(request)
     try:
         message = ctx.app.settings.test_crm()
     except Exception as err:  # the reason is what the admin needs to see
-        flash(request, f"CRM connection failed: {err}", "error")
+        flash(request, _("CRM connection failed: %(reason)s") % {"reason": err}, "error")
     else:
-        flash(request, f"CRM connection works: {message}", "ok")
+        flash(request, _("CRM connection works: %(detail)s") % {"detail": message}, "ok")
     return redirect("/admin")

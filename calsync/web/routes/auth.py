@@ -1,4 +1,5 @@
-"""Sign-in and sign-out: calsync's own accounts (argon2) and CRM users (checked by the CRM)."""
+"""Sign-in and sign-out: calsync's own accounts (argon2) and CRM users (checked by the CRM);
+the header's language switcher."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from calsync.state.records import Role, UserRecord
+from calsync.web import i18n
 from calsync.web.deps import Ctx, MaybeUser, end_session, start_session
-from calsync.web.pages import redirect, render, safe_next
+from calsync.web.pages import redirect, render, safe_next, translator
 from calsync.web.security import client_address
 
 _LOGGER = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ def login(
     if wait > 0:
         ctx.metrics.logins.labels("throttled").inc()
         _LOGGER.warning("sign-in for %r from %s throttled", name, client)
+        _ = translator(request)
         response = render(
             request,
             ctx.templates,
@@ -65,7 +68,8 @@ def login(
             status_code=429,
             next=next,
             form={"username": name},
-            error=f"Too many failed sign-ins. Try again in {_duration(wait)}.",
+            error=_("Too many failed sign-ins. Try again in %(wait)s.")
+            % {"wait": _duration(request, wait)},
             crm=ctx.config.crm,
         )
         response.headers["Retry-After"] = str(math.ceil(wait))
@@ -76,6 +80,7 @@ def login(
             ctx.login_throttle.failed(name, client)
         ctx.metrics.logins.labels("refused").inc()
         _LOGGER.info("sign-in refused for %r", name)
+        _ = translator(request)
         return render(
             request,
             ctx.templates,
@@ -83,19 +88,28 @@ def login(
             status_code=401,
             next=next,
             form={"username": name},
-            error="Wrong user name or password.",
+            error=_("Wrong user name or password."),
             crm=ctx.config.crm,
         )
     ctx.login_throttle.succeeded(name, client)
     ctx.metrics.logins.labels("ok").inc()
     start_session(request, ctx, user)
+    if user.role != Role.ADMIN:
+        # The page speaks the language the CRM speaks to this user (until they pick another).
+        language = ctx.app.accounts.crm_language(user.name)
+        if language:
+            request.session[i18n.SESSION_LANG] = language
     return redirect(safe_next(next, _home(user)))
 
 
-def _duration(seconds: float) -> str:
+def _duration(request: Request, seconds: float) -> str:
+    ctx = request.app.state.ctx
+    t = ctx.catalogs.get(i18n.language_of(request))
     if seconds < 90:
-        return f"{math.ceil(seconds)} seconds"
-    return f"{math.ceil(seconds / 60)} minutes"
+        n = math.ceil(seconds)
+        return str(t.ngettext("%(n)d second", "%(n)d seconds", n) % {"n": n})
+    n = math.ceil(seconds / 60)
+    return str(t.ngettext("%(n)d minute", "%(n)d minutes", n) % {"n": n})
 
 
 def _authenticate(ctx: Ctx, name: str, password: str) -> UserRecord | None:
@@ -124,3 +138,17 @@ def logout(request: Request, ctx: Ctx) -> Response:
     """End the session, here and in the store (a copy of the cookie stops working too)."""
     end_session(request, ctx)
     return redirect("/login")
+
+
+@router.post("/language")
+def choose_language(
+    request: Request,
+    ctx: Ctx,
+    language: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    """Keep the language picked in the header for this browser (a cookie), then go back."""
+    response = redirect(safe_next(next, "/"))
+    if language in i18n.LANGUAGES:
+        i18n.remember_choice(response, language, secure=ctx.config.https)
+    return response

@@ -12,6 +12,11 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from calsync.prefs import (
+    DAYS_AHEAD,
+    DAYS_BACK,
+    DIRECTION,
+    PRIVATE_MODE,
+    WINNER,
     Direction,
     HoursWindow,
     Prefs,
@@ -25,7 +30,8 @@ from calsync.service import UserBusy
 from calsync.state.records import UserRecord
 from calsync.web.context import WebContext
 from calsync.web.deps import Ctx, CurrentUser
-from calsync.web.pages import flash, redirect, render
+from calsync.web.i18n import N_
+from calsync.web.pages import flash, redirect, render, translator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -109,7 +115,11 @@ def status_fragment(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
 
 
 def parse_prefs(form: FormData, current: Prefs) -> tuple[Prefs | None, dict[str, str]]:
-    """Return the preferences in `form` (or None) and a message per refused field."""
+    """Return the preferences in `form` (or None) and a message per refused field.
+
+    The messages are the ones `calsync.prefs` makes (marked, English); the page translates
+    them where it shows them.
+    """
     errors: dict[str, str] = {}
 
     def text(name: str) -> str:
@@ -120,26 +130,26 @@ def parse_prefs(form: FormData, current: Prefs) -> tuple[Prefs | None, dict[str,
         try:
             return parse_days(text(name), what, minimum)
         except PrefsError as err:
-            errors[name] = str(err)
+            errors[name] = err.message
             return minimum
 
     changes: dict[str, object] = {}
     for name, kind, what in (
-        ("direction", Direction, "direction"),
-        ("winner", Winner, "conflict winner"),
-        ("private", PrivateMode, "private mode"),
+        ("direction", Direction, DIRECTION),
+        ("winner", Winner, WINNER),
+        ("private", PrivateMode, PRIVATE_MODE),
     ):
         try:
             changes[name] = parse_enum(kind, text(name), what)
         except PrefsError as err:
-            errors[name] = str(err)
+            errors[name] = err.message
     changes["edit_beats_delete"] = form.get("edit_beats_delete") == "on"
-    changes["days_past"] = number("days_past", 0, "days back")
-    changes["days_future"] = number("days_future", 1, "days ahead")
+    changes["days_past"] = number("days_past", 0, DAYS_BACK)
+    changes["days_future"] = number("days_future", 1, DAYS_AHEAD)
     try:
         changes["hours"] = HoursWindow.parse(text("hours") or "00:00-00:00")
     except PrefsError as err:
-        errors["hours"] = str(err)
+        errors["hours"] = err.message
     target = text("target_calendar") or current.calendars[0]
     extra = [c for c in form.getlist("calendars") if isinstance(c, str) and c and c != target]
     changes["calendars"] = (target, *dict.fromkeys(extra))
@@ -149,7 +159,7 @@ def parse_prefs(form: FormData, current: Prefs) -> tuple[Prefs | None, dict[str,
     try:
         return current.with_(**changes), {}
     except PrefsError as err:
-        return None, {"_form": str(err)}
+        return None, {"_form": err.message}
 
 
 def _typed(form: FormData) -> dict[str, object]:
@@ -164,60 +174,67 @@ def _typed(form: FormData) -> dict[str, object]:
 @router.post("/prefs")
 async def save_prefs(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Store the user's preferences; refuse them all, field by field, if any is wrong."""
+    _ = translator(request)
     form = await request.form()
     current = ctx.app.accounts.prefs(user.name)
     prefs, errors = parse_prefs(form, current)
     if prefs is None:
         return page(request, ctx, user, form=_typed(form), errors=errors, status_code=400)
     ctx.app.accounts.save_prefs(user.name, prefs)
-    flash(request, "Preferences saved.", "ok")
+    flash(request, _("Preferences saved."), "ok")
     return redirect("/me")
 
 
 @router.post("/sync")
 def sync_now(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Start a sync round in the background; the page shows its progress."""
+    _ = translator(request)
     refusal = ctx.app.accounts.sync_refusal(user.name)
     if refusal is not None:
-        flash(request, refusal, "warn")
+        flash(request, _(refusal), "warn")
     elif ctx.runner.start(user.name):
-        flash(request, "Sync started.", "info")
+        flash(request, _("Sync started."), "info")
     else:
-        flash(request, "A sync is already running.", "info")
+        flash(request, _("A sync is already running."), "info")
     return redirect("/me")
 
 
 @router.post("/pause")
 def pause(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Stop scheduled rounds for this user until resumed."""
+    _ = translator(request)
     ctx.app.accounts.pause(user.name)
-    flash(request, "Sync paused.", "ok")
+    flash(request, _("Sync paused."), "ok")
     return redirect("/me")
 
 
 @router.post("/resume")
 def resume(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Let scheduled rounds run again."""
+    _ = translator(request)
     ctx.app.accounts.resume(user.name)
-    flash(request, "Sync resumed.", "ok")
+    flash(request, _("Sync resumed."), "ok")
     return redirect("/me")
 
 
-_BUSY = "A sync of your calendar is running; try again when it has finished."
+_BUSY = N_("A sync of your calendar is running; try again when it has finished.")
 
 
 @router.post("/reset")
 def reset(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Forget pairs and cursors; the next round re-links items by the ids kept on Google."""
+    _ = translator(request)
     try:
         ctx.app.accounts.reset(user.name)
     except UserBusy:
-        flash(request, _BUSY, "warn")
+        flash(request, _(_BUSY), "warn")
         return redirect("/me")
     flash(
         request,
-        "Sync state reset. The next sync re-reads both sides and re-links what it finds"
-        " (nothing is duplicated).",
+        _(
+            "Sync state reset. The next sync re-reads both sides and re-links what it finds"
+            " (nothing is duplicated)."
+        ),
         "ok",
     )
     return redirect("/me")
@@ -226,20 +243,23 @@ def reset(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
 @router.post("/disconnect")
 def disconnect(request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Revoke the token at Google and forget the link (pairs are kept for a reconnect)."""
+    _ = translator(request)
     try:
         done = ctx.app.accounts.disconnect(user.name)
     except UserBusy:
-        flash(request, _BUSY, "warn")
+        flash(request, _(_BUSY), "warn")
         return redirect("/me")
     if done is None:
-        flash(request, "No Google account is connected.", "info")
+        flash(request, _("No Google account is connected."), "info")
         return redirect("/me")
     if not done.revoked:
         flash(
             request,
-            "Google could not be told to revoke access; remove calsync at"
-            " myaccount.google.com/permissions.",
+            _(
+                "Google could not be told to revoke access; remove calsync at"
+                " myaccount.google.com/permissions."
+            ),
             "warn",
         )
-    flash(request, f"Disconnected {done.email}.", "ok")
+    flash(request, _("Disconnected %(email)s.") % {"email": done.email}, "ok")
     return redirect("/me")

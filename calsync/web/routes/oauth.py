@@ -13,7 +13,8 @@ from fastapi.responses import Response
 from calsync.errors import AdapterError
 from calsync.service import VTIGER_CALLBACK, NotConfigured
 from calsync.web.deps import Ctx, CurrentUser
-from calsync.web.pages import flash, redirect
+from calsync.web.i18n import N_
+from calsync.web.pages import flash, redirect, translator
 from calsync.web.routes.admin import redirect_uri
 from calsync.web.security import new_token, tokens_equal
 
@@ -35,7 +36,8 @@ def _start(request: Request, ctx: Ctx, user: str, tasks: bool) -> Response:
             redirect_uri=redirect_uri(request, ctx), tasks=tasks, state=state
         )
     except NotConfigured as err:
-        flash(request, str(err), "error")
+        _ = translator(request)
+        flash(request, _(str(err)), "error")
         return redirect("/me")
     # The state is checked twice at the callback: against this signed session (it was started
     # in this browser) and against the store, which lets it be used once (a replayed or
@@ -82,16 +84,22 @@ def callback(
         _LOGGER.warning("OAuth callback for %s refused: state missing or not ours", user.name)
         raise HTTPException(
             status_code=400,
-            detail="This sign-in with Google was not started here (state mismatch). Try again.",
+            detail=N_("This sign-in with Google was not started here (state mismatch). Try again."),
         )
     if not ctx.store.consume_oauth_state(state, user.name):
         _LOGGER.warning("OAuth callback for %s refused: state already used or expired", user.name)
         raise HTTPException(
             status_code=400,
-            detail="This sign-in with Google was already used or is too old. Try again.",
+            detail=N_("This sign-in with Google was already used or is too old. Try again."),
         )
+    _ = translator(request)
     if error or not code:
-        flash(request, f"Google did not connect the account ({error or 'no code'}).", "warn")
+        flash(
+            request,
+            _("Google did not connect the account (%(reason)s).")
+            % {"reason": error or _("no code")},
+            "warn",
+        )
         return redirect("/me")
     try:
         linked = ctx.app.accounts.link(
@@ -103,15 +111,20 @@ def callback(
         )
     except AdapterError as err:
         _LOGGER.warning("OAuth code exchange for %s failed: %s", user.name, err)
-        flash(request, f"Connecting the Google account failed: {err}", "error")
+        flash(
+            request,
+            _("Connecting the Google account failed: %(reason)s") % {"reason": err},
+            "error",
+        )
         return redirect("/me")
     if linked.replaced is not None:
         flash(
             request,
-            f"This replaces {linked.replaced}; use Reset to fill the new account from scratch.",
+            _("This replaces %(email)s; use Reset to fill the new account from scratch.")
+            % {"email": linked.replaced},
             "warn",
         )
-    flash(request, f"Connected {linked.email}.", "ok")
+    flash(request, _("Connected %(email)s.") % {"email": linked.email}, "ok")
     return redirect("/me")
 
 
@@ -128,5 +141,5 @@ def vtiger_callback(
 ) -> Response:
     """Answer vtiger's `index.php?module=GoogleSync&action=AuthCallBack` like /oauth/callback."""
     if {"module": module, "action": action} != VTIGER_CALLBACK:
-        raise HTTPException(status_code=404, detail="Not found")
+        raise HTTPException(status_code=404, detail=N_("Not found"))
     return callback(request, ctx, user, state=state, code=code, error=error)
