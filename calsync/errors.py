@@ -30,13 +30,12 @@ class TransientError(AdapterError):
     """A failure that may pass (5xx, timeout, rate limit after the retries ran out)."""
 
     retryable = True
+    retry_after: float | None = None
+    """Seconds the server asked us to wait, when it said (`Retry-After`)."""
 
 
 class QuotaError(TransientError):
     """Google's rate limit or our own budget said stop for now."""
-
-    retry_after: float | None = None
-    """Seconds the server asked us to wait, when it said (`Retry-After`)."""
 
 
 class AuthError(AdapterError):

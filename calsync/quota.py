@@ -1,8 +1,9 @@
 """Call budgets and backoff: how many Google calls may be made, and how long to wait.
 
 Public API:
-- `Backoff`: truncated exponential backoff with full jitter, a cap and a number of tries; honours
-  a server's `Retry-After`.
+- `Backoff`: the one retry policy (on tenacity): truncated exponential backoff with full jitter,
+  a cap and a number of tries, honouring a server's `Retry-After`; `Backoff.call` runs a try
+  again while it fails with an error `retryable` accepts (the error tree's `retryable` flag).
 - `Api`: the Google API a call is counted against (`calendar`, `tasks`); Google keeps a
   separate quota for each.
 - `CallCounter`: the two methods a durable store implements (`add_calls`, `calls_on`), counting
@@ -25,10 +26,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from calsync.errors import QuotaError
+import tenacity
+from tenacity.stop import stop_base
+
+from calsync.errors import AdapterError, QuotaError
+
+T = TypeVar("T")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,6 +59,27 @@ class Api(StrEnum):
     TASKS = "tasks"
 
 
+def retryable(err: BaseException) -> bool:
+    """True when the error tree says the same call may succeed after a short wait."""
+    return isinstance(err, AdapterError) and err.retryable
+
+
+def _retry_after(state: tenacity.RetryCallState) -> float | None:
+    err = state.outcome.exception() if state.outcome is not None else None
+    return getattr(err, "retry_after", None)
+
+
+class _AsksLonger(stop_base):
+    """Stop when the server asks for a longer wait than `cap` (`Retry-After`)."""
+
+    def __init__(self, cap: float) -> None:
+        self.cap = cap
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        after = _retry_after(retry_state)
+        return after is not None and after > self.cap
+
+
 @dataclass(frozen=True, slots=True)
 class Backoff:
     """Truncated exponential backoff with full jitter (Google's advice for 403/429/5xx)."""
@@ -68,21 +95,49 @@ class Backoff:
         """Return the upper bound of the wait after failed try number `attempt` (0-based)."""
         return float(min(self.cap, self.base * (2**attempt)))
 
-    def delay(
-        self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None
-    ) -> float | None:
-        """Return how long to sleep after failed try `attempt`, or None to give up now.
+    def call(
+        self,
+        attempt: Callable[[], T],
+        *,
+        retry_if: Callable[[BaseException], bool] = retryable,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> T:
+        """Return what `attempt` returns, trying it again while it raises what `retry_if`
+        accepts; the last error is raised as it is.
 
-        Full jitter spreads clients apart; a server's `Retry-After` is a floor. We give up when
-        the tries are spent or the server asks for longer than `cap` (a worker thread should
-        not sleep for minutes: the caller keeps the work and comes back later).
+        Full jitter spreads clients apart; a server's `Retry-After` (the error's
+        `retry_after`) is a floor. We give up when the tries are spent or the server asks for
+        longer than `cap` (a worker thread should not sleep for minutes: the caller keeps the
+        work and comes back later).
         """
-        if attempt + 1 >= self.max_tries:
-            return None
-        if retry_after is not None and retry_after > self.cap:
-            return None
-        jitter = (rng or random).uniform(0, self.window(attempt))
-        return max(jitter, retry_after or 0.0)
+        draw = rng or random.Random()
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            jitter = draw.uniform(0, self.window(state.attempt_number - 1))
+            return max(jitter, _retry_after(state) or 0.0)
+
+        def log(state: tenacity.RetryCallState) -> None:
+            err = state.outcome.exception() if state.outcome is not None else None
+            delay = state.next_action.sleep if state.next_action is not None else 0.0
+            _LOGGER.info("retrying in %.2fs after: %s", delay, err)
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_tries) | _AsksLonger(self.cap),
+            wait=wait,
+            retry=tenacity.retry_if_exception(retry_if),
+            sleep=sleep,
+            before_sleep=log,
+            reraise=True,
+        )
+        return retrying(attempt)
+
+
+def _spent(message: str) -> QuotaError:
+    """Our own budget said stop: retrying within this round would only spend the wait."""
+    err = QuotaError(message)
+    err.retryable = False
+    return err
 
 
 class CallCounter(Protocol):
@@ -214,7 +269,7 @@ class RateLimiter:
                             self._calls[key].append((now, n))
                     return
             if wait > self.max_wait:
-                raise QuotaError(f"rate limit: {user} would wait {wait:.0f}s for {n} calls")
+                raise _spent(f"rate limit: {user} would wait {wait:.0f}s for {n} calls")
             _LOGGER.debug("rate[%s] waiting %.2fs", user, wait)
             self._sleep(wait)
 
@@ -281,14 +336,10 @@ class Budget:
             user_used = self.counter.calls_on(day, user, api)
             if limits.project is not None and project_used + n > limits.project:
                 self._alert(api, "project", None, day, project_used, project_used + n)
-                raise QuotaError(
-                    f"daily project budget of {limits.project} {api} API calls is spent"
-                )
+                raise _spent(f"daily project budget of {limits.project} {api} API calls is spent")
             if limits.user is not None and user_used + n > limits.user:
                 self._alert(api, "user", user, day, user_used, user_used + n)
-                raise QuotaError(
-                    f"daily budget of {limits.user} {api} API calls for {user} is spent"
-                )
+                raise _spent(f"daily budget of {limits.user} {api} API calls for {user} is spent")
             self.counter.add_calls(user, n, day, api)
         self._alert(api, "project", None, day, project_used, project_used + n)
         self._alert(api, "user", user, day, user_used, user_used + n)

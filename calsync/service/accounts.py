@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+
+from cachetools import TTLCache
 
 from calsync.engine.store import Conflict, LogEntry
 from calsync.errors import AdapterError, AuthError, CalsyncError
@@ -87,32 +88,6 @@ class UserRow:
     run: SyncRun | None
 
 
-class TtlCache:
-    """A small thread-safe map whose entries expire after `ttl` seconds."""
-
-    def __init__(self, ttl: float = 60.0, size: int = 1000) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._lock = threading.Lock()
-        self._items: dict[Hashable, tuple[float, GoogleLists]] = {}
-
-    def get(self, key: Hashable) -> GoogleLists | None:
-        """Return the live value under `key`, or None."""
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is None or hit[0] < time.monotonic():
-                self._items.pop(key, None)
-                return None
-            return hit[1]
-
-    def put(self, key: Hashable, value: GoogleLists) -> None:
-        """Keep `value` under `key` for `ttl` seconds."""
-        with self._lock:
-            if len(self._items) >= self.size:
-                self._items.clear()
-            self._items[key] = (time.monotonic() + self.ttl, value)
-
-
 class AccountService:
     """What a user (or the admin) does to accounts, between the web and everything else."""
 
@@ -131,7 +106,10 @@ class AccountService:
         self.settings = settings
         self.lock_wait = lock_wait
         """Seconds `reset` and `disconnect` wait for a running round before UserBusy."""
-        self._lists = TtlCache()
+        # The settings page reads an account's lists a minute at most once; a refused grant
+        # or a new link changes the key, so nothing needs invalidating.
+        self._lists: TTLCache[Hashable, GoogleLists] = TTLCache(maxsize=1000, ttl=60.0)
+        self._lists_lock = threading.Lock()  # TTLCache is not thread-safe
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -204,7 +182,8 @@ class AccountService:
         if link is None or not link.refresh_token or link.status is LinkStatus.NEEDS_RECONNECT:
             return GoogleLists()
         key = (link.user, link.connected_at.isoformat(), link.google_email)
-        cached = self._lists.get(key)
+        with self._lists_lock:
+            cached = self._lists.get(key)
         if cached is not None:
             return cached
         tasks = SCOPE_TASKS in link.scopes
@@ -230,7 +209,8 @@ class AccountService:
                 error=f"Could not read your calendars from Google: {err}", tasks_granted=tasks
             )
         lists = GoogleLists(calendars, tasklists, tasks_granted=tasks)
-        self._lists.put(key, lists)
+        with self._lists_lock:
+            self._lists[key] = lists
         return lists
 
     # -- sign-in and link --------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Protocol
 from calsync.config import Settings
 from calsync.errors import AdapterError
 from calsync.model import Event, Item, Task
+from calsync.quota import Backoff
 from calsync.sides.base import Side
 from calsync.sides.local.crm import LocalCrm
 from calsync.sides.vtiger.client import VtigerClient
@@ -22,6 +23,9 @@ from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS, stored_item
 from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide, stored_text
 
 _LOGGER = logging.getLogger(__name__)
+
+_SIGN_IN_BACKOFF = Backoff(base=0.5, cap=30.0, max_tries=2)
+"""A sign-in waits for one retry of a failed call, not for five."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +189,7 @@ class VtigerBackend:
     def authenticate(self, name: str, secret: str) -> bool:
         # A CRM user signs in with their own access key: a successful webservice login proves it.
         try:
-            VtigerClient(self.url, name, secret, retries=1).login()
+            VtigerClient(self.url, name, secret, backoff=_SIGN_IN_BACKOFF).login()
         except AdapterError as err:
             _LOGGER.info("vtiger sign-in of %s refused: %s", name, err)
             return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -175,6 +176,24 @@ def test_a_refused_grant_flags_the_link_other_failures_do_not(
     assert "please reconnect" in accounts.google_lists("alice").error
     link = store.get_link("alice")
     assert link is not None and link.status is LinkStatus.NEEDS_RECONNECT
+
+
+def test_google_lists_are_read_once_and_kept(
+    store: Store, accounts: AccountService, google: FakeGoogle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settings page reads the account's lists once; reloads within the minute reuse them."""
+    store.set_link("alice", "alice@example.com", "rt")
+    reads: list[str] = []
+    real = google.calendars
+
+    def counting(client: Any, token: str) -> Any:
+        reads.append(token)
+        return real(client, token)
+
+    monkeypatch.setattr(google, "calendars", counting)
+    first = accounts.google_lists("alice")
+    assert first.calendars and accounts.google_lists("alice") == first
+    assert reads == ["rt"]
 
 
 def test_admin_settings_win_over_the_configuration(accounts: AccountService) -> None:

@@ -3,15 +3,20 @@
 Public API: `BatchCall`, `BatchReply`, `encode_batch`, `parse_batch`. Transport and retries
 live in `http.py`; this module only knows Google's batch format: one
 `application/http` part per call with a `Content-ID`, answered by parts whose `Content-ID` is
-`<response-{the request's id}>`.
+`<response-{the request's id}>`. The reply is read by the standard library (`email`'s MIME
+parser for the envelope, `http.client` for each part), not by hand.
 """
 
 from __future__ import annotations
 
+import email.policy
+import http.client
+import io
 import json
 import re
 import secrets
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from typing import Any
 from urllib.parse import urlencode
 
@@ -61,49 +66,51 @@ def encode_batch(calls: list[BatchCall], path_prefix: str = "") -> tuple[str, by
     return f"multipart/mixed; boundary={boundary}", "".join(out).encode()
 
 
-def _split_head(block: bytes) -> tuple[bytes, bytes]:
-    for sep in (b"\r\n\r\n", b"\n\n"):
-        if sep in block:
-            head, rest = block.split(sep, 1)
-            return head, rest
-    return block, b""
+class _Wire:
+    """One part's bytes posing as the socket `http.client.HTTPResponse` reads from."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def makefile(self, mode: str, *args: object, **kwargs: object) -> io.BytesIO:
+        return io.BytesIO(self._data)
 
 
-def _headers(head: bytes) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line in head.decode("utf-8", "replace").splitlines():
-        if ":" in line:
-            name, value = line.split(":", 1)
-            found[name.strip().lower()] = value.strip()
-    return found
+def _reply(data: bytes) -> BatchReply:
+    """Read one part's embedded HTTP response with the standard library's response parser."""
+    resp = http.client.HTTPResponse(_Wire(data))  # type: ignore[arg-type]
+    try:
+        resp.begin()
+        body = resp.read()
+    except (http.client.HTTPException, ValueError) as err:
+        return BatchReply(500, {}, GoogleError(500, "backendError", f"unreadable part: {err}"))
+    status = resp.status
+    body = body.rstrip(b"\r\n")
+    if 200 <= status < 300 or status == 304:
+        try:
+            doc = json.loads(body) if body.strip() else {}
+        except ValueError:
+            doc = {}
+        return BatchReply(status, doc if isinstance(doc, dict) else {})
+    return BatchReply(status, {}, parse_error(status, body, resp.headers))
 
 
 def parse_batch(content_type: str, content: bytes, count: int) -> list[BatchReply]:
-    """Return the replies of a batch response in request order (missing ones as 500s)."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not match:
+    """Return the replies of a batch response in request order (missing ones as 500s).
+
+    The multipart envelope is read by the standard library's MIME parser and each part's
+    HTTP response by `http.client`; a part goes to the call its `Content-ID` names
+    (`<response-item-i>`), else to the call at its position.
+    """
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(head + content)
+    if not message.is_multipart():
         raise ValueError(f"batch reply is not multipart: {content_type!r}")
-    delimiter = b"--" + match.group(1).encode()
     replies: dict[int, BatchReply] = {}
-    for order, raw in enumerate(content.split(delimiter)[1:]):
-        if raw.startswith(b"--"):
-            break
-        part_head, http = _split_head(raw.lstrip(b"\r\n"))
-        cid = _headers(part_head).get("content-id", "")
-        idx = re.search(r"item-(\d+)>?$", cid)
-        index = int(idx.group(1)) if idx else order
-        status_line, _, rest = http.partition(b"\n")
-        head, body = _split_head(rest)
-        fields = status_line.decode("latin-1").split()
-        status = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 500
-        body = body.rstrip(b"\r\n")
-        if 200 <= status < 300 or status == 304:
-            try:
-                doc = json.loads(body) if body.strip() else {}
-            except ValueError:
-                doc = {}
-            replies[index] = BatchReply(status, doc if isinstance(doc, dict) else {})
-        else:
-            replies[index] = BatchReply(status, {}, parse_error(status, body, _headers(head)))
+    for order, part in enumerate(message.iter_parts()):
+        cid = re.search(r"item-(\d+)>?$", str(part.get("content-id", "")).strip())
+        payload = part.get_payload(decode=True)
+        raw = payload if isinstance(payload, bytes) else b""
+        replies[int(cid.group(1)) if cid else order] = _reply(raw)
     missing = GoogleError(500, "backendError", "no reply for this call in the batch")
     return [replies.get(i) or BatchReply(500, {}, missing) for i in range(count)]

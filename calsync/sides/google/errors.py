@@ -83,9 +83,9 @@ class GoogleError:
         s, reason = self.status, self.reason
         err: AdapterError
         if self.rate_limited or (s == 403 and reason in QUOTA_REASONS):
-            quota = QuotaError(text)
-            quota.retry_after = self.retry_after
-            err = quota
+            err = QuotaError(text)
+            # A daily quota does not come back after a short wait: the work waits for a round.
+            err.retryable = self.rate_limited
         elif s == 401:
             err = AuthError(f"{text} (the Google link needs reconnecting)")
         elif s == 403:
@@ -102,6 +102,8 @@ class GoogleError:
             err = InvalidItem(text)
         else:
             err = TransientError(text)
+        if isinstance(err, TransientError):
+            err.retry_after = self.retry_after
         return err
 
 

@@ -6,8 +6,9 @@ Public API: `GoogleHttp(auth, user=..., base_url=..., budget=..., backoff=..., s
 Every try is counted through the budget before it is sent, against the API its path is for
 (`api_of`; a batch's parts count one call each, as Google counts them). 401 invalidates the
 access token and retries once. Rate limits (403/429 `rateLimitExceeded`/
-`userRateLimitExceeded`), 5xx, timeouts and connection errors are retried with capped
-exponential backoff and full jitter, honouring `Retry-After`; then QuotaError / TransientError.
+`userRateLimitExceeded`), 5xx, timeouts and connection errors are retried by the one retry
+policy (`Backoff.call`: capped exponential backoff, full jitter, `Retry-After` honoured); then
+QuotaError / TransientError.
 `quotaExceeded` and `dailyLimitExceeded` are not retried. Calls that are not idempotent are
 retried only when Google surely did not apply them (connection refused, rate limited). Requests
 are debug-logged without any token.
@@ -15,6 +16,7 @@ are debug-logged without any token.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -24,8 +26,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from calsync.errors import AdapterError, TransientError
-from calsync.quota import Api, Backoff, CallBudget
+from calsync.errors import QuotaError, TransientError
+from calsync.quota import Api, Backoff, CallBudget, retryable
 from calsync.sides.google import endpoints
 from calsync.sides.google.auth import TokenSource
 from calsync.sides.google.batch import BatchCall, BatchReply, encode_batch, parse_batch
@@ -107,33 +109,43 @@ class GoogleHttp:
         query = {**(params or {}), "quotaUser": self.quota_user}
         url = self.base_url + path
         api = api_of(path)
+
         refreshed = False
-        attempt = 0
-        while True:
-            if self.budget is not None:
-                self.budget.spend(self.user, cost, api)
-            _LOGGER.debug("request[%s]=%s %s %s", self.user, method, path, query)
-            send_headers = {**(headers or {}), "Authorization": self._bearer()}
-            try:
-                resp = self._client.request(
-                    method, url, params=query, json=json, content=content, headers=send_headers
-                )
-            except httpx.HTTPError as err:
-                # Connection refused: nothing was sent, always safe to retry.
-                safe = idempotent or isinstance(err, httpx.ConnectError | httpx.ConnectTimeout)
-                failure = TransientError(f"{method} {path}: {type(err).__name__}")
-                attempt = self._pause_or_raise(attempt, None, failure, retry=safe, cause=err)
-                continue
-            _LOGGER.debug("response[%s]=%s %s", self.user, resp.status_code, path)
-            if resp.status_code < 400:
-                return resp
-            error = parse_error(resp.status_code, resp.content, resp.headers)
-            if error.status == 401 and not refreshed:
-                refreshed = True
-                self.auth.invalidate()
-                continue
-            retry = error.retryable and (idempotent or error.rate_limited)
-            attempt = self._pause_or_raise(attempt, error.retry_after, error.exception(), retry)
+
+        def once() -> httpx.Response:
+            # A 401 invalidates the access token and sends again at once, once per call.
+            nonlocal refreshed
+            while True:
+                if self.budget is not None:
+                    self.budget.spend(self.user, cost, api)
+                _LOGGER.debug("request[%s]=%s %s %s", self.user, method, path, query)
+                send_headers = {**(headers or {}), "Authorization": self._bearer()}
+                try:
+                    resp = self._client.request(
+                        method, url, params=query, json=json, content=content, headers=send_headers
+                    )
+                except httpx.HTTPError as err:
+                    raise TransientError(f"{method} {path}: {type(err).__name__}") from err
+                _LOGGER.debug("response[%s]=%s %s", self.user, resp.status_code, path)
+                if resp.status_code < 400:
+                    return resp
+                error = parse_error(resp.status_code, resp.content, resp.headers)
+                if error.status == 401 and not refreshed:
+                    refreshed = True
+                    self.auth.invalidate()
+                    continue
+                raise error.exception()
+
+        def may_resend(err: BaseException) -> bool:
+            # A call that is not idempotent goes again only when Google surely did not apply
+            # it: rate limited, or the connection was refused (nothing was sent).
+            return retryable(err) and (
+                idempotent
+                or isinstance(err, QuotaError)
+                or isinstance(err.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
+            )
+
+        return self.backoff.call(once, retry_if=may_resend, sleep=self.sleep, rng=self.rng)
 
     def json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """Make one API call and return its JSON object ({} for an empty body)."""
@@ -149,24 +161,6 @@ class GoogleHttp:
     def _bearer(self) -> str:
         return f"Bearer {self.auth.get_access_token()}"
 
-    def _pause_or_raise(
-        self,
-        attempt: int,
-        retry_after: float | None,
-        failure: AdapterError,
-        retry: bool,
-        cause: BaseException | None = None,
-    ) -> int:
-        """Sleep before the next try and return its number, or raise `failure`."""
-        delay = self.backoff.delay(attempt, retry_after, self.rng) if retry else None
-        if delay is None:
-            if attempt:
-                _LOGGER.info("giving up after %d tries: %s", attempt + 1, failure)
-            raise failure from cause
-        _LOGGER.info("retrying in %.2fs after: %s", delay, failure)
-        self.sleep(delay)
-        return attempt + 1
-
     # -- batches --------------------------------------------------------------------------
 
     def batch(self, batch_path: str, calls: Sequence[BatchCall]) -> list[BatchReply]:
@@ -177,31 +171,40 @@ class GoogleHttp:
         """
         replies: list[BatchReply | None] = [None] * len(calls)
         pending = list(range(len(calls)))
-        attempt = 0
         refreshed = False
-        while pending:
-            for start in range(0, len(pending), self.batch_size):
-                chunk = pending[start : start + self.batch_size]
-                got = self._send_batch(batch_path, [calls[i] for i in chunk])
-                for i, reply in zip(chunk, got, strict=True):
-                    replies[i] = reply
-            errors = {i: e for i in pending if (e := _error(replies[i])) is not None}
-            unauthorized = [i for i, e in errors.items() if e.status == 401]
-            if unauthorized and not refreshed:
-                refreshed = True
-                self.auth.invalidate()
-                pending = unauthorized
-                continue
-            again = [i for i, e in errors.items() if e.retryable]
-            if not again:
-                break
-            retry_after = max((errors[i].retry_after or 0.0) for i in again) or None
-            delay = self.backoff.delay(attempt, retry_after, self.rng)
-            if delay is None:
-                break
-            self.sleep(delay)
-            attempt += 1
-            pending = again
+
+        def send_pending() -> None:
+            nonlocal pending, refreshed
+            while True:
+                for start in range(0, len(pending), self.batch_size):
+                    chunk = pending[start : start + self.batch_size]
+                    got = self._send_batch(batch_path, [calls[i] for i in chunk])
+                    for i, reply in zip(chunk, got, strict=True):
+                        replies[i] = reply
+                errors = {i: e for i in pending if (e := _error(replies[i])) is not None}
+                unauthorized = [i for i, e in errors.items() if e.status == 401]
+                if unauthorized and not refreshed:
+                    # A 401 invalidates the access token and sends those calls again at once.
+                    refreshed = True
+                    self.auth.invalidate()
+                    pending = unauthorized
+                    continue
+                pending = [i for i, e in errors.items() if e.retryable]
+                if pending:
+                    again = _PartsToRetry(f"{len(pending)} calls of a batch to send again")
+                    again.retry_after = max((errors[i].retry_after or 0.0) for i in pending) or None
+                    raise again
+                return
+
+        # When the tries are spent, the calls keep their last error. A failure of the whole
+        # batch request was retried by `call` already and is raised as it is.
+        with contextlib.suppress(_PartsToRetry):
+            self.backoff.call(
+                send_pending,
+                retry_if=lambda err: isinstance(err, _PartsToRetry),
+                sleep=self.sleep,
+                rng=self.rng,
+            )
         return [r or BatchReply(500, {}, GoogleError(500)) for r in replies]
 
     def _send_batch(self, batch_path: str, calls: list[BatchCall]) -> list[BatchReply]:
@@ -224,6 +227,10 @@ class GoogleHttp:
             return parse_batch(resp.headers.get("content-type", ""), resp.content, len(calls))
         except ValueError as err:
             raise TransientError(f"batch reply unreadable: {err}") from err
+
+
+class _PartsToRetry(TransientError):
+    """Some calls of a batch were answered with a rate limit or 5xx and go in a later batch."""
 
 
 def _error(reply: BatchReply | None) -> GoogleError | None:

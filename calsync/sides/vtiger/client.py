@@ -1,6 +1,6 @@
 """Client of vtiger's `webservice.php`: session handling, retries, paging and the change feed.
 
-Public API: `VtigerClient(url, user, access_key, http=None, *, sleep=time.sleep)` with
+Public API: `VtigerClient(url, user, access_key, http=None, *, sleep=time.sleep, backoff=...)` with
 `login`, `logout`, `server_time`, `listtypes`, `describe`, `mandatory_fields`, `picklist`,
 `users`, `query`, `query_all`, `retrieve`, `create`, `revise`, `delete`, `sync`,
 `changes_by_query`, `holds_exactly`, `live_ids`; `SyncResult`. Full `update` is never used:
@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from calsync.quota import Backoff, retryable
 from calsync.sides.vtiger.errors import (
     SESSION_CODES,
     SyncUnavailable,
@@ -38,6 +39,9 @@ _LOGGER = logging.getLogger(__name__)
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport errors raised before a request left: resending cannot do a write twice."""
+
+DEFAULT_BACKOFF = Backoff(base=0.5, cap=30.0, max_tries=5)
+"""Tries of one call on HTTP faults and garbled replies, and the pauses between them."""
 
 PAGE = 100
 """vtiger clamps every VTQL LIMIT to 100 rows."""
@@ -83,12 +87,16 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+class _Resendable(VtigerTransient):
+    """A failure after which the same call may safely be sent again."""
+
+
 class VtigerClient:
     """One user's (or an admin's) connection to webservice.php.
 
     Logs in lazily with getchallenge + login (md5(token + accessKey)) and logs in again,
     once per call, when vtiger reports the session invalid, expired or idle. HTTP faults,
-    5xx and garbled replies are retried with exponential backoff and jitter.
+    5xx and garbled replies are retried by the one retry policy (`Backoff.call`).
     """
 
     def __init__(
@@ -99,10 +107,8 @@ class VtigerClient:
         http: httpx.Client | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
-        retries: int = 4,
-        backoff: float = 0.5,
-        max_backoff: float = 30.0,
-        rng: Callable[[], float] = random.random,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        rng: random.Random | None = None,
     ) -> None:
         base = url.rstrip("/")
         self.endpoint = base if base.endswith("webservice.php") else base + "/webservice.php"
@@ -110,10 +116,8 @@ class VtigerClient:
         self._key = access_key
         self._http = http or httpx.Client(timeout=30.0)
         self._sleep = sleep
-        self._retries = retries
         self._backoff = backoff
-        self._max_backoff = max_backoff
-        self._rng = rng
+        self._rng = rng or random.Random()
         self._lock = threading.RLock()
         self._session: str | None = None
         self.user_id = ""
@@ -126,36 +130,6 @@ class VtigerClient:
 
     # transport ---------------------------------------------------------------------------
 
-    def _send(
-        self, op: str, method: str, params: dict[str, Any], retry: bool, resend: bool = True
-    ) -> httpx.Response:
-        """POST/GET one call; `resend=False`: never send it twice (a create), so only a
-        failure to connect, which proves the call never left, is retried."""
-        attempt = 0
-        while True:
-            try:
-                if method == "GET":
-                    resp = self._http.get(self.endpoint, params=params)
-                else:
-                    resp = self._http.post(self.endpoint, data=params)
-                if resp.status_code < 500 and resp.status_code != 429:
-                    return resp
-                problem = f"HTTP {resp.status_code}"
-                if not retry:
-                    raise VtigerTransient(f"HTTP_{resp.status_code}", problem, op)
-            except httpx.TransportError as err:
-                problem = f"{type(err).__name__}: {err}"
-                if not resend and not isinstance(err, _NOT_SENT):
-                    raise VtigerTransient("HTTP_ERROR", problem, op) from err
-            if attempt >= self._retries:
-                raise VtigerTransient("HTTP_ERROR", problem, op)
-            delay = min(self._max_backoff, self._backoff * 2**attempt) * (0.5 + self._rng())
-            _LOGGER.info(
-                "vtiger %s failed (%s); retry %d in %.2fs", op, problem, attempt + 1, delay
-            )
-            self._sleep(delay)
-            attempt += 1
-
     def _raw(
         self,
         op: str,
@@ -164,25 +138,45 @@ class VtigerClient:
         retry: bool = True,
         resend: bool = True,
     ) -> Any:
-        """Send one operation; return `result` or raise the typed error for `error`."""
+        """Send one operation; return `result` or raise the typed error for `error`.
+
+        HTTP 5xx/429 and garbled replies are tried again when `retry`; a broken connection
+        is, unless `resend=False` (a create: never send it twice) and the call may have left.
+        vtiger's own `error` answers are never retried.
+        """
         params = {"operation": op, **params}
-        for attempt in range(self._retries + 1):
-            resp = self._send(op, method, params, retry, resend)
+
+        def once() -> Any:
+            try:
+                if method == "GET":
+                    resp = self._http.get(self.endpoint, params=params)
+                else:
+                    resp = self._http.post(self.endpoint, data=params)
+            except httpx.TransportError as err:
+                problem = f"{type(err).__name__}: {err}"
+                if resend or isinstance(err, _NOT_SENT):
+                    raise _Resendable("HTTP_ERROR", problem, op) from err
+                raise VtigerTransient("HTTP_ERROR", problem, op) from err
+            if resp.status_code >= 500 or resp.status_code == 429:
+                failure = _Resendable if retry else VtigerTransient
+                raise failure(f"HTTP_{resp.status_code}", f"HTTP {resp.status_code}", op)
             try:
                 body = resp.json()
                 ok = bool(body["success"])
             except (ValueError, KeyError, TypeError) as err:
-                if attempt < self._retries and retry:
-                    self._sleep(min(self._max_backoff, self._backoff * 2**attempt))
-                    continue
-                raise VtigerTransient(
-                    "BAD_REPLY", f"not a vtiger reply: {resp.text[:200]!r}", op
-                ) from err
+                failure = _Resendable if retry else VtigerTransient
+                raise failure("BAD_REPLY", f"not a vtiger reply: {resp.text[:200]!r}", op) from err
             if ok:
                 return body.get("result")
             error = body.get("error") or {}
             raise error_for(str(error.get("code", "")), str(error.get("message", "")), op)
-        raise AssertionError("unreachable")
+
+        return self._backoff.call(
+            once,
+            retry_if=lambda err: retryable(err) and isinstance(err, _Resendable),
+            sleep=self._sleep,
+            rng=self._rng,
+        )
 
     def _call(
         self,
@@ -217,28 +211,19 @@ class VtigerClient:
     def login(self) -> None:
         """Run getchallenge + login and keep the session and the user's profile."""
         with self._lock:
-            tries = 4
-            for attempt in range(tries):
-                try:
-                    challenge = self._raw("getchallenge", "GET", {"username": self.user})
-                except VtigerForbidden as err:  # vtiger's answer for an unknown user name
-                    raise VtigerAuthError(err.code, err.message, "getchallenge") from err
-                digest = hashlib.md5((str(challenge["token"]) + self._key).encode()).hexdigest()
-                try:
-                    result = self._raw(
-                        "login", "POST", {"username": self.user, "accessKey": digest}
-                    )
-                    break
-                except VtigerAuthError as err:
-                    # vtiger keeps one challenge per user: another client of the same user
-                    # may have replaced ours, which reads as a wrong key. Try again after a
-                    # random pause, so that two clients racing each other fall apart.
-                    if attempt == tries - 1 or err.code not in (
-                        "INVALID_AUTH_TOKEN",
-                        "INVALID_USER_CREDENTIALS",
-                    ):
-                        raise
-                    self._sleep(self._backoff * self._rng())
+            # vtiger keeps one challenge per user: another client of the same user may have
+            # replaced ours, which reads as a wrong key. Try again after a random pause, so
+            # that two clients racing each other fall apart.
+            raced = Backoff(base=self._backoff.base, cap=self._backoff.cap, max_tries=4)
+            result = raced.call(
+                self._challenge_and_login,
+                retry_if=lambda err: (
+                    isinstance(err, VtigerAuthError)
+                    and err.code in ("INVALID_AUTH_TOKEN", "INVALID_USER_CREDENTIALS")
+                ),
+                sleep=self._sleep,
+                rng=self._rng,
+            )
             self._session = str(result["sessionName"])
             self.user_id = str(result["userId"])
             # vtiger 8.4 puts the profile at the top level of the reply; older servers and
@@ -246,6 +231,14 @@ class VtigerClient:
             profile = {k: v for k, v in result.items() if k not in ("sessionName", "user")}
             profile.update(result.get("user") or {})
             self.profile = profile
+
+    def _challenge_and_login(self) -> dict[str, Any]:
+        try:
+            challenge = self._raw("getchallenge", "GET", {"username": self.user})
+        except VtigerForbidden as err:  # vtiger's answer for an unknown user name
+            raise VtigerAuthError(err.code, err.message, "getchallenge") from err
+        digest = hashlib.md5((str(challenge["token"]) + self._key).encode()).hexdigest()
+        return dict(self._raw("login", "POST", {"username": self.user, "accessKey": digest}))
 
     def logout(self) -> None:
         """End the session (if any)."""

@@ -12,6 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from cachetools import TTLCache
+
 from calsync.sides.vtiger.client import SyncResult, VtigerClient
 
 
@@ -30,9 +32,10 @@ class ApplicationFeed:
     ) -> None:
         self.client = client
         self.ttl = ttl
-        self._clock = clock
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, int], tuple[float, SyncResult]] = {}
+        self._cache: TTLCache[tuple[str, int], SyncResult] = TTLCache(
+            maxsize=256, ttl=ttl, timer=clock
+        )
         self.fetches = 0
         """How many application-wide fetches ran (for tests and metrics)."""
 
@@ -46,11 +49,11 @@ class ApplicationFeed:
         key = (module, since)
         with self._lock:
             hit = self._cache.get(key)
-            if hit and self._clock() - hit[0] < self.ttl:
-                return hit[1]
+            if hit is not None:
+                return hit
             result = self.client.sync(module, since, "application")
             self.fetches += 1
-            self._cache[key] = (self._clock(), result)
+            self._cache[key] = result
             return result
 
     def for_user(self, module: str, since: int, user_ws_id: str) -> SyncResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from datetime import date
 
@@ -22,7 +23,7 @@ from calsync.errors import (
 )
 from calsync.model import Event, Task, When
 from calsync.quota import Backoff, Budget, BudgetAlert, MemoryCounter, RateLimiter
-from calsync.sides.google.batch import BatchCall, encode_batch
+from calsync.sides.google.batch import BatchCall, encode_batch, parse_batch
 from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.errors import Deleted
 from calsync.sides.google.http import GoogleHttp
@@ -113,12 +114,55 @@ def test_backoff_honours_retry_after_then_gives_up(scripted: Scripted, make_http
     assert info.value.retry_after == 3
 
 
+class _Ceiling(random.Random):
+    """Draws the top of every jitter window, so the waits are the windows themselves."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 def test_backoff_windows_grow_and_are_capped() -> None:
     policy = Backoff(base=1, cap=10, max_tries=6)
     assert [policy.window(n) for n in range(5)] == [1, 2, 4, 8, 10]
-    assert policy.delay(5) is None  # tries spent
-    assert policy.delay(0, retry_after=60) is None  # longer than the cap: give up now
-    assert policy.delay(0, retry_after=2) == pytest.approx(2, abs=1)
+    waits: list[float] = []
+
+    def failing() -> None:
+        raise TransientError("503")
+
+    with pytest.raises(TransientError):  # the tries are spent: the last error as it is
+        policy.call(failing, sleep=waits.append, rng=_Ceiling())
+    assert waits == [1, 2, 4, 8, 10]
+
+
+def test_backoff_gives_up_at_once_on_a_retry_after_past_the_cap() -> None:
+    waits: list[float] = []
+    tries: list[int] = []
+
+    def limited(after: float) -> None:
+        tries.append(1)
+        err = QuotaError("429")
+        err.retry_after = after
+        raise err
+
+    with pytest.raises(QuotaError):
+        Backoff(cap=10).call(lambda: limited(60), sleep=waits.append)
+    assert (len(tries), waits) == (1, [])
+    tries.clear()
+    with pytest.raises(QuotaError):
+        Backoff(base=1, cap=10, max_tries=2).call(lambda: limited(2), sleep=waits.append)
+    assert len(tries) == 2 and 2 <= waits[0] <= 10  # Retry-After is a floor
+
+
+def test_backoff_retries_only_retryable_errors() -> None:
+    tries: list[int] = []
+
+    def refused() -> None:
+        tries.append(1)
+        raise NotFound("404")
+
+    with pytest.raises(NotFound):
+        Backoff().call(refused, sleep=lambda s: None)
+    assert len(tries) == 1
 
 
 def test_401_invalidates_the_token_and_retries_once(
@@ -256,6 +300,44 @@ def test_batch_counts_each_call_and_retries_only_failed_parts(
     assert first.body.count(b"GET /calendar/v3/calendars/c/events/") == 3
     assert b"quotaUser=alice" in first.body
     assert scripted.seen[1].body.count(b"HTTP/1.1") == 1  # only the rate-limited part again
+
+
+def _batch_reply(boundary: str, *parts: tuple[str, str, str]) -> bytes:
+    return (
+        "".join(
+            f"--{boundary}\r\nContent-Type: application/http\r\nContent-ID: {cid}\r\n\r\n"
+            f"HTTP/1.1 {status}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n"
+            f"{doc}\r\n"
+            for cid, status, doc in parts
+        )
+        + f"--{boundary}--\r\n"
+    ).encode()
+
+
+def test_batch_reply_parts_go_to_their_calls_whatever_their_order() -> None:
+    body = _batch_reply(
+        "batch_zz",
+        ("<response-item-2>", "404 Not Found", google_error(404, "notFound").encoded().decode()),
+        ("<response-item-0>", "200 OK", '{"id": "a"}'),
+        ("<response-item-1>", "200 OK", '{"id": "b"}'),
+    )
+    replies = parse_batch('multipart/mixed; boundary="batch_zz"', body, 4)
+    assert [r.status for r in replies] == [200, 200, 404, 500]  # the fourth had no part
+    assert [r.body.get("id") for r in replies[:2]] == ["a", "b"]
+    assert replies[2].error is not None and replies[2].error.reason == "notFound"
+
+
+def test_batch_reply_body_may_hold_boundary_like_text() -> None:
+    """Only a boundary at the start of a line ends a part: text quoting it is content."""
+    tricky = '{"id": "a", "description": "see --batch_zz and --batch_zz-- for caf\u00e9 notes"}'
+    body = _batch_reply(
+        "batch_zz",
+        ("<response-item-0>", "200 OK", tricky),
+        ("<response-item-1>", "200 OK", '{"id": "b", "summary": "Caf\u00e9 é"}'),
+    )
+    replies = parse_batch("multipart/mixed; boundary=batch_zz", body, 2)
+    assert replies[0].body["description"] == "see --batch_zz and --batch_zz-- for café notes"
+    assert replies[1].body == {"id": "b", "summary": "Café é"}
 
 
 def test_batch_encoding_keeps_base_path_and_json_bodies() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import httpx
 import pytest
 
@@ -74,13 +76,21 @@ def test_query_all_pages_past_the_100_row_clamp(
     assert vt.stats()["calls"]["query"] == 3
 
 
+class _Ceiling(random.Random):
+    """Draws the top of every jitter window, so the waits are the windows themselves."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 def test_http_faults_are_retried_with_backoff(
-    vt: VtigerEmulator, client: VtigerClient, sleeps: Sleeps
+    vt: VtigerEmulator, alice: EmulatedUser, sleeps: Sleeps
 ) -> None:
+    client = VtigerClient(vt.url, alice.user_name, alice.access_key, sleep=sleeps, rng=_Ceiling())
     client.listtypes()
     vt.fail_next(3, status=503)
     client.listtypes()
-    assert len(sleeps) == 3 and sleeps[0] < sleeps[2]
+    assert sleeps == [0.5, 1.0, 2.0]  # the windows double
     vt.fail_next(10, status=500)
     with pytest.raises(TransientError):
         client.listtypes()
