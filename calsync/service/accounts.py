@@ -28,10 +28,11 @@ from calsync.model import utcnow
 from calsync.passwords import password_problem
 from calsync.prefs import Prefs, PrefsError
 from calsync.service.google import AuthorizationRequest, GoogleAccounts, ListEntry
+from calsync.service.rounds import register_crm_user
 from calsync.service.settings import AppSettings, SettingsRefused
 from calsync.sides.crm import CrmBackend
 from calsync.sides.google.oauth import SCOPE_TASKS, scopes_for
-from calsync.state.records import GoogleLink, LinkStatus, Role, SyncRun, UnknownUser, UserRecord
+from calsync.state.records import GoogleLink, LinkStatus, Role, SyncRun, UserRecord
 from calsync.state.store import Store
 from calsync.text import N_
 
@@ -219,13 +220,7 @@ class AccountService:
         """Return True when the CRM accepts `secret` for `name` (registering the user)."""
         if not self.crm.authenticate(name, secret):
             return False
-        info = self.crm.user(name)
-        if info is None:
-            raise UnknownUser(name)
-        if self.store.get_user(name) is None:
-            self.store.upsert_user(
-                name, crm_id=info.crm_id, email=info.email, time_zone=info.time_zone
-            )
+        register_crm_user(self.store, self.crm, name)
         return True
 
     def crm_language(self, name: str) -> str | None:

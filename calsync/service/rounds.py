@@ -84,6 +84,16 @@ class UserReport:
         return {side: vars(self.total(side)) for side in ("crm", "google")}
 
 
+def register_crm_user(store: Store, crm: CrmBackend, name: str) -> CrmUserInfo:
+    """Return the CRM user `name`, registering it in the state store; UnknownUser if none."""
+    info = crm.user(name)
+    if info is None:
+        raise UnknownUser(name)
+    if store.get_user(name) is None:
+        store.upsert_user(name, crm_id=info.crm_id, email=info.email, time_zone=info.time_zone)
+    return info
+
+
 class RoundService(Protocol):
     """Runs one user's round now (`SyncService` is the real one)."""
 
@@ -149,14 +159,7 @@ class SyncService:
 
     def known_user(self, name: str) -> CrmUserInfo:
         """Return the CRM user `name`, registering it in the state store; UnknownUser if none."""
-        info = self.crm.user(name)
-        if info is None:
-            raise UnknownUser(name)
-        if self.store.get_user(name) is None:
-            self.store.upsert_user(
-                name, crm_id=info.crm_id, email=info.email, time_zone=info.time_zone
-            )
-        return info
+        return register_crm_user(self.store, self.crm, name)
 
     def sync_all(
         self, *, dry_run: bool = False, force: bool = False, progress: Progress | None = None
