@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -276,22 +277,25 @@ def create_admin(name: str, password: str | None) -> None:
 
 @reported
 def serve(host: str, port: int) -> None:
-    """Serve the web UI and the in-process scheduler."""
-    from calsync.jobs.scheduler import Scheduler
+    """Serve the web UI with the scheduler (or, with a broker, the beat feeding the workers)."""
+    from calsync.jobs.runner import start_jobs
     from calsync.web.serve import serve_web
 
     app = build()
-    scheduler = Scheduler(app.service).start()
+    jobs = start_jobs(app)
     try:
         serve_web(app.application, host, port)
     finally:
-        scheduler.stop()
+        jobs.stop()
 
 
 @reported
-def run_worker() -> None:
-    """Run a Celery worker on the configured broker."""
+def run_worker(concurrency: int = 1, beat: bool = False) -> int:
+    """Run a Celery worker on the configured broker; return its exit status."""
+    from calsync.jobs.worker import check_worker_settings, run_worker
+
+    # Checked before anything is built: a worker on SQLite must not even migrate it.
     settings = load_settings()
-    if not settings.broker_url:
-        raise fail("calsync worker needs CALSYNC_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
-    raise fail("the distributed worker is not built yet (Celery tasks come with the scale issue)")
+    check_worker_settings(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return run_worker(build(settings), concurrency=concurrency, beat=beat)
