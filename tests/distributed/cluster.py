@@ -14,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -48,7 +49,7 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = WAIT) -> N
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.1)
+        time.sleep(0.25)
 
 
 def free_redis_db(base: str = "redis://127.0.0.1:6379") -> str:
@@ -150,6 +151,7 @@ class Cluster:
     visibility_timeout: int = 5
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     users: list[SeededUser] = field(default_factory=list)
+    _engine: sa.Engine | None = None
 
     def env(self) -> dict[str, str]:
         return {
@@ -205,7 +207,7 @@ class Cluster:
                 proc.kill()
                 proc.wait(5)
 
-    def seed(self, users: int, crm_events: int = 2, google_events: int = 2) -> None:
+    def seed(self, users: int, crm_events: int = 1, google_events: int = 1) -> None:
         """Create `users` CRM users, each linked to a fresh Google account, with events born
         on each side (none synced yet)."""
         start = (utcnow() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
@@ -214,32 +216,38 @@ class Cluster:
         store.migrate()
         google = GoogleSettings(CLIENT_ID, CLIENT_SECRET, api_url=self.google.url)
         service = SyncService(store, LocalBackend(crm), google)
+
+        def one(u: int) -> SeededUser:
+            name = f"user{u:03d}"
+            crm.create_user(name, time_zone="Europe/Rome")
+            acct = self.google.account(f"{name}@example.com")
+            expected: set[str] = set()
+            for i in range(crm_events):
+                at = start + timedelta(hours=i)
+                title = f"{name} crm {i}"
+                crm.add_event(name, Event(title, When(at, at + timedelta(minutes=30))))
+                expected.add(title)
+            for i in range(google_events):
+                at = start + timedelta(days=1, hours=i)
+                title = f"{name} google {i}"
+                end = at + timedelta(minutes=45)
+                self.google.insert(
+                    acct["access_token"],
+                    {
+                        "summary": title,
+                        "start": {"dateTime": at.isoformat()},
+                        "end": {"dateTime": end.isoformat()},
+                    },
+                )
+                expected.add(title)
+            service.known_user(name)
+            store.set_link(name, acct["email"], acct["refresh_token"])
+            return SeededUser(name, acct["access_token"], expected)
+
         try:
-            for u in range(users):
-                name = f"user{u:03d}"
-                crm.create_user(name, time_zone="Europe/Rome")
-                acct = self.google.account(f"{name}@example.com")
-                expected: set[str] = set()
-                for i in range(crm_events):
-                    at = start + timedelta(hours=i)
-                    title = f"{name} crm {i}"
-                    crm.add_event(name, Event(title, When(at, at + timedelta(minutes=30))))
-                    expected.add(title)
-                for i in range(google_events):
-                    at = start + timedelta(days=1, hours=i)
-                    title = f"{name} google {i}"
-                    self.google.insert(
-                        acct["access_token"],
-                        {
-                            "summary": title,
-                            "start": {"dateTime": at.isoformat()},
-                            "end": {"dateTime": (at + timedelta(minutes=45)).isoformat()},
-                        },
-                    )
-                    expected.add(title)
-                service.known_user(name)
-                store.set_link(name, acct["email"], acct["refresh_token"])
-                self.users.append(SeededUser(name, acct["access_token"], expected))
+            # Threads overlap the waits on the database and the emulator.
+            with ThreadPoolExecutor(8) as pool:
+                self.users.extend(pool.map(one, range(users)))
         finally:
             store.close()
             crm.close()
@@ -256,17 +264,18 @@ class Cluster:
     # -- what the database and the broker show -----------------------------------------------
 
     def query(self, sql: str, **params: Any) -> list[Any]:
-        engine = sa.create_engine(self.state_url)
-        try:
-            with engine.connect() as conn:
-                return list(conn.execute(sa.text(sql), params).all())
-        finally:
-            engine.dispose()
+        if self._engine is None:
+            self._engine = sa.create_engine(self.state_url, poolclass=sa.NullPool)
+        with self._engine.connect() as conn:
+            return list(conn.execute(sa.text(sql), params).all())
 
     def run_statuses(self) -> Counter[str]:
-        return Counter({r.status: r.n for r in self.query(
-            "SELECT status, count(*) AS n FROM sync_runs GROUP BY status"
-        )})
+        return Counter(
+            {
+                r.status: r.n
+                for r in self.query("SELECT status, count(*) AS n FROM sync_runs GROUP BY status")
+            }
+        )
 
     def users_synced_ok(self) -> int:
         rows = self.query("SELECT count(DISTINCT user_name) FROM sync_runs WHERE status = 'ok'")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import sqlalchemy as sa
 
 from calsync.errors import ConfigError
 from calsync.jobs.worker import check_worker_settings
@@ -34,6 +35,18 @@ def redis_answers() -> bool:
         return False
 
 
+def unsynced_commits(base: str, url: str) -> None:
+    """Let the test database acknowledge commits before they reach the disk: what the test
+    kills is a worker, never the database server, and fsyncs would be most of its time."""
+    name = sa.make_url(url).database
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     base = os.environ.get(PG_ENV)
@@ -42,9 +55,10 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     if not redis_answers():
         pytest.skip("no Redis server on 127.0.0.1:6379 for the broker")
     broker = free_redis_db()
-    # A little latency, as Google's round trips have: a round lasts long enough to be killed in.
-    google = GoogleEmulator(latency_ms=10)
+    google = GoogleEmulator()
     with fresh_database(base, "calsync_dist") as state, fresh_database(base, "calsync_crm") as crm:
+        for url in (state, crm):
+            unsynced_commits(base, url)
         cluster = Cluster(state, crm, broker, google, tmp_path)
         try:
             yield cluster
@@ -78,9 +92,11 @@ def test_killed_worker_loses_and_duplicates_nothing(cluster: Cluster, tmp_path: 
     cluster.start_worker(tmp_path / "worker-c.log")
 
     wait_until(
-        lambda: cluster.users_synced_ok() == USERS
-        and cluster.jobs_waiting() == 0
-        and cluster.run_statuses()["running"] == 0,
+        lambda: (
+            cluster.users_synced_ok() == USERS
+            and cluster.jobs_waiting() == 0
+            and cluster.run_statuses()["running"] == 0
+        ),
         "every user's round to end well",
     )
     statuses = cluster.run_statuses()
@@ -110,9 +126,7 @@ def test_worker_refuses_sqlite_and_a_missing_broker(tmp_path: Path) -> None:
         )
     with pytest.raises(ConfigError, match="Redis URL"):
         check_worker_settings(
-            Settings(
-                data_dir=tmp_path, broker_url="amqp://h//", database_url=pg, local_crm_url=pg
-            )
+            Settings(data_dir=tmp_path, broker_url="amqp://h//", database_url=pg, local_crm_url=pg)
         )
     check_worker_settings(
         Settings(data_dir=tmp_path, broker_url="redis://h/0", database_url=pg, local_crm_url=pg)
