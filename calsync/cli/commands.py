@@ -277,16 +277,25 @@ def create_admin(name: str, password: str | None) -> None:
 
 @reported
 def serve(host: str, port: int) -> None:
-    """Serve the web UI with the scheduler (or, with a broker, the beat feeding the workers)."""
-    from calsync.jobs.runner import start_jobs
+    """Serve the web UI with the in-process scheduler, or, with a broker, the beat that
+    enqueues every user's round for the Celery workers."""
+    from calsync.jobs.scheduler import Scheduler
     from calsync.web.serve import serve_web
 
     app = build()
-    jobs = start_jobs(app)
+    settings = app.settings
+    runner: Scheduler | Beat
+    if settings.broker_url:
+        from calsync.jobs.celery_app import Beat, CeleryQueue
+
+        runner = Beat(CeleryQueue.for_settings(settings), app.store, settings.sync_interval)
+    else:
+        runner = Scheduler(app.service, settings.sync_interval)
+    runner.start()
     try:
         serve_web(app.application, host, port)
     finally:
-        jobs.stop()
+        runner.stop()
 
 
 @reported

@@ -16,20 +16,20 @@ in Redis, set when the job is sent, removed when its round starts), so any numbe
 and the web app's requests, may enqueue without piling up rounds.
 
 Public API: `make_celery(settings)`, `register_round_task(app, service, settings)`,
-`CeleryQueue` (`enqueue_user_sync`, `enqueue_due`), `Beat`, `check_broker_url`, `TASK_NAME`,
-`QUEUE`.
+`CeleryQueue` (`request`, `enqueue_due`), `Beat`, `running_queue()` (the queue of the beat
+started in this process, for `calsync.jobs.enqueue_user_sync`), `check_broker_url`,
+`TASK_NAME`, `QUEUE`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis
-from celery import Celery
+from celery import Celery, Task
 
 from calsync.config import Settings
 from calsync.errors import ConfigError
@@ -114,7 +114,7 @@ class CeleryQueue:
     def for_settings(cls, settings: Settings) -> CeleryQueue:
         return cls(make_celery(settings), QueuedMarks.for_settings(settings))
 
-    def enqueue_user_sync(self, user: str) -> bool:
+    def request(self, user: str) -> bool:
         """Send a job for `user`'s round unless one already waits; True when one was sent."""
         if not self.marks.mark(user):
             return False
@@ -130,13 +130,13 @@ class CeleryQueue:
         sent = 0
         # Links needing reconnection are left out: their round would only say so again.
         for user in store.linked_users():
-            sent += self.enqueue_user_sync(user)
+            sent += self.request(user)
         return sent
 
 
 def register_round_task(
     app: Celery, service: SyncService, marks: QueuedMarks, busy_retry: float = 15.0
-) -> Callable[..., Any]:
+) -> Task:
     """Register the task running one user's round through `service`; return it."""
 
     @app.task(  # type: ignore[untyped-decorator]
@@ -158,7 +158,17 @@ def register_round_task(
             raise task.retry(countdown=busy_retry)
         return report.status.value
 
-    return sync_user  # type: ignore[no-any-return]
+    return sync_user
+
+
+_running: CeleryQueue | None = None
+_running_lock = threading.Lock()
+
+
+def running_queue() -> CeleryQueue | None:
+    """Return the queue of the beat started in this process and not stopped, or None."""
+    with _running_lock:
+        return _running
 
 
 class Beat:
@@ -172,10 +182,17 @@ class Beat:
         self._thread = threading.Thread(target=self._loop, name="calsync-beat", daemon=True)
 
     def start(self) -> Beat:
+        global _running
+        with _running_lock:
+            _running = self.queue
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        global _running
+        with _running_lock:
+            if _running is self.queue:
+                _running = None
         self._stop.set()
         self._thread.join(timeout=30)
 

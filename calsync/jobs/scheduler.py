@@ -2,11 +2,12 @@
 
 Rounds of one user never overlap (the service takes the user's lock); a manual "sync now"
 arriving during a scheduled round is answered "busy" and its edits are picked up next round.
-`enqueue_user_sync(user)` asks for one user's round at once (e.g. on a push notification); it
-runs in the scheduler's thread, and a user whose round is running elsewhere is tried again a
-little later.
+`request(user)` asks for one user's round at once (e.g. on a push notification); it runs in
+the scheduler's thread, and a user whose round is running elsewhere is tried again a little
+later.
 
-Public API: `Scheduler(service, interval)` with `start`, `stop`, `enqueue_user_sync`.
+Public API: `Scheduler(service, interval)` with `start`, `stop`, `request`;
+`running_scheduler()`, the one started in this process (for `calsync.jobs.enqueue_user_sync`).
 """
 
 from __future__ import annotations
@@ -20,15 +21,25 @@ from calsync.service import SyncService, UserReport, UserStatus
 
 _LOGGER = logging.getLogger(__name__)
 
-BUSY_RETRY_SECONDS = 15.0
+BUSY_RETRY_SECONDS = 2.0
 """How long a requested round waits before it is tried again when the user was busy."""
-BUSY_RETRIES = 3
+BUSY_RETRIES = 30
 """How many times a requested round is tried again before the next scheduled one takes over."""
+
+
+_running: Scheduler | None = None
+_running_lock = threading.Lock()
+
+
+def running_scheduler() -> Scheduler | None:
+    """Return the scheduler started in this process and not stopped, or None."""
+    with _running_lock:
+        return _running
 
 
 class Scheduler:
     """Run `service.sync_all()` every `interval` seconds (±10 % jitter) until stopped, and the
-    rounds asked for with `enqueue_user_sync` as soon as they are asked for."""
+    rounds asked for with `request` as soon as they are asked for."""
 
     def __init__(
         self,
@@ -47,16 +58,23 @@ class Scheduler:
         self._thread = threading.Thread(target=self._loop, name="calsync-scheduler", daemon=True)
 
     def start(self) -> Scheduler:
+        global _running
+        with _running_lock:
+            _running = self
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        global _running
+        with _running_lock:
+            if _running is self:
+                _running = None
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=30)
 
-    def enqueue_user_sync(self, user: str) -> None:
-        """Ask for a round of `user` now (one request stands for any number made meanwhile)."""
+    def request(self, user: str) -> None:
+        """Run a round of `user` as soon as possible (once, however often asked meanwhile)."""
         with self._guard:
             self._pending.setdefault(user, (time.monotonic(), 0))
         self._wake.set()
