@@ -131,3 +131,20 @@ def test_worker_refuses_sqlite_and_a_missing_broker(tmp_path: Path) -> None:
     check_worker_settings(
         Settings(data_dir=tmp_path, broker_url="redis://h/0", database_url=pg, local_crm_url=pg)
     )
+
+
+def test_worker_command_refuses_sqlite_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`calsync worker` on the default SQLite store exits 2 with one line saying PostgreSQL is
+    needed, and creates no database."""
+    from typer.testing import CliRunner
+
+    from calsync.cli import app
+
+    monkeypatch.setenv("CALSYNC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CALSYNC_BROKER_URL", "redis://127.0.0.1:6379/0")
+    result = CliRunner().invoke(app, ["worker"])
+    assert result.exit_code == 2
+    assert "PostgreSQL" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "data" / "calsync.db").exists()
