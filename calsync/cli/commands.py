@@ -307,4 +307,6 @@ def run_worker(concurrency: int = 1, beat: bool = False) -> int:
     settings = load_settings()
     check_worker_settings(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One line per job is what an operator reads; every HTTP request would drown it.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return run_worker(build(settings), concurrency=concurrency, beat=beat)
