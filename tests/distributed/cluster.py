@@ -42,12 +42,19 @@ WAIT = 120.0
 """Upper bound on any wait for the processes (a hang guard, not a timing assertion)."""
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    """Poll `check` until it holds; fail naming `what` after `timeout` seconds."""
+def wait_until(
+    check: Callable[[], bool],
+    what: str,
+    timeout: float = WAIT,
+    show: Callable[[], object] | None = None,
+) -> None:
+    """Poll `check` until it holds; fail naming `what` (and what `show` returns then) after
+    `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
+            seen = f": {show()}" if show is not None else ""
+            raise AssertionError(f"gave up waiting for {what}{seen}")
         time.sleep(0.25)
 
 
@@ -277,8 +284,13 @@ class Cluster:
         rows = self.query("SELECT count(DISTINCT user_name) FROM sync_runs WHERE status = 'ok'")
         return int(rows[0][0])
 
-    def lock_owners(self) -> list[str]:
-        return [r.owner for r in self.query("SELECT owner FROM locks")]
+    def running_round_owners(self) -> list[str]:
+        """Return the lock owners (`host:pid:thread`) of the rounds recorded as running."""
+        rows = self.query(
+            "SELECT l.owner FROM locks l JOIN sync_runs r"
+            " ON l.name = 'user:' || r.user_name AND r.status = 'running'"
+        )
+        return [r.owner for r in rows]
 
     def jobs_waiting(self) -> int:
         """Return the jobs in the queue or taken by a worker and not yet acknowledged."""

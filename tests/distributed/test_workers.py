@@ -80,12 +80,13 @@ def test_killed_worker_loses_and_duplicates_nothing(cluster: Cluster, tmp_path: 
     # A second beat before any round started sends nothing: one job per user waits at most.
     assert cluster.enqueue_all() == 0
 
-    # Kill the first worker while it is inside a round (it holds that user's lock).
+    # Kill the first worker while it is inside a round: it holds the user's lock and the
+    # round is recorded as started, not yet as ended.
     marker = f":{victim.pid}:"
     wait_until(lambda: cluster.users_synced_ok() >= USERS // 10, "the first rounds")
     wait_until(
-        lambda: any(marker in owner for owner in cluster.lock_owners()),
-        "the first worker to hold a user's lock",
+        lambda: any(marker in owner for owner in cluster.running_round_owners()),
+        "the first worker to be inside a round",
     )
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
@@ -98,6 +99,8 @@ def test_killed_worker_loses_and_duplicates_nothing(cluster: Cluster, tmp_path: 
             and cluster.run_statuses()["running"] == 0
         ),
         "every user's round to end well",
+        timeout=240,
+        show=lambda: (cluster.users_synced_ok(), cluster.jobs_waiting(), cluster.run_statuses()),
     )
     statuses = cluster.run_statuses()
     # The killed round never recorded its end; the round after it found it abandoned.
