@@ -189,11 +189,11 @@ class Cluster:
     def store(self) -> Store:
         return Store.open(self.state_url, KEY)
 
-    def start_worker(self, log: Path) -> subprocess.Popen[bytes]:
-        """Start one `calsync worker` process (its output goes to `log`)."""
+    def start_worker(self, log: Path, *options: str) -> subprocess.Popen[bytes]:
+        """Start one `calsync worker [options]` process (its output goes to `log`)."""
         with log.open("ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "calsync.cli", "worker"],
+                [sys.executable, "-m", "calsync.cli", "worker", *options],
                 cwd=self.data_dir,
                 env=self.env(),
                 stdout=out,

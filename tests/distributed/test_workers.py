@@ -113,6 +113,22 @@ def test_killed_worker_loses_and_duplicates_nothing(cluster: Cluster, tmp_path: 
         assert cluster.google.summaries(user.access_token) == want, user.name
 
 
+def test_a_worker_with_beat_syncs_every_linked_user(cluster: Cluster, tmp_path: Path) -> None:
+    """`calsync worker --beat` enqueues every linked user's round itself (nobody else sends a
+    job) and runs them: both sides end with each user's events once."""
+    cluster.seed(10)
+    cluster.start_worker(tmp_path / "worker.log", "--beat")
+    wait_until(
+        lambda: cluster.users_synced_ok() == 10 and cluster.jobs_waiting() == 0,
+        "the beat's rounds",
+        show=lambda: (cluster.users_synced_ok(), cluster.run_statuses()),
+    )
+    for user in cluster.users:
+        want = Counter(user.expected)
+        assert cluster.crm_titles(user.name) == want, user.name
+        assert cluster.google.summaries(user.access_token) == want, user.name
+
+
 def test_worker_refuses_sqlite_and_a_missing_broker(tmp_path: Path) -> None:
     """`calsync worker` says what it needs: a broker, and PostgreSQL for the state store and
     the embedded CRM (workers on several machines share them)."""
