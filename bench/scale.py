@@ -13,7 +13,7 @@ and Redis on 127.0.0.1:6379: Celery workers share the state store and the embedd
 Every mode uses them, so the comparison is on the same store.
 
 Usage: .venv/bin/python bench/scale.py [--users 1000] [--events 50] [--latency-ms 100]
-       [--pool-size 32] [--workers 2 4] [--interval 900]
+       [--pool-size 32] [--workers 2 4] [--worker-concurrency 1] [--interval 900]
 Prints a table and the speed-ups against the sequential round.
 """
 
@@ -198,15 +198,18 @@ def measure(setup: Setup, mode: str, users: int, run: Callable[[], int]) -> Pass
     )
 
 
-def in_process(setup: Setup, pool_size: int | None) -> Callable[[], int] | None:
-    """Return a pass of `sync_all` in this process (None: no pool on this branch)."""
+def in_process(setup: Setup, pool_size: int) -> Callable[[], int] | None:
+    """Return a pass of `sync_all` in this process, `pool_size` users at once (None: no pool
+    on this branch, where every round runs in turn)."""
     app = build(setup.settings)  # a fresh process's state: no connection or token cached
     service: SyncService = app.service
-    if pool_size is not None and not _has_pool(service):
+    pooled = _has_pool(service)
+    if pool_size > 1 and not pooled:
         return None
 
     def run() -> int:
-        kw: dict[str, Any] = {} if pool_size is None else {"pool_size": pool_size}
+        # Where the pool exists its default size comes from the settings: ask for 1 in turn.
+        kw: dict[str, Any] = {"pool_size": pool_size} if pooled else {}
         reports = service.sync_all(**kw)
         app.store.close()
         return sum(not r.status.success for r in reports)
@@ -222,7 +225,7 @@ def _has_pool(service: SyncService) -> bool:
 class Workers:
     """`calsync worker` processes on the bench's broker and store."""
 
-    def __init__(self, setup: Setup, n: int) -> None:
+    def __init__(self, setup: Setup, n: int, concurrency: int = 1) -> None:
         self.setup = setup
         self.logs = [setup.data_dir / f"worker-{n}-{i}.log" for i in range(n)]
         self.procs = []
@@ -230,7 +233,14 @@ class Workers:
             with log.open("wb") as f:
                 self.procs.append(
                     subprocess.Popen(
-                        [sys.executable, "-m", "calsync.cli", "worker"],
+                        [
+                            sys.executable,
+                            "-m",
+                            "calsync.cli",
+                            "worker",
+                            "--concurrency",
+                            str(concurrency),
+                        ],
                         cwd=setup.data_dir,
                         env=setup.env,
                         stdout=f,
@@ -269,8 +279,8 @@ class Workers:
             p.wait(60)
 
 
-def celery_pass(setup: Setup, n: int) -> tuple[Workers, Callable[[], int]]:
-    workers = Workers(setup, n)
+def celery_pass(setup: Setup, n: int, concurrency: int) -> tuple[Workers, Callable[[], int]]:
+    workers = Workers(setup, n, concurrency)
     return workers, workers.round
 
 
@@ -300,6 +310,12 @@ def main() -> None:
     p.add_argument("--latency-ms", type=int, default=100, help="the emulator's per-request wait")
     p.add_argument("--pool-size", type=int, default=32, help="users at once in the pool")
     p.add_argument("--workers", type=int, nargs="*", default=[2, 4], help="Celery worker counts")
+    p.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=1,
+        help="rounds each worker runs at once (1: one process per round, Celery's solo pool)",
+    )
     p.add_argument("--interval", type=float, default=900.0, help="polling interval, seconds")
     args = p.parse_args()
 
@@ -358,7 +374,7 @@ def main() -> None:
             )
 
             emulator.latency(args.latency_ms)
-            sequential = in_process(setup, None)
+            sequential = in_process(setup, 1)
             assert sequential is not None
             passes.append(measure(setup, "1 process, sequential", args.users, sequential))
             pool = in_process(setup, args.pool_size)
@@ -369,9 +385,12 @@ def main() -> None:
                     measure(setup, f"1 process, pool of {args.pool_size}", args.users, pool)
                 )
             for n in args.workers:
-                workers, run = celery_pass(setup, n)
+                workers, run = celery_pass(setup, n, args.worker_concurrency)
+                label = f"{n} Celery workers" + (
+                    f" x {args.worker_concurrency} threads" if args.worker_concurrency > 1 else ""
+                )
                 try:
-                    passes.append(measure(setup, f"{n} Celery workers", args.users, run))
+                    passes.append(measure(setup, label, args.users, run))
                 finally:
                     workers.stop()
             push = push_latency(setup)
