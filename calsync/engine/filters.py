@@ -71,6 +71,8 @@ def busy_mask(event: Event) -> Event:
         visibility=Visibility.PRIVATE,
         transparency=event.transparency,
         recurrence=event.recurrence,
+        # A series' exceptions are masked too: their times stay, their text never travels.
+        overrides=event.with_overrides(busy_mask).overrides,
         updated=event.updated,
     )
 
@@ -113,7 +115,9 @@ def for_crm(item: Item, prefs: Prefs, now: datetime, user_tz: str) -> Item | Non
         assert isinstance(item, Event)
         if prefs.private in (PrivateMode.TO_GOOGLE, PrivateMode.NONE):
             return None
-        return item.with_(visibility=Visibility.PUBLIC)
+        return item.with_(visibility=Visibility.PUBLIC).with_overrides(
+            lambda o: o.with_(visibility=Visibility.PUBLIC)
+        )
     return item
 
 

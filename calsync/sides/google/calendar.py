@@ -8,6 +8,8 @@ Rules kept here: inserts use the id derived from our
 key (a retried insert gets 409 -> AlreadyExists, for the engine to adopt); updates are PATCHes
 of owned fields with `If-Match`, never PUT; every write sends `sendUpdates=none`; a 410 on a
 sync token raises InvalidSyncToken; the full listing is bounded by the sync window.
+Without `singleEvents` a recurring event is one item, its master with its exceptions as
+`Event.overrides` (see calsync.sides.google.series).
 """
 
 from __future__ import annotations
@@ -19,13 +21,22 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from calsync.errors import PARSE_ERRORS, AlreadyExists, InvalidItem, NotFound, unreadable
-from calsync.model import Event, Reminder
+from calsync.errors import (
+    PARSE_ERRORS,
+    AlreadyExists,
+    InvalidItem,
+    NotFound,
+    PreconditionFailed,
+    unreadable,
+)
+from calsync.model import Event, Reminder, content_hash
 from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.mapping import event_from_google, event_id_for, event_to_google
+from calsync.sides.google.series import instance_id, master_part, overrides_of, series_etag
 from calsync.sides.google.wire import CalendarListEntry, GoogleEvent, GoogleEvents
+from calsync.sides.series import occurrence_at
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -118,7 +129,7 @@ class GoogleCalendarSide:
         """Return (master id, original start) of an instance seen in a read, else None."""
         return self._series.get(event_id)
 
-    def _remote(self, doc: GoogleEvent) -> Remote[Event]:
+    def _event(self, doc: GoogleEvent) -> tuple[Event, str | None]:
         with unreadable(f"Google event {doc.id}"):
             event, key = event_from_google(
                 doc,
@@ -126,6 +137,15 @@ class GoogleCalendarSide:
                 default_tz=self.default_tz,
                 default_reminders=self.default_reminders,
             )
+        if key is not None and not doc.recurring_event_id and doc.id != self.event_id(key):
+            # Our key on an event that does not hold the id derived from it: a copy Google
+            # made (a "this and following" split, the UI's duplicate) carrying the original's
+            # extended properties. It is a new event of the user's, not the CRM item's copy.
+            key = None
+        return event, key
+
+    def _remote(self, doc: GoogleEvent) -> Remote[Event]:
+        event, key = self._event(doc)
         return Remote(str(doc.id), doc.etag or "", event, key, doc.recurring_event_id)
 
     def _doc(self, raw: Any, what: str) -> GoogleEvent:
@@ -144,14 +164,27 @@ class GoogleCalendarSide:
             when = (start.date_time or start.date or "") if start else ""
             self._series[doc.id] = (doc.recurring_event_id, when)
 
-    def _collect(self, raw: Any, result: ChangeSet[Event]) -> None:
-        """Add one listed event to `result`: a change, a deletion, or (unreadable) skipped."""
+    def _collect(
+        self, raw: Any, result: ChangeSet[Event], series: dict[str, GoogleEvent | None]
+    ) -> None:
+        """Add one listed event to `result`: a change, a deletion, or (unreadable) skipped.
+
+        Without `singleEvents` a series is one item: a listed master or exception only notes
+        the series in `series` (master id -> master, when listed), to be read whole later.
+        """
         event_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""
         try:
             doc = GoogleEvent.model_validate(raw)
             self._note_series(doc)
-            if gone(doc):
+            if not self.single_events and doc.recurring_event_id:
+                # An exception belongs to its series' item. Its own id is no item (a pair
+                # linked to it from before series were kept whole is thereby let go).
+                series.setdefault(doc.recurring_event_id, None)
                 result.deleted.append(str(doc.id))
+            elif gone(doc):
+                result.deleted.append(str(doc.id))
+            elif not self.single_events and doc.recurrence:
+                series[str(doc.id)] = doc
             else:
                 result.items.append(self._remote(doc))
         except (*PARSE_ERRORS, InvalidItem) as err:
@@ -177,6 +210,7 @@ class GoogleCalendarSide:
         else:
             params["syncToken"] = cursor
         result: ChangeSet[Event] = ChangeSet(full=cursor is None)
+        series: dict[str, GoogleEvent | None] = {}
         page_token: str | None = None
         while True:
             query = dict(params, pageToken=page_token) if page_token else params
@@ -190,11 +224,94 @@ class GoogleCalendarSide:
                     Reminder(r.minutes, r.method) for r in page.default_reminders
                 )
             for item in raw.get("items") or ():
-                self._collect(item, result)
+                self._collect(item, result, series)
             page_token = page.next_page_token
             if not page_token:
                 result.cursor = page.next_sync_token
-                return result
+                break
+        for master_id, master in series.items():
+            try:
+                whole = self._read_series(master_id, master)
+            except (*PARSE_ERRORS, InvalidItem) as err:
+                _LOGGER.warning("Google series %s skipped: %s", master_id, err)
+                result.skip(master_id, str(err))
+                continue
+            if whole is not None:
+                result.items.append(whole)
+            elif master is None:
+                result.deleted.append(master_id)
+        return result
+
+    # -- series ---------------------------------------------------------------------------
+
+    def _read_series(self, master_id: str, master: GoogleEvent | None) -> Remote[Event] | None:
+        """Return the series `master_id` as one item (master + exceptions), None when gone.
+
+        `master` is its master when already read. The exceptions are read by the series'
+        iCalUID (cancelled ones included), so a window-bounded listing that missed some, or an
+        increment holding one exception, still gives the whole series.
+        """
+        if master is None:
+            master = self._fetch(master_id)
+            if master is None or gone(master):
+                return None
+        if not master.recurrence:
+            return self._remote(master)
+        exceptions = [e for e in self._exceptions(master) if e.recurring_event_id == master.id]
+        event, key = self._event(master)
+        overrides = overrides_of(event, exceptions, lambda d: self._event(d)[0])
+        return Remote(
+            str(master.id), series_etag(master, exceptions), event.with_(overrides=overrides), key
+        )
+
+    def _exceptions(self, master: GoogleEvent) -> list[GoogleEvent]:
+        """Return every exception stored for `master`'s series (cancelled ones included)."""
+        uid = master.ical_uid
+        if not uid:
+            return []
+        params = {"iCalUID": uid, "showDeleted": "true", "singleEvents": "false",
+                  "maxResults": str(self.page_size)}  # fmt: skip
+        out: list[GoogleEvent] = []
+        while True:
+            raw = self.http.json("GET", self._events_path(), params=params)
+            for item in raw.get("items") or ():
+                doc = self._doc(item, str(item.get("id", "")) if isinstance(item, dict) else "")
+                if doc.recurring_event_id:
+                    out.append(doc)
+            token = raw.get("nextPageToken")
+            if not token:
+                return out
+            params = dict(params, pageToken=str(token))
+
+    def _write_overrides(self, master_id: str, item: Event, now: Remote[Event] | None) -> None:
+        """Make the series' exceptions on Google those of `item` (`now`: the series as read).
+
+        A changed or new override PATCHes its instance, a cancelled one DELETEs it, and an
+        occurrence that is no exception any more is PATCHed back to what the rule makes.
+        """
+        held = {o.ident(): o for o in (now.item.overrides if now is not None else ())}
+        wanted = {o.ident(): o for o in item.overrides}
+        for ident, o in wanted.items():
+            old = held.get(ident)
+            if old is not None and old == o:
+                continue
+            target = instance_id(master_id, o.original_start)
+            if o.event is None:
+                self.http.call("DELETE", self._events_path(target), params=NO_MAIL)
+                continue
+            self._patch_instance(target, o.event)
+        for ident, old in held.items():
+            if ident not in wanted:
+                base = item.with_(overrides=())
+                self._patch_instance(
+                    instance_id(master_id, old.original_start),
+                    occurrence_at(base, old.original_start),
+                )
+
+    def _patch_instance(self, target: str, event: Event) -> None:
+        body = event_to_google(event, patch=True, attendees=self.sync_attendees)
+        body.pop("recurrence", None)
+        self.http.json("PATCH", self._events_path(target), params=NO_MAIL, json=body)
 
     def get(self, id: str) -> Remote[Event] | None:
         """Return the event `id`, or None when it is missing, cancelled or a declined invitation.
@@ -202,7 +319,20 @@ class GoogleCalendarSide:
         InvalidItem when Google's copy cannot be read as an event.
         """
         doc = self._fetch(id)
-        return None if doc is None or gone(doc) else self._remote(doc)
+        if doc is None or gone(doc):
+            return None
+        return self._whole(doc)
+
+    def _whole(self, doc: GoogleEvent) -> Remote[Event] | None:
+        """Return a read event as calsync's item: a series whole, an exception as no item of
+        its own (it is part of its series' item), anything else as itself."""
+        if self.single_events:
+            return self._remote(doc)
+        if doc.recurring_event_id:
+            return None
+        if doc.recurrence:
+            return self._read_series(str(doc.id), doc)
+        return self._remote(doc)
 
     def _fetch(self, id: str) -> GoogleEvent | None:
         try:
@@ -227,7 +357,7 @@ class GoogleCalendarSide:
                     continue
                 raise error
             doc = self._doc(reply.body, event_id)
-            found[event_id] = None if gone(doc) else self._remote(doc)
+            found[event_id] = None if gone(doc) else self._whole(doc)
         return found
 
     def create(self, item: Event, key: str) -> Remote[Event]:
@@ -250,10 +380,38 @@ class GoogleCalendarSide:
             raise AlreadyExists(
                 f"event {event_id} (key {key!r}) exists already", existing_id=event_id
             ) from err
-        return self._read(doc, event_id)
+        made = self._read(doc, event_id)
+        if item.overrides and not self.single_events:
+            self._write_overrides(made.id, item, None)
+            return self._read_series(made.id, None) or made
+        return made
 
     def update(self, id: str, item: Event, etag: str | None) -> Remote[Event]:
-        """PATCH the owned fields of `item` over `id` (If-Match `etag`); never a PUT."""
+        """PATCH the owned fields of `item` over `id` (If-Match `etag`); never a PUT.
+
+        A series is written whole: its master (when it changed), then each exception that
+        differs from what Google holds; `etag` is then the series' etag.
+        """
+        now = None
+        if not self.single_events and "_" not in id:
+            current = self._fetch(id)
+            if current is not None and current.recurrence and not gone(current):
+                now = self._read_series(id, current)
+        if now is not None:
+            if etag and etag != now.etag:
+                raise PreconditionFailed(f"series {id} is at {now.etag}, not {etag}")
+            master = item.with_(overrides=())
+            if content_hash(master) != content_hash(now.item.with_(overrides=())):
+                self._patch_master(id, master, master_part(now.etag))
+            self._write_overrides(id, item, now)
+            return self._read_series(id, None) or now
+        made = self._patch_master(id, item.with_(overrides=()), master_part(etag))
+        if item.overrides and not self.single_events:
+            self._write_overrides(id, item, None)
+            return self._read_series(id, None) or made
+        return made
+
+    def _patch_master(self, id: str, item: Event, etag: str | None) -> Remote[Event]:
         body: dict[str, Any] = event_to_google(item, patch=True, attendees=self.sync_attendees)
         if "_" in id and item.recurrence is None:
             # An instance of a series (server ids hold "_"): it never carries a recurrence.

@@ -1,0 +1,86 @@
+"""A Google recurring event as one calsync item: its master plus its exceptions.
+
+Google keeps a series as a master (with `recurrence`) and one event per exception: an
+instance with `recurringEventId` and `originalStartTime`, moved or edited, or cancelled (a
+sparse tombstone). calsync reads them together as one `Event` whose `overrides` are keyed by
+the original start, and writes an override back as that instance (PATCH, or DELETE to
+cancel it), so an occurrence changed on either side stays one occurrence of its series.
+
+Public API: `instance_id`, `original_start`, `series_etag`, `master_part`, `overrides_of`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+
+from calsync.model import Event, ModelError, Override
+from calsync.sides.google.mapping import parse_time
+from calsync.sides.google.wire import GoogleEvent
+from calsync.sides.series import occurs
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def instance_id(master_id: str, original: datetime | date) -> str:
+    """Return the id Google gives the instance of `master_id` at `original` (UTC in the suffix,
+    a bare date for an all-day series)."""
+    if isinstance(original, datetime):
+        return f"{master_id}_{original.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    return f"{master_id}_{original.strftime('%Y%m%d')}"
+
+
+def original_start(doc: GoogleEvent) -> datetime | date:
+    """Return an exception's original start: a UTC instant, or a date for an all-day series."""
+    start = doc.original_start_time
+    if start is None:
+        raise ModelError(f"instance {doc.id} has no originalStartTime")
+    if start.date_time:
+        return parse_time(start.date_time)
+    if start.date:
+        return date.fromisoformat(start.date[:10])
+    raise ModelError(f"instance {doc.id} has an empty originalStartTime")
+
+
+def series_etag(master: GoogleEvent, exceptions: Iterable[GoogleEvent]) -> str:
+    """Return one version for the whole series: the master's etag, plus a digest of its
+    exceptions' etags when it has any (an exception's edit leaves the master's etag alone)."""
+    own = master.etag or ""
+    parts = sorted(f"{e.id} {e.etag}" for e in exceptions)
+    if not parts:
+        return own
+    digest = hashlib.sha1("\n".join(parts).encode()).hexdigest()[:16]
+    return f"{own}+{digest}"
+
+
+def master_part(etag: str | None) -> str | None:
+    """Return the master's own etag out of a series etag (for If-Match on the master)."""
+    if not etag:
+        return None
+    return etag.partition("+")[0] or None
+
+
+def overrides_of(
+    master: Event, exceptions: Iterable[GoogleEvent], read: Callable[[GoogleEvent], Event]
+) -> tuple[Override, ...]:
+    """Return the overrides the exceptions make, keyed by original start.
+
+    Exceptions the rule no longer makes (left over after a split shortened the series, or
+    the rule changed) are left out, as the embedded CRM leaves them out.
+    """
+    found: dict[str, Override] = {}
+    for doc in exceptions:
+        try:
+            original = original_start(doc)
+            if doc.status == "cancelled":
+                override = Override(original)
+            else:
+                override = Override(original, read(doc).with_(recurrence=None, overrides=()))
+        except ModelError as err:
+            _LOGGER.warning("exception %s of a series skipped: %s", doc.id, err)
+            continue
+        if occurs(master, override.original_start):
+            found[override.ident()] = override
+    return tuple(found[k] for k in sorted(found))
