@@ -1,0 +1,193 @@
+"""Series with exceptions in the embedded CRM: one series, overrides keyed by original start.
+
+A Google series whose occurrences are moved or cancelled lands in the embedded CRM as one
+series with its exceptions (never a second event beside the rule), and an exception edited
+or added in the CRM reaches Google as that instance of the series.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from calsync.model import Event, Override, Recurrence, When
+from calsync.service import UserStatus
+from calsync.sides.base import Remote
+from tests.scenarios.drivers import LocalDriver
+from tests.scenarios.world import World
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+@pytest.fixture
+def local(world: World) -> LocalDriver:
+    if not isinstance(world.crm, LocalDriver):
+        pytest.skip("series with exceptions are the embedded CRM's")
+    return world.crm
+
+
+def next_monday() -> date:
+    today = datetime.now(ROME).date()
+    return today + timedelta(days=7 - today.weekday())
+
+
+def at(day: date, hour: int = 9) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=ROME)
+
+
+def google_weekly(world: World, first: date, count: int = 5, **extra: Any) -> dict[str, Any]:
+    start = at(first)
+    return world.g.insert(
+        {
+            "summary": "weekly review",
+            "start": {"dateTime": start.isoformat(), "timeZone": "Europe/Rome"},
+            "end": {"dateTime": (start + timedelta(hours=1)).isoformat(), "timeZone": "Europe/Rome"},
+            "recurrence": [f"RRULE:FREQ=WEEKLY;COUNT={count}"],
+            **extra,
+        }
+    )
+
+
+def instance(series: dict[str, Any], day: date) -> str:
+    return f"{series['id']}_{at(day).astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def only_event(local: LocalDriver) -> Remote[Event]:
+    (one,) = local.events("alice")
+    return one
+
+
+def shown(local: LocalDriver, id: str) -> list[tuple[str, datetime]]:
+    """Return (title, start in Rome) of each occurrence the CRM's calendar shows."""
+    lo, hi = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    out = []
+    for e in local.crm.occurrences("alice", id, lo, hi):
+        assert isinstance(e.when.start, datetime)
+        out.append((e.title, e.when.start.astimezone(ROME)))
+    return out
+
+
+def quiet(world: World) -> None:
+    """Two more rounds write nothing on either side."""
+    world.sync()
+    world.clear_log()
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    assert world.google_writes() == []
+    assert all(r.crm.writes == 0 and r.google.writes == 0 for r in rep.rounds)
+
+
+def test_a_google_series_with_a_moved_and_a_cancelled_occurrence_is_one_crm_series(
+    world: World, local: LocalDriver
+) -> None:
+    """Weekly on Google, the 2nd occurrence moved to 11:00 and retitled, the 4th cancelled:
+    the CRM holds one series with two exceptions keyed by original start, shows five minus
+    one occurrences, and no event beside it; later rounds are quiet."""
+    monday = next_monday()
+    series = google_weekly(world, monday)
+    second, fourth = monday + timedelta(weeks=1), monday + timedelta(weeks=3)
+    world.g.patch(
+        instance(series, second),
+        {
+            "summary": "weekly review (moved)",
+            "start": {"dateTime": at(second, 11).isoformat(), "timeZone": "Europe/Rome"},
+            "end": {"dateTime": at(second, 12).isoformat(), "timeZone": "Europe/Rome"},
+        },
+    )
+    world.g.delete(instance(series, fourth))
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+
+    crm = only_event(local)
+    assert crm.item.recurrence == Recurrence(("RRULE:FREQ=WEEKLY;COUNT=5",))
+    moved, cancelled = crm.item.overrides
+    assert moved.original_start == at(second).astimezone(UTC)
+    assert moved.event is not None and moved.event.title == "weekly review (moved)"
+    assert cancelled == Override(at(fourth).astimezone(UTC))
+    assert shown(local, crm.id) == [
+        ("weekly review", at(monday)),
+        ("weekly review (moved)", at(second, 11)),
+        ("weekly review", at(monday + timedelta(weeks=2))),
+        ("weekly review", at(monday + timedelta(weeks=4))),
+    ]
+    quiet(world)
+
+    # Later edits on Google change the exception, not the number of events.
+    world.g.patch(instance(series, second), {"location": "room 2"})
+    world.sync()
+    crm = only_event(local)
+    assert crm.item.overrides[0].event is not None
+    assert crm.item.overrides[0].event.location == "room 2"
+    quiet(world)
+
+
+def test_an_exception_edited_in_the_crm_reaches_google_as_that_instance(
+    world: World, local: LocalDriver
+) -> None:
+    """A CRM edit of one occurrence PATCHes that instance on Google, a CRM cancellation
+    cancels it; the master and the other instances stay as they were."""
+    monday = next_monday()
+    series = google_weekly(world, monday)
+    second, third = monday + timedelta(weeks=1), monday + timedelta(weeks=2)
+    world.g.patch(instance(series, second), {"summary": "weekly review (guest)"})
+    world.sync()
+    crm = only_event(local)
+
+    local.crm.edit_occurrence("alice", crm.id, second, title="weekly review (guest, room 3)")
+    local.crm.cancel_occurrence("alice", crm.id, third)
+    world.clear_log()
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    writes = world.google_writes()
+    assert sorted((w["method"], w["path"].rsplit("/", 1)[-1]) for w in writes) == [
+        ("DELETE", instance(series, third)),
+        ("PATCH", instance(series, second)),
+    ]
+    assert world.g.get(instance(series, second))["summary"] == "weekly review (guest, room 3)"
+    assert world.g.get(instance(series, third))["status"] == "cancelled"
+    assert world.g.get(series["id"])["summary"] == "weekly review"
+    live = [e for e in world.g.events() if e["id"] != series["id"]]
+    assert [e["id"] for e in live] == [instance(series, second)]
+    quiet(world)
+
+
+def test_a_crm_series_with_exceptions_reaches_google_as_one_series(
+    world: World, local: LocalDriver
+) -> None:
+    """A series born in the CRM with a moved and a cancelled occurrence: Google gets one
+    recurring event whose instances carry the exceptions; a Google edit of another instance
+    comes back as a third exception."""
+    monday = next_monday()
+    start = at(monday)
+    made = local.crm.add_event(
+        "alice",
+        Event(
+            "crm weekly",
+            When(start, start + timedelta(hours=1), "Europe/Rome"),
+            recurrence=Recurrence(("RRULE:FREQ=WEEKLY;COUNT=4",)),
+        ),
+    )
+    second, third = monday + timedelta(weeks=1), monday + timedelta(weeks=2)
+    local.crm.edit_occurrence("alice", made.id, second, title="crm weekly (late)",
+                              when=When(at(second, 15), at(second, 16), "Europe/Rome"))  # fmt: skip
+    local.crm.cancel_occurrence("alice", made.id, third)
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    (master,) = [e for e in world.g.events() if e.get("recurrence")]
+    assert world.g.get(instance(master, second))["summary"] == "crm weekly (late)"
+    assert world.g.get(instance(master, third))["status"] == "cancelled"
+    quiet(world)
+
+    fourth = monday + timedelta(weeks=3)
+    world.g.patch(instance(master, fourth), {"summary": "crm weekly (last)"})
+    world.sync()
+    crm = only_event(local)
+    assert [o.event.title if o.event else None for o in crm.item.overrides] == [
+        "crm weekly (late)",
+        None,
+        "crm weekly (last)",
+    ]
+    quiet(world)
