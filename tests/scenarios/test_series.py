@@ -39,12 +39,12 @@ def at(day: date, hour: int = 9) -> datetime:
 
 
 def google_weekly(world: World, first: date, count: int = 5, **extra: Any) -> dict[str, Any]:
-    start = at(first)
+    start, end = at(first), at(first) + timedelta(hours=1)
     return world.g.insert(
         {
             "summary": "weekly review",
             "start": {"dateTime": start.isoformat(), "timeZone": "Europe/Rome"},
-            "end": {"dateTime": (start + timedelta(hours=1)).isoformat(), "timeZone": "Europe/Rome"},
+            "end": {"dateTime": end.isoformat(), "timeZone": "Europe/Rome"},
             "recurrence": [f"RRULE:FREQ=WEEKLY;COUNT={count}"],
             **extra,
         }
