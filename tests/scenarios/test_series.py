@@ -13,9 +13,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from calsync.model import Event, Override, Recurrence, When
+from calsync.engine.pairs import Kind, Pair
+from calsync.engine.run import cursor_names
+from calsync.model import Event, Override, Recurrence, When, content_hash
 from calsync.service import UserStatus
 from calsync.sides.base import Remote
+from calsync.sides.google.mapping import event_from_google
 from tests.scenarios.drivers import LocalDriver
 from tests.scenarios.world import World
 
@@ -190,4 +193,47 @@ def test_a_crm_series_with_exceptions_reaches_google_as_one_series(
         None,
         "crm weekly (last)",
     ]
+    quiet(world)
+
+
+def test_an_exception_synced_as_an_event_of_its_own_before_the_upgrade_is_not_kept_twice(
+    world: World, local: LocalDriver
+) -> None:
+    """Before series were kept whole, an exception edited on Google reached the embedded CRM
+    as an event of its own beside the series. After the upgrade the next round (a full one,
+    the item version changed) makes it the series' exception and removes that event: one
+    series, one exception, nothing duplicated on either side."""
+    monday = next_monday()
+    series = google_weekly(world, monday, count=3)
+    second = monday + timedelta(weeks=1)
+    exc = world.g.patch(instance(series, second), {"summary": "weekly review (moved)"})
+    master = world.g.get(series["id"])
+    # The state the previous version left: two CRM events, two pairs, cursors up to date.
+    old_master = event_from_google(master, default_tz="Europe/Rome")[0]
+    old_exc = event_from_google(exc, default_tz="Europe/Rome")[0]
+    for doc, item in ((master, old_master), (exc, old_exc)):
+        made = local.crm.add_event("alice", item, key=f"g.{doc['id']}")
+        world.store.put_pair(
+            Pair("alice", Kind.EVENT, f"g.{doc['id']}", made.id, doc["id"], "primary",
+                 made.etag, doc["etag"], content_hash(made.item), content_hash(item))
+        )  # fmt: skip
+    crm_cursor, google_cursor, fp = cursor_names(Kind.EVENT, "primary")
+    world.store.set_cursor("alice", crm_cursor, str(local.crm.current_seq()))
+    token = world.g.http.get(
+        f"{world.google_url}/calendar/v3/calendars/primary/events",
+        headers={"Authorization": f"Bearer {world.g.access_token}"},
+    ).json()["nextSyncToken"]
+    world.store.set_cursor("alice", google_cursor, token)
+    world.store.set_cursor("alice", fp, "fingerprint-of-the-previous-version")
+    world.store.set_cursor("alice", "service:full:event:primary", date.today().isoformat())
+    world.store.commit()
+
+    world.clear_log()
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    assert world.google_writes() == []
+    crm = only_event(local)
+    (moved,) = crm.item.overrides
+    assert moved.event is not None and moved.event.title == "weekly review (moved)"
+    assert [p.google_id for p in world.pairs()] == [series["id"]]
     quiet(world)
