@@ -143,7 +143,9 @@ def plan(
         return v
 
     for pr in pairs:
-        if crm.full or google.full or pr.dirty or None in (pr.crm_id, pr.google_id):
+        full = crm.full or google.full
+        reread = _reread(pr, CRM, crm) or _reread(pr, GOOGLE, google)
+        if full or reread or pr.dirty or None in (pr.crm_id, pr.google_id):
             view(pr)
     loose: dict[SideName, list[Remote[Any]]] = {CRM: [], GOOGLE: []}
     for side, cs in ((CRM, crm), (GOOGLE, google)):
@@ -180,14 +182,21 @@ def plan(
     return Plan(actions)
 
 
+def _reread(p: Pair, side: SideName, cs: ChangeSet[Any]) -> bool:
+    """Return True when the increment `cs` asks for the pair's copy to be read by id."""
+    id_ = p.crm_id if side is CRM else p.google_id
+    return id_ is not None and cs.reread is not None and cs.reread(id_)
+
+
 def _initial_view(p: Pair, side: SideName, cs: ChangeSet[Any], ctx: PlanContext) -> View:
     if (p.crm_id if side is CRM else p.google_id) is None:
         return View(Seen.NONE)
     dirty = p.status in (PairStatus.PENDING, PairStatus.FAILED)
     # In a full listing a linked copy that is absent is no proof of deletion (the listing may
     # be bounded by the sync window): read it by id first. A dirty pair is read again too,
-    # because the change that failed is no longer in any increment.
-    return View(Seen.FETCH) if cs.full or dirty else UNSEEN
+    # because the change that failed is no longer in any increment; so is an occurrence of a
+    # series whose rule changed (its loss may not be listed as a deletion).
+    return View(Seen.FETCH) if cs.full or dirty or _reread(p, side, cs) else UNSEEN
 
 
 def match_key(item: Item, degrade: Callable[[str], str] | None = None) -> tuple[Any, ...]:

@@ -54,6 +54,12 @@ class ChangeSet(Generic[T]):
     snapshot of known ids must hold the records calsync creates, or their deletion goes
     unseen): returns the cursor to store once the round's writes are done."""
 
+    reread: Callable[[str], bool] | None = None
+    """Set on an increment by a side that lists a changed series occurrence by occurrence:
+    tells whether an id the increment does not hold must still be read by id, because it is
+    an occurrence of a series listed in it whose rule may no longer make it (a "this and
+    following" split ends the old series without listing its lost occurrences as deleted)."""
+
     def final_cursor(self) -> str | None:
         """Return the cursor to store at the end of the round."""
         return self.after_round() if self.after_round is not None else self.cursor

@@ -237,3 +237,101 @@ def test_an_exception_synced_as_an_event_of_its_own_before_the_upgrade_is_not_ke
     assert moved.event is not None and moved.event.title == "weekly review (moved)"
     assert [p.google_id for p in world.pairs()] == [series["id"]]
     quiet(world)
+
+
+def split(world: World, series: dict[str, Any], day: date, **changes: Any) -> dict[str, Any]:
+    """Do what Google's UI does for "this and following" from `day`: the old series ends
+    the day before (UNTIL in UTC), a new one starts on `day` with the rest of the rule and a
+    copy of the old master's content, extended properties included."""
+    master = world.g.get(series["id"])
+    rule = master["recurrence"][0]
+    parts = dict(p.split("=", 1) for p in rule.removeprefix("RRULE:").split(";"))
+    count = int(parts.pop("COUNT"))
+    first = datetime.fromisoformat(master["start"]["dateTime"]).date()
+    done = (day - first).days // 7
+    until = (at(day) - timedelta(days=1)).astimezone(UTC).strftime("%Y%m%dT235959Z")
+    old = ";".join(f"{k}={v}" for k, v in parts.items())
+    world.g.patch(series["id"], {"recurrence": [f"RRULE:{old};UNTIL={until}"]})
+    body = {
+        k: v
+        for k, v in master.items()
+        if k in ("summary", "description", "location", "extendedProperties", "reminders")
+    }
+    start, end = at(day), at(day) + timedelta(hours=1)
+    return world.g.insert(
+        {
+            **body,
+            "start": {"dateTime": start.isoformat(), "timeZone": "Europe/Rome"},
+            "end": {"dateTime": end.isoformat(), "timeZone": "Europe/Rome"},
+            "recurrence": [f"RRULE:{old};COUNT={count - done}"],
+            **changes,
+        }
+    )
+
+
+def starts_in_crm(world: World) -> list[tuple[str, datetime]]:
+    """Return (title, start in Rome) of every occurrence the CRM shows, in order."""
+    out: list[tuple[str, datetime]] = []
+    if isinstance(world.crm, LocalDriver):
+        for r in world.crm.events("alice"):
+            out += shown(world.crm, r.id)
+    else:
+        for r in world.crm.events("alice"):
+            assert isinstance(r.item.when.start, datetime)
+            out.append((r.item.title, r.item.when.start.astimezone(ROME)))
+    return sorted(out, key=lambda t: t[1])
+
+
+def test_this_and_following_on_google_converges_without_duplicates(world: World) -> None:
+    """A Google series split from its 4th occurrence ("this and following", renamed): the
+    embedded CRM ends up with the old series cut short (its earlier exception kept) and the
+    new series; vtiger with one record per occurrence, the later ones renamed. Every
+    occurrence once, and later rounds are quiet."""
+    monday = next_monday()
+    series = google_weekly(world, monday, count=6)
+    second, fourth = monday + timedelta(weeks=1), monday + timedelta(weeks=3)
+    world.g.patch(instance(series, second), {"summary": "weekly review (moved)"})
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    assert len(starts_in_crm(world)) == 6
+
+    split(world, series, fourth, summary="weekly review v2")
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    titles = ["weekly review", "weekly review (moved)", "weekly review"] + ["weekly review v2"] * 3
+    assert starts_in_crm(world) == [
+        (t, at(monday + timedelta(weeks=n))) for n, t in enumerate(titles)
+    ]
+    if isinstance(world.crm, LocalDriver):
+        assert len(world.crm.events("alice")) == 2
+    quiet(world)
+
+
+def test_this_and_following_of_a_crm_series_makes_a_second_crm_series(
+    world: World, local: LocalDriver
+) -> None:
+    """A series born in the CRM, split on Google: the new Google series carries a copy of our
+    link key, yet it is a new series of the user's (not a second claim on the CRM's), so it
+    reaches the CRM; the CRM series is cut short. Nothing is duplicated on Google."""
+    monday = next_monday()
+    start = at(monday)
+    local.crm.add_event(
+        "alice",
+        Event(
+            "crm weekly",
+            When(start, start + timedelta(hours=1), "Europe/Rome"),
+            recurrence=Recurrence(("RRULE:FREQ=WEEKLY;COUNT=5",)),
+        ),
+    )
+    world.sync()
+    (master,) = world.g.events()
+    third = monday + timedelta(weeks=2)
+    split(world, master, third, summary="crm weekly (new room)")
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    titles = ["crm weekly"] * 2 + ["crm weekly (new room)"] * 3
+    assert starts_in_crm(world) == [
+        (t, at(monday + timedelta(weeks=n))) for n, t in enumerate(titles)
+    ]
+    assert len(world.g.events()) == 2
+    quiet(world)

@@ -229,6 +229,14 @@ class GoogleCalendarSide:
             if not page_token:
                 result.cursor = page.next_sync_token
                 break
+        if self.single_events and not result.full:
+            # A series listed occurrence by occurrence may have lost occurrences that the
+            # increment does not list as deleted (a rule cut short by a split): ask for the
+            # unlisted ones of the series it holds to be read by id.
+            changed = {r.series for r in result.items if r.series}
+            changed |= {s for i in result.deleted if (s := self._series.get(i, ("", ""))[0])}
+            if changed:
+                result.reread = lambda id_: id_.rpartition("_")[0] in changed
         for master_id, master in series.items():
             try:
                 whole = self._read_series(master_id, master)
