@@ -34,6 +34,7 @@ from calsync.engine.actions import (
 from calsync.engine.cases import degraded_note, plan_pair
 from calsync.engine.changes import UNSEEN, Seen, View, fingerprint
 from calsync.engine.intents import adopt
+from calsync.engine.moves import Arrival
 from calsync.engine.pairs import Pair, PairStatus
 from calsync.engine.policy import PlanContext, project, writes
 from calsync.errors import CalsyncError
@@ -118,11 +119,18 @@ def check_emptied(
 
 
 def plan(
-    crm: ChangeSet[Any], google: ChangeSet[Any], pairs: Sequence[Pair], ctx: PlanContext
+    crm: ChangeSet[Any],
+    google: ChangeSet[Any],
+    pairs: Sequence[Pair],
+    ctx: PlanContext,
+    others: Sequence[Pair] = (),
 ) -> Plan:
     """Return the actions for one round of one user and kind (Fetch steps still unresolved).
 
-    The safety valves run on the resolved plan: `check_emptied`, then `check_guard`.
+    `others` are the user's pairs of other scopes (calendars): a listed Google item that is
+    the copy of one of them may have moved here, and becomes an `Arrival` to settle
+    (calsync.engine.moves) instead of a new item. The safety valves run on the resolved
+    plan: `check_emptied`, then `check_guard`.
     """
     by_id = {
         CRM: {p.crm_id: p for p in pairs if p.crm_id},
@@ -173,6 +181,13 @@ def plan(
             rows[key] = with_side(rows[key], side, r)
             view(rows[key])[side] = View(Seen.PRESENT, r)
     actions: list[Action] = []
+    elsewhere = {p.google_id: p for p in others if p.google_id and p.key not in by_key}
+    if elsewhere:
+        for r in list(loose[GOOGLE]):
+            q = elsewhere.get(r.id) or (elsewhere.get(r.first_id) if r.first_id else None)
+            if q is not None:
+                loose[GOOGLE].remove(r)
+                actions.append(Arrival(q.key, before=q, google=r))
     for key, v in views.items():
         row = rows[key]
         if v[CRM] is UNSEEN and v[GOOGLE] is UNSEEN and not row.dirty:

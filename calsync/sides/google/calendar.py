@@ -2,7 +2,8 @@
 
 Public API: `GoogleCalendarSide(http, calendar_id, key_namespace, time_min=, time_max=,
 sync_attendees=, default_tz=)` with `changes`, `get`, `get_many`, `create`, `update`,
-`delete`, `event_id`, `series_of`, `list_calendars`; `CalendarInfo`.
+`delete`, `event_id`, `series_of`, `get_in`, `locate` (events that moved to another synced
+calendar), `list_calendars`; `CalendarInfo`.
 
 Rules kept here: inserts use the id derived from our
 key (a retried insert gets 409 -> AlreadyExists, for the engine to adopt); updates are PATCHes
@@ -24,6 +25,7 @@ from urllib.parse import quote
 from calsync.errors import (
     PARSE_ERRORS,
     AlreadyExists,
+    ForbiddenError,
     InvalidItem,
     NotFound,
     PreconditionFailed,
@@ -99,8 +101,12 @@ class GoogleCalendarSide:
         default_tz: str = "UTC",
         page_size: int = 2500,
         single_events: bool = False,
+        siblings: Sequence[str] = (),
     ) -> None:
         self.http = http
+        self.siblings = tuple(s for s in siblings if s != calendar_id)
+        """The user's other synced calendars: where an event gone from this one may have
+        moved to (`locate`)."""
         self.single_events = single_events
         """List each occurrence of a series as its own event (for a CRM that stores series
         as one record per occurrence, as vtiger does); needs a bounded window."""
@@ -146,7 +152,11 @@ class GoogleCalendarSide:
 
     def _remote(self, doc: GoogleEvent) -> Remote[Event]:
         event, key = self._event(doc)
-        return Remote(str(doc.id), doc.etag or "", event, key, doc.recurring_event_id)
+        uid = doc.ical_uid or ""
+        first = uid.removesuffix("@google.com") if uid.endswith("@google.com") else None
+        if first == doc.id or doc.recurring_event_id:
+            first = None
+        return Remote(str(doc.id), doc.etag or "", event, key, doc.recurring_event_id, first)
 
     def _doc(self, raw: Any, what: str) -> GoogleEvent:
         """Return `raw` as an event; InvalidItem when it is not one (our parsing boundary)."""
@@ -463,6 +473,61 @@ class GoogleCalendarSide:
             self.http.call("DELETE", self._events_path(id), params=NO_MAIL, headers=headers)
         except NotFound:
             _LOGGER.debug("event %s was already gone", id)
+
+    # -- moves between calendars ----------------------------------------------------------
+
+    def _sibling(self, calendar_id: str) -> GoogleCalendarSide:
+        return GoogleCalendarSide(
+            self.http,
+            calendar_id,
+            self.namespace,
+            sync_attendees=self.sync_attendees,
+            default_tz=self.default_tz,
+            page_size=self.page_size,
+            single_events=self.single_events,
+        )
+
+    def get_in(self, scope: str, id: str) -> Remote[Event] | None:
+        """Return the event `id` of the user's calendar `scope` (None: missing or gone)."""
+        if scope == self.calendar_id:
+            return self.get(id)
+        try:
+            return self._sibling(scope).get(id)
+        except ForbiddenError:
+            return None  # a calendar no longer shared with the user holds nothing of theirs
+
+    def locate(self, id: str) -> tuple[str, Remote[Event]] | None:
+        """Return (calendar, event) of the event `id`, gone from this calendar, in the synced
+        calendar it moved to: under the same id (events.move), or re-created there with the
+        same iCalUID. None when no other synced calendar has it."""
+        if not self.siblings:
+            return None
+        uid = None
+        try:
+            left = self._fetch(id)
+        except InvalidItem:
+            left = None
+        if left is not None and left.ical_uid:
+            uid = left.ical_uid
+        for scope in self.siblings:
+            found = self.get_in(scope, id)
+            if found is not None:
+                return scope, found
+        uid = uid or f"{id}@google.com"
+        for scope in self.siblings:
+            side = self._sibling(scope)
+            try:
+                params = {"iCalUID": uid, "singleEvents": "false"}
+                raw = self.http.json("GET", side._events_path(), params=params)
+            except (NotFound, ForbiddenError):
+                continue
+            for item in raw.get("items") or ():
+                doc = side._doc(item, str(item.get("id", "")) if isinstance(item, dict) else "")
+                if doc.id and not doc.recurring_event_id and not gone(doc):
+                    whole = side._whole(doc)
+                    if whole is not None:
+                        return scope, whole
+        return None
 
     # -- calendars ------------------------------------------------------------------------
 
