@@ -5,18 +5,18 @@ an occurrence is named by its original start: a UTC instant for a timed series, 
 all-day one (RFC 5545 RECURRENCE-ID). Nothing here computes dates by hand.
 
 Public API: `occurs(event, original)`, `occurrences(event, first, last)`,
-`occurrence_at(event, original)`, `original_of(event, start)`.
+`occurrence_at(event, original)`, `original_of(event, start)`, `kept(event, overrides)`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil.rrule import rrule, rruleset, rrulestr
 
-from calsync.model import Event, ModelError, When, zone
+from calsync.model import Event, ModelError, Override, When, content_hash, zone
 
 _LIMIT = 20000
 """Most occurrences walked to answer one question (a rule with no end is cut there)."""
@@ -154,6 +154,22 @@ def occurrences(event: Event, first: datetime, last: datetime) -> list[Event]:
             continue
         out.append(occurrence_at(event, original))
     return sorted(out, key=lambda e: _key(e.when.start))
+
+
+def kept(event: Event, overrides: Iterable[Override]) -> tuple[Override, ...]:
+    """Return the overrides a side reports for the series `event`, one per original start,
+    in order: those the rule makes (a split or a rule change leaves others behind), and that
+    change something (an occurrence edited back to what the rule makes is no exception)."""
+    found: dict[str, Override] = {}
+    for o in overrides:
+        if not occurs(event, o.original_start):
+            continue
+        if o.event is not None and content_hash(o.event) == content_hash(
+            occurrence_at(event, o.original_start)
+        ):
+            continue
+        found[o.ident()] = o
+    return tuple(found[k] for k in sorted(found))
 
 
 def occurrence_at(event: Event, original: datetime | date) -> Event:

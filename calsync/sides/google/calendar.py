@@ -451,7 +451,7 @@ class GoogleCalendarSide:
         current = self._fetch(id)
         if current is None or gone(current):
             return
-        match = etag or current.etag
+        match = master_part(etag) or current.etag  # a series etag: If-Match on its master
         headers = {"If-Match": match} if match else None
         if foreign(current):
             attendees = []

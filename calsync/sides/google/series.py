@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from calsync.model import Event, ModelError, Override
 from calsync.sides.google.mapping import parse_time
 from calsync.sides.google.wire import GoogleEvent
-from calsync.sides.series import occurs
+from calsync.sides.series import kept
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,19 +68,17 @@ def overrides_of(
     """Return the overrides the exceptions make, keyed by original start.
 
     Exceptions the rule no longer makes (left over after a split shortened the series, or
-    the rule changed) are left out, as the embedded CRM leaves them out.
+    the rule changed), and those that change nothing, are left out, as the embedded CRM
+    leaves them out (calsync.sides.series.kept).
     """
-    found: dict[str, Override] = {}
+    found: list[Override] = []
     for doc in exceptions:
         try:
             original = original_start(doc)
             if doc.status == "cancelled":
-                override = Override(original)
+                found.append(Override(original))
             else:
-                override = Override(original, read(doc).with_(recurrence=None, overrides=()))
+                found.append(Override(original, read(doc).with_(recurrence=None, overrides=())))
         except ModelError as err:
             _LOGGER.warning("exception %s of a series skipped: %s", doc.id, err)
-            continue
-        if occurs(master, override.original_start):
-            found[override.ident()] = override
-    return tuple(found[k] for k in sorted(found))
+    return kept(master, found)

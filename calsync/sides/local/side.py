@@ -24,7 +24,7 @@ from calsync.model import Event, Item
 from calsync.sides.base import ChangeSet, Remote, Side
 from calsync.sides.local import tables as t
 from calsync.sides.local.codec import Codec, override_from_row, override_values
-from calsync.sides.series import occurs
+from calsync.sides.series import kept
 
 T = TypeVar("T", bound=Item)
 
@@ -74,14 +74,13 @@ class LocalSide(Generic[T]):
         """Return the row as an item; InvalidItem when its columns do not make one.
 
         `overrides` are the rows of a series' exceptions; those the rule no longer makes (a
-        series shortened by a split, a rule edited) are left out.
+        series shortened by a split, a rule edited) or that change nothing are left out.
         """
         with unreadable(f"CRM {self._codec.kind} {row.id}"):
             item = self._codec.item(row)
             if isinstance(item, Event) and item.recurrence is not None and overrides:
-                found = (override_from_row(o) for o in overrides)
-                kept = tuple(o for o in found if occurs(item, o.original_start))
-                item = item.with_(overrides=tuple(sorted(kept, key=lambda o: o.ident())))  # type: ignore[assignment]
+                found = kept(item, (override_from_row(o) for o in overrides))
+                item = item.with_(overrides=found)  # type: ignore[assignment]
         # Only a link key calsync stored is a key: a CRM-born item has none, like on vtiger.
         return Remote(str(row.id), str(row.version), item, row.link_key)
 
