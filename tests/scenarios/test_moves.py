@@ -10,13 +10,14 @@ deleted, as any event deleted on Google.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from calsync.model import Event, When, utcnow
 from calsync.service import UserStatus
+from tests.scenarios.drivers import LocalDriver
 from tests.scenarios.world import World
 
 
@@ -146,3 +147,34 @@ def test_an_event_moved_to_a_calendar_that_is_not_synced_leaves_the_crm(world: W
     settle(world)
     assert crm_ids(world) == {}
     assert [e["summary"] for e in world.g.events(private)] == ["dentist"]
+
+
+def test_a_series_moved_with_its_exception_stays_one_series(world: World) -> None:
+    """A weekly Google series with one edited occurrence, moved to the second calendar: the
+    CRM keeps the same records (one series with its exception in the embedded CRM, one
+    record per occurrence in vtiger), linked to the new calendar."""
+    cal = team(world)
+    world.prefs(calendars=("primary", cal))
+    first = soon(2)
+    series = world.g.insert(
+        {
+            "summary": "weekly",
+            "start": {"dateTime": first.start.isoformat(), "timeZone": "Europe/Rome"},
+            "end": {"dateTime": first.end.isoformat(), "timeZone": "Europe/Rome"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"],
+        }
+    )
+    assert isinstance(first.start, datetime)
+    second = (first.start + timedelta(weeks=1)).strftime("%Y%m%dT%H%M%SZ")
+    world.g.patch(f"{series['id']}_{second}", {"summary": "weekly (guest)"})
+    world.sync()
+    before = sorted((r.id, r.item.title) for r in world.crm.events("alice"))
+
+    move(world, series["id"], "primary", cal)
+    settle(world)
+    assert sorted((r.id, r.item.title) for r in world.crm.events("alice")) == before
+    assert {p.scope for p in world.pairs()} == {cal}
+    if isinstance(world.crm, LocalDriver):
+        (crm,) = world.crm.events("alice")
+        (exc,) = crm.item.overrides
+        assert exc.event is not None and exc.event.title == "weekly (guest)"
