@@ -335,3 +335,33 @@ def test_this_and_following_of_a_crm_series_makes_a_second_crm_series(
     ]
     assert len(world.g.events()) == 2
     quiet(world)
+
+
+def test_a_series_moved_in_time_in_the_crm_leaves_no_orphan_exception_on_google(
+    world: World, local: LocalDriver
+) -> None:
+    """The whole series moved an hour later in the CRM: its exception's occurrence no longer
+    exists, so Google does not go on showing it beside the series; rounds then are quiet."""
+    monday = next_monday()
+    series = google_weekly(world, monday, count=3)
+    second = monday + timedelta(weeks=1)
+    world.g.patch(instance(series, second), {"summary": "weekly review (guest)"})
+    world.sync()
+    crm = only_event(local)
+    later = When(at(monday, 10), at(monday, 11), "Europe/Rome")
+    local.crm.edit_event("alice", crm.id, when=later)
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    shown_on_google = sorted(
+        (e.get("summary"), e["start"]["dateTime"])
+        for e in world.g.http.get(
+            f"{world.google_url}/calendar/v3/calendars/primary/events",
+            params={"singleEvents": "true"},
+            headers={"Authorization": f"Bearer {world.g.access_token}"},
+        ).json()["items"]
+        if e.get("status") != "cancelled"
+    )
+    assert [datetime.fromisoformat(t).astimezone(ROME).hour for _, t in shown_on_google] == [10] * 3
+    assert {s for s, _ in shown_on_google} == {"weekly review"}
+    assert only_event(local).item.overrides == ()
+    quiet(world)

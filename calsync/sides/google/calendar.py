@@ -31,14 +31,14 @@ from calsync.errors import (
     PreconditionFailed,
     unreadable,
 )
-from calsync.model import Event, Reminder, content_hash
+from calsync.model import Event, Override, Reminder, content_hash
 from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.mapping import event_from_google, event_id_for, event_to_google
 from calsync.sides.google.series import instance_id, master_part, overrides_of, series_etag
 from calsync.sides.google.wire import CalendarListEntry, GoogleEvent, GoogleEvents
-from calsync.sides.series import occurrence_at
+from calsync.sides.series import occurrence_at, occurs
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,6 +66,13 @@ def gone(doc: GoogleEvent) -> bool:
     return foreign(doc) and any(
         a.is_self and a.response_status == "declined" for a in doc.attendees or ()
     )
+
+
+def _same(a: Override, b: Override) -> bool:
+    """True when two overrides of one occurrence hold the same: both cancelled, or one content."""
+    if a.event is None or b.event is None:
+        return a.event is b.event
+    return content_hash(a.event) == content_hash(b.event)
 
 
 def _rfc3339(value: datetime) -> str:
@@ -311,7 +318,7 @@ class GoogleCalendarSide:
         wanted = {o.ident(): o for o in item.overrides}
         for ident, o in wanted.items():
             old = held.get(ident)
-            if old is not None and old == o:
+            if old is not None and _same(old, o):
                 continue
             target = instance_id(master_id, o.original_start)
             if o.event is None:
@@ -319,12 +326,17 @@ class GoogleCalendarSide:
                 continue
             self._patch_instance(target, o.event)
         for ident, old in held.items():
-            if ident not in wanted:
-                base = item.with_(overrides=())
-                self._patch_instance(
-                    instance_id(master_id, old.original_start),
-                    occurrence_at(base, old.original_start),
-                )
+            if ident in wanted:
+                continue
+            target = instance_id(master_id, old.original_start)
+            if not item.recurrence or not occurs(item, old.original_start):
+                # The series' times or rule changed (or it is no series any more): an
+                # exception of an occurrence the rule no longer makes is cancelled, or
+                # Google would go on showing it beside the series.
+                if old.event is not None:
+                    self.http.call("DELETE", self._events_path(target), params=NO_MAIL)
+                continue
+            self._patch_instance(target, occurrence_at(item, old.original_start))
 
     def _patch_instance(self, target: str, event: Event) -> None:
         body = event_to_google(event, patch=True, attendees=self.sync_attendees)
