@@ -35,7 +35,7 @@ from calsync.engine.cases import degraded_note, plan_pair
 from calsync.engine.changes import UNSEEN, Seen, View, fingerprint
 from calsync.engine.intents import adopt
 from calsync.engine.moves import Arrival
-from calsync.engine.pairs import Pair, PairStatus
+from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.policy import PlanContext, project, writes
 from calsync.errors import CalsyncError
 from calsync.model import Event, Item
@@ -189,7 +189,9 @@ def plan(
             if v[side.other].remote is None and v[side.other].seen is not Seen.GONE:
                 v[side.other] = View(Seen.FETCH)
     actions: list[Action] = []
-    elsewhere = {p.google_id: p for p in others if p.google_id and p.key not in by_key}
+    # Only events move between collections (a task list chosen anew is no move).
+    moving = ctx.kind is Kind.EVENT
+    elsewhere = {p.google_id: p for p in others if moving and p.google_id and p.key not in by_key}
     if elsewhere:
         for r in list(loose[GOOGLE]):
             q = elsewhere.get(r.id) or (elsewhere.get(r.first_id) if r.first_id else None)
