@@ -178,3 +178,17 @@ def test_a_series_moved_with_its_exception_stays_one_series(world: World) -> Non
         (crm,) = world.crm.events("alice")
         (exc,) = crm.item.overrides
         assert exc.event is not None and exc.event.title == "weekly (guest)"
+
+
+def test_one_event_shown_in_two_synced_calendars_is_one_crm_event(world: World) -> None:
+    """The same event id in two synced calendars (a meeting in the user's calendar and in the
+    organiser's shared one) is no move while the first still holds it: nothing is created a
+    second time, and the link stays with the first calendar."""
+    cal = team(world)
+    world.prefs(calendars=("primary", cal))
+    meeting = {**body("board meeting", 6), "id": "boardmeeting2026"}
+    world.g.insert(meeting)
+    world.g.insert(meeting, cal=cal)
+    settle(world)
+    assert list(crm_ids(world)) == ["board meeting"]
+    assert {p.scope for p in world.pairs()} == {"primary"}
