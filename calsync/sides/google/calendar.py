@@ -25,20 +25,25 @@ from urllib.parse import quote
 from calsync.errors import (
     PARSE_ERRORS,
     AlreadyExists,
-    ForbiddenError,
     InvalidItem,
     NotFound,
     PreconditionFailed,
     unreadable,
 )
-from calsync.model import Event, Override, Reminder, content_hash
+from calsync.model import Event, Reminder, content_hash
 from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.mapping import event_from_google, event_id_for, event_to_google
-from calsync.sides.google.series import instance_id, master_part, overrides_of, series_etag
+from calsync.sides.google.moves import get_in, locate
+from calsync.sides.google.series import (
+    list_exceptions,
+    master_part,
+    overrides_of,
+    series_etag,
+    write_overrides,
+)
 from calsync.sides.google.wire import CalendarListEntry, GoogleEvent, GoogleEvents
-from calsync.sides.series import occurrence_at, occurs
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,13 +71,6 @@ def gone(doc: GoogleEvent) -> bool:
     return foreign(doc) and any(
         a.is_self and a.response_status == "declined" for a in doc.attendees or ()
     )
-
-
-def _same(a: Override, b: Override) -> bool:
-    """True when two overrides of one occurrence hold the same: both cancelled, or one content."""
-    if a.event is None or b.event is None:
-        return a.event is b.event
-    return content_hash(a.event) == content_hash(b.event)
 
 
 def _rfc3339(value: datetime) -> str:
@@ -290,58 +288,20 @@ class GoogleCalendarSide:
         )
 
     def _exceptions(self, master: GoogleEvent) -> list[GoogleEvent]:
-        """Return every exception stored for `master`'s series (cancelled ones included)."""
-        uid = master.ical_uid
-        if not uid:
-            return []
-        params = {"iCalUID": uid, "showDeleted": "true", "singleEvents": "false",
-                  "maxResults": str(self.page_size)}  # fmt: skip
-        out: list[GoogleEvent] = []
-        while True:
-            raw = self.http.json("GET", self._events_path(), params=params)
-            for item in raw.get("items") or ():
-                doc = self._doc(item, str(item.get("id", "")) if isinstance(item, dict) else "")
-                if doc.recurring_event_id:
-                    out.append(doc)
-            token = raw.get("nextPageToken")
-            if not token:
-                return out
-            params = dict(params, pageToken=str(token))
+        return list_exceptions(self.http, self._events_path(), master, self._doc, self.page_size)
 
     def _write_overrides(self, master_id: str, item: Event, now: Remote[Event] | None) -> None:
-        """Make the series' exceptions on Google those of `item` (`now`: the series as read).
+        write_overrides(self, master_id, item, now)
 
-        A changed or new override PATCHes its instance, a cancelled one DELETEs it, and an
-        occurrence that is no exception any more is PATCHed back to what the rule makes.
-        """
-        held = {o.ident(): o for o in (now.item.overrides if now is not None else ())}
-        wanted = {o.ident(): o for o in item.overrides}
-        for ident, o in wanted.items():
-            old = held.get(ident)
-            if old is not None and _same(old, o):
-                continue
-            target = instance_id(master_id, o.original_start)
-            if o.event is None:
-                self.http.call("DELETE", self._events_path(target), params=NO_MAIL)
-                continue
-            self._patch_instance(target, o.event)
-        for ident, old in held.items():
-            if ident in wanted:
-                continue
-            target = instance_id(master_id, old.original_start)
-            if not item.recurrence or not occurs(item, old.original_start):
-                # The series' times or rule changed (or it is no series any more): an
-                # exception of an occurrence the rule no longer makes is cancelled, or
-                # Google would go on showing it beside the series.
-                if old.event is not None:
-                    self.http.call("DELETE", self._events_path(target), params=NO_MAIL)
-                continue
-            self._patch_instance(target, occurrence_at(item, old.original_start))
-
-    def _patch_instance(self, target: str, event: Event) -> None:
+    def patch_instance(self, target: str, event: Event) -> None:
+        """PATCH the instance `target` of a series to hold `event` (never a recurrence)."""
         body = event_to_google(event, patch=True, attendees=self.sync_attendees)
         body.pop("recurrence", None)
         self.http.json("PATCH", self._events_path(target), params=NO_MAIL, json=body)
+
+    def cancel_instance(self, target: str) -> None:
+        """Cancel the instance `target` of a series (DELETE on its id)."""
+        self.http.call("DELETE", self._events_path(target), params=NO_MAIL)
 
     def get(self, id: str) -> Remote[Event] | None:
         """Return the event `id`, or None when it is missing, cancelled or a declined invitation.
@@ -488,7 +448,8 @@ class GoogleCalendarSide:
 
     # -- moves between calendars ----------------------------------------------------------
 
-    def _sibling(self, calendar_id: str) -> GoogleCalendarSide:
+    def sibling(self, calendar_id: str) -> GoogleCalendarSide:
+        """Return the user's calendar `calendar_id`, read the way this one is."""
         return GoogleCalendarSide(
             self.http,
             calendar_id,
@@ -501,45 +462,29 @@ class GoogleCalendarSide:
 
     def get_in(self, scope: str, id: str) -> Remote[Event] | None:
         """Return the event `id` of the user's calendar `scope` (None: missing or gone)."""
-        if scope == self.calendar_id:
-            return self.get(id)
-        try:
-            return self._sibling(scope).get(id)
-        except ForbiddenError:
-            return None  # a calendar no longer shared with the user holds nothing of theirs
+        return get_in(self, scope, id)
 
     def locate(self, id: str) -> tuple[str, Remote[Event]] | None:
         """Return (calendar, event) of the event `id`, gone from this calendar, in the synced
-        calendar it moved to: under the same id (events.move), or re-created there with the
-        same iCalUID. None when no other synced calendar has it."""
-        if not self.siblings:
-            return None
-        uid = None
-        try:
-            left = self._fetch(id)
-        except InvalidItem:
-            left = None
-        if left is not None and left.ical_uid:
-            uid = left.ical_uid
-        for scope in self.siblings:
-            found = self.get_in(scope, id)
-            if found is not None:
-                return scope, found
-        uid = uid or f"{id}@google.com"
-        for scope in self.siblings:
-            side = self._sibling(scope)
-            try:
-                params = {"iCalUID": uid, "singleEvents": "false"}
-                raw = self.http.json("GET", side._events_path(), params=params)
-            except (NotFound, ForbiddenError):
-                continue
-            for item in raw.get("items") or ():
-                doc = side._doc(item, str(item.get("id", "")) if isinstance(item, dict) else "")
-                if doc.id and not doc.recurring_event_id and not gone(doc):
-                    whole = side._whole(doc)
-                    if whole is not None:
-                        return scope, whole
+        calendar it moved to (see calsync.sides.google.moves); None when none has it."""
+        return locate(self, id)
+
+    def find_uid(self, uid: str) -> Remote[Event] | None:
+        """Return the live event (not an instance) with iCalUID `uid`, None when none."""
+        raw = self.http.json("GET", self._events_path(), params={"iCalUID": uid})
+        for item in raw.get("items") or ():
+            doc = self._doc(item, str(item.get("id", "")) if isinstance(item, dict) else "")
+            if doc.id and not doc.recurring_event_id and not gone(doc):
+                return self._whole(doc)
         return None
+
+    def uid_of(self, id: str) -> str | None:
+        """Return the iCalUID of the event `id` (cancelled ones too, when Google says)."""
+        try:
+            doc = self._fetch(id)
+        except InvalidItem:
+            return None
+        return doc.ical_uid if doc is not None else None
 
     # -- calendars ------------------------------------------------------------------------
 

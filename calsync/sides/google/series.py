@@ -6,7 +6,8 @@ sparse tombstone). calsync reads them together as one `Event` whose `overrides` 
 the original start, and writes an override back as that instance (PATCH, or DELETE to
 cancel it), so an occurrence changed on either side stays one occurrence of its series.
 
-Public API: `instance_id`, `original_start`, `series_etag`, `master_part`, `overrides_of`.
+Public API: `instance_id`, `original_start`, `series_etag`, `master_part`, `overrides_of`,
+`list_exceptions`, `write_overrides`, `InstanceWriter`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
+from typing import Any, Protocol
 
-from calsync.model import Event, ModelError, Override
+from calsync.model import Event, ModelError, Override, content_hash
+from calsync.sides.base import Remote
+from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.mapping import parse_time
 from calsync.sides.google.wire import GoogleEvent
-from calsync.sides.series import kept
+from calsync.sides.series import kept, occurrence_at, occurs
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,3 +86,77 @@ def overrides_of(
         except ModelError as err:
             _LOGGER.warning("exception %s of a series skipped: %s", doc.id, err)
     return kept(master, found)
+
+
+def list_exceptions(
+    http: GoogleHttp,
+    path: str,
+    master: GoogleEvent,
+    read: Callable[[Any, str], GoogleEvent],
+    page_size: int,
+) -> list[GoogleEvent]:
+    """Return every exception stored for `master`'s series, cancelled ones included: the
+    events of its iCalUID (listed at `path`, a calendar's events) that are its instances."""
+    uid = master.ical_uid
+    if not uid:
+        return []
+    params = {"iCalUID": uid, "showDeleted": "true", "singleEvents": "false",
+              "maxResults": str(page_size)}  # fmt: skip
+    out: list[GoogleEvent] = []
+    while True:
+        raw = http.json("GET", path, params=params)
+        for item in raw.get("items") or ():
+            doc = read(item, str(item.get("id", "")) if isinstance(item, dict) else "")
+            if doc.recurring_event_id == master.id:
+                out.append(doc)
+        token = raw.get("nextPageToken")
+        if not token:
+            return out
+        params = dict(params, pageToken=str(token))
+
+
+class InstanceWriter(Protocol):
+    """What writing a series' exceptions needs of a calendar."""
+
+    def patch_instance(self, target: str, event: Event) -> None: ...
+    def cancel_instance(self, target: str) -> None: ...
+
+
+def _same(a: Override, b: Override) -> bool:
+    """True when two overrides of one occurrence hold the same: both cancelled, or one content."""
+    if a.event is None or b.event is None:
+        return a.event is b.event
+    return content_hash(a.event) == content_hash(b.event)
+
+
+def write_overrides(
+    cal: InstanceWriter, master_id: str, item: Event, now: Remote[Event] | None
+) -> None:
+    """Make the series' exceptions on Google those of `item` (`now`: the series as read).
+
+    A changed or new override PATCHes its instance, a cancelled one DELETEs it, and an
+    occurrence that is no exception any more is PATCHed back to what the rule makes.
+    """
+    held = {o.ident(): o for o in (now.item.overrides if now is not None else ())}
+    wanted = {o.ident(): o for o in item.overrides}
+    for ident, o in wanted.items():
+        old = held.get(ident)
+        if old is not None and _same(old, o):
+            continue
+        target = instance_id(master_id, o.original_start)
+        if o.event is None:
+            cal.cancel_instance(target)
+        else:
+            cal.patch_instance(target, o.event)
+    for ident, old in held.items():
+        if ident in wanted:
+            continue
+        target = instance_id(master_id, old.original_start)
+        if not item.recurrence or not occurs(item, old.original_start):
+            # The series' times or rule changed (or it is no series any more): an exception
+            # of an occurrence the rule no longer makes is cancelled, or Google would go on
+            # showing it beside the series.
+            if old.event is not None:
+                cal.cancel_instance(target)
+            continue
+        cal.patch_instance(target, occurrence_at(item, old.original_start))
