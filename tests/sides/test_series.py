@@ -69,7 +69,8 @@ def test_occurrences_are_googles_instances(
     ]
     for e in ours:
         assert occurs(event, original_of(event, e.when.start))
-        assert e.when.local_start().time() == event.when.local_start().time()
+        if 4 <= hour <= 22:  # a wall time that exists every day (DST gaps are at night)
+            assert e.when.local_start().time() == event.when.local_start().time()
         if all_day:
             assert days(e.when) == days(event.when)
 
