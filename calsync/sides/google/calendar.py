@@ -15,16 +15,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
 from calsync.errors import PARSE_ERRORS, AlreadyExists, InvalidItem, NotFound, unreadable
-from calsync.model import Event, Reminder
+from calsync.model import Event, Reminder, SeriesLink, content_hash
 from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.http import GoogleHttp
-from calsync.sides.google.mapping import event_from_google, event_id_for, event_to_google
+from calsync.sides.google.mapping import (
+    event_from_google,
+    event_id_for,
+    event_to_google,
+    series_property,
+)
 from calsync.sides.google.wire import CalendarListEntry, GoogleEvent, GoogleEvents
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,6 +58,13 @@ def gone(doc: GoogleEvent) -> bool:
     return foreign(doc) and any(
         a.is_self and a.response_status == "declined" for a in doc.attendees or ()
     )
+
+
+def _suffix(original: datetime | date) -> str:
+    """Return the instance-id suffix Google gives the occurrence starting at `original`."""
+    if isinstance(original, datetime):
+        return original.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return original.strftime("%Y%m%d")
 
 
 def _rfc3339(value: datetime) -> str:
@@ -235,7 +247,16 @@ class GoogleCalendarSide:
 
         Google also answers 409 for the id of a deleted event: the engine may then restore it
         with `update(event_id(key), item, None)`, which PATCHes the status back.
+
+        An occurrence of a CRM series (`item.series`) becomes the instance of the series'
+        recurring event instead (made first when the series is fresh), PATCHed into an
+        exception when it differs from the rule's occurrence; it stays a single event when
+        the series has no recurring event here, or when the instance was cancelled.
         """
+        if item.series is not None:
+            joined = self._join_series(item, item.series)
+            if joined is not None:
+                return joined
         event_id = self.event_id(key)
         body = event_to_google(
             item,
@@ -251,6 +272,48 @@ class GoogleCalendarSide:
                 f"event {event_id} (key {key!r}) exists already", existing_id=event_id
             ) from err
         return self._read(doc, event_id)
+
+    def series_event_id(self, series_id: str) -> str:
+        """Return the Google id of the recurring event made for the CRM series `series_id`."""
+        return event_id_for(f"series:{series_id}", self.namespace)
+
+    def _join_series(self, item: Event, link: SeriesLink) -> Remote[Event] | None:
+        """Return the instance `item` is as an occurrence of `link`'s recurring event, or None
+        when it has to be a single event (see `create`)."""
+        master_id = self.series_event_id(link.id)
+        master = self._fetch(master_id)
+        if master is None:
+            if not link.fresh:
+                return None
+            body = event_to_google(link.template, event_id=master_id, attendees=False)
+            body["extendedProperties"] = {"private": {series_property(self.namespace): link.id}}
+            try:
+                master = self._doc(
+                    self.http.json("POST", self._events_path(), params=NO_MAIL, json=body),
+                    master_id,
+                )
+            except AlreadyExists:
+                return None  # a recurring event deleted on Google: its id stays taken
+        elif gone(master):
+            return None
+        instance_id = f"{master_id}_{_suffix(link.original)}"
+        doc = self._fetch(instance_id)
+        if doc is None and list(master.recurrence or ()) != list(link.rule.lines):
+            # An occurrence the CRM added to the series (its end moved): extend the rule.
+            self.http.json(
+                "PATCH",
+                self._events_path(master_id),
+                params=NO_MAIL,
+                json={"recurrence": list(link.rule.lines)},
+                headers={"If-Match": master.etag} if master.etag else None,
+            )
+            doc = self._fetch(instance_id)
+        if doc is None or gone(doc):
+            return None
+        remote = self._remote(doc)
+        if content_hash(remote.item) != content_hash(item):
+            remote = self.update(instance_id, item.with_(series=None), doc.etag)
+        return remote
 
     def update(self, id: str, item: Event, etag: str | None) -> Remote[Event]:
         """PATCH the owned fields of `item` over `id` (If-Match `etag`); never a PUT."""
