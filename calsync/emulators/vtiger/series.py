@@ -10,12 +10,18 @@ Public API: `occurrences(fields, rule_type, interval, count) -> (records' fields
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule
 
 from calsync.emulators.vtiger.store import SeriesRule
 
-FREQS = {"Daily": DAILY, "Weekly": WEEKLY, "Monthly": MONTHLY, "Yearly": YEARLY}
+FREQS: dict[str, Literal[0, 1, 2, 3]] = {
+    "Daily": DAILY,
+    "Weekly": WEEKLY,
+    "Monthly": MONTHLY,
+    "Yearly": YEARLY,
+}
 MAX_OCCURRENCES = 500
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

@@ -1,0 +1,187 @@
+"""A series made in vtiger's UI (one record per occurrence, no link the webservice shows)
+reaches Google as one recurring event; what is not certain stays single events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from calsync.emulators.server import ServerThread
+from calsync.emulators.vtiger.app import create_app as vtiger_emulator
+from calsync.service import UserStatus
+from calsync.sides.vtiger.side import VtigerEventsSide
+from tests.scenarios.drivers import VtigerDriver
+from tests.scenarios.world import World, make_world
+
+pytestmark = pytest.mark.vtiger_only
+
+
+def first_occurrence(days: int = 1, **fields: Any) -> dict[str, Any]:
+    day = (datetime.now(UTC) + timedelta(days=days)).date().isoformat()
+    return {
+        "subject": "stand-up",
+        "date_start": day,
+        "time_start": "08:00:00",
+        "due_date": day,
+        "time_end": "08:30:00",
+        "duration_hours": "0",
+        "duration_minutes": "30",
+        "description": "<p>every morning</p>",
+        "location": "room 4",
+        "visibility": "Public",
+        **fields,
+    }
+
+
+def vtiger(world: World) -> VtigerDriver:
+    assert isinstance(world.crm, VtigerDriver)
+    return world.crm
+
+
+def instances(world: World, series_id: str) -> list[dict[str, Any]]:
+    r = httpx.get(
+        f"{world.google_url}/calendar/v3/calendars/primary/events/{series_id}/instances",
+        headers={"Authorization": f"Bearer {world.g.access_token}"},
+    )
+    assert r.status_code == 200, r.text
+    return list(r.json()["items"])
+
+
+def ok(world: World) -> None:
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+
+
+def quiet(world: World) -> None:
+    """Two more rounds write nothing on Google."""
+    ok(world)
+    world.clear_log()
+    ok(world)
+    assert world.google_writes() == []
+
+
+def the_series(world: World) -> dict[str, Any]:
+    (master,) = [e for e in world.g.events() if e.get("recurrence")]
+    return master
+
+
+def test_a_daily_series_of_five_is_one_recurring_event(world: World) -> None:
+    """One master with a daily rule of five, five instances at the vtiger times, five pairs;
+    later rounds write nothing and create no duplicate."""
+    ids = vtiger(world).series("alice", first_occurrence(), "Daily", 5)
+    ok(world)
+    live = world.g.events()
+    assert len(live) == 1
+    master = live[0]
+    assert master["recurrence"] == ["RRULE:FREQ=DAILY;COUNT=5"]
+    assert master["summary"] == "stand-up" and master["location"] == "room 4"
+    occ = instances(world, master["id"])
+    assert len(occ) == 5
+    assert {o["start"]["dateTime"][11:16] for o in occ} == {"09:00"}  # 08:00 UTC in Rome
+    assert {p.google_id for p in world.pairs()} == {o["id"] for o in occ}
+    assert {p.crm_id for p in world.pairs()} == set(ids)
+    quiet(world)
+    assert len(world.g.events()) == 1 and len(world.crm.events("alice")) == 5
+
+
+def test_an_occurrence_edited_in_vtiger_becomes_one_exception(world: World) -> None:
+    ids = vtiger(world).series("alice", first_occurrence(), "Daily", 5)
+    ok(world)
+    master = the_series(world)
+    world.crm.edit_event("alice", ids[2], title="stand-up (demo day)")
+    ok(world)
+    live = world.g.events()
+    exceptions = [e for e in live if e.get("recurringEventId") == master["id"]]
+    assert [e["summary"] for e in exceptions] == ["stand-up (demo day)"]
+    assert len(live) == 2  # the master and its one exception
+    titles = sorted(o["summary"] for o in instances(world, master["id"]))
+    assert titles == ["stand-up"] * 4 + ["stand-up (demo day)"]
+    quiet(world)
+
+
+def test_an_occurrence_deleted_in_vtiger_becomes_one_cancelled_instance(world: World) -> None:
+    ids = vtiger(world).series("alice", first_occurrence(), "Daily", 5)
+    ok(world)
+    master = the_series(world)
+    world.crm.delete_event("alice", ids[1])
+    ok(world)
+    occ = instances(world, master["id"])
+    assert len(occ) == 4
+    assert len(world.g.events()) == 1
+    assert len(world.pairs()) == 4
+    quiet(world)
+
+
+def test_look_alikes_made_apart_stay_single_events(world: World) -> None:
+    """Records labelled Daily with the same text on consecutive days, but saved minutes apart:
+    not certainly one series, so they stay three single events (as before)."""
+    vt = vtiger(world)
+    for n in range(3):
+        vt.plant(
+            "alice",
+            {
+                **first_occurrence(1 + n),
+                "recurringtype": "Daily",
+                "activitytype": "Meeting",
+                "eventstatus": "Planned",
+            },
+        )
+        httpx.post(f"{vt.url}/_emulator/clock", json={"advance": 400})
+    ok(world)
+    live = world.g.events()
+    assert len(live) == 3
+    assert not any(e.get("recurrence") or e.get("recurringEventId") for e in live)
+    quiet(world)
+
+
+def test_single_events_synced_before_the_upgrade_stay_single(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A series that reached Google as five single events (calsync without series) is neither
+    duplicated nor turned into a recurring event once calsync recovers series; an occurrence
+    added to it later stays single too."""
+    vt = vtiger(world)
+    ids = vt.series("alice", first_occurrence(), "Daily", 5)
+    with monkeypatch.context() as m:
+        m.setattr(VtigerEventsSide, "_annotate", lambda self, cs: cs)
+        ok(world)
+    assert len(world.g.events()) == 5
+    ok(world)
+    quiet(world)
+    live = world.g.events()
+    assert len(live) == 5 and not any(e.get("recurrence") for e in live)
+    assert {p.crm_id for p in world.pairs()} == set(ids)
+
+
+@pytest.fixture
+def db_world(google_url: str, tmp_path: Path) -> Iterator[World]:
+    """vtiger with a database file calsync reads its series tables from (read-only)."""
+    db = tmp_path / "vtiger.db"
+    with ServerThread(vtiger_emulator(str(db))) as server:
+        httpx.post(f"{google_url}/_emulator/reset")
+        driver = VtigerDriver(server.url, db_url=f"sqlite:///{db}")
+        yield make_world(google_url, driver, tmp_path)
+
+
+def test_vtigers_tables_give_the_series_with_its_gaps_and_exceptions(db_world: World) -> None:
+    """With the database, a series whose second occurrence was deleted and whose fourth was
+    edited before the first sync is one recurring event with one EXDATE and one exception
+    (the webservice alone would have left it as single events)."""
+    world = db_world
+    vt = vtiger(world)
+    ids = vt.series("alice", first_occurrence(), "Daily", 5)
+    world.crm.delete_event("alice", ids[1])
+    vt.ui_edit(ids[3], subject="stand-up (retro)")
+    ok(world)
+    master = the_series(world)
+    assert master["recurrence"][0] == "RRULE:FREQ=DAILY;COUNT=5"
+    assert len(master["recurrence"]) == 2 and master["recurrence"][1].startswith("EXDATE")
+    occ = instances(world, master["id"])
+    assert sorted(o["summary"] for o in occ) == ["stand-up"] * 3 + ["stand-up (retro)"]
+    assert len(world.g.events()) == 2  # the master and the exception
+    quiet(world)
