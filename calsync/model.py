@@ -183,6 +183,9 @@ class SeriesLink:
     """This occurrence's start as the rule places it (RFC 5545 RECURRENCE-ID)."""
     members: tuple[str, ...] = ()
     """The CRM ids of every occurrence the CRM still holds."""
+    whole: bool = False
+    """True when every one of those occurrences holds the template's content and time of day:
+    a change of the template is then an edit of all events, for the series as a whole."""
     fresh: bool = False
     """True when none of the occurrences is linked yet (the engine says so): only then may a
     new recurring event be made; otherwise occurrences join one that exists, or stay single."""

@@ -185,3 +185,75 @@ def test_vtigers_tables_give_the_series_with_its_gaps_and_exceptions(db_world: W
     assert sorted(o["summary"] for o in occ) == ["stand-up"] * 3 + ["stand-up (retro)"]
     assert len(world.g.events()) == 2  # the master and the exception
     quiet(world)
+
+
+def test_an_all_events_edit_in_vtiger_updates_the_series(world: World) -> None:
+    """vtiger's "all events" edit rewrites every occurrence alike: Google gets one PATCH of the
+    recurring event, no exceptions."""
+    vt = vtiger(world)
+    ids = vt.series("alice", first_occurrence(), "Daily", 5)
+    ok(world)
+    master = the_series(world)
+    for i in ids:
+        vt.ui_edit(i, subject="stand-up (new room)", location="room 7")
+    world.clear_log()
+    ok(world)
+    writes = world.google_writes()
+    assert [(w["method"], w["path"].rsplit("/", 1)[-1]) for w in writes] == [
+        ("PATCH", master["id"])
+    ]
+    live = world.g.events()
+    assert len(live) == 1 and live[0]["summary"] == "stand-up (new room)"
+    assert {o["location"] for o in instances(world, master["id"])} == {"room 7"}
+    quiet(world)
+
+
+def test_an_edit_of_some_occurrences_alike_stays_exceptions(world: World) -> None:
+    """The first two occurrences edited alike look like a series of their own: the recurring
+    event keeps its content, the two become exceptions, the others are untouched."""
+    vt = vtiger(world)
+    ids = vt.series("alice", first_occurrence(), "Daily", 5)
+    ok(world)
+    master = the_series(world)
+    for i in ids[:2]:
+        vt.ui_edit(i, subject="stand-up (moved)")
+    ok(world)
+    titles = sorted(o["summary"] for o in instances(world, master["id"]))
+    assert titles == ["stand-up"] * 3 + ["stand-up (moved)"] * 2
+    assert the_series(world)["summary"] == "stand-up"
+    assert sorted(e.item.title for e in world.crm.events("alice")) == titles
+    quiet(world)
+
+
+def test_a_wiped_state_relinks_the_series_without_duplicates(world: World) -> None:
+    """With the pairs lost, the next round links vtiger's occurrences to the instances again
+    (by title and time: neither copy holds our key) and creates nothing."""
+    ids = vtiger(world).series("alice", first_occurrence(), "Daily", 5)
+    ok(world)
+    world.store.wipe_pairs("alice")
+    world.store.wipe_cursors("alice")
+    world.clear_log()
+    ok(world)
+    assert world.google_writes() == []
+    assert {p.crm_id for p in world.pairs()} == set(ids)
+    assert len(world.g.events()) == 1 and len(world.crm.events("alice")) == 5
+
+
+def test_a_lost_reply_to_the_series_insert_makes_no_duplicate(world: World) -> None:
+    """Google applied the recurring event's insert but its reply was lost: the retry's 409
+    finds it, and the occurrences join it."""
+    vtiger(world).series("alice", first_occurrence(), "Daily", 5)
+    world.fault(
+        status=503,
+        reason="backendError",
+        count=1,
+        path_prefix="/calendar/v3/calendars/primary/events",
+        method="POST",
+        mode="apply_then_fail",
+    )
+    ok(world)
+    ok(world)
+    live = world.g.events()
+    assert len(live) == 1 and live[0]["recurrence"] == ["RRULE:FREQ=DAILY;COUNT=5"]
+    assert len(world.pairs()) == 5
+    quiet(world)

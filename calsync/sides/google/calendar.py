@@ -37,6 +37,8 @@ _LOGGER = logging.getLogger(__name__)
 BATCH_PATH = "/batch/calendar/v3"
 API = "/calendar/v3"
 NO_MAIL = {"sendUpdates": "none"}
+_SHARED_KEYS = ("summary", "description", "location", "visibility", "reminders")
+"""What an edit of all events of a CRM series changes on its recurring event."""
 
 
 def foreign(doc: GoogleEvent) -> bool:
@@ -293,8 +295,10 @@ class GoogleCalendarSide:
                     master_id,
                 )
             except AlreadyExists:
-                return None  # a recurring event deleted on Google: its id stays taken
-        elif gone(master):
+                # A retried insert whose first try was applied (its reply lost), or the id of
+                # a recurring event deleted on Google, which stays taken.
+                master = self._fetch(master_id)
+        if master is None or gone(master):
             return None
         instance_id = f"{master_id}_{_suffix(link.original)}"
         doc = self._fetch(instance_id)
@@ -315,8 +319,49 @@ class GoogleCalendarSide:
             remote = self.update(instance_id, item.with_(series=None), doc.etag)
         return remote
 
+    def _shared_edit(self, master_id: str, link: SeriesLink) -> bool:
+        """PATCH the series' shared fields (not its times) over its recurring event when the
+        CRM changed them for every occurrence; return True when it did."""
+        master = self._fetch(master_id)
+        if master is None or gone(master) or not link.whole:
+            return False
+        if list(master.recurrence or ()) != list(link.rule.lines):
+            return False  # the occurrences the CRM holds are not the whole recurring event
+        held = self._remote(master).item
+        want = link.template
+        shared = ("title", "description", "location", "visibility", "reminders")
+        if all(getattr(held, f) == getattr(want, f) for f in shared):
+            return False
+        full = event_to_google(want, patch=True, attendees=False)
+        body = {k: full[k] for k in _SHARED_KEYS if k in full}
+        headers = {"If-Match": master.etag} if master.etag else None
+        self.http.json(
+            "PATCH", self._events_path(master_id), params=NO_MAIL, json=body, headers=headers
+        )
+        return True
+
     def update(self, id: str, item: Event, etag: str | None) -> Remote[Event]:
-        """PATCH the owned fields of `item` over `id` (If-Match `etag`); never a PUT."""
+        """PATCH the owned fields of `item` over `id` (If-Match `etag`); never a PUT.
+
+        An occurrence of a CRM series that already reads as `item` needs no write (an edit of
+        all its events reached it through the recurring event); when the CRM changed every
+        occurrence alike, the recurring event is PATCHed once instead of each instance.
+        """
+        link = item.series
+        master_id = self.series_event_id(link.id) if link is not None else ""
+        if link is not None and id.startswith(f"{master_id}_"):
+            current = self._fetch(id)
+            if current is not None and not gone(current):
+                now = self._remote(current)
+                if content_hash(now.item) == content_hash(item):
+                    return now
+                if (etag is None or current.etag == etag) and self._shared_edit(master_id, link):
+                    current = self._fetch(id)
+                    if current is not None and not gone(current):
+                        now = self._remote(current)
+                        if content_hash(now.item) == content_hash(item):
+                            return now
+                        etag = current.etag
         body: dict[str, Any] = event_to_google(item, patch=True, attendees=self.sync_attendees)
         if "_" in id and item.recurrence is None:
             # An instance of a series (server ids hold "_"): it never carries a recurrence.

@@ -141,11 +141,13 @@ def _link(
     template: Event,
     lines: list[str],
     members: Sequence[tuple[Member, datetime | date]],
+    whole: bool,
 ) -> dict[str, SeriesLink]:
     rule = Recurrence(tuple(lines))
     ids = tuple(m.id for m, _ in members)
+    master = template.with_(recurrence=rule)
     return {
-        m.id: SeriesLink(series_id, rule, template.with_(recurrence=rule), original, ids)
+        m.id: SeriesLink(series_id, rule, master, original, ids, whole=whole)
         for m, original in members
     }
 
@@ -211,13 +213,18 @@ def _span_days(rec: Mapping[str, Any]) -> int | None:
         return None
 
 
+def _timeless(event: Event) -> str:
+    """Return the content hash of `event` leaving its time out."""
+    return content_hash(event.with_(when=When.dates(date(2000, 1, 1), date(2000, 1, 2))))
+
+
 def _group_key(m: Member) -> tuple[Any, ...]:
     rec = m.record
     return (
         *(" ".join(str(rec.get(f) or "").split()) for f in _COPIED),
         str(rec.get("assigned_user_id") or ""),
         _span_days(rec),
-        content_hash(m.event.with_(when=When.dates(date(2000, 1, 1), date(2000, 1, 2)))),
+        _timeless(m.event),
     )
 
 
@@ -256,7 +263,8 @@ def _certain(group: list[Member], user_tz: str) -> dict[str, SeriesLink]:
         template = _template(ordered[0].event, dates[0], tz)
     except ModelError:
         return {}
-    return _link(ordered[0].id, template, [line], [(m, m.event.when.start) for m in ordered])
+    pairs = [(m, m.event.when.start) for m in ordered]
+    return _link(ordered[0].id, template, [line], pairs, whole=True)
 
 
 # -- from vtiger's own tables ----------------------------------------------------------------
@@ -324,8 +332,9 @@ def _linked(
     # occurrence is the exception, not the rule).
     timing = _most_common(events, lambda e: _wall(e, user_tz))
     tz = _series_zone([e for e in events if _wall(e, user_tz) == _wall(timing, user_tz)], user_tz)
-    content = _most_common(
-        events, lambda e: content_hash(e.with_(when=When.dates(date(2000, 1, 1), date(2000, 1, 2))))
+    content = _most_common(events, _timeless)
+    whole = (
+        len({_timeless(e) for e in events}) == 1 and len({_wall(e, user_tz) for e in events}) == 1
     )
     dates = sorted(_local_date(e, tz) for e in events)
     first = row.recurringdate if row is not None else dates[0]
@@ -352,7 +361,7 @@ def _linked(
             start = _placed(template, day, tz)
             lines.append(_exdate(start, tz))
     pairs = [(taken[d], _placed(template, d, tz)) for d in sorted(taken)]
-    return _link(series_id, template, lines, pairs)
+    return _link(series_id, template, lines, pairs, whole)
 
 
 def _exdate(start: datetime | date, tz: str) -> str:
