@@ -257,3 +257,30 @@ def test_a_lost_reply_to_the_series_insert_makes_no_duplicate(world: World) -> N
     assert len(live) == 1 and live[0]["recurrence"] == ["RRULE:FREQ=DAILY;COUNT=5"]
     assert len(world.pairs()) == 5
     quiet(world)
+
+
+def test_with_the_tables_an_edit_after_the_first_sync_is_one_exception(db_world: World) -> None:
+    """An increment holding one edited occurrence reads its series' other members by id."""
+    world = db_world
+    ids = vtiger(world).series("alice", first_occurrence(), "Daily", 5)
+    ok(world)
+    master = the_series(world)
+    vtiger(world).ui_edit(ids[4], subject="stand-up (last)")
+    world.clear_log()
+    ok(world)
+    assert [w["method"] for w in world.google_writes()] == ["PATCH"]
+    titles = sorted(o["summary"] for o in instances(world, master["id"]))
+    assert titles == ["stand-up"] * 4 + ["stand-up (last)"]
+    quiet(world)
+
+
+def test_an_unreadable_database_falls_back_to_the_webservice(
+    google_url: str, vtiger_url: str, tmp_path: Path
+) -> None:
+    httpx.post(f"{google_url}/_emulator/reset")
+    httpx.post(f"{vtiger_url}/_emulator/reset")
+    driver = VtigerDriver(vtiger_url, db_url=f"sqlite:///{tmp_path / 'missing.db'}")
+    world = make_world(google_url, driver, tmp_path)
+    driver.series("alice", first_occurrence(), "Daily", 5)
+    ok(world)
+    assert [e["recurrence"] for e in world.g.events()] == [["RRULE:FREQ=DAILY;COUNT=5"]]

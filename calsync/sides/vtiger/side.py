@@ -429,7 +429,10 @@ class VtigerEventsSide(_VtigerSide[Event]):
             r.id: Member(r.id, self._seen[r.id], r.item) for r in cs.items if r.id in self._seen
         }
         if self.tables is not None:
-            return self._linked(members)
+            try:
+                return self._linked(members)
+            except AdapterError as err:
+                _LOGGER.warning("vtiger database unreadable, series from the webservice: %s", err)
         labels = {str(m.record.get("recurringtype") or "") for m in members.values()}
         labels &= set(SERIES_LABELS)
         if not labels:
