@@ -117,6 +117,9 @@ class GoogleCalendarSide:
         self.default_reminders: tuple[Reminder, ...] = ()
         self.page_size = page_size
         self._series: dict[str, tuple[str, str]] = {}
+        self._masters: dict[str, GoogleEvent] = {}
+        """Recurring events made for CRM series, as last read or written by this side (one
+        round): the occurrences after the first join without reading it again."""
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -283,7 +286,7 @@ class GoogleCalendarSide:
         """Return the instance `item` is as an occurrence of `link`'s recurring event, or None
         when it has to be a single event (see `create`)."""
         master_id = self.series_event_id(link.id)
-        master = self._fetch(master_id)
+        master = self._masters.get(master_id) or self._fetch(master_id)
         if master is None:
             if not link.fresh:
                 return None
@@ -300,10 +303,12 @@ class GoogleCalendarSide:
                 master = self._fetch(master_id)
         if master is None or gone(master):
             return None
+        self._masters[master_id] = master
         instance_id = f"{master_id}_{_suffix(link.original)}"
         doc = self._fetch(instance_id)
         if doc is None and list(master.recurrence or ()) != list(link.rule.lines):
             # An occurrence the CRM added to the series (its end moved): extend the rule.
+            self._masters.pop(master_id, None)
             self.http.json(
                 "PATCH",
                 self._events_path(master_id),
@@ -335,6 +340,7 @@ class GoogleCalendarSide:
         full = event_to_google(want, patch=True, attendees=False)
         body = {k: full[k] for k in _SHARED_KEYS if k in full}
         headers = {"If-Match": master.etag} if master.etag else None
+        self._masters.pop(master_id, None)
         self.http.json(
             "PATCH", self._events_path(master_id), params=NO_MAIL, json=body, headers=headers
         )
