@@ -189,6 +189,10 @@ class SeriesLink:
     fresh: bool = False
     """True when none of the occurrences is linked yet (the engine says so): only then may a
     new recurring event be made; otherwise occurrences join one that exists, or stay single."""
+    key: str | None = None
+    """The link key of the series as a whole (the engine sets it with `fresh`): the recurring
+    event made for it keeps it, and its instances read as copies of CRM items (a key of
+    `<key>@<original start>`, which no CRM id matches): never a source of new CRM items."""
 
 
 @dataclass(frozen=True, slots=True)

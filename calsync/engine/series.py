@@ -8,6 +8,10 @@ were recovered, or when the series was not certain) stay so, and a new recurring
 them would show those occurrences twice. Occurrences of a series that is linked join the
 recurring event Google already holds, or stay single when there is none.
 
+The series' link key goes along: the recurring event keeps it, so its instances are known
+as copies of CRM occurrences (an instance whose occurrence is not linked, say one outside the
+sync window that vtiger deleted, is never taken for a new Google event to copy into vtiger).
+
 Public API: `mark_fresh(actions, pairs)`. Pure: no I/O.
 """
 
@@ -16,14 +20,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from calsync.engine.actions import Action, Create, SideName
+from calsync.engine.actions import Action, Create, SideName, crm_key
 from calsync.engine.pairs import Pair
 from calsync.model import Event
 
 
 def mark_fresh(actions: Sequence[Action], pairs: Sequence[Pair]) -> list[Action]:
     """Return `actions` with each Google create of a series occurrence told whether the series
-    is fresh: none of its occurrences linked by a stored pair before this round."""
+    is fresh (none of its occurrences linked by a stored pair before this round) and the
+    series' own link key."""
     linked = {p.crm_id for p in pairs if p.crm_id and p.google_id}
     out: list[Action] = []
     for a in actions:
@@ -32,7 +37,7 @@ def mark_fresh(actions: Sequence[Action], pairs: Sequence[Pair]) -> list[Action]
             link = item.series
             if link is not None:
                 fresh = not any(m in linked for m in link.members)
-                series = dataclasses.replace(link, fresh=fresh)
+                series = dataclasses.replace(link, fresh=fresh, key=crm_key(link.id))
                 a = dataclasses.replace(a, item=item.with_(series=series))
         out.append(a)
     return out

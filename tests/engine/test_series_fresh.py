@@ -40,6 +40,12 @@ def test_a_series_with_no_linked_occurrence_is_fresh() -> None:
     ]
 
 
+def test_the_series_gets_its_own_link_key() -> None:
+    (a,) = mark_fresh([occurrence("18x2")], [])
+    assert isinstance(a, Create) and isinstance(a.item, Event) and a.item.series is not None
+    assert a.item.series.key == "c.18x1"
+
+
 def test_a_series_with_a_linked_occurrence_is_not() -> None:
     linked = Pair("alice", Kind.EVENT, "c.18x3", "18x3", "single3")
     assert fresh(mark_fresh([occurrence("18x1"), occurrence("18x2")], [linked])) == [False, False]

@@ -285,3 +285,20 @@ def test_an_unreadable_database_falls_back_to_the_webservice(
     driver.series("alice", first_occurrence(), "Daily", 5)
     ok(world)
     assert [e["recurrence"] for e in world.g.events()] == [["RRULE:FREQ=DAILY;COUNT=5"]]
+
+
+def test_an_instance_whose_occurrence_vtiger_deleted_unseen_is_not_copied_back(
+    world: World,
+) -> None:
+    """The recurring event holds occurrences beyond the sync window; one of them deleted in
+    vtiger before it came into the window is not made again in vtiger from Google's copy."""
+    world.prefs(days_future=3)
+    ids = vtiger(world).series("alice", first_occurrence(), "Daily", 6)
+    ok(world)
+    assert len(world.pairs()) < 6
+    world.crm.delete_event("alice", ids[4])
+    world.prefs(days_future=30)
+    ok(world)
+    ok(world)
+    assert sorted(r.id for r in world.crm.events("alice")) == sorted(ids[:4] + ids[5:])
+    assert {p.crm_id for p in world.pairs()} == set(ids[:4] + ids[5:])

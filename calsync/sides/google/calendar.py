@@ -143,7 +143,17 @@ class GoogleCalendarSide:
                 default_tz=self.default_tz,
                 default_reminders=self.default_reminders,
             )
+        if key is None and doc.recurring_event_id and doc.original_start_time is not None:
+            key = self._occurrence_key(doc)
         return Remote(str(doc.id), doc.etag or "", event, key, doc.recurring_event_id)
+
+    def _occurrence_key(self, doc: GoogleEvent) -> str | None:
+        """Return `<series key>@<original start>` for an instance of a recurring event made
+        for a CRM series: a copy of a CRM occurrence, whichever record it is."""
+        private = (doc.extended_properties.private if doc.extended_properties else None) or {}
+        mark = private.get(series_property(self.namespace))
+        _, sep, suffix = str(doc.id or "").rpartition("_")
+        return f"{mark}@{suffix}" if mark and sep and suffix else None
 
     def _doc(self, raw: Any, what: str) -> GoogleEvent:
         """Return `raw` as an event; InvalidItem when it is not one (our parsing boundary)."""
@@ -291,7 +301,8 @@ class GoogleCalendarSide:
             if not link.fresh:
                 return None
             body = event_to_google(link.template, event_id=master_id, attendees=False)
-            body["extendedProperties"] = {"private": {series_property(self.namespace): link.id}}
+            mark = link.key or link.id
+            body["extendedProperties"] = {"private": {series_property(self.namespace): mark}}
             try:
                 master = self._doc(
                     self.http.json("POST", self._events_path(), params=NO_MAIL, json=body),
