@@ -279,6 +279,7 @@ class AccountService:
         self.store.add_log(LogEntry(name, utcnow(), "link", message=f"linked {email}"))
         self.store.commit()
         _LOGGER.info("%s linked Google account %s", name, email)
+        self._channels(name)
         replaced = old.google_email if old is not None and old.google_email != email else None
         return LinkResult(email, replaced)
 
@@ -291,6 +292,7 @@ class AccountService:
             LogEntry(name, utcnow(), "link", message=N_("linked from the command line"))
         )
         self.store.commit()
+        self._channels(name)
 
     # -- the user's choices ------------------------------------------------------------------
 

@@ -189,12 +189,15 @@ class PushService:
             self._stop_all(name, channels, done)
             return done
         now = self.now()
+        link = self.store.get_link(name)
+        connected = link.connected_at if link is not None else now
         for channel in channels:
             if channel.calendar not in wanted:
                 self._stop(name, channel, done)
         for calendar in wanted:
             mine = [c for c in channels if c.calendar == calendar]
-            live = [c for c in mine if c.expires_at > now]
+            # A channel opened before the current link watches the account linked before.
+            live = [c for c in mine if c.expires_at > now and c.created_at >= connected]
             keep = max(live, key=lambda c: c.expires_at) if live else None
             if keep is None or self._due(keep, now):
                 if self._open(name, calendar, done) is None:

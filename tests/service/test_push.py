@@ -197,3 +197,26 @@ def test_a_notification_needs_the_channel_id_and_its_token(env: dict[str, Any]) 
     assert queued == []
     assert push.notified(channel.id, token, "exists", channel.resource_id) is Notice.QUEUED
     assert queued == ["alice"]
+
+
+def test_linking_opens_a_channel_and_a_new_account_replaces_it(
+    env: dict[str, Any], tmp_path: Path
+) -> None:
+    """A new link opens its channel at once; linking another account stops the old
+    account's channel and opens one on the new account's calendar."""
+    store: Store = env["store"]
+    store.delete_link("alice")
+    push = _push(env)
+    crm = LocalCrm(f"sqlite:///{tmp_path / 'crm.db'}")
+    backend = LocalBackend(crm)
+    settings = AppSettings(store, Settings(data_dir=tmp_path), backend)
+    accounts = AccountService(store, backend, FakeGoogle(), settings, lock_wait=0, push=push)
+    first = httpx.post(f"{env['url']}/_emulator/accounts/alice@example.com/tokens", json={})
+    accounts.link_token("alice", first.json()["refresh_token"], "alice@example.com")
+    assert [c["account"] for c in _emulated(env)] == ["alice@example.com"]
+
+    other = httpx.post(f"{env['url']}/_emulator/accounts", json={"email": "al@example.com"})
+    accounts.link_token("alice", other.json()["refresh_token"], "al@example.com")
+    assert [c["account"] for c in _emulated(env)] == ["al@example.com"]
+    assert len(store.channels("alice")) == 1
+    crm.close()
