@@ -17,7 +17,14 @@ from calsync.engine.caps import Caps
 from calsync.errors import ConfigError
 from calsync.files import private_dir
 from calsync.quota import Budget, BudgetAlert, RateLimiter
-from calsync.service import AccountService, Application, AppSettings, RoundMetrics, SyncService
+from calsync.service import (
+    AccountService,
+    Application,
+    AppSettings,
+    PushService,
+    RoundMetrics,
+    SyncService,
+)
 from calsync.sides.crm import CrmBackend, backend_from_settings
 from calsync.sides.google.account import GoogleAccountClient
 from calsync.sides.google.factory import GoogleSettings
@@ -113,6 +120,13 @@ def build(settings: Settings | None = None) -> App:
     metrics = RoundMetrics()
     caps = Caps(settings.max_occurrences_per_series, settings.max_occurrences_per_round)
     rounds = SyncService(store, crm, google_now, budget=budget, metrics=metrics, caps=caps)
-    accounts = AccountService(store, crm, GoogleAccountClient(), app_settings)
-    application = Application(rounds, accounts, app_settings, metrics, store)
+    push = PushService(
+        store,
+        google_now,
+        public_url=settings.public_url,
+        budget=budget,
+        connections=rounds.connections,
+    )
+    accounts = AccountService(store, crm, GoogleAccountClient(), app_settings, push=push)
+    application = Application(rounds, accounts, app_settings, metrics, store, push)
     return App(settings, store, crm, rounds, application)

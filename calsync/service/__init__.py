@@ -8,6 +8,8 @@
 - `google`: the Google account calls the layer needs, as a protocol (`GoogleAccounts`).
 - `usage`: Google API calls per quota day, API and user, against the budgets
   (`UsageService`, `Usage`; the budgets' value types `Api` and `Limits`).
+- `push`: Google watch channels per synced calendar and the notifications they bring
+  (`PushService`, `Notice`, `Maintenance`).
 - `application`: all of it assembled (`Application`).
 """
 
@@ -23,6 +25,7 @@ from calsync.service.accounts import (
 from calsync.service.application import Application
 from calsync.service.google import GoogleAccounts, ListEntry
 from calsync.service.metrics import RoundMetrics
+from calsync.service.push import Maintenance, Notice, PushService
 from calsync.service.rounds import RoundService, SyncService, UserReport, UserStatus
 from calsync.service.settings import (
     VTIGER_CALLBACK,
@@ -50,7 +53,10 @@ __all__ = [
     "Limits",
     "LinkResult",
     "ListEntry",
+    "Maintenance",
     "NotConfigured",
+    "Notice",
+    "PushService",
     "RoundMetrics",
     "RoundService",
     "SettingsRefused",

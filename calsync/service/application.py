@@ -1,7 +1,7 @@
 """The application layer assembled: what the web app and the job runners are handed.
 
-Public API: `Application` (rounds, accounts, settings, metrics, usage, and the store for
-sign-in).
+Public API: `Application` (rounds, accounts, settings, metrics, usage, push notifications,
+and the store for sign-in).
 The composition root (`calsync.wiring`) builds one; nothing here builds anything.
 """
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from calsync.service.accounts import AccountService
 from calsync.service.metrics import RoundMetrics
+from calsync.service.push import PushService
 from calsync.service.rounds import RoundService
 from calsync.service.settings import AppSettings
 from calsync.service.usage import UsageService
@@ -30,6 +31,8 @@ class Application:
     store: Store
     """For sign-in and the session key only (`calsync.web.security`); everything else goes
     through the services."""
+    push: PushService | None = None
+    """Google's push notifications: the channels, and the check of each notification."""
 
     @property
     def usage(self) -> UsageService:

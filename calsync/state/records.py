@@ -1,7 +1,8 @@
 """What the state store hands out besides the engine's types: users, links, runs; its errors.
 
 Public API: `UserRecord`, `Role`, `GoogleLink`, `LinkStatus`, `SyncRun`, `SettingInfo`,
-`SettingKey`, `LockInfo`, and the errors `StoreError`, `UnknownUser`, `UserExists`, `UserBusy`.
+`SettingKey`, `LockInfo`, `PushChannel`, and the errors `StoreError`, `UnknownUser`,
+`UserExists`, `UserBusy`.
 """
 
 from __future__ import annotations
@@ -140,3 +141,18 @@ class LockInfo:
     owner: str
     acquired_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PushChannel:
+    """A Google watch channel open on one of a user's calendars (its token is kept hashed)."""
+
+    id: str
+    user: str
+    calendar: str
+    """The calendar as the user's preferences name it (`primary` or an id)."""
+    resource_id: str
+    """Google's id of the watched resource, needed to stop the channel."""
+    token_hash: str = field(repr=False)
+    expires_at: datetime
+    created_at: datetime

@@ -38,6 +38,7 @@ from calsync.state import tables as t
 from calsync.state.accounts import AccountsMixin
 from calsync.state.activity import ActivityMixin, conflict_row, log_row
 from calsync.state.base import upsert
+from calsync.state.channels import ChannelsMixin
 from calsync.state.crypto import Secrets
 from calsync.state.locks import Locker, lock_owner, locker_for
 from calsync.state.migrate import make_engine
@@ -118,7 +119,7 @@ def _pair_row(pair: Pair) -> dict[str, Any]:
     }
 
 
-class Store(AccountsMixin, ActivityMixin, SessionsMixin):
+class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin):
     """The state database; implements `calsync.engine.store.PairStore`."""
 
     def __init__(

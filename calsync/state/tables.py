@@ -216,3 +216,19 @@ oauth_states = sa.Table(
     sa.Column("user_name", NAME, sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
 )
+
+push_channels = sa.Table(
+    "push_channels",
+    metadata,
+    # A Google `events.watch` channel on one of a user's calendars: notifications name it.
+    sa.Column("channel_id", sa.String(64), primary_key=True),
+    sa.Column("user_name", NAME, sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("calendar_id", NAME, nullable=False),
+    sa.Column("resource_id", NAME, nullable=False),
+    # sha256 of the channel's token, which Google echoes in every notification: a copy of
+    # the database cannot forge one.
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "user_name"),
+)
