@@ -26,7 +26,8 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time as clock_time, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from enum import StrEnum
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo

@@ -17,7 +17,9 @@ from calsync.engine.caps import Caps
 from calsync.errors import ConfigError
 from calsync.files import private_dir
 from calsync.quota import Budget, BudgetAlert, RateLimiter
+from calsync.model import utcnow
 from calsync.service import AccountService, Application, AppSettings, RoundMetrics, SyncService
+from calsync.service.waits import BudgetWaits
 from calsync.sides.crm import CrmBackend, backend_from_settings
 from calsync.sides.google.account import GoogleAccountClient
 from calsync.sides.google.factory import GoogleSettings
@@ -112,7 +114,10 @@ def build(settings: Settings | None = None) -> App:
 
     metrics = RoundMetrics()
     caps = Caps(settings.max_occurrences_per_series, settings.max_occurrences_per_round)
-    rounds = SyncService(store, crm, google_now, budget=budget, metrics=metrics, caps=caps)
+    waits = BudgetWaits(store, app_settings.budgets, utcnow)
+    rounds = SyncService(
+        store, crm, google_now, budget=budget, metrics=metrics, caps=caps, waits=waits
+    )
     accounts = AccountService(store, crm, GoogleAccountClient(), app_settings)
     application = Application(rounds, accounts, app_settings, metrics, store)
     return App(settings, store, crm, rounds, application)

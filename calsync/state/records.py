@@ -1,7 +1,8 @@
 """What the state store hands out besides the engine's types: users, links, runs; its errors.
 
 Public API: `UserRecord`, `Role`, `GoogleLink`, `LinkStatus`, `SyncRun`, `SettingInfo`,
-`SettingKey`, `LockInfo`, `BudgetWait`, `AlertRecord`, and the errors `StoreError`, `UnknownUser`, `UserExists`, `UserBusy`.
+`SettingKey`, `LockInfo`, `BudgetWait`, `AlertRecord`, and the errors `StoreError`,
+`UnknownUser`, `UserExists`, `UserBusy`.
 """
 
 from __future__ import annotations
