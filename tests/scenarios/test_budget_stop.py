@@ -56,7 +56,7 @@ def google_writes(world: World) -> int:
 
 def assert_all_synced_once(world: World) -> None:
     """Every CRM event is on Google exactly once and linked by one pair in good standing."""
-    summaries = [e.get("summary") for e in world.g.events()]
+    summaries = [str(e.get("summary")) for e in world.g.events()]
     assert sorted(summaries) == sorted(f"Visit {n}" for n in range(EVENTS))
     pairs = world.pairs(Kind.EVENT)
     assert len(pairs) == EVENTS
