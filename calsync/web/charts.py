@@ -47,10 +47,11 @@ def usage_chart(usage: Usage, gettext: Callable[[str], str]) -> str:
         dots_size=2,
         x_label_rotation=0,
         show_minor_x_labels=False,
-        x_labels_major_every=max(1, len(usage.days) // 6),
+        x_labels_major_every=max(1, len(usage.days) // 5),
         legend_at_bottom=True,
         include_x_axis=True,
         truncate_legend=-1,
+        truncate_label=-1,
         title=gettext("Google API calls per quota day"),
     )
     chart.x_labels = [d.day.isoformat() for d in usage.days]
