@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from calsync.engine.pairs import Kind, PairStatus
-from calsync.model import Event, When
+from calsync.model import Event, Task, When
 from calsync.quota import Api, Backoff, Budget, Limits, day_of
 from calsync.service import SyncService, UserReport, UserStatus
 from calsync.sides.google.factory import GoogleSettings
@@ -136,3 +136,36 @@ def test_stop_then_resume_on_the_next_quota_day(world: World) -> None:
     assert resumed.api_calls == 4
     assert_all_synced_once(world)
     assert world.store.calls_on(day_of(clock.now), "alice", Api.CALENDAR) == 4
+
+
+def test_a_spent_tasks_budget_leaves_the_calendar_syncing(world: World) -> None:
+    """The Tasks API's budget is its own: once it stops the to-dos, events still travel on
+    later rounds while the to-dos wait; a raised Tasks budget brings every to-do over once."""
+    clock = Clock(EVENING)
+    world.now = EVENING
+    world.prefs(tasklist="@default")
+    for n in range(4):
+        world.crm.add_task("alice", Task(f"To-do {n}"))
+    service, budget = budgeted(world, clock, Limits(project=1000, user=100))
+    budget.limits[Api.TASKS] = Limits(project=1000, user=3)
+    report = service.sync_user("alice")
+    assert report.status is UserStatus.WAITING, report.message
+    assert "3 tasks API calls" in report.message
+    (wait,) = world.store.budget_waits("alice")
+    assert (wait.api, wait.stopped_in) == ("tasks", "task:@default")
+    synced = len(world.g.tasks())
+    assert 0 < synced < 4
+
+    crm_events(world, EVENING)
+    clock.now += timedelta(minutes=10)
+    world.clear_log()
+    again = service.sync_user("alice")
+    assert again.status is UserStatus.WAITING
+    assert again.total("google").created == EVENTS
+    assert not [r for r in world.requests() if "/tasks/" in r["path"]]
+    assert len(world.g.tasks()) == synced
+
+    budget.limits[Api.TASKS] = Limits(project=1000, user=50)
+    assert service.sync_user("alice").status is UserStatus.OK
+    assert sorted(t["title"] for t in world.g.tasks()) == [f"To-do {n}" for n in range(4)]
+    assert len(world.pairs(Kind.TASK)) == 4
