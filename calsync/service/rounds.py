@@ -144,7 +144,7 @@ def _until_spent(tally: _CallTally, run: Callable[[], T]) -> T | None:
         return run()
     except BudgetSpent:
         if not tally.spent:
-            raise  # not this round's budget (e.g. a test's own): fail as any error does
+            raise  # a refusal the tally never saw is not this round's stop: fail as usual
         return None
 
 
