@@ -229,3 +229,13 @@ def test_no_email_without_a_server(store: Store) -> None:
     assert not any(a.emailed for a in alerts.today())
     assert day_of(MORNING) == date(2026, 3, 2)
     assert day_of(MORNING + timedelta(hours=14)) == date(2026, 3, 3)
+
+
+def test_starttls_is_required_when_chosen(store: Store, smtp: SmtpServer) -> None:
+    """With STARTTLS chosen, a server that does not offer it gets nothing (no password sent
+    in clear); the error says why."""
+    alerts = AlertService(store)
+    configure(alerts, smtp.port, security="starttls")
+    with pytest.raises(MailError, match=r"(?i)starttls"):
+        alerts.send_test()
+    assert smtp.messages == [] and smtp.logins == []
