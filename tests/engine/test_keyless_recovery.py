@@ -18,7 +18,7 @@ from calsync.engine.intents import intent_hash
 from calsync.engine.memstore import Crash, MemoryStore
 from calsync.engine.pairs import Kind, PairStatus
 from calsync.errors import TransientError
-from calsync.model import TaskStatus
+from calsync.model import Event, TaskStatus
 from calsync.prefs import Prefs, Winner
 from calsync.sides.memory import MemorySide
 from tests.engine.helpers import World, make_event, make_task
@@ -173,5 +173,5 @@ def test_an_adopted_copy_edited_before_the_next_round_keeps_the_edit() -> None:
     w.sync()
     w.sync()
     (g,) = w.items(w.google)
-    assert g.description == "agenda attached"
+    assert isinstance(g, Event) and g.description == "agenda attached"
     assert len(w.crm.live()) == 1 and len(w.pairs()) == 1
