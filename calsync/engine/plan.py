@@ -37,6 +37,7 @@ from calsync.engine.intents import adopt
 from calsync.engine.moves import Arrival
 from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.policy import PlanContext, project, writes
+from calsync.engine.series import mark_fresh
 from calsync.errors import CalsyncError
 from calsync.model import Event, Item
 from calsync.prefs import Prefs
@@ -204,7 +205,7 @@ def plan(
             continue  # neither side listed it: nothing to decide
         actions.extend(plan_pair(ctx, row, v[CRM], v[GOOGLE]))
     actions.extend(_plan_loose(ctx, loose[CRM], loose[GOOGLE]))
-    return Plan(actions)
+    return Plan(mark_fresh(actions, pairs))
 
 
 def _reread(p: Pair, side: SideName, cs: ChangeSet[Any]) -> bool:

