@@ -8,6 +8,7 @@ or added in the CRM reaches Google as that instance of the series.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from calsync.model import Event, Override, Recurrence, When, content_hash
 from calsync.service import UserStatus
 from calsync.sides.base import Remote
 from calsync.sides.google.mapping import event_from_google
-from tests.scenarios.drivers import LocalDriver
+from tests.scenarios.drivers import LocalDriver, VtigerDriver
 from tests.scenarios.world import World
 
 ROME = ZoneInfo("Europe/Rome")
@@ -364,4 +365,52 @@ def test_a_series_moved_in_time_in_the_crm_leaves_no_orphan_exception_on_google(
     assert [datetime.fromisoformat(t).astimezone(ROME).hour for _, t in shown_on_google] == [10] * 3
     assert {s for s, _ in shown_on_google} == {"weekly review"}
     assert only_event(local).item.overrides == ()
+    quiet(world)
+
+
+def test_this_and_following_of_a_vtiger_series_converges(world: World) -> None:
+    """A series made in vtiger's UI reaches Google as one recurring event; split there from
+    its 4th occurrence, vtiger keeps its first three records and gets the last two as the
+    new series' occurrences: five records, no loss, nothing twice; later rounds are quiet."""
+    if not isinstance(world.crm, VtigerDriver):
+        pytest.skip("vtiger's series: one record per occurrence")
+    day = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    world.crm.series(
+        "alice",
+        {"subject": "stand-up", "date_start": day, "time_start": "08:00:00", "due_date": day,
+         "time_end": "08:30:00", "duration_hours": "0", "duration_minutes": "30",
+         "visibility": "Public"},
+        "Daily",
+        5,
+    )  # fmt: skip
+    world.sync()
+    (master,) = [e for e in world.g.events() if e.get("recurrence")]
+    r = world.g.http.get(
+        f"{world.google_url}/calendar/v3/calendars/primary/events/{master['id']}/instances",
+        headers={"Authorization": f"Bearer {world.g.access_token}"},
+    )
+    fourth = datetime.fromisoformat(r.json()["items"][3]["start"]["dateTime"])
+    until = (fourth - timedelta(seconds=1)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    world.g.patch(master["id"], {"recurrence": [f"RRULE:FREQ=DAILY;UNTIL={until}"]})
+    world.g.insert(
+        {
+            "summary": "stand-up (new room)",
+            "extendedProperties": master.get("extendedProperties", {}),
+            "start": {"dateTime": fourth.isoformat(), "timeZone": master["start"]["timeZone"]},
+            "end": {
+                "dateTime": (fourth + timedelta(minutes=30)).isoformat(),
+                "timeZone": master["start"]["timeZone"],
+            },
+            "recurrence": ["RRULE:FREQ=DAILY;COUNT=2"],
+        }
+    )
+    rep = world.sync()
+    assert rep.status is UserStatus.OK, rep.message
+    records = sorted(
+        (r.item.when.start, r.item.title)
+        for r in world.crm.events("alice")
+        if isinstance(r.item.when.start, datetime)
+    )
+    assert [t for _, t in records] == ["stand-up"] * 3 + ["stand-up (new room)"] * 2
+    assert [(b - a).days for (a, _), (b, _) in pairwise(records)] == [1] * 4
     quiet(world)

@@ -38,6 +38,7 @@ from calsync.sides.google.mapping import (
     event_from_google,
     event_id_for,
     event_to_google,
+    made_by_calsync,
     series_property,
 )
 from calsync.sides.google.moves import get_in, locate
@@ -185,6 +186,10 @@ class GoogleCalendarSide:
     def _occurrence_key(self, doc: GoogleEvent) -> str | None:
         """Return `<series key>@<original start>` for an instance of a recurring event made
         for a CRM series: a copy of a CRM occurrence, whichever record it is."""
+        if not made_by_calsync(doc.recurring_event_id or ""):
+            # The mark copied onto a series Google made (a "this and following" split of
+            # ours): its occurrences are new events of the user's, not copies of CRM records.
+            return None
         private = (doc.extended_properties.private if doc.extended_properties else None) or {}
         mark = private.get(series_property(self.namespace))
         _, sep, suffix = str(doc.id or "").rpartition("_")
