@@ -226,7 +226,8 @@ def sync_user(round_: RoundContext) -> RoundResult:
     result.full = crm_cs.full or google_cs.full
     for side, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
         _note_unreadable(side, cs, env, result)
-    # Pairs of other calendars are none of this round's business (their copies live elsewhere).
+    # Pairs of other calendars are none of this round's business (their copies live
+    # elsewhere), but for an event that moved here from one of them (calsync.engine.moves).
     every = store.pairs(user, kind)
     pairs = [p for p in every if p.scope == round_.scope]
     others = [p for p in every if p.scope != round_.scope]
