@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -164,6 +164,38 @@ class Recurrence:
 
 
 @dataclass(frozen=True, slots=True)
+class SeriesLink:
+    """Where an event stands in a series its CRM keeps as one record per occurrence (vtiger).
+
+    Set by a CRM side that recovered the series, for the other side to write the occurrences
+    as one recurring event; never part of the content (it is not in `content_hash`).
+    """
+
+    id: str
+    """The series' id on the CRM side (the id of its first occurrence's record)."""
+    rule: Recurrence
+    """The series' rule, with an EXDATE for each occurrence the rule places but the CRM lacks;
+    expanded in `template.when.tz` from `template.when.start`."""
+    template: Event
+    """The series as one event: its first occurrence as the rule places it, with the content
+    the occurrences share (an occurrence that differs from it is an exception)."""
+    original: datetime | date
+    """This occurrence's start as the rule places it (RFC 5545 RECURRENCE-ID)."""
+    members: tuple[str, ...] = ()
+    """The CRM ids of every occurrence the CRM still holds."""
+    whole: bool = False
+    """True when every one of those occurrences holds the template's content and time of day:
+    a change of the template is then an edit of all events, for the series as a whole."""
+    fresh: bool = False
+    """True when none of the occurrences is linked yet (the engine says so): only then may a
+    new recurring event be made; otherwise occurrences join one that exists, or stay single."""
+    key: str | None = None
+    """The link key of the series as a whole (the engine sets it with `fresh`): the recurring
+    event made for it keeps it, and its instances read as copies of CRM items (a key of
+    `<key>@<original start>`, which no CRM id matches): never a source of new CRM items."""
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """A calendar event as both sides should see it."""
 
@@ -178,12 +210,60 @@ class Event:
     reminders: tuple[Reminder, ...] = ()
     attendees: tuple[Attendee, ...] = ()
     recurrence: Recurrence | None = None
+    overrides: tuple[Override, ...] = ()
+    """A series' exceptions (moved, edited or cancelled occurrences), one per original start;
+    empty for a single event and for a series without exceptions."""
     updated: datetime | None = field(default=None, compare=False)
     """Last modification time on the side it was read from; never part of the content."""
+    series: SeriesLink | None = field(default=None, compare=False)
+    """The series this single event is one occurrence of, when its CRM keeps series as one
+    record per occurrence and the series was recovered; never part of the content."""
 
     def with_(self, **changes: Any) -> Event:
         """Return a copy with `changes` applied."""
         return replace(self, **changes)
+
+    def with_overrides(self, fn: Callable[[Event], Event]) -> Event:
+        """Return a copy with `fn` applied to the event of every override (cancellations kept)."""
+        if not self.overrides:
+            return self
+        return replace(
+            self,
+            overrides=tuple(
+                o if o.event is None else Override(o.original_start, fn(o.event))
+                for o in self.overrides
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """One occurrence of a series that differs from what its rule makes: RFC 5545's
+    RECURRENCE-ID. It is keyed by the occurrence's original start, never by where it now is,
+    so a moved occurrence stays one occurrence of its series on every side."""
+
+    original_start: datetime | date
+    """Where the rule puts the occurrence: an instant (kept in UTC) for a timed series, a date
+    for an all-day one."""
+    event: Event | None = None
+    """The occurrence as it now is (moved or edited; never itself recurring), or None when it
+    is cancelled."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.original_start, datetime):
+            if self.original_start.tzinfo is None:
+                raise ModelError("an override's original start must carry a time zone")
+            object.__setattr__(self, "original_start", self.original_start.astimezone(UTC))
+        if self.event is not None and (self.event.recurrence or self.event.overrides):
+            raise ModelError("an occurrence of a series cannot recur itself")
+
+    @property
+    def cancelled(self) -> bool:
+        return self.event is None
+
+    def ident(self) -> str:
+        """Return the original start as text (UTC instant or date): the override's identity."""
+        return self.original_start.isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +288,9 @@ class Task:
 
 Item = Event | Task
 
-# Fields that are metadata, never content.
-_VOLATILE = frozenset({"updated"})
+# Fields that are metadata, never content. An event without overrides hashes as it did
+# before series had them, so the hashes stored for existing pairs stay valid.
+_VOLATILE = frozenset({"updated", "series"})
 
 
 def _plain(value: Any) -> Any:
@@ -225,6 +306,14 @@ def _plain(value: Any) -> Any:
         items = [_plain(v) for v in value]
         # Order of reminders and attendees carries no meaning on either side.
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, Override):
+        return {"original_start": value.ident(), "event": _plain(value.event)}
+    if isinstance(value, Event):
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in fields(value)
+            if f.name not in _VOLATILE and not (f.name == "overrides" and not value.overrides)
+        }
     if isinstance(value, Reminder | Attendee):
         return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, str):
@@ -239,7 +328,11 @@ def content_hash(item: Item, ignore: Iterable[str] = ()) -> str:
     a round trip through that side is not seen as a change.
     """
     skip = _VOLATILE | set(ignore)
-    doc = {f.name: _plain(getattr(item, f.name)) for f in fields(item) if f.name not in skip}
+    doc = {
+        f.name: _plain(getattr(item, f.name))
+        for f in fields(item)
+        if f.name not in skip and not (f.name == "overrides" and not getattr(item, f.name))
+    }
     doc["kind"] = type(item).__name__
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -254,6 +347,8 @@ def as_dict(item: Item) -> dict[str, Any]:
     """Return a JSON-ready form of `item` (for the conflict log and the web pages)."""
     doc: dict[str, Any] = {}
     for f in fields(item):
+        if f.name == "series":
+            continue  # a reading aid for writing series, not part of the item
         value = getattr(item, f.name)
         # Text is kept exactly (the hash normalises whitespace, the log must not).
         doc[f.name] = value if isinstance(value, str) else _plain(value)

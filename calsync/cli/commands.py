@@ -278,19 +278,25 @@ def create_admin(name: str, password: str | None) -> None:
 @reported
 def serve(host: str, port: int) -> None:
     """Serve the web UI with the in-process scheduler, or, with a broker, the beat that
-    enqueues every user's round for the Celery workers."""
+    enqueues every user's round for the Celery workers; with CALSYNC_PUBLIC_URL, Google's
+    push notifications queue the user's round on either."""
+    from calsync.jobs import enqueue_user_sync
     from calsync.jobs.scheduler import Scheduler
     from calsync.web.serve import serve_web
 
     app = build()
     settings = app.settings
+    push = app.application.push
+    if push is not None:
+        push.use_queue(enqueue_user_sync)
     runner: Scheduler | Beat
     if settings.broker_url:
         from calsync.jobs.celery_app import Beat, CeleryQueue
 
-        runner = Beat(CeleryQueue.for_settings(settings), app.store, settings.sync_interval)
+        queue = CeleryQueue.for_settings(settings)
+        runner = Beat(queue, app.store, settings.sync_interval, push=push)
     else:
-        runner = Scheduler(app.service, settings.sync_interval)
+        runner = Scheduler(app.service, settings.sync_interval, push=push)
     runner.start()
     try:
         serve_web(app.application, host, port)

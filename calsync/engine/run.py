@@ -33,6 +33,7 @@ from calsync.engine.actions import (
 )
 from calsync.engine.caps import Capped, Caps, cap
 from calsync.engine.filters import prefs_fingerprint
+from calsync.engine.moves import arrivals, departures
 from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.plan import (
     MassDeleteBlocked,
@@ -47,6 +48,7 @@ from calsync.engine.plan import (
 from calsync.engine.store import LogEntry, PairStore
 from calsync.errors import (
     AuthError,
+    BudgetSpent,
     CalsyncError,
     InvalidSyncToken,
     LeaseLost,
@@ -224,12 +226,24 @@ def sync_user(round_: RoundContext) -> RoundResult:
     result.full = crm_cs.full or google_cs.full
     for side, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
         _note_unreadable(side, cs, env, result)
-    # Pairs of other calendars are none of this round's business (their copies live elsewhere).
-    pairs = [p for p in store.pairs(user, kind) if p.scope == round_.scope]
+    # Pairs of other calendars are none of this round's business (their copies live
+    # elsewhere), but for an event that moved here from one of them (calsync.engine.moves).
+    every = store.pairs(user, kind)
+    pairs = [p for p in every if p.scope == round_.scope]
+    others = [p for p in every if p.scope != round_.scope]
     try:
-        actions = plan(crm_cs, google_cs, pairs, ctx).actions
+        actions = plan(crm_cs, google_cs, pairs, ctx, others).actions
+        # Events moved between the user's calendars are followed, never deleted and re-made.
+        try:
+            actions = arrivals(actions, ctx, round_.google)
+        except QuotaError as stop:
+            raise _Stop from stop
         reads: Reads = {}
         actions, failed = _resolve(actions, ctx, env, round_.limits.resolve_passes, reads)
+        try:
+            actions = departures(actions, round_.google)
+        except QuotaError as stop:
+            raise _Stop from stop
         if not force:
             for name, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
                 check_emptied(cs, name, pairs, ctx, _copies(reads, name))
@@ -494,6 +508,10 @@ def _failed(
     """
     if isinstance(err, AuthError | LeaseLost | ResolveIncomplete):
         raise err
+    if isinstance(err, BudgetSpent):
+        # Our own budget refused the call before it was made: nothing of this item happened,
+        # so it is not parked (no attempt spent); the round stops and a later one does it.
+        raise _Stop from err
     msg = f"{type(err).__name__}: {err}"
     result.side(side or SideName.CRM).errors += 1
     result.errors.append(f"{action.key}: {msg}")

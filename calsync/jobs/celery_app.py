@@ -33,7 +33,7 @@ from celery import Celery, Task
 
 from calsync.config import Settings
 from calsync.errors import ConfigError
-from calsync.service import SyncService, UserStatus
+from calsync.service import PushService, SyncService, UserStatus
 from calsync.state.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -186,12 +186,21 @@ def running_queue() -> CeleryQueue | None:
 
 
 class Beat:
-    """A thread enqueuing every due user's round at start, then every `interval` seconds."""
+    """A thread enqueuing every due user's round at start, then every `interval` seconds;
+    with `push`, it keeps the push channels up after each time, as the scheduler does."""
 
-    def __init__(self, queue: CeleryQueue, store: Store, interval: float) -> None:
+    def __init__(
+        self,
+        queue: CeleryQueue,
+        store: Store,
+        interval: float,
+        *,
+        push: PushService | None = None,
+    ) -> None:
         self.queue = queue
         self.store = store
         self.interval = interval
+        self.push = push
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="calsync-beat", daemon=True)
 
@@ -217,6 +226,24 @@ class Beat:
                 _LOGGER.info("beat: %d round jobs sent", sent)
             except Exception:  # a broker or database hiccup: try again next time
                 _LOGGER.exception("beat: enqueuing failed")
+            self._maintain()
             # Jitter is not needed here: the workers spread the jobs over time.
             if self._stop.wait(self.interval):
                 return
+
+    def _maintain(self) -> None:
+        if self.push is None:
+            return
+        try:
+            done = self.push.maintain_all()
+        except Exception:  # Google or the database: channels are tried again next time
+            _LOGGER.exception("maintaining push channels failed")
+            return
+        if done.opened or done.renewed or done.stopped or done.failed:
+            _LOGGER.info(
+                "push channels: %d opened, %d renewed, %d stopped, %d failed",
+                done.opened,
+                done.renewed,
+                done.stopped,
+                done.failed,
+            )

@@ -1,31 +1,30 @@
-"""The embedded scheduler: a thread that runs a round for every linked user at an interval.
+"""The embedded scheduler: a thread that runs a round for every linked user at an interval,
+and another that runs the rounds asked for in between (a Google push notification).
 
 Rounds of one user never overlap (the service takes the user's lock); a manual "sync now"
 arriving during a scheduled round is answered "busy" and its edits are picked up next round.
-`request(user)` asks for one user's round at once (e.g. on a push notification); it runs in
-the scheduler's thread, and a user whose round is running elsewhere is tried again a little
-later.
+A requested round that finds its user busy is tried again a little later, since the running
+round may have read Google before the change it was asked for.
 
-Public API: `Scheduler(service, interval)` with `start`, `stop`, `request`;
+Public API: `Scheduler(service, interval=..., push=...)` with `start`, `stop`, `request`;
 `running_scheduler()`, the one started in this process (for `calsync.jobs.enqueue_user_sync`).
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import random
 import threading
 import time
 
-from calsync.service import SyncService, UserReport, UserStatus
+from calsync.service import PushService, SyncService, UserStatus
 
 _LOGGER = logging.getLogger(__name__)
 
-BUSY_RETRY_SECONDS = 2.0
-"""How long a requested round waits before it is tried again when the user was busy."""
-BUSY_RETRIES = 30
-"""How many times a requested round is tried again before the next scheduled one takes over."""
-
+BUSY_RETRY = 2.0
+"""Seconds before a requested round that found its user busy is tried again."""
+BUSY_TRIES = 30
 
 _running: Scheduler | None = None
 _running_lock = threading.Lock()
@@ -38,30 +37,39 @@ def running_scheduler() -> Scheduler | None:
 
 
 class Scheduler:
-    """Run `service.sync_all()` every `interval` seconds (±10 % jitter) until stopped, and the
-    rounds asked for with `request` as soon as they are asked for."""
+    """Run `service.sync_all()` every `interval` seconds (±10 % jitter) until stopped; run
+    requested users' rounds as soon as possible; keep push channels up (every `push_every`
+    seconds and after each scheduled round) when `push` is given."""
 
     def __init__(
         self,
         service: SyncService,
         interval: float = 900.0,
-        busy_retry: float = BUSY_RETRY_SECONDS,
+        *,
+        push: PushService | None = None,
+        push_every: float = 3600.0,
     ) -> None:
         self.service = service
         self.interval = interval
-        self.busy_retry = busy_retry
+        self.push = push
+        self.push_every = push_every
         self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._guard = threading.Lock()
-        self._pending: dict[str, tuple[float, int]] = {}
-        """Users whose round was asked for: when it may run (monotonic) and tries so far."""
         self._thread = threading.Thread(target=self._loop, name="calsync-scheduler", daemon=True)
+        self._asked = threading.Thread(
+            target=self._asked_loop, name="calsync-requested-rounds", daemon=True
+        )
+        self._cond = threading.Condition()
+        self._queue: list[tuple[float, int, str, int]] = []
+        """(due, order, user, tries) of requested rounds."""
+        self._queued: set[str] = set()
+        self._order = 0
 
     def start(self) -> Scheduler:
         global _running
         with _running_lock:
             _running = self
         self._thread.start()
+        self._asked.start()
         return self
 
     def stop(self) -> None:
@@ -70,65 +78,88 @@ class Scheduler:
             if _running is self:
                 _running = None
         self._stop.set()
-        self._wake.set()
+        with self._cond:
+            self._cond.notify_all()
         self._thread.join(timeout=30)
+        self._asked.join(timeout=30)
 
     def request(self, user: str) -> None:
         """Run a round of `user` as soon as possible (once, however often asked meanwhile)."""
-        with self._guard:
-            self._pending.setdefault(user, (time.monotonic(), 0))
-        self._wake.set()
+        self._add(user, 0.0, 1)
 
-    def _next_interval(self) -> float:
-        # Jitter spreads the calls of many installs apart, as Google asks.
-        return self.interval * random.uniform(0.9, 1.1)
-
-    def _loop(self) -> None:
-        next_round = time.monotonic() + self._next_interval()
-        while not self._stop.is_set():
-            now = time.monotonic()
-            with self._guard:
-                wake_at = min([next_round, *(at for at, _ in self._pending.values())])
-            self._wake.wait(max(0.0, wake_at - now))
-            self._wake.clear()
-            if self._stop.is_set():
+    def _add(self, user: str, delay: float, tries: int) -> None:
+        with self._cond:
+            if user in self._queued:
                 return
-            self._run_requested()
-            if time.monotonic() >= next_round:
-                self._run_all()
-                next_round = time.monotonic() + self._next_interval()
+            self._queued.add(user)
+            self._order += 1
+            heapq.heappush(self._queue, (time.monotonic() + delay, self._order, user, tries))
+            self._cond.notify()
 
-    def _due_requests(self) -> list[tuple[str, int]]:
-        now = time.monotonic()
-        with self._guard:
-            due = [(user, tries) for user, (at, tries) in self._pending.items() if at <= now]
-            for user, _ in due:
-                del self._pending[user]
-        return due
+    def _next_asked(self) -> tuple[str, int] | None:
+        with self._cond:
+            while not self._stop.is_set():
+                if self._queue:
+                    wait = self._queue[0][0] - time.monotonic()
+                    if wait <= 0:
+                        _, _, user, tries = heapq.heappop(self._queue)
+                        # Asked again from now on: a change after this point needs a new round.
+                        self._queued.discard(user)
+                        return user, tries
+                    self._cond.wait(wait)
+                else:
+                    self._cond.wait()
+        return None
 
-    def _run_requested(self) -> None:
-        for user, tries in self._due_requests():
+    def _asked_loop(self) -> None:
+        while (asked := self._next_asked()) is not None:
+            user, tries = asked
             try:
                 report = self.service.sync_user(user)
-            except Exception:  # keep the scheduler alive whatever one round did
+            except Exception:  # keep the thread alive whatever one round did
                 _LOGGER.exception("requested round of %s failed", user)
                 continue
-            if report.status is UserStatus.BUSY and tries < BUSY_RETRIES:
-                # Its round is running elsewhere and may have started before what was asked
-                # for happened: try again once that round is likely over.
-                with self._guard:
-                    self._pending.setdefault(user, (time.monotonic() + self.busy_retry, tries + 1))
-            _log(report, "requested")
+            _LOGGER.info("requested round %s: %s %s", user, report.status, report.message)
+            if report.status is UserStatus.BUSY and tries < BUSY_TRIES:
+                self._add(user, BUSY_RETRY, tries + 1)
 
-    def _run_all(self) -> None:
+    def _loop(self) -> None:
+        self._maintain()
+        next_round = time.monotonic() + self.interval * random.uniform(0.9, 1.1)
+        next_push = time.monotonic() + self.push_every
+        while not self._stop.wait(max(0.0, min(next_round, next_push) - time.monotonic())):
+            now = time.monotonic()
+            if now >= next_round:
+                # Jitter spreads the calls of many installs apart, as Google asks.
+                next_round = now + self.interval * random.uniform(0.9, 1.1)
+                self._round()
+                next_push = time.monotonic()  # channels follow what the round learnt
+            if time.monotonic() >= next_push:
+                next_push = time.monotonic() + self.push_every
+                self._maintain()
+
+    def _round(self) -> None:
         try:
             reports = self.service.sync_all()
         except Exception:  # keep the scheduler alive whatever one round did
             _LOGGER.exception("scheduled round failed")
             return
         for rep in reports:
-            _log(rep, "scheduled")
+            _LOGGER.info("scheduled round %s: %s %s", rep.user, rep.status, rep.message)
 
-
-def _log(report: UserReport, what: str) -> None:
-    _LOGGER.info("%s round %s: %s %s", what, report.user, report.status, report.message)
+    def _maintain(self) -> None:
+        if self.push is None or self._stop.is_set():
+            return
+        try:
+            done = self.push.maintain_all()
+        except Exception:
+            _LOGGER.exception("maintaining push channels failed")
+            return
+        if done.opened or done.renewed or done.stopped or done.failed:
+            _LOGGER.info(
+                "push channels: %d opened, %d renewed, %d stopped, %d failed",
+                done.opened,
+                done.renewed,
+                done.stopped,
+                done.failed,
+            )

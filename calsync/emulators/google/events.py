@@ -1,10 +1,10 @@
-"""events.get/insert/update/patch/delete/import routes, watch and channels.stop; lists live in
-eventlist.py. Writes keep Google's id, etag, sequence and soft-delete rules."""
+"""events.get/insert/update/patch/delete/import/move routes, watch and channels.stop (push.py
+keeps the channels); lists live in eventlist.py. Writes keep Google's id, etag, sequence and
+soft-delete rules."""
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -277,39 +277,65 @@ def _delete(ctx: Ctx, calendarId: str, eventId: str) -> Resp:
     return no_content()
 
 
+def _move(ctx: Ctx, calendarId: str, eventId: str) -> Resp:
+    """events.move: the event (a series with its exceptions) goes to `destination` under the
+    same id and iCalUID, organised by that calendar; the source keeps an id-only tombstone,
+    which its incremental listing shows as cancelled."""
+    cal = resolve(ctx, calendarId, write=True)
+    target = ctx.req.q("destination")
+    if not target:
+        raise required("Required", "destination")
+    dest = resolve(ctx, target, write=True)
+    store = ctx.emu.store
+    rec, current = find(store, cal, eventId)
+    if rec is None or current.get("status") == "cancelled":
+        raise not_found()
+    if current.get("recurringEventId"):
+        raise ApiError(
+            400,
+            "cannotChangeOrganizerOfInstance",
+            "Cannot change the organizer of an instance.",
+            domain="calendar",
+        )
+    if current.get("eventType", "default") != "default":
+        raise ApiError(
+            400,
+            "eventTypeRestriction",
+            "Only default events can be moved.",
+            domain="calendar",
+        )
+    _check_if_match(ctx, current)
+    if dest.id == cal.id:
+        return ok(render(current, ctx.account))
+    if eventId in store.events.get(dest.id, {}):
+        raise duplicate()
+    now = rfc3339_now(store.now_dt())
+    parts = [rec] + [
+        r for r in store.events.get(cal.id, {}).values()
+        if r.res.get("recurringEventId") == eventId
+    ]  # fmt: skip
+    moved: Json = {}
+    for part in parts:
+        res = copy.deepcopy(part.res)
+        res["organizer"] = _organizer(dest)
+        res["updated"] = now
+        res["htmlLink"] = html_link(res["id"], dest.id)
+        made = save(store, dest, res).res
+        if part is rec:
+            moved = made
+        # What stays behind is the id alone, cancelled (Google keeps no details there).
+        save(store, cal, {"kind": "calendar#event", "id": res["id"], "status": "cancelled",
+                          "updated": now})  # fmt: skip
+    return ok(render(moved, ctx.account))
+
+
 def _watch(ctx: Ctx, calendarId: str) -> Resp:
     cal = resolve(ctx, calendarId)
-    body = ctx.req.json()
-    if not body.get("id"):
-        raise required("Required", "id")
-    if body.get("type") not in ("web_hook", "webhook"):
-        raise ApiError(400, "invalid", "Invalid channel type.", domain="global")
-    store = ctx.emu.store
-    max_exp = int((store.now() + store.config.channel_max_ttl) * 1000)
-    exp = min(int(body.get("expiration") or max_exp), max_exp)
-    channel: Json = {
-        "kind": "api#channel",
-        "id": body["id"],
-        "resourceId": hashlib.sha1(cal.id.encode()).hexdigest()[:27],
-        "resourceUri": f"https://www.googleapis.com/calendar/v3/calendars/{cal.id}/events?alt=json",
-        "expiration": str(exp),
-    }
-    if body.get("token"):
-        channel["token"] = body["token"]
-    ctx.emu.channels[str(body["id"])] = {
-        **channel,
-        "address": body.get("address"),
-        "account": ctx.account,
-    }
-    return ok(channel)
+    return ok(ctx.emu.push.watch(ctx.account, cal.id, ctx.req.json()))
 
 
 def _channels_stop(ctx: Ctx) -> Resp:
-    body = ctx.req.json()
-    channel = ctx.emu.channels.get(str(body.get("id")))
-    if channel is None or channel["resourceId"] != body.get("resourceId"):
-        raise not_found()
-    del ctx.emu.channels[str(body["id"])]
+    ctx.emu.push.stop(ctx.req.json())
     return no_content()
 
 
@@ -317,6 +343,7 @@ _BASE = "/calendar/v3/calendars/{calendarId}/events"
 ROUTES = [
     Route("POST", _BASE + "/import", "calendar.events.import", _import, "calendar", True),
     Route("POST", _BASE + "/watch", "calendar.events.watch", _watch, "calendar", False),
+    Route("POST", _BASE + "/{eventId}/move", "calendar.events.move", _move, "calendar", True),
     Route("GET", _BASE + "/{eventId}", "calendar.events.get", _get, "calendar", False),
     Route("POST", _BASE, "calendar.events.insert", _insert, "calendar", True),
     Route("PUT", _BASE + "/{eventId}", "calendar.events.update", _update, "calendar", True),
