@@ -38,8 +38,8 @@ from calsync.state import tables as t
 from calsync.state.accounts import AccountsMixin
 from calsync.state.activity import ActivityMixin, conflict_row, log_row
 from calsync.state.base import upsert
-from calsync.state.channels import ChannelsMixin
 from calsync.state.budgets import BudgetsMixin
+from calsync.state.channels import ChannelsMixin
 from calsync.state.crypto import Secrets
 from calsync.state.locks import Locker, lock_owner, locker_for
 from calsync.state.migrate import make_engine
