@@ -32,6 +32,9 @@ class BatchCall:
     params: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    idempotent: bool = True
+    """False for a call that must not be sent twice when Google may have applied it (an
+    insert whose id Google picks): it is sent again only after a rate limit."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,7 +167,9 @@ class GoogleHttp:
         """Run `calls` in batches of `batch_size` and return one reply per call, in order.
 
         Calls answered with a rate limit or 5xx are sent again (in a later batch, after a
-        backoff pause) until the tries are spent; their final error is left in the reply.
+        backoff pause, alone with the others that failed) until the tries are spent; their
+        final error is left in the reply. A call that is not idempotent is sent again only
+        after a rate limit (Google did not apply it).
         """
         replies: list[BatchReply | None] = [None] * len(calls)
         pending = list(range(len(calls)))
@@ -189,7 +191,12 @@ class GoogleHttp:
                     self.auth.invalidate()
                     pending = unauthorized
                     continue
-                pending = [i for i, e in errors.items() if e.retryable]
+                # A part that may have been applied is sent again only when that is safe.
+                pending = [
+                    i
+                    for i, e in errors.items()
+                    if e.retryable and (calls[i].idempotent or e.rate_limited)
+                ]
                 if pending:
                     again = _PartsToRetry(f"{len(pending)} calls of a batch to send again")
                     again.retry_after = max((errors[i].retry_after or 0.0) for i in pending) or None
@@ -210,7 +217,12 @@ class GoogleHttp:
     def _send_batch(self, batch_path: str, calls: list[BatchCall]) -> list[BatchReply]:
         stamped = [
             BatchCall(
-                c.method, c.path, {**c.params, "quotaUser": self.quota_user}, c.body, c.headers
+                c.method,
+                c.path,
+                {**c.params, "quotaUser": self.quota_user},
+                c.body,
+                c.headers,
+                c.idempotent,
             )
             for c in calls
         ]
@@ -220,7 +232,8 @@ class GoogleHttp:
             batch_path,
             headers={"Content-Type": content_type},
             content=body,
-            idempotent=all(c.method == "GET" for c in calls),
+            # Sent again after a lost reply only when every part may go twice.
+            idempotent=all(c.idempotent for c in calls),
             cost=len(calls),  # Google counts each call of a batch as one request
         )
         try:
