@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from calsync.engine.actions import (
     Action,
@@ -56,7 +56,7 @@ from calsync.errors import (
 )
 from calsync.model import Item
 from calsync.prefs import Prefs
-from calsync.sides.base import BatchSide, ChangeSet, Remote, Side
+from calsync.sides.base import BatchSide, BatchWriteSide, ChangeSet, Remote, Side, WriteResult
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -251,12 +251,11 @@ def sync_user(round_: RoundContext) -> RoundResult:
         result.planned = [a.describe() for a in actions]
         return result
     _log_caps(capped, round_.caps, env)
-    for action in actions:
-        try:
-            _execute(action, ctx, env, result, round_.limits.resolve_passes)
-        except _Stop:
-            result.stopped = "quota"
-            return result
+    try:
+        _apply_all(actions, ctx, env, result, round_.limits.resolve_passes)
+    except _Stop:
+        result.stopped = "quota"
+        return result
     if capped.deferred:
         # The occurrences held back are in the changes the old cursors cover: keep them.
         result.stopped = "occurrence cap"
@@ -423,13 +422,88 @@ def _resolve(
     return out, failed
 
 
-def _execute(action: Action, ctx: PlanContext, env: Env, result: RoundResult, passes: int) -> None:
-    """Apply one action and commit; on failure roll back and park the item (per-item)."""
+Writes = Create | Update | Delete
+
+
+def _apply_all(
+    actions: list[Action], ctx: PlanContext, env: Env, result: RoundResult, passes: int
+) -> None:
+    """Apply `actions` in order; writes to a side that offers `write_many` go in runs of its
+    batch size, one round trip per run, each write's state committed on its own."""
+    runs: dict[SideName, list[Writes]] = {}
+    for action in actions:
+        side = env.side(action.side) if action.side is not None else None
+        if isinstance(action, Writes) and isinstance(side, BatchWriteSide):
+            assert action.side is not None
+            run = runs.setdefault(action.side, [])
+            run.append(action)
+            if len(run) >= max(1, side.batch_size):
+                _apply_run(run, side, ctx, env, result, passes)
+                run.clear()
+            continue
+        _execute(action, ctx, env, result, passes)
+    for name, run in runs.items():
+        if run:
+            _apply_run(run, cast(BatchWriteSide[Any], env.side(name)), ctx, env, result, passes)
+
+
+def _apply_run(
+    run: list[Writes],
+    side: BatchWriteSide[Any],
+    ctx: PlanContext,
+    env: Env,
+    result: RoundResult,
+    passes: int,
+) -> None:
+    """Send `run`'s writes in one `write_many` and settle each one on its own.
+
+    Everything that must be durable before the writes (the creates' intent rows) is
+    committed in one go first, which also proves the lease. Then each write's outcome is
+    settled and committed alone, as a write sent by itself is: a crash between two of them
+    leaves the later ones as intents or unchanged rows, which the next round adopts (by key
+    or by content) or finds in step. A failed write is retried or parked alone; the
+    successes are committed before any failure is handled, so a quota stop loses none.
+    """
+    for action in run:
+        action.prepare(env)
+    env.store.commit()
+    try:
+        outcomes: list[WriteResult[Any]] = side.write_many([a.write() for a in run])
+    except AuthError:
+        raise
+    except CalsyncError as err:
+        # The whole request failed: no part's outcome is known, each is parked (an insert
+        # that did land is adopted next round by its intent row).
+        outcomes = [err] * len(run)
+    settled = list(zip(run, outcomes, strict=True))
+    ordered = [p for p in settled if not isinstance(p[1], CalsyncError)]
+    ordered += [p for p in settled if isinstance(p[1], CalsyncError)]
+    for action, outcome in ordered:
+        _execute(action, ctx, env, result, passes, outcome=(outcome,))
+
+
+def _execute(
+    action: Action,
+    ctx: PlanContext,
+    env: Env,
+    result: RoundResult,
+    passes: int,
+    outcome: tuple[WriteResult[Any]] | None = None,
+) -> None:
+    """Apply one action and commit; on failure roll back and park the item (per-item).
+
+    With `outcome`, the action's write was sent already (in a batch): only its result is
+    settled here, as the action's own `apply` would.
+    """
     if isinstance(action, Skip):
         result.side(action.side or SideName.CRM).skipped += 1
         return
     try:
-        action.apply(env)
+        if outcome is None:
+            action.apply(env)
+        else:
+            assert isinstance(action, Writes)
+            action.settle(env, outcome[0])
         env.store.commit()
         _count(action, result)
     except (PreconditionFailed, NotFound) as err:

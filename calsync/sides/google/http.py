@@ -1,7 +1,8 @@
 """One user's HTTP client for Google APIs: auth, quotaUser, budget, retries, error mapping.
 
-Public API: `GoogleHttp(auth, user=..., base_url=..., budget=..., backoff=..., sleep=...)` with
-`call()`, `json()`, `batch()`, `close()`; `api_of(path)`.
+Public API: `GoogleHttp(auth, user=..., base_url=..., budget=..., backoff=..., sleep=...,
+batch_size=...)` with `call()`, `json()`, `batch()`, `close()`; `api_of(path)`,
+`check_batch_size(n)`.
 
 Every try is counted through the budget before it is sent, against the API its path is for
 (`api_of`; a batch's parts count one call each, as Google counts them). 401 invalidates the
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from calsync.errors import QuotaError, TransientError
+from calsync.errors import ConfigError, QuotaError, TransientError
 from calsync.quota import Api, Backoff, CallBudget, retryable
 from calsync.sides.google import endpoints
 from calsync.sides.google.auth import TokenSource
@@ -36,9 +37,21 @@ from calsync.sides.google.errors import GoogleError, parse_error
 _LOGGER = logging.getLogger(__name__)
 
 MAX_QUOTA_USER = 40
+DEFAULT_BATCH_SIZE = 50
+MAX_BATCH_SIZE = 1000
+"""Google answers a batch of more calls with 400."""
 
 _TASKS_PREFIXES = ("/tasks/", "/batch/tasks")
 """Paths of the Tasks API (and its batch endpoint); every other path is the Calendar API's."""
+
+
+def check_batch_size(size: int) -> int:
+    """Return `size` when a batch request may carry that many calls; ConfigError if not."""
+    if not 1 <= size <= MAX_BATCH_SIZE:
+        raise ConfigError(
+            f"the Google batch size must be between 1 and {MAX_BATCH_SIZE} calls, not {size}"
+        )
+    return size
 
 
 def api_of(path: str) -> Api:
@@ -61,7 +74,7 @@ class GoogleHttp:
         rng: random.Random | None = None,
         timeout: float = 30.0,
         quota_user: str | None = None,
-        batch_size: int = 50,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         client: httpx.Client | None = None,
     ) -> None:
         self.auth = auth
@@ -72,7 +85,7 @@ class GoogleHttp:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.quota_user = (quota_user or user)[:MAX_QUOTA_USER]
-        self.batch_size = batch_size
+        self.batch_size = check_batch_size(batch_size)
         self._own_client = client is None
         self._client = client or httpx.Client(timeout=timeout)
         self._path_prefix = urlsplit(self.base_url).path
