@@ -455,14 +455,16 @@ def _apply_run(
     result: RoundResult,
     passes: int,
 ) -> None:
-    """Send `run`'s writes in one `write_many` and settle each one on its own.
+    """Send `run`'s writes in one `write_many` and settle each write's outcome on its own.
 
     Everything that must be durable before the writes (the creates' intent rows) is
-    committed in one go first, which also proves the lease. Then each write's outcome is
-    settled and committed alone, as a write sent by itself is: a crash between two of them
-    leaves the later ones as intents or unchanged rows, which the next round adopts (by key
-    or by content) or finds in step. A failed write is retried or parked alone; the
-    successes are committed before any failure is handled, so a quota stop loses none.
+    committed in one go first, which also proves the lease. Once every part's answer is in,
+    the state of the writes that succeeded is committed in one transaction; a crash before
+    it leaves intents and unchanged rows, which the next round adopts (by key or by
+    content) or finds in step, so nothing is lost or made twice. Then each failed write is
+    handled alone, as a write sent by itself is: retried after a 412, adopted after a 409,
+    or parked. The successes are committed before any failure is handled, so a quota stop
+    loses none of them.
     """
     for action in run:
         action.prepare(env)
@@ -475,11 +477,23 @@ def _apply_run(
         # The whole request failed: no part's outcome is known, each is parked (an insert
         # that did land is adopted next round by its intent row).
         outcomes = [err] * len(run)
-    settled = list(zip(run, outcomes, strict=True))
-    ordered = [p for p in settled if not isinstance(p[1], CalsyncError)]
-    ordered += [p for p in settled if isinstance(p[1], CalsyncError)]
-    for action, outcome in ordered:
-        _execute(action, ctx, env, result, passes, outcome=(outcome,))
+    done = [(a, o) for a, o in zip(run, outcomes, strict=True) if not isinstance(o, CalsyncError)]
+    failed = [(a, o) for a, o in zip(run, outcomes, strict=True) if isinstance(o, CalsyncError)]
+    try:
+        for action, outcome in done:
+            action.settle(env, outcome)
+        env.store.commit()
+    except CalsyncError:
+        # One settle failed (or the commit did): settle them one by one, so the failure
+        # stays with its own write (a lost lease is raised on from there).
+        env.store.rollback()
+        for action, outcome in done:
+            _execute(action, ctx, env, result, passes, outcome=(outcome,))
+    else:
+        for action, _ in done:
+            _count(action, result)
+    for action, error in failed:
+        _execute(action, ctx, env, result, passes, outcome=(error,))
 
 
 def _execute(

@@ -37,7 +37,7 @@ from calsync.state import leases
 from calsync.state import tables as t
 from calsync.state.accounts import AccountsMixin
 from calsync.state.activity import ActivityMixin, conflict_row, log_row
-from calsync.state.base import upsert
+from calsync.state.base import upsert, upsert_many
 from calsync.state.crypto import Secrets
 from calsync.state.locks import Locker, lock_owner, locker_for
 from calsync.state.migrate import make_engine
@@ -52,6 +52,15 @@ LOCK_TTL = timedelta(hours=6)
 """How long a lock row is shown as held; the lock itself lasts as long as its holder."""
 
 PairKey = tuple[str, str, str]
+
+_PAIR_KEYS = ("user_name", "kind", "key")
+_DELETE_PAIR = t.pairs.delete().where(
+    t.pairs.c.user_name == sa.bindparam("u"),
+    t.pairs.c.kind == sa.bindparam("k"),
+    t.pairs.c.key == sa.bindparam("key"),
+)
+"""Built once: a commit writes many pairs, and building statements costs more than running
+them."""
 
 
 @dataclass
@@ -308,17 +317,15 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
 
     def _write(self, conn: sa.Connection, staged: _Staged, now: datetime) -> None:
         """Write `staged` through `conn` (inside the caller's transaction)."""
-        for (user, kind, key), pair in staged.pairs.items():
-            if pair is None:
-                conn.execute(
-                    t.pairs.delete().where(
-                        t.pairs.c.user_name == user,
-                        t.pairs.c.kind == kind,
-                        t.pairs.c.key == key,
-                    )
-                )
-            else:
-                upsert(conn, t.pairs, _pair_row(pair), ["user_name", "kind", "key"])
+        gone = [
+            {"u": user, "k": kind, "key": key}
+            for (user, kind, key), pair in staged.pairs.items()
+            if pair is None
+        ]
+        if gone:
+            conn.execute(_DELETE_PAIR, gone)
+        rows = [_pair_row(p) for p in staged.pairs.values() if p is not None]
+        upsert_many(conn, t.pairs, rows, _PAIR_KEYS)
         for (user, name), value in staged.cursors.items():
             if value is None:
                 conn.execute(

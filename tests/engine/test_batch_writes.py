@@ -59,14 +59,8 @@ def test_writes_go_in_batches_of_the_sides_size() -> None:
     assert_in_step(w)
 
 
-@pytest.mark.parametrize("kind", [Kind.EVENT, Kind.TASK])
-@pytest.mark.parametrize("change", ["create", "update", "delete"])
-@pytest.mark.parametrize("nth", range(1, ITEMS + 2))
-def test_a_crash_at_any_commit_of_a_batch_loses_and_duplicates_nothing(
-    kind: Kind, change: str, nth: int
-) -> None:
-    """Commit 1 stores the intents before the batch is sent; commit k + 1 settles part k."""
-    w = world(kind)
+def change_all(w: World, kind: Kind, change: str) -> None:
+    """Make `ITEMS` CRM items (synced first unless `change` is create), then change each."""
     ids = [w.crm.put(item(kind, f"e{i}", i)) for i in range(ITEMS)]
     if change != "create":
         assert w.sync().ok
@@ -75,21 +69,67 @@ def test_a_crash_at_any_commit_of_a_batch_loses_and_duplicates_nothing(
             w.crm.edit(id_, item(kind, f"e{i} edited", i))
         elif change == "delete":
             w.crm.remove(id_)
+
+
+def assert_changed(w: World, change: str) -> None:
+    assert w.sync().ok
+    assert w.sync().ok
+    assert_in_step(w)
+    titles = [f"e{i} edited" if change == "update" else f"e{i}" for i in range(ITEMS)]
+    assert w.titles(w.google) == ([] if change == "delete" else sorted(titles))
+
+
+KINDS = pytest.mark.parametrize("kind", [Kind.EVENT, Kind.TASK])
+CHANGES = pytest.mark.parametrize("change", ["create", "update", "delete"])
+
+
+@KINDS
+@CHANGES
+@pytest.mark.parametrize("nth", range(1, ITEMS))
+def test_a_crash_between_two_parts_loses_and_duplicates_nothing(
+    kind: Kind, change: str, nth: int
+) -> None:
+    """The process dies while the batch is applied, after part `nth` and before the next:
+    the parts applied are found again next round, the others sent then."""
+    w = world(kind)
+    change_all(w, kind, change)
+    side = google(w)
+    for op in ("create", "update", "delete"):
+        real = getattr(side, op)
+
+        def write(*args: Any, _real: Any = real) -> Any:
+            out = _real(*args)
+            if side.writes == writes + nth:
+                raise Crash(f"died after part {nth} of the batch")
+            return out
+
+        setattr(side, op, write)
+    writes, sent = side.writes, side.batches
+    with pytest.raises(Crash):
+        w.sync()
+    assert side.writes == writes + nth and side.batches == sent + 1  # inside one batch
+    for op in ("create", "update", "delete"):
+        delattr(side, op)  # the next process sends as usual
+    assert_changed(w, change)
+
+
+@KINDS
+@CHANGES
+@pytest.mark.parametrize("nth", [1, 2, 3])
+def test_a_crash_at_any_commit_around_a_batch_loses_and_duplicates_nothing(
+    kind: Kind, change: str, nth: int
+) -> None:
+    """Commit 1 stores the intents before the batch is sent, commit 2 the state of every part
+    once all answers are in, commit 3 the cursors: a crash at any of them is recovered."""
+    w = world(kind)
+    change_all(w, kind, change)
     sent = google(w).batches
     w.store.crash_after(nth)
     with pytest.raises(Crash):
         w.sync()
     # The batch went out once (all its parts applied), unless the crash came before it.
     assert google(w).batches == sent + (0 if nth == 1 else 1)
-    assert w.sync().ok
-    assert w.sync().ok
-    assert_in_step(w)
-    expected = (
-        []
-        if change == "delete"
-        else sorted(f"e{i} edited" if change == "update" else f"e{i}" for i in range(ITEMS))
-    )
-    assert w.titles(w.google) == expected
+    assert_changed(w, change)
 
 
 def test_one_failing_part_is_parked_alone_and_retried_alone() -> None:
