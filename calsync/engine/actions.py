@@ -79,9 +79,12 @@ def with_side(row: Pair, side: SideName, remote: Remote[Any] | None) -> Pair:
             return row.with_(crm_id=None, crm_etag=None, crm_hash=None)
         return row.with_(crm_id=remote.id, crm_etag=remote.etag, crm_hash=content_hash(remote.item))
     if remote is None:
-        return row.with_(google_id=None, google_etag=None, google_hash=None)
+        return row.with_(google_id=None, google_etag=None, google_hash=None, google_item=None)
     return row.with_(
-        google_id=remote.id, google_etag=remote.etag, google_hash=content_hash(remote.item)
+        google_id=remote.id,
+        google_etag=remote.etag,
+        google_hash=content_hash(remote.item),
+        google_item=remote.item,
     )
 
 

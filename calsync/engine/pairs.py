@@ -7,9 +7,11 @@ Public API: `Pair`, `PairStatus`, `Kind`. Kept free of SQLAlchemy so the engine 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+
+from calsync.model import Item
 
 
 class Kind(enum.StrEnum):
@@ -57,6 +59,10 @@ class Pair:
     """Fingerprint of the contents seen when it failed: quarantine lasts while they hold."""
     attempts: int = 0
     """Failed attempts since the last success; a pair past the limit is quarantined."""
+    google_item: Item | None = field(default=None, compare=False)
+    """Google's copy as last synced, or None when not kept. While Google's etag is the one
+    stored, this is Google's content: a change on the CRM side is planned against it without
+    reading Google's copy again. Left out of comparisons (`google_hash` stands for it)."""
 
     @property
     def dirty(self) -> bool:

@@ -32,7 +32,7 @@ from calsync.db import BUSY_TIMEOUT_MS
 from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.store import Conflict, LogEntry, PairStore
 from calsync.errors import LeaseLost
-from calsync.model import utcnow
+from calsync.model import Item, ModelError, as_dict, from_dict, utcnow
 from calsync.state import leases
 from calsync.state import tables as t
 from calsync.state.accounts import AccountsMixin
@@ -104,7 +104,19 @@ def _pair(row: Any) -> Pair:
         message=row.message,
         observed=row.observed,
         attempts=row.attempts,
+        google_item=_item(row.google_item),
     )
+
+
+def _item(doc: Any) -> Item | None:
+    """Return the kept Google copy, or None when there is none or it no longer reads (a
+    copy that cannot be read back is only a read saved, never a reason to fail)."""
+    if not isinstance(doc, dict):
+        return None
+    try:
+        return from_dict(doc)
+    except (ModelError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _pair_row(pair: Pair) -> dict[str, Any]:
@@ -124,6 +136,7 @@ def _pair_row(pair: Pair) -> dict[str, Any]:
         "message": pair.message,
         "observed": pair.observed,
         "attempts": pair.attempts,
+        "google_item": None if pair.google_item is None else as_dict(pair.google_item),
     }
 
 

@@ -132,3 +132,31 @@ def test_a_lost_batch_reply_is_adopted_not_repeated(world: World) -> None:
     world.clear_log()
     assert world.sync().status is UserStatus.OK
     assert [r for r in world.requests() if r["method"] != "GET"] == []
+
+
+def test_a_crm_edit_reads_no_google_copy_whose_etag_is_unchanged(world: World) -> None:
+    """Google's copy of an event edited in the CRM only is the one kept at the last sync: the
+    round sends one list and the patches, no `events.get` (alone or in a batch)."""
+    ids = add_events(world, 6)
+    world.sync()
+    assert world.sync().status is UserStatus.OK
+    for i in (0, 2, 4):
+        world.crm.edit_event("alice", ids[i], title=f"e{i} (edited)", location="Room 4")
+    world.clear_log()
+    rep = world.sync()
+    assert rep.status is UserStatus.OK
+    by_method = world.control("GET", "stats")["by_method"]
+    assert "calendar.events.get" not in by_method
+    assert by_method == {"calendar.events.list": 1, "calendar.events.patch": 3}
+    events = world.google_events()
+    assert {t for t, e in events.items() if e.get("location") == "Room 4"} == {
+        "e0 (edited)",
+        "e2 (edited)",
+        "e4 (edited)",
+    }
+    # The kept copy is the one the patch answered with: the next edit needs no read either.
+    world.crm.edit_event("alice", ids[0], title="e0 (again)")
+    world.clear_log()
+    assert world.sync().status is UserStatus.OK
+    by_method = world.control("GET", "stats")["by_method"]
+    assert by_method == {"calendar.events.list": 1, "calendar.events.patch": 1}
