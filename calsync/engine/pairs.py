@@ -60,9 +60,11 @@ class Pair:
     attempts: int = 0
     """Failed attempts since the last success; a pair past the limit is quarantined."""
     google_item: Item | None = field(default=None, compare=False)
-    """Google's copy as last synced, or None when not kept. While Google's etag is the one
-    stored, this is Google's content: a change on the CRM side is planned against it without
-    reading Google's copy again. Left out of comparisons (`google_hash` stands for it)."""
+    """Google's copy, set when the row is made from a copy just read or written, for the
+    store to keep (`PairStore.google_copies` gives it back; rows read from a store leave it
+    out, and a row without it keeps the one stored). While Google's etag is the one stored,
+    it is Google's content: a CRM change is planned against it without a read of Google's
+    copy. Left out of comparisons (`google_hash` stands for it)."""
 
     @property
     def dirty(self) -> bool:

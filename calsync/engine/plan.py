@@ -175,22 +175,9 @@ def plan(
         row = rows[key]
         if v[CRM] is UNSEEN and v[GOOGLE] is UNSEEN and not row.dirty:
             continue  # neither side listed it: nothing to decide
-        actions.extend(plan_pair(ctx, row, v[CRM], _kept(row, v[GOOGLE])))
+        actions.extend(plan_pair(ctx, row, v[CRM], v[GOOGLE]))
     actions.extend(_plan_loose(ctx, loose[CRM], loose[GOOGLE]))
     return Plan(actions)
-
-
-def _kept(row: Pair, google: View) -> View:
-    """Return `google` with the copy kept in the row when the increment did not list it.
-
-    Unlisted means unchanged since the row: its etag is the stored one, so the content kept
-    with the row is Google's, and planning a CRM change needs no read of Google's copy.
-    """
-    if google is not UNSEEN or row.google_item is None:
-        return google
-    if row.google_id is None or row.google_etag is None or row.dirty:
-        return google
-    return View(Seen.UNSEEN, Remote(row.google_id, row.google_etag, row.google_item))
 
 
 def _initial_view(p: Pair, side: SideName, cs: ChangeSet[Any], ctx: PlanContext) -> View:

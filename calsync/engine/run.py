@@ -54,7 +54,7 @@ from calsync.errors import (
     PreconditionFailed,
     QuotaError,
 )
-from calsync.model import Item
+from calsync.model import Item, content_hash
 from calsync.prefs import Prefs
 from calsync.sides.base import BatchSide, BatchWriteSide, ChangeSet, Remote, Side, WriteResult
 
@@ -229,7 +229,9 @@ def sync_user(round_: RoundContext) -> RoundResult:
     try:
         actions = plan(crm_cs, google_cs, pairs, ctx).actions
         reads: Reads = {}
-        actions, failed = _resolve(actions, ctx, env, round_.limits.resolve_passes, reads)
+        actions, failed = _resolve(
+            actions, ctx, env, round_.limits.resolve_passes, reads, _unlisted(google_cs)
+        )
         if not force:
             for name, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
                 check_emptied(cs, name, pairs, ctx, _copies(reads, name))
@@ -309,11 +311,55 @@ Reads = dict[tuple[SideName, str], Remote[Any] | CalsyncError | None]
 """What the resolve step read by id: per (side, id) the copy, None (gone), or why it failed."""
 
 
-def _read_by_id(fetches: list[Fetch], env: Env) -> Reads:
+Unlisted = Callable[[Pair], bool]
+"""Tells whether a pair's Google copy is unchanged since its row (the increment left it out)."""
+
+
+def _unlisted(google: ChangeSet[Any]) -> Unlisted:
+    """Return the test of a pair whose Google copy the increment `google` did not list.
+
+    Such a copy is unchanged since the row: its etag is the one stored, so the copy kept
+    with the row is Google's. A full listing tells nothing of what it left out, and a dirty
+    row's change is in no increment: those are read.
+    """
+    listed = {r.id for r in google.items} | set(google.deleted) | set(google.skipped)
+
+    def unlisted(p: Pair) -> bool:
+        if google.full or p.dirty or p.google_id is None or p.google_id in listed:
+            return False
+        return p.google_etag is not None and p.google_hash is not None
+
+    return unlisted
+
+
+def _kept(fetches: list[Fetch], env: Env, unlisted: Unlisted) -> dict[str, Remote[Any]]:
+    """Return the Google copies `fetches` ask for that the store keeps, by Google id.
+
+    Only for pairs whose copy is unchanged since the row, and only a kept copy whose content
+    hash is the row's: anything else is read from Google.
+    """
+    rows = {
+        f.before.key: f.before
+        for f in fetches
+        if SideName.GOOGLE in f.sides and f.before is not None and unlisted(f.before)
+    }
+    if not rows:
+        return {}
+    out: dict[str, Remote[Any]] = {}
+    for key, item in env.store.google_copies(env.user, env.kind, list(rows)).items():
+        p = rows[key]
+        if p.google_id and p.google_etag is not None and content_hash(item) == p.google_hash:
+            out[p.google_id] = Remote(p.google_id, p.google_etag, item)
+    return out
+
+
+def _read_by_id(fetches: list[Fetch], env: Env, unlisted: Unlisted | None = None) -> Reads:
     """Read every copy `fetches` ask for: one batch per side where the side offers it.
 
-    A batch that fails as a whole (one bad part fails it) is read again one id at a time, so
-    the failure stays with its own item. A lost link fails the round at once.
+    A Google copy unchanged since its row (`unlisted`) is the copy the store keeps, when it
+    keeps one: no read. A batch that fails as a whole (one bad part fails it) is read again
+    one id at a time, so the failure stays with its own item. A lost link fails the round at
+    once.
     """
     got: Reads = {}
     for name in (SideName.CRM, SideName.GOOGLE):
@@ -325,6 +371,10 @@ def _read_by_id(fetches: list[Fetch], env: Env) -> Reads:
                 if (i := side_id(f.before, name)) is not None
             )
         )
+        if name is SideName.GOOGLE and unlisted is not None and ids:
+            kept = _kept(fetches, env, unlisted)
+            got.update(((name, i), r) for i, r in kept.items())
+            ids = [i for i in ids if i not in kept]
         side = env.side(name)
         quota: QuotaError | None = None
         if len(ids) > 1 and isinstance(side, BatchSide):
@@ -384,12 +434,18 @@ def _copies(reads: Reads, side: SideName) -> dict[str, Remote[Any] | None]:
 
 
 def _resolve(
-    actions: list[Action], ctx: PlanContext, env: Env, passes: int, reads: Reads
+    actions: list[Action],
+    ctx: PlanContext,
+    env: Env,
+    passes: int,
+    reads: Reads,
+    unlisted: Unlisted | None = None,
 ) -> tuple[list[Action], list[tuple[Fetch, CalsyncError]]]:
     """Do the reads the plan asked for and plan those pairs again (reads only, no writes).
 
     Returns the settled actions and the reads that failed (the caller parks those items, once
-    the round is known to go ahead); every read is added to `reads`. Each pass reads sides
+    the round is known to go ahead); every read is added to `reads`. Google copies
+    `unlisted` are taken from the store where it keeps them. Each pass reads sides
     not read before, so two or three suffice; a plan still asking for reads after `passes`
     is a planner bug and fails the round (ResolveIncomplete). A lost link (AuthError) fails
     the round, and a quota stop ends it.
@@ -402,7 +458,7 @@ def _resolve(
         out.extend(a for a in queue if not isinstance(a, Fetch))
         if not fetches:
             return out, failed
-        got = _read_by_id(fetches, env)
+        got = _read_by_id(fetches, env, unlisted)
         reads.update(got)
         queue = []
         for a in fetches:

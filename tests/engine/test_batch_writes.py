@@ -149,3 +149,31 @@ def test_one_failing_part_is_parked_alone_and_retried_alone() -> None:
     assert res.ok and res.google.updated == 1
     assert w.google.writes == writes + 1
     assert_in_step(w)
+
+
+def test_a_crm_edit_is_planned_against_the_kept_google_copy_without_a_read() -> None:
+    """Google's copy unchanged since the row is the one the store keeps: no get, no get_many;
+    a copy changed on Google since (listed) or a dirty row is read as before."""
+    w = world(Kind.EVENT)
+    ids = [w.crm.put(item(Kind.EVENT, f"e{i}", i)) for i in range(ITEMS)]
+    assert w.sync().ok
+    for i in (0, 1):
+        w.crm.edit(
+            ids[i],
+            item(
+                Kind.EVENT,
+                f"e{i} edited",
+                i,
+            ),
+        )
+    w.google.calls.clear()
+    res = w.sync()
+    assert res.ok and res.google.updated == 2
+    assert [c for c in w.google.calls if c in ("get", "get_many")] == []
+    assert w.titles(w.google) == sorted(["e0 edited", "e1 edited", "e2", "e3"])
+    # The kept copy is the write's answer: a second CRM edit needs no read either.
+    w.crm.edit(ids[0], item(Kind.EVENT, "e0 again", 0))
+    w.google.calls.clear()
+    assert w.sync().ok
+    assert [c for c in w.google.calls if c in ("get", "get_many")] == []
+    assert "e0 again" in w.titles(w.google)
