@@ -1,7 +1,7 @@
 """Pairs keep Google's copy as last synced, so an unlisted copy needs no `events.get`.
 
-Revision ID: 0006_batch_pair_google_item
-Revises: 0005_enginecore_pair_status
+Revision ID: 0008_batch_pair_google_item
+Revises: 0006_push_channels, 0006_alerts_budget_waits (main's two heads when this was written)
 Create Date: 2026-11-30 20:30:00
 
 Existing rows get none: their Google copy is read once, as before, the next time the CRM
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_batch_pair_google_item"
-down_revision: str | None = "0005_enginecore_pair_status"
+revision: str = "0008_batch_pair_google_item"
+down_revision: str | tuple[str, ...] | None = ("0006_push_channels", "0006_alerts_budget_waits")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
