@@ -549,8 +549,22 @@ def _apply_run(
     else:
         for action, _ in done:
             _count(action, result)
+    _withdraw([a for a, error in failed if isinstance(error, BudgetSpent)], env)
     for action, error in failed:
         _execute(action, ctx, env, result, passes, outcome=(error,))
+
+
+def _withdraw(refused: list[Writes], env: Env) -> None:
+    """Take back the intent rows of creates our own budget refused: nothing of them was
+    sent, so each pair is left as it was before the round (a later round does the create)."""
+    creates = [a for a in refused if isinstance(a, Create) and a.row is not None]
+    for action in creates:
+        assert action.row is not None
+        env.store.delete_pair(env.user, env.kind, action.row.key)
+        if action.before is not None:
+            env.store.put_pair(action.before)
+    if creates:
+        env.store.commit()
 
 
 def _execute(

@@ -20,6 +20,7 @@ from email.parser import BytesParser
 from typing import Any
 from urllib.parse import urlencode
 
+from calsync.errors import AdapterError
 from calsync.sides.google.errors import GoogleError, parse_error
 
 
@@ -45,6 +46,14 @@ class BatchReply:
     body: dict[str, Any]
     error: GoogleError | None = None
     """Set when `status` is not 2xx/304."""
+    refused: AdapterError | None = None
+    """Set when our own call budget refused the call: it was never sent."""
+
+    def failure(self) -> AdapterError | None:
+        """Return the calsync error of a call that failed or was refused, else None."""
+        if self.refused is not None:
+            return self.refused
+        return self.error.exception() if self.error is not None else None
 
 
 def encode_batch(calls: list[BatchCall], path_prefix: str = "") -> tuple[str, bytes]:

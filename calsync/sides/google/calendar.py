@@ -255,8 +255,8 @@ class GoogleCalendarSide:
         calls = [BatchCall("GET", self._events_path(i)) for i in ids]
         found: dict[str, Remote[Event] | None] = {}
         for event_id, reply in zip(ids, self.http.batch(BATCH_PATH, calls), strict=True):
-            if reply.error is not None:
-                error = reply.error.exception()
+            error = reply.failure()
+            if error is not None:
                 if isinstance(error, NotFound):
                     found[event_id] = None
                     continue
@@ -495,8 +495,9 @@ class GoogleCalendarSide:
 
     def _answer(self, write: Write[Event], reply: BatchReply) -> WriteResult[Event]:
         """Return the outcome of one batch part from its answer; raise the call's error."""
-        if reply.error is not None:
-            return self._failed(write, reply.error.exception())
+        error = reply.failure()
+        if error is not None:
+            return self._failed(write, error)
         return self._done(write, reply.body)
 
     def _done(self, write: Write[Event], body: dict[str, Any]) -> WriteResult[Event]:
@@ -525,8 +526,9 @@ class GoogleCalendarSide:
         calls = [BatchCall("GET", self._events_path(i)) for i in ids]
         for event_id, reply in zip(ids, self.http.batch(BATCH_PATH, calls), strict=True):
             try:
-                if reply.error is not None:
-                    raise reply.error.exception()
+                error = reply.failure()
+                if error is not None:
+                    raise error
                 found[event_id] = self._doc(reply.body, event_id)
             except NotFound:
                 found[event_id] = None

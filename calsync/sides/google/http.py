@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from calsync.errors import ConfigError, QuotaError, TransientError
+from calsync.errors import BudgetSpent, ConfigError, QuotaError, TransientError
 from calsync.quota import Api, Backoff, CallBudget, retryable
 from calsync.sides.google import endpoints
 from calsync.sides.google.auth import TokenSource
@@ -193,7 +193,7 @@ class GoogleHttp:
             while True:
                 for start in range(0, len(pending), self.batch_size):
                     chunk = pending[start : start + self.batch_size]
-                    got = self._send_batch(batch_path, [calls[i] for i in chunk])
+                    got = self._send_fitting(batch_path, [calls[i] for i in chunk])
                     for i, reply in zip(chunk, got, strict=True):
                         replies[i] = reply
                 errors = {i: e for i in pending if (e := _error(replies[i])) is not None}
@@ -226,6 +226,26 @@ class GoogleHttp:
                 rng=self.rng,
             )
         return [r or BatchReply(500, {}, GoogleError(500)) for r in replies]
+
+    def _send_fitting(self, batch_path: str, calls: list[BatchCall]) -> list[BatchReply]:
+        """Send `calls` in as few batches as the call budget lets through.
+
+        A batch the budget refuses is halved until a part of it fits (a refusal costs no
+        call); what never fits is answered `refused`, unsent, so a round stops at its budget
+        having made every call the budget allowed.
+        """
+        size = len(calls)
+        while True:
+            try:
+                head = self._send_batch(batch_path, calls[:size])
+            except BudgetSpent as err:
+                if size == 1:
+                    return [BatchReply(0, {}, refused=err) for _ in calls]
+                size = (size + 1) // 2
+                continue
+            if size == len(calls):
+                return head
+            return head + self._send_fitting(batch_path, calls[size:])
 
     def _send_batch(self, batch_path: str, calls: list[BatchCall]) -> list[BatchReply]:
         stamped = [

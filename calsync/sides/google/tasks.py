@@ -155,8 +155,8 @@ class GoogleTasksSide:
         calls = [BatchCall("GET", self._path(i)) for i in ids]
         found: dict[str, Remote[Task] | None] = {}
         for task_id, reply in zip(ids, self.http.batch(BATCH_PATH, calls), strict=True):
-            if reply.error is not None:
-                error = reply.error.exception()
+            error = reply.failure()
+            if error is not None:
                 if isinstance(error, NotFound):
                     found[task_id] = None
                     continue
@@ -199,8 +199,9 @@ class GoogleTasksSide:
         replies = self.http.batch(BATCH_PATH, [self._call(w) for w in writes])
         for write, reply in zip(writes, replies, strict=True):
             try:
-                if reply.error is not None:
-                    results.append(self._failed(write, reply.error.exception()))
+                error = reply.failure()
+                if error is not None:
+                    results.append(self._failed(write, error))
                 else:
                     results.append(self._done(write, reply.body))
             except CalsyncError as err:
