@@ -488,10 +488,11 @@ def _apply_all(
     """Apply `actions` in order; writes to a side that offers `write_many` go in runs of its
     batch size, one round trip per run, each write's state committed on its own."""
     runs: dict[SideName, list[Writes]] = {}
+    # Asked once per side: a protocol check costs more than planning an action.
+    batching = {n: isinstance(env.side(n), BatchWriteSide) for n in SideName}
     for action in actions:
-        side = env.side(action.side) if action.side is not None else None
-        if isinstance(action, Writes) and isinstance(side, BatchWriteSide):
-            assert action.side is not None
+        if isinstance(action, Writes) and action.side is not None and batching[action.side]:
+            side = cast(BatchWriteSide[Any], env.side(action.side))
             run = runs.setdefault(action.side, [])
             run.append(action)
             if len(run) >= max(1, side.batch_size):
