@@ -175,7 +175,9 @@ class Calsync:
     def learn_ids(self) -> None:
         for kind in Kind:
             pairs = self.store.pairs("alice", kind)
-            self.google_ids[kind] = {p.crm_id: p.google_id for p in pairs if p.google_id}
+            self.google_ids[kind] = {
+                p.crm_id: p.google_id for p in pairs if p.crm_id and p.google_id
+            }
 
     def edit(self, kind: Kind, i: int, side: str, title: str) -> None:
         crm_id = self.crm_ids[kind][i]
