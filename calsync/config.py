@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     google_user_calls_per_minute: int = Field(default=300, ge=1, le=600)
     """Per-user rate, kept well below Google's 600 requests per minute per user."""
 
+    google_batch_size: int = Field(default=50, ge=1, le=1000)
+    """Google API calls sent in one batch request (one round trip); Google takes at most
+    1,000 per batch and counts each call against the quota."""
+
     max_occurrences_per_series: int = Field(default=1000, ge=1, le=100_000)
     """Occurrences of one recurring series created in a CRM that stores one record per
     occurrence (vtiger); later ones are skipped with a line in the user's sync log."""

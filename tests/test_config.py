@@ -85,3 +85,31 @@ def test_one_default_per_google_endpoint(monkeypatch: pytest.MonkeyPatch) -> Non
     assert settings.google_auth_url == side.auth_url == endpoints.AUTH_URL
     assert settings.google_token_url == side.token_url == endpoints.TOKEN_URL
     assert endpoints.revoke_url_for(endpoints.TOKEN_URL) == "https://oauth2.googleapis.com/revoke"
+
+
+@pytest.mark.parametrize("size", ["0", "1001", "-5"])
+def test_a_batch_size_outside_google_limits_is_refused(
+    monkeypatch: pytest.MonkeyPatch, size: str
+) -> None:
+    """CALSYNC_GOOGLE_BATCH_SIZE takes 1 to 1,000 calls (Google's maximum per batch)."""
+    from calsync.sides.google.factory import GoogleSettings
+
+    monkeypatch.setenv("CALSYNC_GOOGLE_BATCH_SIZE", size)
+    with pytest.raises(ConfigError, match="CALSYNC_GOOGLE_BATCH_SIZE"):
+        load_settings()
+    with pytest.raises(ConfigError, match="between 1 and 1000 calls"):
+        GoogleSettings("id", "secret", batch_size=int(size))
+
+
+def test_the_batch_size_defaults_to_50_and_reaches_the_google_side(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from calsync.sides.google.factory import GoogleSettings, connect
+
+    monkeypatch.delenv("CALSYNC_GOOGLE_BATCH_SIZE", raising=False)
+    assert load_settings().google_batch_size == 50 == GoogleSettings("id", "s").batch_size
+    monkeypatch.setenv("CALSYNC_GOOGLE_BATCH_SIZE", "1000")
+    assert load_settings().google_batch_size == 1000
+    http = connect(GoogleSettings("id", "s", batch_size=7), "alice", "refresh")
+    assert http.batch_size == 7
+    http.close()
