@@ -152,13 +152,14 @@ class Setup:
         return sa.create_engine(self.settings.database_url, poolclass=sa.NullPool)
 
 
-def seed(setup: Setup, users: int, events: int) -> list[str]:
-    """Create `users` CRM users with `events` events each, linked to fresh Google accounts."""
+def seed(setup: Setup, users: int, events: int) -> dict[str, str]:
+    """Create `users` CRM users with `events` events each, linked to fresh Google accounts;
+    return each user's Google access token (to edit as the user would)."""
     app = build(setup.settings)
     crm = app.crm.crm  # type: ignore[attr-defined]  # the embedded CRM (LocalBackend)
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
 
-    def one(u: int) -> str:
+    def one(u: int) -> tuple[str, str]:
         name = f"user{u:04d}"
         crm.create_user(name, time_zone="Europe/Rome")
         for i in range(events):
@@ -167,12 +168,12 @@ def seed(setup: Setup, users: int, events: int) -> list[str]:
         acct = setup.emulator.account(f"{name}@example.com")
         app.service.known_user(name)
         app.store.set_link(name, acct["email"], acct["refresh_token"])
-        return name
+        return name, str(acct["access_token"])
 
     with ThreadPoolExecutor(8) as pool:
-        names = list(pool.map(one, range(users)))
+        tokens = dict(pool.map(one, range(users)))
     app.store.close()
-    return names
+    return tokens
 
 
 # -- the modes -----------------------------------------------------------------------------
@@ -294,10 +295,72 @@ def polling_latency(interval: float, round_seconds: float) -> tuple[float, float
     return interval / 2 + round_seconds, interval * 1.1 + round_seconds
 
 
-def push_latency(setup: Setup) -> float | None:
+def push_latency(setup: Setup, user: str, token: str, workers: int) -> float | None:
     """Return the seconds from a Google-side edit to the CRM when Google's notification
-    triggers the round (push notifications); None where calsync has no push channel yet."""
-    return None
+    triggers the round: `calsync serve` (with a public URL, so it opens a watch channel per
+    user, and the beat) receives the notification and enqueues the user's job, which one of
+    `workers` Celery workers runs. None (and the reason printed) when it could not be measured.
+    """
+    from calsync.service.push import NOTIFY_PATH
+
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    log = setup.data_dir / "serve.log"
+    running = Workers(setup, workers)
+    with log.open("wb") as out:
+        serve = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "calsync.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=setup.data_dir,
+            env={**setup.env, "CALSYNC_PUBLIC_URL": public},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    broker = redis.Redis.from_url(setup.settings.broker_url or "")
+    api = httpx.Client(
+        base_url=setup.emulator.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
+    try:
+        deadline = time.monotonic() + 600
+
+        def settled() -> bool:
+            # serve's beat enqueued everyone's round and opened the channels: wait for both.
+            channels = setup.emulator.http.get("/_emulator/channels").json()["channels"]
+            opened = any(c["address"] == public + NOTIFY_PATH for c in channels)
+            return opened and broker.llen("calsync") + broker.hlen("unacked") == 0
+
+        while not settled():
+            if time.monotonic() > deadline or serve.poll() is not None:
+                out.print(f"[yellow]push:[/] serve did not settle; see {log}")
+                return None
+            time.sleep(0.5)
+        time.sleep(2)  # the last rounds record their end
+        events = api.get("/calendar/v3/calendars/primary/events").json()["items"]
+        edited = f"{user} edited on Google"
+        t0 = time.perf_counter()
+        api.patch(
+            f"/calendar/v3/calendars/primary/events/{events[0]['id']}", json={"summary": edited}
+        ).raise_for_status()
+        app = build(setup.settings)
+        crm = app.crm.crm  # type: ignore[attr-defined]
+        while edited not in {r.item.title for r in crm.list_events(user)}:
+            if time.perf_counter() - t0 > 120:
+                out.print(f"[yellow]push:[/] the edit did not reach the CRM; see {log}")
+                return None
+            time.sleep(0.05)
+        return time.perf_counter() - t0
+    finally:
+        serve.terminate()
+        serve.wait(30)
+        running.stop()
 
 
 # -- main ----------------------------------------------------------------------------------
@@ -358,7 +421,7 @@ def main() -> None:
             )
             setup = Setup(settings, env, emulator, Path(tmp))
             t0 = time.perf_counter()
-            seed(setup, args.users, args.events)
+            tokens = seed(setup, args.users, args.events)
             out.print(
                 f"seeded {args.users} users x {args.events} events in "
                 f"{time.perf_counter() - t0:.0f} s"
@@ -393,7 +456,7 @@ def main() -> None:
                     passes.append(measure(setup, label, args.users, run))
                 finally:
                     workers.stop()
-            push = push_latency(setup)
+            push = push_latency(setup, *next(iter(tokens.items())), args.workers[0])
     finally:
         emulator.stop()
         redis.Redis.from_url(broker).flushdb()
@@ -421,7 +484,11 @@ def main() -> None:
     out.print(
         f"Google-side edit to CRM: polling every {args.interval:.0f} s: {mean:.0f} s on average, "
         f"{worst:.0f} s at worst; push: "
-        + (f"{push:.1f} s" if push is not None else "not measured (no push channel here)")
+        + (
+            f"{push:.1f} s (serve + {args.workers[0]} workers)"
+            if push is not None
+            else "not measured"
+        )
     )
     best = max(passes, key=lambda r: r.users_per_second)
     out.print(
