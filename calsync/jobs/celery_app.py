@@ -15,7 +15,7 @@ Enqueuing is deduplicated: a user has at most one job waiting (a `calsync:queued
 in Redis, set when the job is sent, removed when its round starts), so any number of beats,
 and the web app's requests, may enqueue without piling up rounds.
 
-Public API: `make_celery(settings)`, `register_round_task(app, service, settings)`,
+Public API: `make_celery(settings)`, `register_round_task(app, service, marks)`, `QueuedMarks`,
 `CeleryQueue` (`request`, `enqueue_due`), `Beat`, `running_queue()` (the queue of the beat
 started in this process, for `calsync.jobs.enqueue_user_sync`), `check_broker_url`,
 `TASK_NAME`, `QUEUE`.
