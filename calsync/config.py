@@ -76,7 +76,14 @@ class Settings(BaseSettings):
     where the webservice alone leaves it uncertain. Give it a user that may only SELECT."""
 
     broker_url: str | None = None
-    """Celery broker; unset means the embedded in-process scheduler."""
+    """Celery broker (`redis://host:6379/0`; needs the `celery` extra and a PostgreSQL state
+    store); unset means the embedded in-process scheduler."""
+    broker_visibility_timeout: int = Field(default=600, ge=1)
+    """Seconds before a job a worker took and never acknowledged (the worker died mid-round)
+    is handed to another worker. Longer than the longest round: a job redelivered while its
+    round still runs finds the user's lock taken and waits its turn."""
+    sync_interval: float = Field(default=900.0, ge=1)
+    """Seconds between two scheduled rounds of every user (±10 % jitter)."""
 
     public_url: str = ""
     """Base URL users reach the web UI at (e.g. `https://calsync.example.com`): the OAuth

@@ -172,11 +172,19 @@ def usage(
 
 
 @app.command()
-def worker() -> None:
-    """Run a Celery worker (needs CALSYNC_BROKER_URL)."""
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="Rounds this worker runs at once (in threads).")
+    ] = 1,
+    beat: Annotated[
+        bool,
+        typer.Option("--beat", help="Also enqueue every linked user's round at each interval."),
+    ] = False,
+) -> None:
+    """Run a Celery worker (needs CALSYNC_BROKER_URL and a PostgreSQL state store)."""
     from calsync.cli.commands import run_worker
 
-    run_worker()
+    raise typer.Exit(run_worker(concurrency=concurrency, beat=beat))
 
 
 def main() -> None:  # pragma: no cover - console entry

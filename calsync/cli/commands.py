@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -276,27 +277,42 @@ def create_admin(name: str, password: str | None) -> None:
 
 @reported
 def serve(host: str, port: int) -> None:
-    """Serve the web UI and the in-process scheduler (and, with CALSYNC_PUBLIC_URL, Google's
-    push notifications, which queue rounds on that scheduler)."""
+    """Serve the web UI with the in-process scheduler, or, with a broker, the beat that
+    enqueues every user's round for the Celery workers; with CALSYNC_PUBLIC_URL, Google's
+    push notifications queue the user's round on either."""
     from calsync.jobs import enqueue_user_sync
     from calsync.jobs.scheduler import Scheduler
     from calsync.web.serve import serve_web
 
     app = build()
+    settings = app.settings
     push = app.application.push
     if push is not None:
         push.use_queue(enqueue_user_sync)
-    scheduler = Scheduler(app.service, push=push).start()
+    runner: Scheduler | Beat
+    if settings.broker_url:
+        from calsync.jobs.celery_app import Beat, CeleryQueue
+
+        queue = CeleryQueue.for_settings(settings)
+        runner = Beat(queue, app.store, settings.sync_interval, push=push)
+    else:
+        runner = Scheduler(app.service, settings.sync_interval, push=push)
+    runner.start()
     try:
         serve_web(app.application, host, port)
     finally:
-        scheduler.stop()
+        runner.stop()
 
 
 @reported
-def run_worker() -> None:
-    """Run a Celery worker on the configured broker."""
+def run_worker(concurrency: int = 1, beat: bool = False) -> int:
+    """Run a Celery worker on the configured broker; return its exit status."""
+    from calsync.jobs.worker import check_worker_settings, run_worker
+
+    # Checked before anything is built: a worker on SQLite must not even migrate it.
     settings = load_settings()
-    if not settings.broker_url:
-        raise fail("calsync worker needs CALSYNC_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
-    raise fail("the distributed worker is not built yet (Celery tasks come with the scale issue)")
+    check_worker_settings(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One line per job is what an operator reads; every HTTP request would drown it.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return run_worker(build(settings), concurrency=concurrency, beat=beat)
