@@ -24,7 +24,7 @@ def enqueue_user_sync(user: str) -> bool:
         return True
     try:
         from calsync.jobs.celery_app import running_queue
-    except ImportError:  # the `celery` extra is not installed: no broker can be in use
+    except ImportError:  # the `distributed` extra is not installed: no broker can be in use
         queue = None
     else:
         queue = running_queue()
