@@ -117,16 +117,21 @@ def _fetch(pair: Pair, sides: tuple[SideName, ...], views: dict[SideName, View])
     )
 
 
-def _frozen(pair: Pair, obs: str, side: SideName | None = None) -> Action:
+def _frozen(pair: Pair, obs: str, google: View, side: SideName | None = None) -> Action:
     """Return the no-op for a change that may not travel (out of scope changes nothing).
 
     The row keeps its etags and hashes, so the change is still seen as pending when the item
     comes back in scope; a dirty flag from an earlier failure is cleared, though, or the pair
-    would be read again by id every round for nothing.
+    would be read again by id every round for nothing. A Google copy that moved on is kept
+    with the row, so the resolve step never takes the copy kept from before for Google's.
     """
+    g = google.remote
+    moved = g.item if g is not None and g.etag != pair.google_etag else None
     if pair.dirty:
-        return Link(pair.key, before=pair, observed=obs, row=pair.cleared())
-    return Skip(pair.key, side=side, before=pair, observed=obs, reason="out of scope")
+        row = pair.cleared() if moved is None else pair.cleared(google_item=moved)
+        return Link(pair.key, before=pair, observed=obs, row=row)
+    reason = "out of scope"
+    return Skip(pair.key, side=side, before=pair, observed=obs, reason=reason, google_now=moved)
 
 
 def _refresh(pair: Pair, crm: View, google: View) -> Pair:
@@ -211,11 +216,11 @@ def _plan_flow(
         if views[src.other].remote is None:
             return [_fetch(pair, (src.other,), views)]
         acts = _push(ctx, row, src.other, views, obs, pair)
-        return acts or [_frozen(pair, obs)]
+        return acts or [_frozen(pair, obs, views[GOOGLE])]
     acts = _push(ctx, row, src, views, obs, pair)
     # Out of scope: the row is left as it was, so the change is still pending when the item
     # comes back: leaving scope changes nothing on either side.
-    return acts or [_frozen(pair, obs, src.other)]
+    return acts or [_frozen(pair, obs, views[GOOGLE], src.other)]
 
 
 def _plan_both_changed(
@@ -230,7 +235,7 @@ def _plan_both_changed(
         # hashes (a re-link keeps none), so the changes are still pending when back in scope.
         if relink:
             return [Link(pair.key, before=pair, observed=obs, row=pair.cleared())]
-        return [_frozen(pair, obs)]
+        return [_frozen(pair, obs, google)]
     # Both changed to the same content (or a fresh re-link of equal copies): refresh the row.
     if consistent(ctx, c.item, g.item):
         return [Link(pair.key, before=pair, observed=obs, row=row.cleared())]
@@ -243,7 +248,7 @@ def _plan_both_changed(
         # so it is not re-matched every round, but with no etags or hashes, so the next
         # listing that shows either copy in scope still reconciles them.
         return [Link(pair.key, before=pair, observed=obs, row=pair.cleared())]
-    return acts or [_frozen(pair, obs)]
+    return acts or [_frozen(pair, obs, google)]
 
 
 def _recreate(
