@@ -16,7 +16,8 @@ from calsync.config import Settings, load_settings
 from calsync.engine.caps import Caps
 from calsync.errors import ConfigError
 from calsync.files import private_dir
-from calsync.quota import Budget, BudgetAlert, RateLimiter
+from calsync.quota import Budget, BudgetAlert
+from calsync.ratelimit import RateLimiter, buckets_for
 from calsync.service import AccountService, Application, AppSettings, RoundMetrics, SyncService
 from calsync.sides.crm import CrmBackend, backend_from_settings
 from calsync.sides.google.account import GoogleAccountClient
@@ -78,7 +79,7 @@ def open_store(settings: Settings) -> Store:
     except OSError as err:
         raise ConfigError(f"cannot make the data dir (CALSYNC_DATA_DIR): {err}") from None
     with database_errors("CALSYNC_DATABASE_URL", settings.database_url):
-        store = Store.from_settings(settings)
+        store = Store.from_settings(settings, threads=settings.pool_size)
         store.migrate()
     return store
 
@@ -87,6 +88,16 @@ def _alert(alert: BudgetAlert) -> None:
     err.print(
         f"[yellow]quota:[/] {alert.scope} {alert.user or ''} used {alert.used}/{alert.limit} "
         f"{alert.api} API calls today ({alert.threshold:.0%})"
+    )
+
+
+def rate_limiter(settings: Settings) -> RateLimiter:
+    """Return the per-minute limits on Google calls: the project's bucket is shared through
+    Redis when one is configured, so every process and machine stays under it together."""
+    return RateLimiter(
+        per_user=settings.google_user_calls_per_minute,
+        per_project=settings.google_project_calls_per_minute,
+        buckets=buckets_for(settings.rate_redis_url()),
     )
 
 
@@ -101,8 +112,7 @@ def build(settings: Settings | None = None) -> App:
         store,
         limits=app_settings.budgets(),
         on_alert=_alert,
-        # Stay well under Google's 600 calls/minute per user instead of meeting its 429s.
-        rate=RateLimiter(per_user=settings.google_user_calls_per_minute, per_project=9000),
+        rate=rate_limiter(settings),
     )
 
     def google_now() -> GoogleSettings:
@@ -112,7 +122,15 @@ def build(settings: Settings | None = None) -> App:
 
     metrics = RoundMetrics()
     caps = Caps(settings.max_occurrences_per_series, settings.max_occurrences_per_round)
-    rounds = SyncService(store, crm, google_now, budget=budget, metrics=metrics, caps=caps)
+    rounds = SyncService(
+        store,
+        crm,
+        google_now,
+        budget=budget,
+        metrics=metrics,
+        caps=caps,
+        pool_size=settings.pool_size,
+    )
     accounts = AccountService(store, crm, GoogleAccountClient(), app_settings)
     application = Application(rounds, accounts, app_settings, metrics, store)
     return App(settings, store, crm, rounds, application)

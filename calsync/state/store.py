@@ -163,6 +163,12 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
         key = settings.secret_key_value()
         return cls.open(settings.database_url, key or settings.data_dir, **engine_options)
 
+    @property
+    def parallel_safe(self) -> bool:
+        """True when rounds may run in several threads at once: False for an in-memory
+        SQLite database, whose one connection every thread would share (and interleave)."""
+        return not isinstance(self._engine.pool, sa.StaticPool)
+
     def migrate(self, revision: str = "head") -> None:
         """Bring the schema up to `revision` and check the secret key fits the stored secrets."""
         run_migrations(self._engine, revision)
