@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass, field
 
 from calsync.engine.pairs import Kind, Pair
-from calsync.engine.store import Conflict, LogEntry
+from calsync.engine.store import Conflict, LogEntry, Touching
 from calsync.errors import LeaseLost
 
 
@@ -37,11 +37,26 @@ class MemoryStore:
         self._crash_in: int | None = None
         self._lost: str | None = None
         self.commits = 0
+        self.pair_reads = 0
+        """Reads of a scope's pairs (`scope_pairs`), for tests counting a round's reads."""
 
     # -- PairStore -----------------------------------------------------------------------
 
     def pairs(self, user: str, kind: Kind) -> list[Pair]:
         return [p for (u, k, _), p in sorted(self._work.pairs.items()) if u == user and k == kind]
+
+    def scope_pairs(
+        self, user: str, kind: Kind, scope: str, touching: Touching | None = None
+    ) -> list[Pair]:
+        self.pair_reads += 1
+        return [
+            p
+            for p in self.pairs(user, kind)
+            if p.scope == scope and (touching is None or touching.matches(p))
+        ]
+
+    def count_pairs(self, user: str, kind: Kind, scope: str) -> int:
+        return sum(p.scope == scope for p in self.pairs(user, kind))
 
     def put_pair(self, pair: Pair) -> None:
         self._work.pairs[(pair.user, pair.kind, pair.key)] = pair

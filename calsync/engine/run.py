@@ -35,6 +35,7 @@ from calsync.engine.caps import Capped, Caps, cap
 from calsync.engine.filters import prefs_fingerprint
 from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.plan import (
+    GUARD_FLOOR,
     MassDeleteBlocked,
     PlanContext,
     Seen,
@@ -44,7 +45,7 @@ from calsync.engine.plan import (
     plan,
     plan_pair,
 )
-from calsync.engine.store import LogEntry, PairStore
+from calsync.engine.store import LogEntry, PairStore, Touching
 from calsync.errors import (
     AuthError,
     CalsyncError,
@@ -225,7 +226,11 @@ def sync_user(round_: RoundContext) -> RoundResult:
     for side, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
         _note_unreadable(side, cs, env, result)
     # Pairs of other calendars are none of this round's business (their copies live elsewhere).
-    pairs = [p for p in store.pairs(user, kind) if p.scope == round_.scope]
+    # An incremental round reads only the rows its listings name, and the dirty ones: a quiet
+    # round reads no row at all, however long the user's history.
+    full = crm_cs.full or google_cs.full
+    touching = None if full else _touching(crm_cs, google_cs)
+    pairs = store.scope_pairs(user, kind, round_.scope, touching)
     try:
         actions = plan(crm_cs, google_cs, pairs, ctx).actions
         reads: Reads = {}
@@ -233,7 +238,14 @@ def sync_user(round_: RoundContext) -> RoundResult:
         if not force:
             for name, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
                 check_emptied(cs, name, pairs, ctx, _copies(reads, name))
-            check_guard(actions, pairs, prefs, force)
+            deletes = sum(isinstance(a, Delete) for a in actions)
+            # The guard needs the number of linked items only when the deletes could pass it.
+            linked = (
+                len(pairs)
+                if full or deletes <= GUARD_FLOOR
+                else store.count_pairs(user, kind, round_.scope)
+            )
+            check_guard(actions, linked, prefs, force)
         for a, err in failed:
             _failed(a, err, env, result, a.sides[0], ctx.max_attempts, mark=not dry_run)
         actions, capped = cap(
@@ -266,6 +278,20 @@ def sync_user(round_: RoundContext) -> RoundResult:
     store.set_cursor(user, fp_name, fp)
     store.commit()
     return result
+
+
+MAX_TOUCHING = 5_000
+"""Ids and keys past which an incremental round reads the whole scope's rows instead."""
+
+
+def _touching(crm: ChangeSet[Any], google: ChangeSet[Any]) -> Touching | None:
+    """Return what the two increments name (None when they name too much to ask by id)."""
+    touching = Touching(
+        crm_ids=frozenset([*(r.id for r in crm.items), *crm.deleted]),
+        google_ids=frozenset([*(r.id for r in google.items), *google.deleted]),
+        keys=frozenset(r.key for cs in (crm, google) for r in cs.items if r.key is not None),
+    )
+    return touching if len(touching) <= MAX_TOUCHING else None
 
 
 def _note_unreadable(side: SideName, cs: ChangeSet[Any], env: Env, result: RoundResult) -> None:

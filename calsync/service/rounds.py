@@ -353,10 +353,11 @@ class SyncService:
         """Sync one chosen calendar. The first one receives events born in the CRM; the others
         (e.g. calendars shared with the user) bring their events in and take back edits to
         them, or only bring them in where the user may not write."""
-        by_scope: dict[str, set[str]] = {}
-        for p in self.store.pairs(info.name, Kind.EVENT):
-            if p.crm_id:
-                by_scope.setdefault(p.scope, set()).add(p.crm_id)
+        # The CRM ids linked per calendar (two columns, not the rows the engine reads); the
+        # main calendar needs only the other calendars' ones, usually none.
+        by_scope = self.store.crm_ids_by_scope(
+            info.name, Kind.EVENT, besides=calendar if main else None
+        )
         others = {i for scope, ids in by_scope.items() if scope != calendar for i in ids}
         crm: Side[Event] = self.crm.events_side(info)
         if main:

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from calsync.db import BUSY_TIMEOUT_MS
 from calsync.engine.pairs import Kind, Pair, PairStatus
-from calsync.engine.store import Conflict, LogEntry, PairStore
+from calsync.engine.store import Conflict, LogEntry, PairStore, Touching
 from calsync.errors import LeaseLost
 from calsync.model import utcnow
 from calsync.state import leases
@@ -215,6 +215,77 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
                 else:
                     found[key] = pair
         return [found[k] for k in sorted(found)]
+
+    def scope_pairs(
+        self, user: str, kind: Kind, scope: str, touching: Touching | None = None
+    ) -> list[Pair]:
+        """Return the pairs of `user` and `kind` in `scope` (staged writes included), by key:
+        all of them, or only those `touching` matches, chosen by the database."""
+        c = t.pairs.c
+        query = sa.select(t.pairs).where(
+            c.user_name == user, c.kind == kind.value, c.scope == scope
+        )
+        if touching is not None:
+            wanted = [c.status != PairStatus.OK.value, c.crm_id.is_(None), c.google_id.is_(None)]
+            for column, values in (
+                (c.crm_id, touching.crm_ids),
+                (c.google_id, touching.google_ids),
+                (c.key, touching.keys),
+            ):
+                if values:
+                    wanted.append(column.in_(sorted(values)))
+            query = query.where(sa.or_(*wanted))
+        with self._tx() as conn:
+            rows = conn.execute(query).all()
+        found = {r.key: _pair(r) for r in rows}
+        for (u, k, key), pair in self._staged.pairs.items():
+            if u != user or k != kind.value:
+                continue
+            if pair is None or pair.scope != scope:
+                found.pop(key, None)
+            elif touching is None or touching.matches(pair):
+                found[key] = pair
+        return [found[k] for k in sorted(found)]
+
+    def count_pairs(self, user: str, kind: Kind, scope: str) -> int:
+        """Return how many pairs of `user` and `kind` are in `scope` (staged writes included)."""
+        staged = {
+            key: pair
+            for (u, k, key), pair in self._staged.pairs.items()
+            if u == user and k == kind.value
+        }
+        c = t.pairs.c
+        where = [c.user_name == user, c.kind == kind.value, c.scope == scope]
+        if staged:
+            where.append(c.key.not_in(sorted(staged)))
+        with self._tx() as conn:
+            stored = conn.execute(sa.select(sa.func.count()).where(*where)).scalar() or 0
+        return int(stored) + sum(p is not None and p.scope == scope for p in staged.values())
+
+    def crm_ids_by_scope(
+        self, user: str, kind: Kind, *, besides: str | None = None
+    ) -> dict[str, set[str]]:
+        """Return the CRM ids linked in each scope of `user` and `kind` (staged writes
+        included), leaving out the scope `besides`: two columns read, never whole rows."""
+        c = t.pairs.c
+        query = sa.select(c.key, c.scope, c.crm_id).where(
+            c.user_name == user, c.kind == kind.value, c.crm_id.is_not(None)
+        )
+        if besides is not None:
+            query = query.where(c.scope != besides)
+        with self._tx() as conn:
+            linked = {r.key: (r.scope, r.crm_id) for r in conn.execute(query)}
+        for (u, k, key), pair in self._staged.pairs.items():
+            if u != user or k != kind.value:
+                continue
+            if pair is None or pair.crm_id is None or pair.scope == besides:
+                linked.pop(key, None)
+            else:
+                linked[key] = (pair.scope, pair.crm_id)
+        out: dict[str, set[str]] = {}
+        for scope, crm_id in linked.values():
+            out.setdefault(scope, set()).add(crm_id)
+        return out
 
     def pair(self, user: str, kind: Kind, key: str) -> Pair | None:
         """Return the pair with this key, or None."""
