@@ -34,7 +34,7 @@ import tenacity
 from tenacity.stop import stop_base
 
 from calsync.errors import AdapterError, QuotaError
-from calsync.ratelimit import RateLimiter
+from calsync.ratelimit import RateLimiter as RateLimiter  # re-exported: Budget takes one
 
 T = TypeVar("T")
 
