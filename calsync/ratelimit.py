@@ -211,7 +211,7 @@ class RateLimiter:
         buckets: TokenBuckets | None = None,
         window: float = 60.0,
         max_wait: float = 60.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -223,7 +223,10 @@ class RateLimiter:
         self.buckets = buckets or MemoryBuckets()
         self.window = window
         self.max_wait = max_wait
-        self._clock = clock
+        # Buckets shared between machines need a clock they share; in-process ones had
+        # better not jump with the wall clock.
+        shared = not isinstance(self.buckets, MemoryBuckets)
+        self._clock = clock or (time.time if shared else time.monotonic)
         self._sleep = sleep
         self._rng = rng or random.Random()
 

@@ -201,6 +201,15 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
             held = self._local.leases = {}
         return held
 
+    @property
+    def _cursors(self) -> dict[str, dict[str, str]]:
+        """The stored cursors of each user whose lease this thread holds, read once per
+        round: while the lease holds, only this thread writes them."""
+        cached: dict[str, dict[str, str]] | None = getattr(self._local, "cursors", None)
+        if cached is None:
+            cached = self._local.cursors = {}
+        return cached
+
     def pairs(self, user: str, kind: Kind) -> list[Pair]:
         """Return every linked pair of `user` and `kind` (staged writes included), by key."""
         with self._tx() as conn:
@@ -335,10 +344,16 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
         self._staged.pairs[(user, kind.value, key)] = None
 
     def cursor(self, user: str, name: str) -> str | None:
-        """Return the stored cursor `name` (staged value first)."""
+        """Return the stored cursor `name` (staged value first).
+
+        Within a round (this thread holds the user's lease) every cursor of the user is read
+        in one query, the first time one is asked for.
+        """
         staged = self._staged.cursors
         if (user, name) in staged:
             return staged[(user, name)]
+        if user in self._leases:
+            return self._round_cursors(user).get(name)
         with self._tx() as conn:
             value = conn.execute(
                 sa.select(t.cursors.c.value).where(
@@ -347,9 +362,29 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
             ).scalar()
         return None if value is None else str(value)
 
+    def _round_cursors(self, user: str) -> dict[str, str]:
+        cached = self._cursors.get(user)
+        if cached is None:
+            with self._tx() as conn:
+                rows = conn.execute(
+                    sa.select(t.cursors.c.name, t.cursors.c.value).where(
+                        t.cursors.c.user_name == user
+                    )
+                ).all()
+            cached = self._cursors[user] = {r.name: str(r.value) for r in rows}
+        return cached
+
     def set_cursor(self, user: str, name: str, value: str | None) -> None:
-        """Store (or clear, with None) the cursor `name` at the next commit."""
-        self._staged.cursors[(user, name)] = value
+        """Store (or clear, with None) the cursor `name` at the next commit.
+
+        Within a round, a cursor set to the value it holds is not written again (a quiet
+        round then commits nothing).
+        """
+        staged = self._staged.cursors
+        cached = self._cursors.get(user) if user in self._leases else None
+        if cached is not None and (user, name) not in staged and cached.get(name) == value:
+            return
+        staged[(user, name)] = value
 
     def add_conflict(self, conflict: Conflict) -> None:
         """Keep both versions of a conflict (written at the next commit)."""
@@ -381,6 +416,13 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
         except LeaseLost:
             self._local.staged = _Staged()
             raise
+        cached = self._cursors
+        for (user, name), value in staged.cursors.items():
+            if user in cached:
+                if value is None:
+                    cached[user].pop(name, None)
+                else:
+                    cached[user][name] = value
         self._local.staged = _Staged()
 
     def _write(self, conn: sa.Connection, staged: _Staged, now: datetime) -> None:
@@ -451,6 +493,7 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
         with self._tx() as conn:
             removed = conn.execute(t.cursors.delete().where(t.cursors.c.user_name == user)).rowcount
         self._staged.drop_user(user, pairs=False, cursors=True)
+        self._cursors.pop(user, None)
         return removed
 
     # -- per-user lock -----------------------------------------------------------------------
@@ -498,6 +541,7 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin):
             finally:
                 if outer is None:
                     self._leases.pop(user, None)
+                    self._cursors.pop(user, None)
                 else:
                     self._leases[user] = outer
                 with self._tx() as conn:

@@ -32,10 +32,21 @@ class Reads:
 
     rows: int = 0
     selects: list[str] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
 
     def clear(self) -> None:
         self.rows = 0
         self.selects.clear()
+        self.statements.clear()
+
+    def on(self, table: str, verb: str) -> int:
+        """Return how many statements of `verb` (SELECT, INSERT...) went to `table`."""
+        return sum(
+            1
+            for s in self.statements
+            if s.lstrip().upper().startswith(verb)
+            and (f"FROM {table}" in s or f"INTO {table}" in s or f"UPDATE {table}" in s)
+        )
 
 
 @pytest.fixture
@@ -56,6 +67,7 @@ def reads(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Reads]:
     monkeypatch.setattr(state_store, "_pair", counting)
 
     def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        counted.statements.append(statement)
         if statement.lstrip().upper().startswith("SELECT") and "FROM pairs" in statement:
             counted.selects.append(statement)
 
@@ -86,6 +98,10 @@ def test_a_quiet_round_reads_no_pair_row(world: World, reads: Reads) -> None:
     assert report.status is UserStatus.OK
     assert reads.rows == 0
     assert len(reads.selects) == 2
+    # The user's cursors are read once for the round, and only a changed one is written
+    # (Google hands out a new sync token each listing; the CRM's cursor did not move).
+    assert reads.on("cursors", "SELECT") == 1
+    assert reads.on("cursors", "INSERT") == 1
 
 
 def test_an_incremental_round_reads_only_the_rows_it_needs(world: World, reads: Reads) -> None:
