@@ -170,10 +170,18 @@ def plan(
                 view(q)[side] = View(Seen.GONE)
         # An intent row whose create did happen on a side that cannot store our key: adopt
         # the new copy that shows the content asked for, instead of creating it again.
+        # It is matched by title and time only, so the copies are compared afresh, as after a
+        # re-link: equal contents link, different ones (a user's edit since, or a user's own
+        # item that looks the same) go to the conflict winner, the loser kept in the log.
         for key, r in adopt(rows.values(), side, loose[side]).items():
             loose[side].remove(r)
-            rows[key] = with_side(rows[key], side, r)
-            view(rows[key])[side] = View(Seen.PRESENT, r)
+            rows[key] = with_side(rows[key], side, r).with_(
+                crm_etag=None, crm_hash=None, google_etag=None, google_hash=None
+            )
+            v = view(rows[key])
+            v[side] = View(Seen.PRESENT, r)
+            if v[side.other].remote is None and v[side.other].seen is not Seen.GONE:
+                v[side.other] = View(Seen.FETCH)
     actions: list[Action] = []
     for key, v in views.items():
         row = rows[key]

@@ -8,6 +8,7 @@ for every create, never make a second one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from calsync.engine.intents import intent_hash
 from calsync.engine.memstore import Crash, MemoryStore
 from calsync.engine.pairs import Kind, PairStatus
 from calsync.errors import TransientError
+from calsync.model import TaskStatus
+from calsync.prefs import Prefs, Winner
 from calsync.sides.memory import MemorySide
 from tests.engine.helpers import World, make_event, make_task
 
@@ -130,3 +133,45 @@ def test_an_identical_item_already_linked_is_never_adopted() -> None:
     w.sync()
     assert len(w.crm.live()) == 2 and len(w.pairs()) == 2
     assert {p.crm_id for p in w.pairs()} == set(w.crm.live())
+
+
+def test_a_look_alike_made_in_the_crm_is_reconciled_not_taken_as_in_sync() -> None:
+    """Found by the state machine: an intent adopted a user's own look-alike to-do.
+
+    Google's "delta" (done) was to be created in the CRM, the create failed; the user then made
+    a "delta" (open) in the CRM, due the same day. Adopted by title and due date, the two were
+    linked as if in sync and stayed different forever. Now they are compared: the winner's
+    content is on both sides and the loser's is in the conflict log.
+    """
+    w = World(kind=Kind.TASK, prefs=Prefs(winner=Winner.CRM))
+    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
+    w.google = MemorySide("google", clock=lambda: w.now, store_keys=False)
+    due = date(2026, 6, 18)
+    w.google.put(make_task("delta", due=due, status=TaskStatus.DONE))
+    w.crm.fail_next(1, TransientError, "create", applied=False)
+    w.sync()
+    w.crm.put(make_task("delta", due=due))
+    w.sync()
+    w.sync()
+    assert [t.status for t in w.items(w.crm)] == [TaskStatus.OPEN]
+    assert [t.status for t in w.items(w.google)] == [TaskStatus.OPEN]
+    assert len(w.pairs()) == 1
+    lost = w.store.conflicts
+    assert len(lost) == 1 and "DONE" in repr(lost[0]).upper()
+
+
+def test_an_adopted_copy_edited_before_the_next_round_keeps_the_edit() -> None:
+    """The create did happen, the reply was lost, and the user edited the new CRM copy."""
+    w = World()
+    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
+    w.google.put(make_event("review"))
+    w.crm.fail_next(1, TransientError, "create", applied=True)
+    w.sync()
+    (cid,) = w.crm.live()
+    w.now += timedelta(minutes=5)
+    w.crm.edit(cid, make_event("review", description="agenda attached"))
+    w.sync()
+    w.sync()
+    (g,) = w.items(w.google)
+    assert g.description == "agenda attached"
+    assert len(w.crm.live()) == 1 and len(w.pairs()) == 1

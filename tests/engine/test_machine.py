@@ -270,8 +270,21 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def google_touch(self, data: Any) -> None:
         ids = sorted(self.google.live())
-        if ids:
-            self.google.touch(data.draw(st.sampled_from(ids)))
+        if not ids:
+            return
+        id_ = data.draw(st.sampled_from(ids))
+        self.google.touch(id_)
+        # The touch moves Google's `updated`: under "latest wins" a pending conflict on this
+        # copy is now won by whichever side is later, as the engine can only tell by `updated`.
+        if self.prefs.winner is not Winner.LATEST:
+            return
+        for cid, (_, content) in list(self.expect.items()):
+            p = next((p for p in self.pairs() if p.crm_id == cid), None)
+            if p is None or p.google_id != id_:
+                continue
+            c, g = self.crm.live().get(cid), self.google.live()[id_]
+            if c is not None and g.item.updated > c.item.updated:
+                self.expect[cid] = ("google", g.item)
 
     @rule(data=st.data(), same=st.booleans())
     def edit_both(self, data: Any, same: bool) -> None:
