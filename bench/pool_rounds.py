@@ -8,7 +8,7 @@ the daily budgets counted in the state store and the per-minute rate limits (600
 10,000 for the project, in-process buckets).
 
 Usage: .venv/bin/python bench/pool_rounds.py [--users 200] [--events 3] [--pools 1,8,32]
-       [--latency-ms 0,100] [--repeat 1]
+       [--latency-ms 0,100] [--repeat 1] [--no-budget]
 Prints a table (seconds per pass, users per second, speed-up against pool 1 at the same
 latency, Google calls per pass).
 """
@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from calsync.model import Event, Task, When
-from calsync.quota import Budget
+from calsync.quota import Budget, MemoryCounter
 from calsync.ratelimit import RateLimiter
 from calsync.service import SyncService
 from calsync.sides.crm import LocalBackend
@@ -103,6 +103,11 @@ def main() -> None:
     p.add_argument("--pools", default="1,8,32", help="pool sizes to compare (1 first)")
     p.add_argument("--latency-ms", default="0,100", help="emulator latencies to run at")
     p.add_argument("--repeat", type=int, default=1, help="quiet passes per set-up (best kept)")
+    p.add_argument(
+        "--no-budget",
+        action="store_true",
+        help="count the daily budgets in memory, not in the state store",
+    )
     args = p.parse_args()
     pools = [int(x) for x in args.pools.split(",")]
     latencies = [int(x) for x in args.latency_ms.split(",")]
@@ -116,7 +121,7 @@ def main() -> None:
             store = Store.open(f"sqlite:///{Path(tmp) / 'state.db'}", KEY, threads=max(pools))
             store.migrate()
             google = GoogleSettings("bench", "bench", api_url=url, token_url=f"{url}/token")
-            budget = Budget(store, rate=RateLimiter())
+            budget = Budget(MemoryCounter() if args.no_budget else store, rate=RateLimiter())
             service = SyncService(store, LocalBackend(crm), google, budget=budget)
             seed(url, crm, store, service, args.users, args.events)
             t0 = time.perf_counter()
