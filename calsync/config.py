@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     vtiger_url: str | None = None
     vtiger_user: str | None = None
     vtiger_access_key: SecretStr | None = None
+    vtiger_db_url: SecretStr | None = None
+    """Optional read-only connection to vtiger's database (SQLAlchemy URL): its series tables
+    link the occurrences of a series, which then reach Google as one recurring event even
+    where the webservice alone leaves it uncertain. Give it a user that may only SELECT."""
 
     broker_url: str | None = None
     """Celery broker; unset means the embedded in-process scheduler."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 
 class CalsyncError(Exception):
@@ -36,6 +37,24 @@ class TransientError(AdapterError):
 
 class QuotaError(TransientError):
     """Google's rate limit or our own budget said stop for now."""
+
+
+class BudgetSpent(QuotaError):
+    """Our own daily budget refused a call before it was made: the round stops there and
+    waits for the next quota day or a raised budget. Nothing of the refused call happened."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, api: str, scope: str, limit: int, day: date) -> None:
+        super().__init__(message)
+        self.api = api
+        """The Google API whose budget is spent (`calendar` | `tasks`)."""
+        self.scope = scope
+        """`project` (every user's calls) or `user` (this user's)."""
+        self.limit = limit
+        """The budget in force when it refused, in calls per quota day."""
+        self.day = day
+        """The quota day the budget is spent for."""
 
 
 class AuthError(AdapterError):

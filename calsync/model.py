@@ -164,6 +164,38 @@ class Recurrence:
 
 
 @dataclass(frozen=True, slots=True)
+class SeriesLink:
+    """Where an event stands in a series its CRM keeps as one record per occurrence (vtiger).
+
+    Set by a CRM side that recovered the series, for the other side to write the occurrences
+    as one recurring event; never part of the content (it is not in `content_hash`).
+    """
+
+    id: str
+    """The series' id on the CRM side (the id of its first occurrence's record)."""
+    rule: Recurrence
+    """The series' rule, with an EXDATE for each occurrence the rule places but the CRM lacks;
+    expanded in `template.when.tz` from `template.when.start`."""
+    template: Event
+    """The series as one event: its first occurrence as the rule places it, with the content
+    the occurrences share (an occurrence that differs from it is an exception)."""
+    original: datetime | date
+    """This occurrence's start as the rule places it (RFC 5545 RECURRENCE-ID)."""
+    members: tuple[str, ...] = ()
+    """The CRM ids of every occurrence the CRM still holds."""
+    whole: bool = False
+    """True when every one of those occurrences holds the template's content and time of day:
+    a change of the template is then an edit of all events, for the series as a whole."""
+    fresh: bool = False
+    """True when none of the occurrences is linked yet (the engine says so): only then may a
+    new recurring event be made; otherwise occurrences join one that exists, or stay single."""
+    key: str | None = None
+    """The link key of the series as a whole (the engine sets it with `fresh`): the recurring
+    event made for it keeps it, and its instances read as copies of CRM items (a key of
+    `<key>@<original start>`, which no CRM id matches): never a source of new CRM items."""
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """A calendar event as both sides should see it."""
 
@@ -180,6 +212,9 @@ class Event:
     recurrence: Recurrence | None = None
     updated: datetime | None = field(default=None, compare=False)
     """Last modification time on the side it was read from; never part of the content."""
+    series: SeriesLink | None = field(default=None, compare=False)
+    """The series this single event is one occurrence of, when its CRM keeps series as one
+    record per occurrence and the series was recovered; never part of the content."""
 
     def with_(self, **changes: Any) -> Event:
         """Return a copy with `changes` applied."""
@@ -209,7 +244,7 @@ class Task:
 Item = Event | Task
 
 # Fields that are metadata, never content.
-_VOLATILE = frozenset({"updated"})
+_VOLATILE = frozenset({"updated", "series"})
 
 
 def _plain(value: Any) -> Any:
@@ -254,6 +289,8 @@ def as_dict(item: Item) -> dict[str, Any]:
     """Return a JSON-ready form of `item` (for the conflict log and the web pages)."""
     doc: dict[str, Any] = {}
     for f in fields(item):
+        if f.name == "series":
+            continue  # a reading aid for writing series, not part of the item
         value = getattr(item, f.name)
         # Text is kept exactly (the hash normalises whitespace, the log must not).
         doc[f.name] = value if isinstance(value, str) else _plain(value)

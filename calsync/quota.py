@@ -14,6 +14,8 @@ Public API:
   user and per project, waiting for room: `calsync.ratelimit`). `CallBudget` is what the HTTP
   layer needs of it.
 - `CALENDAR_BILLING_THRESHOLD`: the Calendar API calls per day past which Google bills.
+- `quota_day`, `day_of`, `next_reset`: Google's quota day (midnight to midnight Pacific time)
+  now, of an instant, and the instant the next one starts; `DEFAULT_THRESHOLDS`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from enum import StrEnum
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -33,7 +36,7 @@ from zoneinfo import ZoneInfo
 import tenacity
 from tenacity.stop import stop_base
 
-from calsync.errors import AdapterError, QuotaError
+from calsync.errors import AdapterError, BudgetSpent, QuotaError
 from calsync.ratelimit import RateLimiter as RateLimiter  # re-exported: Budget takes one
 
 T = TypeVar("T")
@@ -49,9 +52,24 @@ CALENDAR_BILLING_THRESHOLD = 1_000_000
 default project budget stays well under it."""
 
 
+DEFAULT_THRESHOLDS = (0.5, 0.9, 1.0)
+"""The shares of a budget at which an alert goes out, once each per quota day and budget."""
+
+
 def quota_day() -> date:
     """Return the current quota day (the date in Pacific time, as Google counts)."""
     return datetime.now(QUOTA_ZONE).date()
+
+
+def day_of(instant: datetime) -> date:
+    """Return the quota day the aware `instant` falls in."""
+    return instant.astimezone(QUOTA_ZONE).date()
+
+
+def next_reset(day: date) -> datetime:
+    """Return the instant quota day `day` ends: the next midnight in Pacific time (its UTC
+    offset is that of the new day, so daylight saving time is taken into account)."""
+    return datetime.combine(day + timedelta(days=1), clock_time(0), tzinfo=QUOTA_ZONE)
 
 
 class Api(StrEnum):
@@ -229,7 +247,7 @@ class Budget:
         limits: Mapping[Api, Limits] | None = None,
         project_limit: int | None = None,
         user_limit: int | None = None,
-        thresholds: Sequence[float] = (0.5, 0.8, 1.0),
+        thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
         on_alert: Callable[[BudgetAlert], None] | None = None,
         today: Callable[[], date] = quota_day,
         rate: RateLimiter | None = None,
@@ -273,13 +291,26 @@ class Budget:
         with self._lock:
             project_used = self.counter.calls_on(day, api=api)
             user_used = self.counter.calls_on(day, user, api)
+            refused: BudgetSpent | None = None
             if limits.project is not None and project_used + n > limits.project:
+                refused = BudgetSpent(
+                    f"daily project budget of {limits.project} {api} API calls is spent",
+                    api=api.value, scope="project", limit=limits.project, day=day,
+                )  # fmt: skip
+            elif limits.user is not None and user_used + n > limits.user:
+                refused = BudgetSpent(
+                    f"daily budget of {limits.user} {api} API calls for {user} is spent",
+                    api=api.value, scope="user", limit=limits.user, day=day,
+                )  # fmt: skip
+            else:
+                self.counter.add_calls(user, n, day, api)
+        # Alerts go out of the lock: sending one (an email) must not hold up other rounds.
+        if refused is not None:
+            if refused.scope == "project":
                 self._alert(api, "project", None, day, project_used, project_used + n)
-                raise _spent(f"daily project budget of {limits.project} {api} API calls is spent")
-            if limits.user is not None and user_used + n > limits.user:
+            else:
                 self._alert(api, "user", user, day, user_used, user_used + n)
-                raise _spent(f"daily budget of {limits.user} {api} API calls for {user} is spent")
-            self.counter.add_calls(user, n, day, api)
+            raise refused
         self._alert(api, "project", None, day, project_used, project_used + n)
         self._alert(api, "user", user, day, user_used, user_used + n)
 

@@ -16,9 +16,19 @@ from calsync.config import Settings, load_settings
 from calsync.engine.caps import Caps
 from calsync.errors import ConfigError
 from calsync.files import private_dir
+from calsync.model import utcnow
 from calsync.quota import Budget, BudgetAlert
 from calsync.ratelimit import RateLimiter, buckets_for
-from calsync.service import AccountService, Application, AppSettings, RoundMetrics, SyncService
+from calsync.service import (
+    AccountService,
+    Application,
+    AppSettings,
+    PushService,
+    RoundMetrics,
+    SyncService,
+)
+from calsync.service.alerts import AlertService
+from calsync.service.waits import BudgetWaits
 from calsync.sides.crm import CrmBackend, backend_from_settings
 from calsync.sides.google.account import GoogleAccountClient
 from calsync.sides.google.factory import GoogleSettings
@@ -108,20 +118,29 @@ def build(settings: Settings | None = None) -> App:
     with database_errors("CALSYNC_LOCAL_CRM_URL", settings.local_crm_url):
         crm = backend_from_settings(settings)
     app_settings = AppSettings(store, settings, crm)
+    alerts = AlertService(store)
+
+    def on_alert(alert: BudgetAlert) -> None:
+        _alert(alert)
+        alerts.notify(alert)
+
     budget = Budget(
         store,
         limits=app_settings.budgets(),
-        on_alert=_alert,
+        thresholds=alerts.thresholds(),
+        on_alert=on_alert,
         rate=rate_limiter(settings),
     )
 
     def google_now() -> GoogleSettings:
         # Read per round, so what the admin page saves applies without a restart.
         budget.limits = app_settings.budgets()
+        budget.thresholds = alerts.thresholds()
         return app_settings.google()
 
     metrics = RoundMetrics()
     caps = Caps(settings.max_occurrences_per_series, settings.max_occurrences_per_round)
+    waits = BudgetWaits(store, app_settings.budgets, utcnow)
     rounds = SyncService(
         store,
         crm,
@@ -129,8 +148,16 @@ def build(settings: Settings | None = None) -> App:
         budget=budget,
         metrics=metrics,
         caps=caps,
+        waits=waits,
         pool_size=settings.pool_size,
     )
-    accounts = AccountService(store, crm, GoogleAccountClient(), app_settings)
-    application = Application(rounds, accounts, app_settings, metrics, store)
+    push = PushService(
+        store,
+        google_now,
+        public_url=settings.public_url,
+        budget=budget,
+        connections=rounds.connections,
+    )
+    accounts = AccountService(store, crm, GoogleAccountClient(), app_settings, push=push)
+    application = Application(rounds, accounts, app_settings, metrics, store, push)
     return App(settings, store, crm, rounds, application)

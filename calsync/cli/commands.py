@@ -280,12 +280,17 @@ def create_admin(name: str, password: str | None) -> None:
 
 @reported
 def serve(host: str, port: int) -> None:
-    """Serve the web UI and the in-process scheduler."""
+    """Serve the web UI and the in-process scheduler (and, with CALSYNC_PUBLIC_URL, Google's
+    push notifications, which queue rounds on that scheduler)."""
+    from calsync.jobs import enqueue_user_sync
     from calsync.jobs.scheduler import Scheduler
     from calsync.web.serve import serve_web
 
     app = build()
-    scheduler = Scheduler(app.service).start()
+    push = app.application.push
+    if push is not None:
+        push.use_queue(enqueue_user_sync)
+    scheduler = Scheduler(app.service, push=push).start()
     try:
         serve_web(app.application, host, port)
     finally:

@@ -31,16 +31,22 @@ def _summary(title: str) -> str:
     return "".join(ch for ch in title.casefold() if ch.isalnum() and ord(ch) < 0x10000)
 
 
+def _digest(doc: dict[str, Any]) -> str:
+    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
 def intent_hash(item: Item) -> str:
-    """Return the hash of what a key-less side shows of `item`: its summary and its time."""
+    """Return what a key-less side shows of `item`: a digest of its summary and its time, then
+    a digest of its time alone (two 32-digit halves, to fit the 64-character hash column)."""
     doc: dict[str, Any]
     if isinstance(item, Event):
         doc = {"kind": "event", "title": _summary(item.title), "when": item.when.key()}
     else:
         due = item.due.isoformat() if item.due is not None else None
         doc = {"kind": "task", "title": _summary(item.title), "due": due}
-    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(raw.encode()).hexdigest()
+    time_only = {k: v for k, v in doc.items() if k != "title"}
+    return _digest(doc) + _digest(time_only)
 
 
 def pending_on(row: Pair, side: str) -> bool:
@@ -58,18 +64,34 @@ def adopt(
 
     `candidates` are the items listed on `side` this round that no row links. Only items with
     no key are considered (a side that stores keys is adopted by key), and each is adopted by
-    one intent at most.
+    one intent at most. An intent first adopts a copy with its title and time; failing that,
+    the one copy at its time, when no other intent or copy shares that time (a user renamed
+    the new copy before the next round). A copy whose title and time both changed is not
+    recognised: the create is made again rather than guessed.
     """
-    free: dict[str, list[Remote[Any]]] = {}
-    for r in candidates:
-        if r.key is None:
-            free.setdefault(intent_hash(r.item), []).append(r)
+    free = [r for r in candidates if r.key is None]
+    hashes = {r.id: intent_hash(r.item) for r in free}
+    pending = [
+        (row.key, wanted)
+        for row in rows
+        if pending_on(row, side) and (wanted := row.crm_hash if side == "crm" else row.google_hash)
+    ]
     out: dict[str, Remote[Any]] = {}
-    for row in rows:
-        if not pending_on(row, side):
+    taken: set[str] = set()
+    for key, wanted in pending:
+        found = next(
+            (r for r in free if r.id not in taken and hashes[r.id][:32] == wanted[:32]), None
+        )
+        if found is not None:
+            out[key] = found
+            taken.add(found.id)
+    left = [(key, wanted) for key, wanted in pending if key not in out]
+    for key, wanted in left:
+        at = wanted[32:]
+        if not at or sum(1 for _, w in left if w[32:] == at) != 1:
             continue
-        wanted = row.crm_hash if side == "crm" else row.google_hash
-        found = free.get(wanted or "")
-        if found:
-            out[row.key] = found.pop(0)
+        same_time = [r for r in free if r.id not in taken and hashes[r.id][32:] == at]
+        if len(same_time) == 1:
+            out[key] = same_time[0]
+            taken.add(same_time[0].id)
     return out

@@ -36,6 +36,7 @@ from calsync.engine.changes import UNSEEN, Seen, View, fingerprint
 from calsync.engine.intents import adopt
 from calsync.engine.pairs import Pair, PairStatus
 from calsync.engine.policy import PlanContext, project, writes
+from calsync.engine.series import mark_fresh
 from calsync.errors import CalsyncError
 from calsync.model import Event, Item
 from calsync.prefs import Prefs
@@ -189,7 +190,7 @@ def plan(
             continue  # neither side listed it: nothing to decide
         actions.extend(plan_pair(ctx, row, v[CRM], v[GOOGLE]))
     actions.extend(_plan_loose(ctx, loose[CRM], loose[GOOGLE]))
-    return Plan(actions)
+    return Plan(mark_fresh(actions, pairs))
 
 
 def _initial_view(p: Pair, side: SideName, cs: ChangeSet[Any], ctx: PlanContext) -> View:

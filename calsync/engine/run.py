@@ -48,6 +48,7 @@ from calsync.engine.plan import (
 from calsync.engine.store import LogEntry, PairStore, Touching
 from calsync.errors import (
     AuthError,
+    BudgetSpent,
     CalsyncError,
     InvalidSyncToken,
     LeaseLost,
@@ -520,6 +521,10 @@ def _failed(
     """
     if isinstance(err, AuthError | LeaseLost | ResolveIncomplete):
         raise err
+    if isinstance(err, BudgetSpent):
+        # Our own budget refused the call before it was made: nothing of this item happened,
+        # so it is not parked (no attempt spent); the round stops and a later one does it.
+        raise _Stop from err
     msg = f"{type(err).__name__}: {err}"
     result.side(side or SideName.CRM).errors += 1
     result.errors.append(f"{action.key}: {msg}")

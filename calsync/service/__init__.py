@@ -8,6 +8,11 @@
 - `google`: the Google account calls the layer needs, as a protocol (`GoogleAccounts`).
 - `usage`: Google API calls per quota day, API and user, against the budgets
   (`UsageService`, `Usage`; the budgets' value types `Api` and `Limits`).
+- `push`: Google watch channels per synced calendar and the notifications they bring
+  (`PushService`, `Notice`, `Maintenance`).
+- `alerts`: budget alerts to the log, the admin page and by email (`AlertService`, `SmtpView`;
+  `mail`: `Security`, `SmtpSettings`, `MailError`); `waits`: rounds waiting on a spent
+  budget (`BudgetWaits`, `Waiting`).
 - `application`: all of it assembled (`Application`).
 """
 
@@ -20,9 +25,12 @@ from calsync.service.accounts import (
     NotConfigured,
     UserRow,
 )
+from calsync.service.alerts import AlertService, SmtpView
 from calsync.service.application import Application
 from calsync.service.google import GoogleAccounts, ListEntry
+from calsync.service.mail import MailError, Security, SmtpSettings
 from calsync.service.metrics import RoundMetrics
+from calsync.service.push import Maintenance, Notice, PushService
 from calsync.service.rounds import RoundService, SyncService, UserReport, UserStatus
 from calsync.service.settings import (
     VTIGER_CALLBACK,
@@ -33,14 +41,17 @@ from calsync.service.settings import (
     check_redirect_uri,
 )
 from calsync.service.usage import DayUsage, Usage, UsageRefused, UsageService, UserUsage
+from calsync.service.waits import BudgetWaits, Waiting
 from calsync.state.records import UserBusy
 
 __all__ = [
     "VTIGER_CALLBACK",
     "AccountService",
+    "AlertService",
     "Api",
     "AppSettings",
     "Application",
+    "BudgetWaits",
     "CrmView",
     "DayUsage",
     "Disconnected",
@@ -50,10 +61,17 @@ __all__ = [
     "Limits",
     "LinkResult",
     "ListEntry",
+    "Maintenance",
+    "MailError",
     "NotConfigured",
+    "Notice",
+    "PushService",
     "RoundMetrics",
     "RoundService",
+    "Security",
     "SettingsRefused",
+    "SmtpSettings",
+    "SmtpView",
     "SyncService",
     "Usage",
     "UsageRefused",
@@ -63,5 +81,6 @@ __all__ = [
     "UserRow",
     "UserStatus",
     "UserUsage",
+    "Waiting",
     "check_redirect_uri",
 ]

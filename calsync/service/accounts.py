@@ -28,6 +28,7 @@ from calsync.model import utcnow
 from calsync.passwords import password_problem
 from calsync.prefs import Prefs, PrefsError
 from calsync.service.google import AuthorizationRequest, GoogleAccounts, ListEntry
+from calsync.service.push import PushService
 from calsync.service.rounds import register_crm_user
 from calsync.service.settings import AppSettings, SettingsRefused
 from calsync.sides.crm import CrmBackend
@@ -100,8 +101,11 @@ class AccountService:
         settings: AppSettings,
         *,
         lock_wait: float = 5.0,
+        push: PushService | None = None,
     ) -> None:
         self.store = store
+        self.push = push
+        """Google's watch channels: stopped on pause and disconnect, opened on resume."""
         self.crm = crm
         self.google = google
         self.settings = settings
@@ -275,6 +279,7 @@ class AccountService:
         self.store.add_log(LogEntry(name, utcnow(), "link", message=f"linked {email}"))
         self.store.commit()
         _LOGGER.info("%s linked Google account %s", name, email)
+        self._channels(name)
         replaced = old.google_email if old is not None and old.google_email != email else None
         return LinkResult(email, replaced)
 
@@ -287,20 +292,35 @@ class AccountService:
             LogEntry(name, utcnow(), "link", message=N_("linked from the command line"))
         )
         self.store.commit()
+        self._channels(name)
 
     # -- the user's choices ------------------------------------------------------------------
 
     def save_prefs(self, name: str, prefs: Prefs) -> None:
-        """Store the user's preferences."""
+        """Store the user's preferences (watch channels follow the calendars chosen)."""
         self.store.set_prefs(name, prefs)
+        self._channels(name)
 
     def pause(self, name: str) -> None:
-        """Stop rounds of `name` until resumed (a round running now finishes)."""
+        """Stop rounds of `name` until resumed (a round running now finishes), and the
+        user's push channels."""
         self.store.set_prefs(name, self.prefs(name).with_(paused=True))
+        self._channels(name)
 
     def resume(self, name: str) -> None:
-        """Let rounds of `name` run again."""
+        """Let rounds of `name` run again (and Google notify their changes)."""
         self.store.set_prefs(name, self.prefs(name).with_(paused=False))
+        self._channels(name)
+
+    def _channels(self, name: str) -> None:
+        """Bring the user's push channels in line with their link and preferences now; a
+        failure is logged only (the scheduler's next pass tries again)."""
+        if self.push is None:
+            return
+        try:
+            self.push.maintain_user(name)
+        except Exception:
+            _LOGGER.exception("updating the push channels of %s failed", name)
 
     def reset(self, name: str) -> None:
         """Forget the user's pairs and cursors; the next round re-links items by their ids.
@@ -323,6 +343,12 @@ class AccountService:
             link = self.store.get_link(name)
             if link is None:
                 return None
+            if self.push is not None:
+                # Before the revocation: stopping a channel needs the grant.
+                try:
+                    self.push.stop_user(name)
+                except Exception:
+                    _LOGGER.exception("stopping the push channels of %s failed", name)
             revoked = True
             if link.refresh_token:
                 try:

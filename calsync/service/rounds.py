@@ -13,11 +13,12 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from calsync.engine.caps import Caps
 from calsync.engine.pairs import Kind
@@ -25,11 +26,12 @@ from calsync.engine.plan import MassDeleteBlocked
 from calsync.engine.run import RoundContext, RoundResult, SideCounts
 from calsync.engine.run import sync_user as engine_sync
 from calsync.engine.store import LogEntry
-from calsync.errors import AdapterError, AuthError, CalsyncError, LeaseLost
+from calsync.errors import AdapterError, AuthError, BudgetSpent, CalsyncError, LeaseLost
 from calsync.model import Event, utcnow
 from calsync.prefs import Direction, Prefs, PrefsError
 from calsync.quota import Api, Backoff, Budget, CallBudget
 from calsync.service.metrics import RoundMetrics
+from calsync.service.waits import BudgetWaits, Waiting, describe
 from calsync.sides.base import Side
 from calsync.sides.crm import CrmBackend, CrmUserInfo
 from calsync.sides.google.calendar import GoogleCalendarSide
@@ -40,6 +42,8 @@ from calsync.state.records import LinkStatus, UnknownUser, UserBusy
 from calsync.state.store import Store
 
 _LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Progress = Callable[[str], None]
 
@@ -57,6 +61,8 @@ class UserStatus(enum.StrEnum):
     PAUSED = "paused"
     BUSY = "busy"
     """Another round of this user is running (or took this round's lease over mid-way)."""
+    WAITING = "waiting"
+    """A daily API budget is spent: the sync goes on the next quota day or once it is raised."""
 
     @property
     def success(self) -> bool:
@@ -116,16 +122,43 @@ class RoundService(Protocol):
 
 
 class _CallTally:
-    """Counts the Google calls of one round on their way to the real budget (if any)."""
+    """Counts the Google calls of one round on their way to the real budget (if any), and
+    keeps the budget refusals it passes on (per API, with the round they stopped)."""
 
     def __init__(self, budget: CallBudget | None) -> None:
         self._budget = budget
         self.calls = 0
+        self.where = ""
+        """The round under way, e.g. `event:primary`."""
+        self.spent: dict[Api, tuple[BudgetSpent, str]] = {}
 
     def spend(self, user: str, n: int = 1, api: Api = Api.CALENDAR) -> None:
         if self._budget is not None:
-            self._budget.spend(user, n, api)  # raises QuotaError before the call is counted here
+            try:
+                self._budget.spend(user, n, api)  # refuses before the call is counted here
+            except BudgetSpent as err:
+                self.spent.setdefault(Api(api), (err, self.where))
+                raise
         self.calls += n
+
+
+def _until_spent(tally: _CallTally, run: Callable[[], T]) -> T | None:
+    """Return what `run` returns, or None when a budget refused one of its calls (the tally
+    keeps the refusal; everything before it is committed, nothing after it was started)."""
+    try:
+        return run()
+    except BudgetSpent:
+        if not tally.spent:
+            raise  # a refusal the tally never saw is not this round's stop: fail as usual
+        return None
+
+
+def _add(report: UserReport, tally: _CallTally, run: Callable[[], RoundResult]) -> None:
+    """Run one engine round and keep its result, unless a budget stopped it before it began
+    (a refused listing: the engine had read, planned and written nothing yet)."""
+    result = _until_spent(tally, run)
+    if result is not None:
+        report.rounds.append(result)
 
 
 class SyncService:
@@ -143,6 +176,7 @@ class SyncService:
         metrics: RoundMetrics | None = None,
         connections: GoogleConnections | None = None,
         caps: Caps | None = None,
+        waits: BudgetWaits | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
         if pool_size < 1:
@@ -161,6 +195,10 @@ class SyncService:
         self.metrics = metrics or RoundMetrics()
         # One HTTP client and one cached access token per user for every round of the process.
         self.connections = connections or GoogleConnections()
+        self.waits = waits or BudgetWaits(
+            store, lambda: budget.limits if budget is not None else {}, now
+        )
+        """Rounds stopped by a spent budget, waiting for the next quota day or a raise."""
 
     @property
     def google(self) -> GoogleSettings:
@@ -285,10 +323,14 @@ class SyncService:
             return self._failed_early(name, f"preferences cannot be used, save them again: {err}")
         if prefs.paused:
             return UserReport(name, UserStatus.PAUSED, "sync is paused")
+        waiting = self.waits.waiting(name)
+        if Api.CALENDAR in waiting and (Api.TASKS in waiting or not prefs.tasklist):
+            # Nothing to do before the quota day ends or the budget is raised: not even a read.
+            return UserReport(name, UserStatus.WAITING, describe(waiting))
         try:
             with self.store.user_lock(name):
                 return self._locked_round(
-                    info, link.refresh_token, link.google_email, dry_run, force, progress
+                    info, link.refresh_token, link.google_email, dry_run, force, progress, waiting
                 )
         except UserBusy as err:
             return UserReport(name, UserStatus.BUSY, str(err))
@@ -388,6 +430,46 @@ class SyncService:
             )
         )
 
+    def _tasks_round(
+        self,
+        info: CrmUserInfo,
+        refresh_token: str,
+        prefs: Prefs,
+        tasklist: str,
+        now: datetime,
+        dry_run: bool,
+        force: bool,
+        budget: CallBudget,
+    ) -> RoundResult:
+        """Sync the CRM's to-dos with the chosen task list."""
+        google_tasks = tasks_side(
+            self.google,
+            info.name,
+            refresh_token,
+            tasklist_id=tasklist,
+            budget=budget,
+            backoff=self.backoff,
+            connections=self.connections,
+        )
+        return engine_sync(
+            RoundContext(
+                info.name,
+                Kind.TASK,
+                self.crm.tasks_side(info),
+                google_tasks,
+                self.store,
+                prefs,
+                now,
+                info.time_zone,
+                scope=tasklist,
+                crm_degrade=self.crm.degrade_text,
+                crm_stores=self.crm.store_item,
+                dry_run=dry_run,
+                force=force,
+                full=self._daily_full(info.name, Kind.TASK, tasklist, now, dry_run),
+            )
+        )
+
     def _daily_full(self, user: str, kind: Kind, scope: str, now: datetime, dry: bool) -> bool:
         """Return True once a day per calendar: a full listing then notices items that time
         brought into the sync window (an incremental read only shows edited ones)."""
@@ -418,6 +500,7 @@ class SyncService:
         dry_run: bool,
         force: bool,
         progress: Progress | None,
+        waiting: Mapping[Api, Waiting],
     ) -> UserReport:
         name = info.name
         prefs = self.store.get_prefs(name)
@@ -431,59 +514,38 @@ class SyncService:
         say = progress or (lambda _msg: None)
         tally = _CallTally(self.budget)
         try:
-            roles = self._access_roles(name, refresh_token, prefs.calendars, tally)
+            roles: dict[str, str] = {}
+            if Api.CALENDAR not in waiting:
+                access = partial(self._access_roles, name, refresh_token, prefs.calendars, tally)
+                roles = _until_spent(tally, access) or {}
             for n, calendar in enumerate(prefs.calendars):
+                if Api.CALENDAR in waiting or Api.CALENDAR in tally.spent:
+                    break  # the rest waits with the calendar that stopped
                 say(f"{name}: events ({calendar})")
-                report.rounds.append(
-                    self._calendar_round(
-                        info,
-                        refresh_token,
-                        prefs,
-                        calendar,
-                        n == 0,
-                        roles,
-                        now,
-                        dry_run,
-                        force,
-                        tally,
-                    )
-                )
-            if prefs.tasklist:
+                tally.where = f"{Kind.EVENT.value}:{calendar}"
+                one = partial(self._calendar_round, info, refresh_token, prefs, calendar, n == 0,
+                              roles, now, dry_run, force, tally)  # fmt: skip
+                _add(report, tally, one)
+            if prefs.tasklist and Api.TASKS not in waiting:
                 say(f"{name}: to-dos ({prefs.tasklist})")
-                google_tasks = tasks_side(
-                    self.google,
-                    name,
-                    refresh_token,
-                    tasklist_id=prefs.tasklist,
-                    budget=tally,
-                    backoff=self.backoff,
-                    connections=self.connections,
-                )
-                report.rounds.append(
-                    engine_sync(
-                        RoundContext(
-                            name,
-                            Kind.TASK,
-                            self.crm.tasks_side(info),
-                            google_tasks,
-                            self.store,
-                            prefs,
-                            now,
-                            info.time_zone,
-                            scope=prefs.tasklist,
-                            crm_degrade=self.crm.degrade_text,
-                            crm_stores=self.crm.store_item,
-                            dry_run=dry_run,
-                            force=force,
-                            full=self._daily_full(name, Kind.TASK, prefs.tasklist, now, dry_run),
-                        )
-                    )
-                )
+                tally.where = f"{Kind.TASK.value}:{prefs.tasklist}"
+                tasks = partial(self._tasks_round, info, refresh_token, prefs, prefs.tasklist,
+                                now, dry_run, force, tally)  # fmt: skip
+                _add(report, tally, tasks)
             errors = [e for r in report.rounds for e in r.errors]
-            stopped = [r.stopped for r in report.rounds if r.stopped]
+            stopped = [r.stopped for r in report.rounds if r.stopped and r.stopped != "quota"]
             if errors or stopped:
                 report.status = UserStatus.FAILED
                 report.message = "; ".join([*errors[:3], *(f"stopped: {s}" for s in stopped)])
+            elif any(r.stopped == "quota" for r in report.rounds) and not tally.spent:
+                # Google's own quota, not ours: the round failed and is tried again.
+                report.status, report.message = UserStatus.FAILED, "stopped: quota"
+            waits = dict(waiting)
+            if not dry_run:
+                for api, (spent, where) in tally.spent.items():
+                    waits[api] = self.waits.record(name, spent, where)
+            if waits and report.status is UserStatus.OK:
+                report.status, report.message = UserStatus.WAITING, describe(waits)
         except AuthError as err:
             # Never skipped silently: the link is marked and the user sees it on their page.
             self.store.set_link_status(name, LinkStatus.NEEDS_RECONNECT, str(err))
@@ -507,8 +569,9 @@ class SyncService:
         finally:
             report.api_calls = tally.calls
             if report.status is not UserStatus.OK:
+                level = "warning" if report.status is UserStatus.WAITING else "error"
                 self.store.add_log(
-                    LogEntry(name, now, report.status.value, message=report.message, level="error")
+                    LogEntry(name, now, report.status.value, message=report.message, level=level)
                 )
                 self.store.commit()
             if run_id is not None:

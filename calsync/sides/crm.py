@@ -19,6 +19,7 @@ from calsync.sides.base import Side
 from calsync.sides.local.crm import LocalCrm
 from calsync.sides.vtiger.client import VtigerClient
 from calsync.sides.vtiger.feed import ApplicationFeed
+from calsync.sides.vtiger.links import SeriesTables
 from calsync.sides.vtiger.mapping import VTIGER_IGNORED_FIELDS, stored_item
 from calsync.sides.vtiger.side import VtigerEventsSide, VtigerTasksSide, stored_text
 
@@ -140,8 +141,12 @@ class VtigerBackend:
     blind_fields = VTIGER_IGNORED_FIELDS
     holds_series = False  # vtiger keeps one Events record per occurrence, no rule
 
-    def __init__(self, url: str, admin_user: str, access_key: str) -> None:
+    def __init__(
+        self, url: str, admin_user: str, access_key: str, db_url: str | None = None
+    ) -> None:
         self.url = url
+        # vtiger's series tables, read only, when an admin gives calsync its database.
+        self.tables = SeriesTables(db_url) if db_url else None
         # The stock installer's database is 3-byte utf8. Comparing with what it would keep is
         # harmless on a utf8mb4 one, where such damage never appears.
         self.degrade_text: Callable[[str], str] | None = stored_text
@@ -181,7 +186,9 @@ class VtigerBackend:
         return found
 
     def events_side(self, user: CrmUserInfo) -> Side[Event]:
-        return VtigerEventsSide(self.client, user.crm_id, user.time_zone, feed=self.feed)
+        return VtigerEventsSide(
+            self.client, user.crm_id, user.time_zone, feed=self.feed, tables=self.tables
+        )
 
     def tasks_side(self, user: CrmUserInfo) -> Side[Task]:
         return VtigerTasksSide(self.client, user.crm_id, user.time_zone, feed=self.feed)
@@ -216,5 +223,6 @@ def backend_from_settings(settings: Settings) -> CrmBackend:
             settings.vtiger_url,
             settings.vtiger_user,
             settings.vtiger_access_key.get_secret_value(),
+            settings.vtiger_db_url.get_secret_value() if settings.vtiger_db_url else None,
         )
     return LocalBackend(LocalCrm(settings.local_crm_url))

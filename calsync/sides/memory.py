@@ -5,8 +5,10 @@ against two of these (as vdirsyncer's memory storage). Google-like behaviour is 
 `key_ids=True` derives ids from our link key (base32hex, like calsync's client-chosen Google
 ids) so a re-create with the same key hits AlreadyExists, even after a delete (tombstones keep
 ids); `store_keys=True` keeps the key on the item (Google's `extendedProperties.private`).
-CRM-like limits too: `store_keys=False` (vtiger has no place for our key), `blind` event fields
-the side cannot hold (reset to their defaults on every write, as vtiger drops attendees), and
+A side that stores keys without deriving ids from them (the embedded CRM) holds one live item
+per key: a second create with it is AlreadyExists. CRM-like limits too: `store_keys=False`
+(vtiger has no place for our key), `blind` event fields the side cannot hold (reset to their
+defaults on every write, as vtiger drops attendees), and
 `window`, which bounds full listings in time as calsync's Google listings are bounded by the
 sync window (increments still report every change, as a sync token does), `degrade`, what a
 CRM makes of the text it stores (vtiger's 3-byte utf8 turns emoji into `??`), and `stores`,
@@ -144,6 +146,12 @@ class MemorySide(Generic[T]):
             if id_ in self.entries:
                 raise AlreadyExists(f"{self.name}: {id_} already exists", existing_id=id_)
         else:
+            # A side that stores our key holds at most one live item per key (the embedded CRM).
+            held = self.store_keys and next(
+                (i for i, e in self.entries.items() if e.key == key and not e.deleted), None
+            )
+            if held:
+                raise AlreadyExists(f"{self.name}: {held} already holds {key}", existing_id=held)
             self._ids += 1
             id_ = f"{self.name[0]}{self._ids}"
         e = self._store(id_, item, key if self.store_keys else None)

@@ -1,8 +1,8 @@
 """The state store: SQLAlchemy tables, Alembic migrations and the `Store` the engine and app use.
 
 Public API: `Store`, `migrate(url)`, the records (`UserRecord`, `GoogleLink`, `LinkStatus`,
-`Role`, `SyncRun`, `SettingInfo`, `SettingKey`, `LockInfo`) and errors (`StoreError`, `UnknownUser`,
-`UserExists`, `UserBusy`, `WrongKey`).
+`Role`, `SyncRun`, `SettingInfo`, `SettingKey`, `LockInfo`, `PushChannel`) and errors
+(`StoreError`, `UnknownUser`, `UserExists`, `UserBusy`, `WrongKey`).
 """
 
 from calsync.state.crypto import Secrets, WrongKey
@@ -11,6 +11,7 @@ from calsync.state.records import (
     GoogleLink,
     LinkStatus,
     LockInfo,
+    PushChannel,
     Role,
     SettingInfo,
     SettingKey,
@@ -27,6 +28,7 @@ __all__ = [
     "GoogleLink",
     "LinkStatus",
     "LockInfo",
+    "PushChannel",
     "Role",
     "Secrets",
     "SettingInfo",

@@ -1,14 +1,15 @@
 """What the state store hands out besides the engine's types: users, links, runs; its errors.
 
 Public API: `UserRecord`, `Role`, `GoogleLink`, `LinkStatus`, `SyncRun`, `SettingInfo`,
-`SettingKey`, `LockInfo`, and the errors `StoreError`, `UnknownUser`, `UserExists`, `UserBusy`.
+`SettingKey`, `LockInfo`, `PushChannel`, `BudgetWait`, `AlertRecord`, and the errors
+`StoreError`, `UnknownUser`, `UserExists`, `UserBusy`.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from calsync.errors import CalsyncError
@@ -68,10 +69,22 @@ class SettingKey(enum.StrEnum):
     SYNC_INTERVAL_MINUTES = "sync_interval_minutes"
     GOOGLE_REDIRECT_URI = "web_redirect_uri"
     """Redirect URI registered with Google when it is not `<base>/oauth/callback`."""
+    ALERT_THRESHOLDS = "alert_thresholds"
+    """Budget shares that send an alert, in percent, comma-separated (e.g. `50,90,100`)."""
+    SMTP_HOST = "smtp_host"
+    SMTP_PORT = "smtp_port"
+    SMTP_SECURITY = "smtp_security"
+    """`starttls`, `tls` or `none`."""
+    SMTP_USER = "smtp_user"
+    SMTP_PASSWORD = "smtp_password"
+    """Stored with `secret=True`."""
+    SMTP_SENDER = "smtp_sender"
+    SMTP_RECIPIENTS = "smtp_recipients"
+    """Comma-separated addresses."""
 
     @property
     def secret(self) -> bool:
-        return self is SettingKey.GOOGLE_CLIENT_SECRET
+        return self in (SettingKey.GOOGLE_CLIENT_SECRET, SettingKey.SMTP_PASSWORD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +153,55 @@ class LockInfo:
     owner: str
     acquired_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PushChannel:
+    """A Google watch channel open on one of a user's calendars (its token is kept hashed)."""
+
+    id: str
+    user: str
+    calendar: str
+    """The calendar as the user's preferences name it (`primary` or an id)."""
+    resource_id: str
+    """Google's id of the watched resource, needed to stop the channel."""
+    token_hash: str = field(repr=False)
+    expires_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetWait:
+    """A user's rounds of one Google API stopped on a spent daily budget, and wait."""
+
+    user: str
+    api: str
+    """`calendar` | `tasks`."""
+    scope: str
+    """`project` (every user's calls) or `user` (this user's calls)."""
+    day: date
+    """The quota day the budget is spent for; the wait ends when the next one starts."""
+    limit: int
+    """The budget when it stopped the round; a higher one ends the wait."""
+    stopped_at: datetime
+    stopped_in: str = ""
+    """Which round stopped, e.g. `event:primary` (kind and calendar or task list)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """A budget alert sent: once per quota day, API, budget and threshold."""
+
+    day: date
+    api: str
+    scope: str
+    """`project` or `user`."""
+    user: str | None
+    """The user, for a user's budget."""
+    percent: int
+    """The threshold crossed, in percent of the budget."""
+    used: int
+    limit: int
+    sent_at: datetime
+    emailed: bool = False
+    """Whether the email went out (False: no SMTP server set, or sending failed)."""

@@ -10,8 +10,8 @@ methods (each one short committed transaction) never wait on a sync in progress.
     with store.user_lock("alice"):       # UserBusy if a sync of alice runs elsewhere
         ...                              # engine: store.put_pair(...); store.commit()
 
-Public API: `Store` (see its methods and the mixins in accounts.py, activity.py and
-sessions.py).
+Public API: `Store` (see its methods and the mixins in accounts.py, activity.py,
+sessions.py and budgets.py).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from calsync.state import tables as t
 from calsync.state.accounts import AccountsMixin
 from calsync.state.activity import ActivityMixin, conflict_row, log_row
 from calsync.state.base import upsert
+from calsync.state.budgets import BudgetsMixin
+from calsync.state.channels import ChannelsMixin
 from calsync.state.crypto import Secrets
 from calsync.state.locks import Locker, lock_owner, locker_for
 from calsync.state.migrate import make_engine
@@ -118,7 +120,7 @@ def _pair_row(pair: Pair) -> dict[str, Any]:
     }
 
 
-class Store(AccountsMixin, ActivityMixin, SessionsMixin):
+class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsMixin):
     """The state database; implements `calsync.engine.store.PairStore`."""
 
     def __init__(

@@ -216,3 +216,50 @@ oauth_states = sa.Table(
     sa.Column("user_name", NAME, sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
 )
+
+push_channels = sa.Table(
+    "push_channels",
+    metadata,
+    # A Google `events.watch` channel on one of a user's calendars: notifications name it.
+    sa.Column("channel_id", sa.String(64), primary_key=True),
+    sa.Column("user_name", NAME, sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("calendar_id", NAME, nullable=False),
+    sa.Column("resource_id", NAME, nullable=False),
+    # sha256 of the channel's token, which Google echoes in every notification: a copy of
+    # the database cannot forge one.
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "user_name"),
+)
+
+budget_waits = sa.Table(
+    "budget_waits",
+    metadata,
+    # A user's rounds of one Google API stopped because a daily budget was spent: they wait
+    # for the next quota day, or for that budget to be raised above `budget_limit`.
+    sa.Column("user_name", NAME, primary_key=True),
+    sa.Column("api", sa.String(16), primary_key=True),
+    sa.Column("scope", sa.String(16), nullable=False),  # `project` | `user`
+    sa.Column("day", sa.Date, nullable=False),  # the quota day (Pacific time) it is spent for
+    sa.Column("budget_limit", sa.BigInteger, nullable=False),
+    sa.Column("stopped_at", UTCDateTime, nullable=False),
+    sa.Column("stopped_in", NAME, nullable=False, server_default=""),  # e.g. `event:primary`
+    sa.CheckConstraint("scope IN ('project', 'user')", name="scope"),
+)
+
+budget_alerts = sa.Table(
+    "budget_alerts",
+    metadata,
+    # One row per alert sent: its key makes each one go out once per quota day and budget,
+    # whichever process crossed the threshold first.
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("api", sa.String(16), primary_key=True),
+    sa.Column("scope", sa.String(16), primary_key=True),
+    sa.Column("user_name", NAME, primary_key=True),  # '' for the project's budget
+    sa.Column("percent", sa.Integer, primary_key=True),
+    sa.Column("used", sa.BigInteger, nullable=False),
+    sa.Column("budget_limit", sa.BigInteger, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+    sa.Column("emailed", sa.Boolean, nullable=False, server_default=sa.false()),
+)

@@ -25,7 +25,7 @@ from calsync.web.deps import SESSION_IDLE, LoginRequired, check_csrf
 from calsync.web.i18n import Catalogs
 from calsync.web.metrics import WebMetrics
 from calsync.web.pages import STATIC_DIR, make_templates, redirect, render
-from calsync.web.routes import admin, auth, health, me, oauth
+from calsync.web.routes import admin, auth, health, me, oauth, push
 from calsync.web.runner import SyncRunner
 from calsync.web.security import LoginThrottle, ensure_admin, session_key
 from calsync.web.store import AppStore, FailureCounter
@@ -112,7 +112,7 @@ def create_app(
         https_only=config.https,
     )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (auth, admin, me, oauth, health):
+    for module in (auth, admin, me, oauth, health, push):
         app.include_router(module.router)
     app.include_router(oauth.compat_router)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from calsync.service.push import NOTIFY_PATH
 from calsync.state.records import Role, UserRecord
 from calsync.web.context import WebContext
 from calsync.web.i18n import N_
@@ -24,6 +25,8 @@ SESSION_LIFETIME = timedelta(hours=24)
 """A session ends this long after sign-in, however much it is used."""
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_EXEMPT = frozenset({NOTIFY_PATH})
+"""Paths no browser session posts to: Google's notifications, checked by channel and token."""
 
 
 class LoginRequired(Exception):
@@ -53,8 +56,9 @@ def csrf_token(request: Request) -> str:
 
 
 async def check_csrf(request: Request) -> None:
-    """Refuse (403) any unsafe request without the session's CSRF token (form field or header)."""
-    if request.method in _SAFE_METHODS:
+    """Refuse (403) any unsafe request without the session's CSRF token (form field or header),
+    except on the paths in CSRF_EXEMPT."""
+    if request.method in _SAFE_METHODS or request.url.path in CSRF_EXEMPT:
         return
     sent = request.headers.get(CSRF_HEADER)
     if not sent:

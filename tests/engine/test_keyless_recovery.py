@@ -18,7 +18,7 @@ from calsync.engine.intents import intent_hash
 from calsync.engine.memstore import Crash, MemoryStore
 from calsync.engine.pairs import Kind, PairStatus
 from calsync.errors import TransientError
-from calsync.model import TaskStatus
+from calsync.model import Event, TaskStatus
 from calsync.prefs import Prefs, Winner
 from calsync.sides.memory import MemorySide
 from tests.engine.helpers import World, make_event, make_task
@@ -173,5 +173,43 @@ def test_an_adopted_copy_edited_before_the_next_round_keeps_the_edit() -> None:
     w.sync()
     w.sync()
     (g,) = w.items(w.google)
-    assert g.description == "agenda attached"
+    assert isinstance(g, Event) and g.description == "agenda attached"
     assert len(w.crm.live()) == 1 and len(w.pairs()) == 1
+
+
+def test_a_copy_renamed_before_the_next_round_is_adopted_by_its_time() -> None:
+    """Found by the state machine: the CRM copy made before the crash was renamed by the user
+    before the next round; the one copy at the intent's time is it (the rename travels)."""
+    w = World()
+    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
+    w.google.put(make_event("standup"))
+    die_after_create(w.crm, w.store, 1)
+    with pytest.raises(Crash):
+        w.sync()
+    del w.crm.create
+    (cid,) = w.crm.live()
+    w.now += timedelta(minutes=5)
+    w.crm.edit(cid, make_event("daily standup"))
+    w.sync()
+    w.sync()
+    assert w.titles(w.crm) == w.titles(w.google) == ["daily standup"]
+    assert len(w.pairs()) == 1
+
+
+def test_two_new_copies_at_the_intent_time_are_not_guessed_between() -> None:
+    """The copy was renamed and the user made another item at the same time: calsync cannot
+    tell which is its copy, so it takes neither (a create again, never a wrong merge)."""
+    w = World()
+    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
+    w.google.put(make_event("standup"))
+    die_after_create(w.crm, w.store, 1)
+    with pytest.raises(Crash):
+        w.sync()
+    del w.crm.create
+    (cid,) = w.crm.live()
+    w.crm.edit(cid, make_event("daily standup"))
+    w.crm.put(make_event("retro"))
+    w.sync()
+    w.sync()
+    assert sorted(w.titles(w.crm)) == ["daily standup", "retro", "standup"]
+    assert w.titles(w.google) == ["daily standup", "retro", "standup"]

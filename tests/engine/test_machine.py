@@ -232,7 +232,7 @@ class SyncMachine(RuleBasedStateMachine):
         ids = sorted(self.crm.live())
         if ids:
             id_ = data.draw(st.sampled_from(ids))
-            self.crm.edit(id_, data.draw(self.items()))
+            self.crm.edit(id_, self._as_edit(self.crm, id_, data.draw(self.items())))
             self._touched(id_)
 
     @rule(data=st.data())
@@ -240,8 +240,25 @@ class SyncMachine(RuleBasedStateMachine):
         ids = sorted(self.google.live())
         if ids:
             id_ = data.draw(st.sampled_from(ids))
-            self.google.edit(id_, data.draw(self.items(private=False)))
+            e = self._as_edit(self.google, id_, data.draw(self.items(private=False)))
+            self.google.edit(id_, e)
             self._touched(id_)
+
+    def _as_edit(self, side: MemorySide[Any], id_: str, new: Item) -> Item:
+        """Return `new`, keeping the time of a copy calsync made on a key-less side whose
+        create no row confirmed yet: such a copy renamed is adopted by its time, but one both
+        renamed and moved before the next round is not recognised (a documented limit)."""
+        user_made = id_[1:2] == "u"
+        if (
+            side.store_keys
+            or user_made
+            or any(id_ in (p.crm_id, p.google_id) for p in self.pairs())
+        ):
+            return new
+        old = side.live()[id_].item
+        if isinstance(new, Event):
+            return new.with_(when=old.when)
+        return new.with_(due=old.due)
 
     @rule(data=st.data(), side=st.sampled_from(["crm", "google"]))
     def user_delete(self, data: Any, side: str) -> None:
@@ -278,7 +295,7 @@ class SyncMachine(RuleBasedStateMachine):
         # copy is now won by whichever side is later, as the engine can only tell by `updated`.
         if self.prefs.winner is not Winner.LATEST:
             return
-        for cid, (_, content) in list(self.expect.items()):
+        for cid in list(self.expect):
             p = next((p for p in self.pairs() if p.crm_id == cid), None)
             if p is None or p.google_id != id_:
                 continue
@@ -322,7 +339,7 @@ class SyncMachine(RuleBasedStateMachine):
 
         def edit() -> None:
             if self.google.live().get(id_) is not None:
-                self.google.edit(id_, e)
+                self.google.edit(id_, self._as_edit(self.google, id_, e))
 
         self.google.before_write.append(edit)
         self.crm.before_write.append(lambda: None)
@@ -383,12 +400,14 @@ class SyncMachine(RuleBasedStateMachine):
             applied = False  # a lost reply after a create is a crash after a create
         (self.crm if side == "crm" else self.google).fail_next(n, error, op, applied)
 
-    # Not after a wipe: with no pairs to read by id, an empty listing then duplicates the other
-    # side's items (a known gap, pinned by an xfail in test_recovery.py).
-    @precondition(lambda self: not self.wiped)
     @rule(side=st.sampled_from(["crm", "google"]))
     def list_empty(self, side: str) -> None:
         s = self.crm if side == "crm" else self.google
+        if self.wiped and not s.store_keys:
+            # With no pairs to read by id, an empty listing of a key-less side then duplicates
+            # the other side's items (a known gap, pinned by an xfail in test_recovery.py); a
+            # side that keeps our key holds one item per key and answers the re-create.
+            return
         s.list_empty_next()
         s.expire_cursors()  # an empty *full* listing is the dangerous one
 

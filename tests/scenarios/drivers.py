@@ -50,13 +50,13 @@ class VtigerDriver:
     instead, as an installation that was given no admin key is.
     """
 
-    def __init__(self, url: str, admin: bool = True) -> None:
+    def __init__(self, url: str, admin: bool = True, db_url: str | None = None) -> None:
         self.url = url
         self.ids: dict[str, str] = {}
         self._admin = admin
         if admin:
             made = self._control("users", {"user_name": "admin", "is_admin": True})
-            self.backend = VtigerBackend(url, "admin", made["access_key"])
+            self.backend = VtigerBackend(url, "admin", made["access_key"], db_url)
 
     def _control(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         r = httpx.post(f"{self.url}/_emulator/{path}", json=body, timeout=30)
@@ -81,6 +81,11 @@ class VtigerDriver:
         """Store a record as vtiger's UI saves it (reminder_time in minutes); return its id."""
         body = {"module": module, "owner": user, "fields": fields}
         return str(self._control("records", body)["id"])
+
+    def series(self, user: str, fields: dict[str, Any], rule_type: str, count: int) -> list[str]:
+        """Save a series as vtiger's UI does; return its occurrences' ids in date order."""
+        body = {"owner": user, "fields": fields, "rule": {"type": rule_type, "count": count}}
+        return [str(i) for i in self._control("series", body)["ids"]]
 
     def record(self, id: str) -> dict[str, Any]:
         """Return the record `id` as the webservice shows it."""

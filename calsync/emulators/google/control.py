@@ -1,5 +1,6 @@
 """Control API under /_emulator (not Google's): accounts, faults, stats, request log, config,
-clock, sync-token expiry, extra calendars and sharing, raw edits that plant unreadable items;
+clock, sync-token expiry, extra calendars and sharing, raw edits that plant unreadable items,
+watch channels (listed, expired, their deliveries);
 documented in docs/emulator-google.md."""
 
 from __future__ import annotations
@@ -268,11 +269,24 @@ def raw_patch(emu: Emulator, req: Req) -> Resp:
     rec.res["etag"] = etag(rec.mod)
     rec.res["updated"] = rfc3339(store.now())
     store.touch(kind, owner, item_id)
+    emu.notify_changes()
     return Resp(200, rec.res)
 
 
 def channels_list(emu: Emulator, req: Req) -> Resp:
-    return Resp(200, {"channels": list(emu.channels.values())})
+    return Resp(200, {"channels": emu.push.channels_json()})
+
+
+def channels_expire(emu: Emulator, req: Req) -> Resp:
+    """End channels now, as if their time had run out (`ids` absent: every channel)."""
+    ids = _body(req).get("ids")
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
+        raise BadControl("ids must be a list of channel ids")
+    return Resp(200, {"expired": emu.push.expire(ids)})
+
+
+def channels_deliveries(emu: Emulator, req: Req) -> Resp:
+    return Resp(200, {"deliveries": emu.push.deliveries_json()})
 
 
 def health(emu: Emulator, req: Req) -> Resp:
@@ -301,6 +315,8 @@ ROUTES: list[tuple[str, str, Control]] = [
     ("POST", "clock", clock_set),
     ("POST", "raw", raw_patch),
     ("GET", "channels", channels_list),
+    ("POST", "channels/expire", channels_expire),
+    ("GET", "channels/deliveries", channels_deliveries),
     ("GET", "health", health),
 ]
 

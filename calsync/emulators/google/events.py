@@ -1,10 +1,10 @@
-"""events.get/insert/update/patch/delete/import routes, watch and channels.stop; lists live in
-eventlist.py. Writes keep Google's id, etag, sequence and soft-delete rules."""
+"""events.get/insert/update/patch/delete/import routes, watch and channels.stop (push.py keeps
+the channels); lists live in eventlist.py. Writes keep Google's id, etag, sequence and
+soft-delete rules."""
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -279,37 +279,11 @@ def _delete(ctx: Ctx, calendarId: str, eventId: str) -> Resp:
 
 def _watch(ctx: Ctx, calendarId: str) -> Resp:
     cal = resolve(ctx, calendarId)
-    body = ctx.req.json()
-    if not body.get("id"):
-        raise required("Required", "id")
-    if body.get("type") not in ("web_hook", "webhook"):
-        raise ApiError(400, "invalid", "Invalid channel type.", domain="global")
-    store = ctx.emu.store
-    max_exp = int((store.now() + store.config.channel_max_ttl) * 1000)
-    exp = min(int(body.get("expiration") or max_exp), max_exp)
-    channel: Json = {
-        "kind": "api#channel",
-        "id": body["id"],
-        "resourceId": hashlib.sha1(cal.id.encode()).hexdigest()[:27],
-        "resourceUri": f"https://www.googleapis.com/calendar/v3/calendars/{cal.id}/events?alt=json",
-        "expiration": str(exp),
-    }
-    if body.get("token"):
-        channel["token"] = body["token"]
-    ctx.emu.channels[str(body["id"])] = {
-        **channel,
-        "address": body.get("address"),
-        "account": ctx.account,
-    }
-    return ok(channel)
+    return ok(ctx.emu.push.watch(ctx.account, cal.id, ctx.req.json()))
 
 
 def _channels_stop(ctx: Ctx) -> Resp:
-    body = ctx.req.json()
-    channel = ctx.emu.channels.get(str(body.get("id")))
-    if channel is None or channel["resourceId"] != body.get("resourceId"):
-        raise not_found()
-    del ctx.emu.channels[str(body["id"])]
+    ctx.emu.push.stop(ctx.req.json())
     return no_content()
 
 

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 from calsync.emulators.google import fields, oauth
 from calsync.emulators.google.errors import ApiError, auth_error, rate_limited
+from calsync.emulators.google.push import Push
 from calsync.emulators.google.store import Store
 from calsync.emulators.google.wire import Ctx, Req, Resp, Route, match
 
@@ -144,6 +145,8 @@ class Emulator:
         self.store = store
         self.routes = routes
         self.initial_config = copy.deepcopy(store.config)
+        self.push = Push(store)
+        """Watch channels and the delivery of their notifications."""
         self.reset_runtime()
 
     def reset_runtime(self) -> None:
@@ -153,7 +156,15 @@ class Emulator:
         self.stats = Stats()
         self.limiter = RateLimiter()
         self.requests: list[dict[str, Any]] = []
-        self.channels: dict[str, dict[str, Any]] = {}
+        self.push.reset()
+
+    def notify_changes(self) -> None:
+        """Send `exists` to the channels of every calendar whose events changed since the
+        last call (under the store's lock)."""
+        changed = self.store.changed_calendars
+        if changed:
+            self.push.changed(set(changed))
+            changed.clear()
 
     def add_fault(self, spec: dict[str, Any]) -> Fault:
         """Register a fault from its control-API JSON."""
@@ -228,6 +239,8 @@ class Emulator:
             resp.pretty = req.q("prettyPrint") not in ("false", "0")
             self.stats.count(account or "anonymous", name, resp.status)
             self._log(req, name, account, resp.status, batch)
+            # After the call, whatever it answered: an apply-then-fail write changed the events.
+            self.notify_changes()
             self.store.flush()
             return resp
 

@@ -156,6 +156,8 @@ class Store:
         """Changes on every reset, so tokens issued before a reset answer 410 after it."""
         """Global change number: every mutation of an event or task takes the next value."""
         self.clock_offset = 0.0
+        self.changed_calendars: set[str] = set()
+        """Calendars whose events changed since the push notifier last looked."""
         if getattr(self, "_db", None) is not None:
             assert self._db is not None
             self._db.execute("DELETE FROM rows")
@@ -179,7 +181,10 @@ class Store:
 
     # -- persistence ---------------------------------------------------------------------------
     def touch(self, kind: str, k1: str, k2: str = "") -> None:
-        """Mark one stored object as changed so the next `flush()` writes it."""
+        """Mark one stored object as changed so the next `flush()` writes it (and, for an
+        event, so its calendar's watch channels are notified)."""
+        if kind == "event":
+            self.changed_calendars.add(k1)
         if self._db is not None:
             self._dirty.add((kind, k1, k2))
 

@@ -16,9 +16,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from calsync.emulators.vtiger import schema
+from calsync.emulators.vtiger import schema, series
 from calsync.emulators.vtiger.errors import DENIED, WsError
-from calsync.emulators.vtiger.ops import Php8Fatal, Service
+from calsync.emulators.vtiger.ops import Php8Fatal, Service, ws_id
 from calsync.emulators.vtiger.store import Store, User
 
 _LOGGER = logging.getLogger(__name__)
@@ -268,6 +268,29 @@ def create_app(db: str | None = None, *, php7: bool = False, utf8mb4: bool = Fal
         fields = {k: str(v) for k, v in dict(body.get("fields") or {}).items()}
         rec = emu.store.insert(module, owner.id, fields, owner.id)
         return JSONResponse(emu.service.render(rec))
+
+    @app.post("/_emulator/series")
+    async def add_series(request: Request) -> Response:
+        body = await request.json()
+        owner = emu.store.user_by_name(str(body.get("owner", "")))
+        rule = dict(body.get("rule") or {})
+        fields = {k: str(v) for k, v in dict(body.get("fields") or {}).items()}
+        if owner is None or not fields.get("date_start"):
+            return _bad("owner must be a known user_name and fields need date_start")
+        # What the UI's form sends besides the fields it shows.
+        first = {"activitytype": "Meeting", "eventstatus": "Planned", "reminder_time": "0"}
+        first.update(fields)
+        try:
+            made, kept = series.occurrences(
+                first,
+                str(rule.get("type", "")),
+                int(rule.get("interval", 1)),
+                int(rule.get("count", 0)),
+            )
+        except (ValueError, KeyError) as err:
+            return _bad(str(err))
+        recs = emu.store.insert_series("Events", owner.id, made, kept)
+        return JSONResponse({"ids": [ws_id("Events", r.crmid) for r in recs]})
 
     @app.post("/_emulator/records/{ws_id}/module")
     async def move_record(ws_id: str, request: Request) -> Response:

@@ -369,6 +369,8 @@ class Service:
             base["reminder_time"] = self._omitted(rec.module)["reminder_time"]
         rec.data = self._apply(base, element, rec.module)
         rec.data.pop("assigned_user_id", None)
+        # A webservice save of a series member drops its rule row; it stays linked.
+        self.store.drop_recurring_row(rec.crmid)
         return self.render(self.store.save(rec, user.id))
 
     def move(self, wsid: str, module: str, fields: dict[str, str]) -> dict[str, Any]:

@@ -28,6 +28,13 @@ CREATE TABLE IF NOT EXISTS records (
     mtime INTEGER NOT NULL, modifiedby INTEGER NOT NULL, data TEXT NOT NULL,
     rev INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS records_mtime ON records (mtime, crmid);
+CREATE TABLE IF NOT EXISTS vtiger_activity_recurring_info (
+    activityid INTEGER NOT NULL, recurrenceid INTEGER NOT NULL,
+    PRIMARY KEY (activityid, recurrenceid));
+CREATE TABLE IF NOT EXISTS vtiger_recurringevents (
+    recurringid INTEGER PRIMARY KEY AUTOINCREMENT, activityid INTEGER NOT NULL,
+    recurringdate TEXT NOT NULL, recurringtype TEXT NOT NULL, recurringfreq INTEGER NOT NULL,
+    recurringinfo TEXT NOT NULL, recurringenddate TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS field_settings (
     module TEXT NOT NULL, field TEXT NOT NULL, mandatory INTEGER NOT NULL,
     PRIMARY KEY (module, field));
@@ -81,6 +88,18 @@ class Record:
     """Bumped by every write (modifiedtime has one-second resolution, rev does not)."""
 
 
+@dataclass(frozen=True, slots=True)
+class SeriesRule:
+    """A repeat rule as vtiger's UI keeps it in `vtiger_recurringevents`."""
+
+    type: str
+    """Daily | Weekly | Monthly | Yearly (`recurringtype`)."""
+    interval: int
+    """`recurringfreq`: every n days, weeks, months or years."""
+    info: str
+    """`recurringinfo`, e.g. `Weekly::Mon`, `Monthly::date::2`."""
+
+
 _NO_RECORD = Record(0, "", 0, False, "", "", 0, 0, {}, rev=-1)
 
 
@@ -111,6 +130,7 @@ class Store:
         with self.lock:
             self._db.executescript(
                 "DELETE FROM users; DELETE FROM records; DELETE FROM field_settings;"
+                "DELETE FROM vtiger_activity_recurring_info; DELETE FROM vtiger_recurringevents;"
                 "DELETE FROM sqlite_sequence;"
             )
             self._cache.clear()
@@ -297,6 +317,55 @@ class Store:
         with self.lock:
             rows = self._db.execute(sql + " ORDER BY mtime, crmid", args).fetchall()
         return [self._record(r) for r in rows]
+
+    # series (vtiger's own tables, which the webservice never reads) ---------------------
+
+    def insert_series(
+        self, module: str, owner: int, occurrences: list[dict[str, str]], rule: SeriesRule
+    ) -> list[Record]:
+        """Store a series as vtiger's UI saves one: a record per occurrence, all linked to the
+        first in `vtiger_activity_recurring_info` (the first to itself too), and one row per
+        occurrence in `vtiger_recurringevents` repeating the rule."""
+        stamp, epoch = self.clock.stamp(), self.clock.epoch()
+        made: list[int] = []
+        last = occurrences[-1].get("date_start", "")
+        with self.lock:
+            for data in occurrences:
+                cur = self._db.execute(
+                    "INSERT INTO records (module, owner, createdtime, modifiedtime, mtime,"
+                    " modifiedby, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (module, owner, stamp, stamp, epoch, owner, json.dumps(data)),
+                )
+                crmid = int(cur.lastrowid or 0)
+                made.append(crmid)
+                self._db.execute(
+                    "INSERT INTO vtiger_activity_recurring_info (activityid, recurrenceid)"
+                    " VALUES (?, ?)",
+                    (made[0], crmid),
+                )
+                self._db.execute(
+                    "INSERT INTO vtiger_recurringevents (activityid, recurringdate, recurringtype,"
+                    " recurringfreq, recurringinfo, recurringenddate) VALUES (?, ?, ?, ?, ?, ?)",
+                    (crmid, data.get("date_start", ""), rule.type, rule.interval, rule.info, last),
+                )
+            self._commit()
+        out = [self.get(crmid) for crmid in made]
+        return [r for r in out if r is not None]
+
+    def drop_recurring_row(self, crmid: int) -> None:
+        """Forget the rule row of one occurrence (a webservice save does): the record stays
+        linked to its series in `vtiger_activity_recurring_info`."""
+        with self.lock:
+            self._db.execute("DELETE FROM vtiger_recurringevents WHERE activityid = ?", (crmid,))
+            self._commit()
+
+    def series_links(self) -> list[tuple[int, int]]:
+        """Return the rows of `vtiger_activity_recurring_info` (parent, occurrence)."""
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT activityid, recurrenceid FROM vtiger_activity_recurring_info"
+            ).fetchall()
+        return [(int(r[0]), int(r[1])) for r in rows]
 
     # admin field settings ----------------------------------------------------------------
 

@@ -127,6 +127,17 @@ class VtigerEmulator:
         body = {"module": module, "owner": owner, "fields": fields}
         return dict(self.control("records", body))
 
+    def series(
+        self, owner: str, fields: dict[str, Any], rule_type: str, count: int, interval: int = 1
+    ) -> list[str]:
+        """Store a series as vtiger's UI saves one; return the occurrences' ids in date order."""
+        body = {
+            "owner": owner,
+            "fields": fields,
+            "rule": {"type": rule_type, "interval": interval, "count": count},
+        }
+        return [str(i) for i in self.control("series", body)["ids"]]
+
     def stats(self) -> dict[str, Any]:
         return dict(self.http.get(f"{self.url}/_emulator/stats").json())
 

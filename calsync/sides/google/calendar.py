@@ -15,16 +15,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
 from calsync.errors import PARSE_ERRORS, AlreadyExists, InvalidItem, NotFound, unreadable
-from calsync.model import Event, Reminder
+from calsync.model import Event, Reminder, SeriesLink, content_hash
 from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.http import GoogleHttp
-from calsync.sides.google.mapping import event_from_google, event_id_for, event_to_google
+from calsync.sides.google.mapping import (
+    event_from_google,
+    event_id_for,
+    event_to_google,
+    series_property,
+)
 from calsync.sides.google.wire import CalendarListEntry, GoogleEvent, GoogleEvents
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,6 +37,8 @@ _LOGGER = logging.getLogger(__name__)
 BATCH_PATH = "/batch/calendar/v3"
 API = "/calendar/v3"
 NO_MAIL = {"sendUpdates": "none"}
+_SHARED_KEYS = ("summary", "description", "location", "visibility", "reminders")
+"""What an edit of all events of a CRM series changes on its recurring event."""
 
 
 def foreign(doc: GoogleEvent) -> bool:
@@ -53,6 +60,13 @@ def gone(doc: GoogleEvent) -> bool:
     return foreign(doc) and any(
         a.is_self and a.response_status == "declined" for a in doc.attendees or ()
     )
+
+
+def _suffix(original: datetime | date) -> str:
+    """Return the instance-id suffix Google gives the occurrence starting at `original`."""
+    if isinstance(original, datetime):
+        return original.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return original.strftime("%Y%m%d")
 
 
 def _rfc3339(value: datetime) -> str:
@@ -103,6 +117,9 @@ class GoogleCalendarSide:
         self.default_reminders: tuple[Reminder, ...] = ()
         self.page_size = page_size
         self._series: dict[str, tuple[str, str]] = {}
+        self._masters: dict[str, GoogleEvent] = {}
+        """Recurring events made for CRM series, as last read or written by this side (one
+        round): the occurrences after the first join without reading it again."""
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -126,7 +143,17 @@ class GoogleCalendarSide:
                 default_tz=self.default_tz,
                 default_reminders=self.default_reminders,
             )
+        if key is None and doc.recurring_event_id and doc.original_start_time is not None:
+            key = self._occurrence_key(doc)
         return Remote(str(doc.id), doc.etag or "", event, key, doc.recurring_event_id)
+
+    def _occurrence_key(self, doc: GoogleEvent) -> str | None:
+        """Return `<series key>@<original start>` for an instance of a recurring event made
+        for a CRM series: a copy of a CRM occurrence, whichever record it is."""
+        private = (doc.extended_properties.private if doc.extended_properties else None) or {}
+        mark = private.get(series_property(self.namespace))
+        _, sep, suffix = str(doc.id or "").rpartition("_")
+        return f"{mark}@{suffix}" if mark and sep and suffix else None
 
     def _doc(self, raw: Any, what: str) -> GoogleEvent:
         """Return `raw` as an event; InvalidItem when it is not one (our parsing boundary)."""
@@ -235,7 +262,16 @@ class GoogleCalendarSide:
 
         Google also answers 409 for the id of a deleted event: the engine may then restore it
         with `update(event_id(key), item, None)`, which PATCHes the status back.
+
+        An occurrence of a CRM series (`item.series`) becomes the instance of the series'
+        recurring event instead (made first when the series is fresh), PATCHed into an
+        exception when it differs from the rule's occurrence; it stays a single event when
+        the series has no recurring event here, or when the instance was cancelled.
         """
+        if item.series is not None:
+            joined = self._join_series(item, item.series)
+            if joined is not None:
+                return joined
         event_id = self.event_id(key)
         body = event_to_google(
             item,
@@ -252,8 +288,97 @@ class GoogleCalendarSide:
             ) from err
         return self._read(doc, event_id)
 
+    def series_event_id(self, series_id: str) -> str:
+        """Return the Google id of the recurring event made for the CRM series `series_id`."""
+        return event_id_for(f"series:{series_id}", self.namespace)
+
+    def _join_series(self, item: Event, link: SeriesLink) -> Remote[Event] | None:
+        """Return the instance `item` is as an occurrence of `link`'s recurring event, or None
+        when it has to be a single event (see `create`)."""
+        master_id = self.series_event_id(link.id)
+        master = self._masters.get(master_id) or self._fetch(master_id)
+        if master is None:
+            if not link.fresh:
+                return None
+            body = event_to_google(link.template, event_id=master_id, attendees=False)
+            mark = link.key or link.id
+            body["extendedProperties"] = {"private": {series_property(self.namespace): mark}}
+            try:
+                master = self._doc(
+                    self.http.json("POST", self._events_path(), params=NO_MAIL, json=body),
+                    master_id,
+                )
+            except AlreadyExists:
+                # A retried insert whose first try was applied (its reply lost), or the id of
+                # a recurring event deleted on Google, which stays taken.
+                master = self._fetch(master_id)
+        if master is None or gone(master):
+            return None
+        self._masters[master_id] = master
+        instance_id = f"{master_id}_{_suffix(link.original)}"
+        doc = self._fetch(instance_id)
+        if doc is None and list(master.recurrence or ()) != list(link.rule.lines):
+            # An occurrence the CRM added to the series (its end moved): extend the rule.
+            self._masters.pop(master_id, None)
+            self.http.json(
+                "PATCH",
+                self._events_path(master_id),
+                params=NO_MAIL,
+                json={"recurrence": list(link.rule.lines)},
+                headers={"If-Match": master.etag} if master.etag else None,
+            )
+            doc = self._fetch(instance_id)
+        if doc is None or gone(doc):
+            return None
+        remote = self._remote(doc)
+        if content_hash(remote.item) != content_hash(item):
+            remote = self.update(instance_id, item.with_(series=None), doc.etag)
+        return remote
+
+    def _shared_edit(self, master_id: str, link: SeriesLink) -> bool:
+        """PATCH the series' shared fields (not its times) over its recurring event when the
+        CRM changed them for every occurrence; return True when it did."""
+        master = self._fetch(master_id)
+        if master is None or gone(master) or not link.whole:
+            return False
+        if list(master.recurrence or ()) != list(link.rule.lines):
+            return False  # the occurrences the CRM holds are not the whole recurring event
+        held = self._remote(master).item
+        want = link.template
+        shared = ("title", "description", "location", "visibility", "reminders")
+        if all(getattr(held, f) == getattr(want, f) for f in shared):
+            return False
+        full = event_to_google(want, patch=True, attendees=False)
+        body = {k: full[k] for k in _SHARED_KEYS if k in full}
+        headers = {"If-Match": master.etag} if master.etag else None
+        self._masters.pop(master_id, None)
+        self.http.json(
+            "PATCH", self._events_path(master_id), params=NO_MAIL, json=body, headers=headers
+        )
+        return True
+
     def update(self, id: str, item: Event, etag: str | None) -> Remote[Event]:
-        """PATCH the owned fields of `item` over `id` (If-Match `etag`); never a PUT."""
+        """PATCH the owned fields of `item` over `id` (If-Match `etag`); never a PUT.
+
+        An occurrence of a CRM series that already reads as `item` needs no write (an edit of
+        all its events reached it through the recurring event); when the CRM changed every
+        occurrence alike, the recurring event is PATCHed once instead of each instance.
+        """
+        link = item.series
+        master_id = self.series_event_id(link.id) if link is not None else ""
+        if link is not None and id.startswith(f"{master_id}_"):
+            current = self._fetch(id)
+            if current is not None and not gone(current):
+                now = self._remote(current)
+                if content_hash(now.item) == content_hash(item):
+                    return now
+                if (etag is None or current.etag == etag) and self._shared_edit(master_id, link):
+                    current = self._fetch(id)
+                    if current is not None and not gone(current):
+                        now = self._remote(current)
+                        if content_hash(now.item) == content_hash(item):
+                            return now
+                        etag = current.etag
         body: dict[str, Any] = event_to_google(item, patch=True, attendees=self.sync_attendees)
         if "_" in id and item.recurrence is None:
             # An instance of a series (server ids hold "_"): it never carries a recurrence.

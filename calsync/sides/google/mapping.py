@@ -73,6 +73,12 @@ def key_property(namespace: str) -> str:
     return f"{_KEY_BASE}_{hashlib.sha1(namespace.encode()).hexdigest()[:10]}"
 
 
+def series_property(namespace: str) -> str:
+    """Return the `extendedProperties.private` name marking a recurring event calsync made
+    for a CRM series (instances inherit it; it is no link key, so instances carry none)."""
+    return "calsyncSeries" + key_property(namespace).removeprefix(_KEY_BASE)
+
+
 def event_id_for(key: str, namespace: str = "") -> str:
     """Return the deterministic Google event id of the CRM item `key`.
 

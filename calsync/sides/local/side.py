@@ -18,7 +18,14 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
-from calsync.errors import InvalidItem, InvalidSyncToken, NotFound, PreconditionFailed, unreadable
+from calsync.errors import (
+    AlreadyExists,
+    InvalidItem,
+    InvalidSyncToken,
+    NotFound,
+    PreconditionFailed,
+    unreadable,
+)
 from calsync.model import Event, Item
 from calsync.sides.base import ChangeSet, Remote, Side
 from calsync.sides.local import tables as t
@@ -127,6 +134,22 @@ class LocalSide(Generic[T]):
         values = self._codec.values(item)
         now = self._now()
         with self._engine.begin() as conn:
+            if key is not None:
+                # One live item per link key: a create retried after a crash or a lost reply
+                # (whose copy a listing may not show) is told apart from a new one, as Google
+                # does with our ids.
+                held = conn.execute(
+                    sa.select(self._table.c.id).where(
+                        self._table.c.owner == self.user,
+                        self._table.c.link_key == key,
+                        self._table.c.deleted == sa.false(),
+                    )
+                ).first()
+                if held is not None:
+                    raise AlreadyExists(
+                        f"{self._codec.kind} {held.id} already holds {key}",
+                        existing_id=str(held.id),
+                    )
             seq = next_seq(conn)
             result = conn.execute(
                 self._table.insert().values(

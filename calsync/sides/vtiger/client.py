@@ -83,7 +83,8 @@ def vt_epoch(stamp: str) -> int:
     return int(datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp())
 
 
-def _quote(value: str) -> str:
+def vtql_quote(value: str) -> str:
+    """Return `value` as a VTQL string literal."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -393,9 +394,9 @@ class VtigerClient:
         self, module: str, since: int, owner: str | None = None
     ) -> list[dict[str, Any]]:
         """Return records of `module` modified at or after `since` (the VTQL fallback)."""
-        where = f"modifiedtime >= {_quote(vt_stamp(since))}"
+        where = f"modifiedtime >= {vtql_quote(vt_stamp(since))}"
         if owner:
-            where += f" AND assigned_user_id = {_quote(owner)}"
+            where += f" AND assigned_user_id = {vtql_quote(owner)}"
         return self.query_all(f"SELECT * FROM {module} WHERE {where}")
 
     def holds_exactly(self, module: str, n: int, owner: str | None = None) -> bool:
@@ -404,7 +405,7 @@ class VtigerClient:
         One query whatever `n`: vtiger 8.4 answers `count(*)` with `[]`, so this reads the
         rows at offsets n-1 and n instead; exactly one comes back when there are `n`.
         """
-        where = f" WHERE assigned_user_id = {_quote(owner)}" if owner else ""
+        where = f" WHERE assigned_user_id = {vtql_quote(owner)}" if owner else ""
         rows = self.query(
             f"SELECT id FROM {module}{where} ORDER BY id LIMIT {max(n - 1, 0)},{2 if n else 1};"
         )
@@ -412,5 +413,5 @@ class VtigerClient:
 
     def live_ids(self, module: str, owner: str | None = None) -> list[str]:
         """Return the ids of every live record of `module` (optionally of one owner)."""
-        where = f" WHERE assigned_user_id = {_quote(owner)}" if owner else ""
+        where = f" WHERE assigned_user_id = {vtql_quote(owner)}" if owner else ""
         return [str(r["id"]) for r in self.query_all(f"SELECT id FROM {module}{where}")]

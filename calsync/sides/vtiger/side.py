@@ -26,10 +26,10 @@ import zlib
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
-from calsync.errors import InvalidItem, NotFound, PreconditionFailed, unreadable
-from calsync.model import Event, Task
+from calsync.errors import AdapterError, InvalidItem, NotFound, PreconditionFailed, unreadable
+from calsync.model import Event, SeriesLink, Task
 from calsync.sides.base import ChangeSet, Remote
-from calsync.sides.vtiger.client import SyncResult, VtigerClient, owner_id
+from calsync.sides.vtiger.client import SyncResult, VtigerClient, owner_id, vtql_quote
 from calsync.sides.vtiger.errors import (
     SyncUnavailable,
     VtigerForbidden,
@@ -37,6 +37,7 @@ from calsync.sides.vtiger.errors import (
     VtigerNotFound,
 )
 from calsync.sides.vtiger.feed import ApplicationFeed
+from calsync.sides.vtiger.links import SeriesTables
 from calsync.sides.vtiger.mapping import (
     DEFAULT_EVENT_TYPES,
     event_fields,
@@ -44,6 +45,7 @@ from calsync.sides.vtiger.mapping import (
     task_fields,
     task_from_record,
 )
+from calsync.sides.vtiger.series import SERIES_LABELS, Member, RuleRow, from_links, from_records
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -107,6 +109,8 @@ class _VtigerSide(Generic[T]):
         """Shared application-wide feed (admin client serving many users), if any."""
         self._created: set[str] = set()
         self._deleted: set[str] = set()
+        self._seen: dict[str, dict[str, Any]] = {}
+        """The records behind the items of the last listing, by id."""
         """Ids this side created and deleted since its last VTQL listing (for the snapshot)."""
 
     # to implement ------------------------------------------------------------------------
@@ -126,7 +130,9 @@ class _VtigerSide(Generic[T]):
 
     def _remote(self, rec: dict[str, Any], skipped: dict[str, str]) -> Remote[T] | None:
         try:
-            return self._read(rec, str(rec.get("id", "")))
+            out = self._read(rec, str(rec.get("id", "")))
+            self._seen[out.id] = rec
+            return out
         except InvalidItem as err:
             _LOGGER.warning("vtiger %s record %s skipped: %s", self.module, rec.get("id"), err)
             skipped[str(rec.get("id", ""))] = str(err)
@@ -148,6 +154,14 @@ class _VtigerSide(Generic[T]):
 
     def changes(self, cursor: str | None) -> ChangeSet[T]:
         """Return changes since `cursor` (a full listing when None or not usable)."""
+        self._seen = {}
+        return self._annotate(self._changes(cursor))
+
+    def _annotate(self, cs: ChangeSet[T]) -> ChangeSet[T]:
+        """Return `cs` with what the listed records say beyond each item (Events: series)."""
+        return cs
+
+    def _changes(self, cursor: str | None) -> ChangeSet[T]:
         since, known = self._parse(cursor)
         if self.client.sync_works is not False:
             try:
@@ -360,7 +374,12 @@ class _VtigerSide(Generic[T]):
 
 
 class VtigerEventsSide(_VtigerSide[Event]):
-    """One user's vtiger Events (meetings and calls) as a Side of Event."""
+    """One user's vtiger Events (meetings and calls) as a Side of Event.
+
+    Listed occurrences of a series made in vtiger's UI carry the recovered series
+    (`Event.series`, see calsync.sides.vtiger.series): from vtiger's own tables when `tables`
+    reads its database, else from what the webservice shows, only when that is certain.
+    """
 
     module = "Events"
     prefix = "18"
@@ -371,9 +390,100 @@ class VtigerEventsSide(_VtigerSide[Event]):
         user_ws_id: str,
         user_tz: str,
         feed: ApplicationFeed | None = None,
+        tables: SeriesTables | None = None,
     ) -> None:
         super().__init__(client, user_ws_id, user_tz, feed)
         self._types: tuple[str, ...] | None = None
+        self.tables = tables
+
+    def _annotate(self, cs: ChangeSet[Event]) -> ChangeSet[Event]:
+        if not cs.items:
+            return cs
+        try:
+            links = self._series(cs)
+        except AdapterError as err:
+            # Without the series the occurrences still sync, as single events.
+            _LOGGER.warning("vtiger series of %s not recovered: %s", self.user_ws_id, err)
+            return cs
+        if links:
+            cs.items = [
+                Remote(r.id, r.etag, r.item.with_(series=links[r.id]), r.key, r.series)
+                if r.id in links
+                else r
+                for r in cs.items
+            ]
+        return cs
+
+    def _members(self, recs: Iterable[dict[str, Any]], into: dict[str, Member]) -> None:
+        for rec in recs:
+            ws_id = str(rec.get("id", ""))
+            if ws_id in into:
+                continue
+            try:
+                into[ws_id] = Member(ws_id, rec, self._read(rec, ws_id).item)
+            except InvalidItem:
+                continue
+
+    def _series(self, cs: ChangeSet[Event]) -> dict[str, SeriesLink]:
+        members = {
+            r.id: Member(r.id, self._seen[r.id], r.item) for r in cs.items if r.id in self._seen
+        }
+        if self.tables is not None:
+            try:
+                return self._linked(members)
+            except AdapterError as err:
+                _LOGGER.warning("vtiger database unreadable, series from the webservice: %s", err)
+        labels = {str(m.record.get("recurringtype") or "") for m in members.values()}
+        labels &= set(SERIES_LABELS)
+        if not labels:
+            return {}
+        if not cs.full:
+            # An increment may hold part of a series only: read its look-alikes too.
+            owner = vtql_quote(self.user_ws_id)
+            for label in sorted(labels):
+                self._members(
+                    self.client.query_all(
+                        f"SELECT * FROM Events WHERE assigned_user_id = {owner}"
+                        f" AND recurringtype = {vtql_quote(label)}"
+                    ),
+                    members,
+                )
+        return from_records(members.values(), self.user_tz)
+
+    def _linked(self, members: dict[str, Member]) -> dict[str, SeriesLink]:
+        assert self.tables is not None
+        crmid = {int(i.split("x", 1)[1]): i for i in members if i.startswith(f"{self.prefix}x")}
+        parent_of = self.tables.series_of(crmid)
+        if not parent_of:
+            return {}
+        kids = self.tables.members(set(parent_of.values()))
+        wanted = [
+            f"{self.prefix}x{c}"
+            for found in kids.values()
+            for c in found
+            if f"{self.prefix}x{c}" not in members
+        ]
+        for i in range(0, len(wanted), 50):
+            ids = ", ".join(vtql_quote(w) for w in wanted[i : i + 50])
+            self._members(
+                self.client.query_all(
+                    f"SELECT * FROM Events WHERE assigned_user_id = {vtql_quote(self.user_ws_id)}"
+                    f" AND id IN ({ids})"
+                ),
+                members,
+            )
+        rows = self.tables.rules({c for found in kids.values() for c in found} | set(kids))
+        groups: dict[str, list[Member]] = {}
+        rules: dict[str, RuleRow] = {}
+        for parent, found in kids.items():
+            series_id = f"{self.prefix}x{parent}"
+            groups[series_id] = [
+                members[f"{self.prefix}x{c}"] for c in found if f"{self.prefix}x{c}" in members
+            ]
+            row = rows.get(parent) or next((rows[c] for c in sorted(found) if c in rows), None)
+            if row is not None:
+                rules[series_id] = row
+        return from_links(groups, rules, self.user_tz)
 
     def activity_types(self) -> tuple[str, ...]:
         """Return the event activity types the admin configured (describe, read once)."""

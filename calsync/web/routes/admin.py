@@ -1,5 +1,5 @@
-"""The administrator's page: Google OAuth client, redirect URI, API budgets and usage, CRM,
-users."""
+"""The administrator's page: Google OAuth client, redirect URI, API budgets and usage (with
+its chart and today's budget alerts), alert thresholds and the SMTP server, CRM, users."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from calsync.service import Api, SettingsRefused
+from calsync.service import Api, MailError, Security, SettingsRefused
 from calsync.state.records import UserRecord
+from calsync.web.charts import SVG_HEADERS, usage_chart
 from calsync.web.context import WebContext
 from calsync.web.deps import AdminUser, Ctx, start_session
 from calsync.web.pages import flash, redirect, render, translator
@@ -38,6 +39,7 @@ def _page(
     *,
     form: dict[str, str] | None = None,
     budget_form: dict[str, str] | None = None,
+    alert_form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -46,6 +48,8 @@ def _page(
     crm = settings.crm()
     usage = ctx.app.usage.report(1)
     budgets = usage.budgets
+    alerts = ctx.app.alerts
+    smtp = alerts.smtp_view()
     return render(
         request,
         ctx.templates,
@@ -77,6 +81,20 @@ def _page(
             "calendar_user": str(budgets[Api.CALENDAR].user),
             "tasks": str(budgets[Api.TASKS].project),
             "tasks_user": str(budgets[Api.TASKS].user),
+        },
+        alerts_today=alerts.today(),
+        securities=[s.value for s in Security],
+        smtp_password_stored=smtp.password_stored,
+        alert_form=alert_form
+        if alert_form is not None
+        else {
+            "thresholds": ", ".join(str(round(t * 100)) for t in alerts.thresholds()),
+            "host": smtp.host,
+            "port": str(smtp.port) if smtp.host else "",
+            "security": smtp.security.value,
+            "user": smtp.user,
+            "sender": smtp.sender,
+            "recipients": ", ".join(smtp.recipients),
         },
     )
 
@@ -144,6 +162,65 @@ def save_budgets(
     _LOGGER.info("admin %s updated the API budgets", admin.name)
     flash(request, _("API budgets saved."), "ok")
     return redirect("/admin")
+
+
+@router.get("/usage.svg")
+def usage_svg(request: Request, ctx: Ctx, admin: AdminUser) -> Response:
+    """Return the chart of the last 30 quota days' calls per API (SVG, no script)."""
+    svg = usage_chart(ctx.app.usage.report(30), translator(request))
+    return Response(svg, media_type="image/svg+xml", headers=SVG_HEADERS)
+
+
+@router.post("/alerts")
+def save_alerts(
+    request: Request,
+    ctx: Ctx,
+    admin: AdminUser,
+    thresholds: Annotated[str, Form()] = "",
+    host: Annotated[str, Form()] = "",
+    port: Annotated[str, Form()] = "",
+    security: Annotated[str, Form()] = "",
+    user: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    sender: Annotated[str, Form()] = "",
+    recipients: Annotated[str, Form()] = "",
+) -> Response:
+    """Store the alert thresholds and the SMTP server; all or nothing."""
+    _ = translator(request)
+    typed = {
+        "thresholds": thresholds,
+        "host": host,
+        "port": port,
+        "security": security,
+        "user": user,
+        "sender": sender,
+        "recipients": recipients,
+    }
+    try:
+        ctx.app.alerts.save(password=password, **typed)
+    except SettingsRefused as refused:
+        # What was typed comes back, except the password, never sent back to the browser.
+        return _page(request, ctx, admin, alert_form=typed, errors=refused.errors, status_code=400)
+    _LOGGER.info("admin %s updated the budget alerts and the SMTP server", admin.name)
+    flash(request, _("Alert settings saved."), "ok")
+    return redirect("/admin#alerts")
+
+
+@router.post("/alerts/test")
+def send_test_email(request: Request, ctx: Ctx, admin: AdminUser) -> Response:
+    """Send a test email through the stored SMTP settings and say how it went."""
+    _ = translator(request)
+    try:
+        sent_to = ctx.app.alerts.send_test()
+    except MailError as err:
+        flash(request, _("The test email was not sent: %(reason)s") % {"reason": err}, "error")
+    else:
+        flash(
+            request,
+            _("Test email sent to %(recipients)s.") % {"recipients": ", ".join(sent_to)},
+            "ok",
+        )
+    return redirect("/admin#alerts")
 
 
 @router.post("/password")

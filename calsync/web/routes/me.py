@@ -88,6 +88,7 @@ def page(
         last_run=accounts.last_run(user.name),
         log=accounts.logs(user.name, 100),
         conflicts=accounts.conflicts(user.name, 50),
+        waiting=ctx.app.waiting(user.name),
         directions=[d.value for d in Direction],
         winners=[w.value for w in Winner],
         privates=[p.value for p in PrivateMode],

@@ -310,7 +310,7 @@ def test_send_updates_recorded(emu: Emu, cal: Any) -> None:
 def test_watch_and_channels_stop(raw: httpx.Client) -> None:
     resp = raw.post(
         EV + "/watch",
-        json={"id": "chan-1", "type": "web_hook", "address": "https://example.com/hook"},
+        json={"id": "chan-1", "type": "web_hook", "address": "https://127.0.0.1:9/hook"},
     )
     assert resp.status_code == 200
     channel = resp.json()

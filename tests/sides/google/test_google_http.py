@@ -257,7 +257,7 @@ def test_budget_counts_every_try_and_refuses_past_the_limit(
     with pytest.raises(QuotaError):
         http.call("GET", "/calendar/v3/x")
     assert len(scripted.seen) == 6  # the refused call was never sent
-    assert [a.threshold for a in alerts] == [0.5, 0.8, 1.0]
+    assert [a.threshold for a in alerts] == [0.5, 0.9, 1.0]  # the default thresholds
 
 
 def test_budget_per_project_and_user_with_alerts_once_per_day() -> None:
@@ -267,6 +267,7 @@ def test_budget_per_project_and_user_with_alerts_once_per_day() -> None:
         MemoryCounter(),
         project_limit=10,
         user_limit=8,
+        thresholds=(0.5, 0.8, 1.0),
         on_alert=alerts.append,
         today=lambda: day[0],
     )

@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from calsync.errors import InvalidItem, InvalidSyncToken, NotFound, PreconditionFailed
+from calsync.errors import (
+    AlreadyExists,
+    InvalidItem,
+    InvalidSyncToken,
+    NotFound,
+    PreconditionFailed,
+)
 from calsync.model import (
     Attendee,
     Event,
@@ -125,6 +131,19 @@ def test_missing_deleted_and_foreign_items(crm: LocalCrm) -> None:
     with pytest.raises(NotFound):
         side.update(made.id, rich_event(), None)
     assert side.get("not-an-id") is None
+
+
+def test_a_second_create_with_a_live_key_is_already_exists(crm: LocalCrm) -> None:
+    """A create retried after a crash finds its first copy, even when a listing hid it."""
+    side = crm.events_side("alice")
+    first = side.create(rich_event(), "c.1")
+    with pytest.raises(AlreadyExists) as err:
+        side.create(rich_event().with_(title="again"), "c.1")
+    assert err.value.existing_id == first.id
+    crm.events_side("bob").create(rich_event(), "c.1")  # another user's key space
+    side.delete(first.id, None)
+    assert side.create(rich_event(), "c.1").key == "c.1"  # a deleted copy holds no key
+    assert side.create(rich_event(), None).key is None  # CRM-born items carry no key
 
 
 def test_changes_since_cursor_with_tombstones(crm: LocalCrm) -> None:
