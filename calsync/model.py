@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -210,6 +210,9 @@ class Event:
     reminders: tuple[Reminder, ...] = ()
     attendees: tuple[Attendee, ...] = ()
     recurrence: Recurrence | None = None
+    overrides: tuple[Override, ...] = ()
+    """A series' exceptions (moved, edited or cancelled occurrences), one per original start;
+    empty for a single event and for a series without exceptions."""
     updated: datetime | None = field(default=None, compare=False)
     """Last modification time on the side it was read from; never part of the content."""
     series: SeriesLink | None = field(default=None, compare=False)
@@ -219,6 +222,48 @@ class Event:
     def with_(self, **changes: Any) -> Event:
         """Return a copy with `changes` applied."""
         return replace(self, **changes)
+
+    def with_overrides(self, fn: Callable[[Event], Event]) -> Event:
+        """Return a copy with `fn` applied to the event of every override (cancellations kept)."""
+        if not self.overrides:
+            return self
+        return replace(
+            self,
+            overrides=tuple(
+                o if o.event is None else Override(o.original_start, fn(o.event))
+                for o in self.overrides
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """One occurrence of a series that differs from what its rule makes: RFC 5545's
+    RECURRENCE-ID. It is keyed by the occurrence's original start, never by where it now is,
+    so a moved occurrence stays one occurrence of its series on every side."""
+
+    original_start: datetime | date
+    """Where the rule puts the occurrence: an instant (kept in UTC) for a timed series, a date
+    for an all-day one."""
+    event: Event | None = None
+    """The occurrence as it now is (moved or edited; never itself recurring), or None when it
+    is cancelled."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.original_start, datetime):
+            if self.original_start.tzinfo is None:
+                raise ModelError("an override's original start must carry a time zone")
+            object.__setattr__(self, "original_start", self.original_start.astimezone(UTC))
+        if self.event is not None and (self.event.recurrence or self.event.overrides):
+            raise ModelError("an occurrence of a series cannot recur itself")
+
+    @property
+    def cancelled(self) -> bool:
+        return self.event is None
+
+    def ident(self) -> str:
+        """Return the original start as text (UTC instant or date): the override's identity."""
+        return self.original_start.isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +288,8 @@ class Task:
 
 Item = Event | Task
 
-# Fields that are metadata, never content.
+# Fields that are metadata, never content. An event without overrides hashes as it did
+# before series had them, so the hashes stored for existing pairs stay valid.
 _VOLATILE = frozenset({"updated", "series"})
 
 
@@ -260,6 +306,14 @@ def _plain(value: Any) -> Any:
         items = [_plain(v) for v in value]
         # Order of reminders and attendees carries no meaning on either side.
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, Override):
+        return {"original_start": value.ident(), "event": _plain(value.event)}
+    if isinstance(value, Event):
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in fields(value)
+            if f.name not in _VOLATILE and not (f.name == "overrides" and not value.overrides)
+        }
     if isinstance(value, Reminder | Attendee):
         return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, str):
@@ -274,7 +328,11 @@ def content_hash(item: Item, ignore: Iterable[str] = ()) -> str:
     a round trip through that side is not seen as a change.
     """
     skip = _VOLATILE | set(ignore)
-    doc = {f.name: _plain(getattr(item, f.name)) for f in fields(item) if f.name not in skip}
+    doc = {
+        f.name: _plain(getattr(item, f.name))
+        for f in fields(item)
+        if f.name not in skip and not (f.name == "overrides" and not getattr(item, f.name))
+    }
     doc["kind"] = type(item).__name__
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()

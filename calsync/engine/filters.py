@@ -15,6 +15,9 @@ from datetime import date, datetime, timedelta
 from calsync.model import Event, Item, Task, Visibility, content_hash, zone
 from calsync.prefs import Prefs, PrivateMode
 
+ITEMS_VERSION = 2
+"""Version of how sides present items (2: a series is one item with its exceptions)."""
+
 BUSY_TITLE = "Busy"
 """The only text a private CRM event shows on Google under the `busy` private mode."""
 
@@ -71,6 +74,8 @@ def busy_mask(event: Event) -> Event:
         visibility=Visibility.PRIVATE,
         transparency=event.transparency,
         recurrence=event.recurrence,
+        # A series' exceptions are masked too: their times stay, their text never travels.
+        overrides=event.with_overrides(busy_mask).overrides,
         updated=event.updated,
     )
 
@@ -113,7 +118,9 @@ def for_crm(item: Item, prefs: Prefs, now: datetime, user_tz: str) -> Item | Non
         assert isinstance(item, Event)
         if prefs.private in (PrivateMode.TO_GOOGLE, PrivateMode.NONE):
             return None
-        return item.with_(visibility=Visibility.PUBLIC)
+        return item.with_(visibility=Visibility.PUBLIC).with_overrides(
+            lambda o: o.with_(visibility=Visibility.PUBLIC)
+        )
     return item
 
 
@@ -130,6 +137,10 @@ def prefs_fingerprint(prefs: Prefs) -> str:
     it only matters for changes, which are read anyway.
     """
     doc = {
+        # How sides present items: since 2, a Google series is one item with its exceptions.
+        # Raising it makes every user's next round re-read everything once after an upgrade,
+        # so exceptions synced before as events of their own are let go at once.
+        "items": ITEMS_VERSION,
         "direction": prefs.direction.value,
         "private": prefs.private.value,
         "hours": str(prefs.hours),

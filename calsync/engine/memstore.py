@@ -37,23 +37,14 @@ class MemoryStore:
         self._crash_in: int | None = None
         self._lost: str | None = None
         self.commits = 0
-        self.pair_reads = 0
-        """Reads of a scope's pairs (`scope_pairs`), for tests counting a round's reads."""
 
     # -- PairStore -----------------------------------------------------------------------
 
     def pairs(self, user: str, kind: Kind) -> list[Pair]:
         return [p for (u, k, _), p in sorted(self._work.pairs.items()) if u == user and k == kind]
 
-    def scope_pairs(
-        self, user: str, kind: Kind, scope: str, touching: Touching | None = None
-    ) -> list[Pair]:
-        self.pair_reads += 1
-        return [
-            p
-            for p in self.pairs(user, kind)
-            if p.scope == scope and (touching is None or touching.matches(p))
-        ]
+    def pairs_touching(self, user: str, kind: Kind, touching: Touching) -> list[Pair]:
+        return [p for p in self.pairs(user, kind) if touching.matches(p)]
 
     def count_pairs(self, user: str, kind: Kind, scope: str) -> int:
         return sum(p.scope == scope for p in self.pairs(user, kind))

@@ -34,7 +34,8 @@ from calsync.engine.actions import (
 from calsync.engine.cases import degraded_note, plan_pair
 from calsync.engine.changes import UNSEEN, Seen, View, fingerprint
 from calsync.engine.intents import adopt
-from calsync.engine.pairs import Pair, PairStatus
+from calsync.engine.moves import Arrival
+from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.policy import PlanContext, project, writes
 from calsync.engine.series import mark_fresh
 from calsync.errors import CalsyncError
@@ -123,11 +124,18 @@ def check_emptied(
 
 
 def plan(
-    crm: ChangeSet[Any], google: ChangeSet[Any], pairs: Sequence[Pair], ctx: PlanContext
+    crm: ChangeSet[Any],
+    google: ChangeSet[Any],
+    pairs: Sequence[Pair],
+    ctx: PlanContext,
+    others: Sequence[Pair] = (),
 ) -> Plan:
     """Return the actions for one round of one user and kind (Fetch steps still unresolved).
 
-    The safety valves run on the resolved plan: `check_emptied`, then `check_guard`.
+    `others` are the user's pairs of other scopes (calendars): a listed Google item that is
+    the copy of one of them may have moved here, and becomes an `Arrival` to settle
+    (calsync.engine.moves) instead of a new item. The safety valves run on the resolved
+    plan: `check_emptied`, then `check_guard`.
     """
     by_id = {
         CRM: {p.crm_id: p for p in pairs if p.crm_id},
@@ -148,7 +156,9 @@ def plan(
         return v
 
     for pr in pairs:
-        if crm.full or google.full or pr.dirty or None in (pr.crm_id, pr.google_id):
+        full = crm.full or google.full
+        reread = _reread(pr, CRM, crm) or _reread(pr, GOOGLE, google)
+        if full or reread or pr.dirty or None in (pr.crm_id, pr.google_id):
             view(pr)
     loose: dict[SideName, list[Remote[Any]]] = {CRM: [], GOOGLE: []}
     for side, cs in ((CRM, crm), (GOOGLE, google)):
@@ -184,6 +194,15 @@ def plan(
             if v[side.other].remote is None and v[side.other].seen is not Seen.GONE:
                 v[side.other] = View(Seen.FETCH)
     actions: list[Action] = []
+    # Only events move between collections (a task list chosen anew is no move).
+    moving = ctx.kind is Kind.EVENT
+    elsewhere = {p.google_id: p for p in others if moving and p.google_id and p.key not in by_key}
+    if elsewhere:
+        for r in list(loose[GOOGLE]):
+            q = elsewhere.get(r.id) or (elsewhere.get(r.first_id) if r.first_id else None)
+            if q is not None:
+                loose[GOOGLE].remove(r)
+                actions.append(Arrival(q.key, before=q, google=r))
     for key, v in views.items():
         row = rows[key]
         if v[CRM] is UNSEEN and v[GOOGLE] is UNSEEN and not row.dirty:
@@ -193,14 +212,21 @@ def plan(
     return Plan(mark_fresh(actions, pairs))
 
 
+def _reread(p: Pair, side: SideName, cs: ChangeSet[Any]) -> bool:
+    """Return True when the increment `cs` asks for the pair's copy to be read by id."""
+    id_ = p.crm_id if side is CRM else p.google_id
+    return id_ is not None and cs.reread is not None and cs.reread(id_)
+
+
 def _initial_view(p: Pair, side: SideName, cs: ChangeSet[Any], ctx: PlanContext) -> View:
     if (p.crm_id if side is CRM else p.google_id) is None:
         return View(Seen.NONE)
     dirty = p.status in (PairStatus.PENDING, PairStatus.FAILED)
     # In a full listing a linked copy that is absent is no proof of deletion (the listing may
     # be bounded by the sync window): read it by id first. A dirty pair is read again too,
-    # because the change that failed is no longer in any increment.
-    return View(Seen.FETCH) if cs.full or dirty else UNSEEN
+    # because the change that failed is no longer in any increment; so is an occurrence of a
+    # series whose rule changed (its loss may not be listed as a deletion).
+    return View(Seen.FETCH) if cs.full or dirty or _reread(p, side, cs) else UNSEEN
 
 
 def match_key(item: Item, degrade: Callable[[str], str] | None = None) -> tuple[Any, ...]:

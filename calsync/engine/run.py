@@ -33,6 +33,7 @@ from calsync.engine.actions import (
 )
 from calsync.engine.caps import Capped, Caps, cap
 from calsync.engine.filters import prefs_fingerprint
+from calsync.engine.moves import arrivals, departures
 from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.plan import (
     GUARD_FLOOR,
@@ -226,16 +227,30 @@ def sync_user(round_: RoundContext) -> RoundResult:
     result.full = crm_cs.full or google_cs.full
     for side, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
         _note_unreadable(side, cs, env, result)
-    # Pairs of other calendars are none of this round's business (their copies live elsewhere).
-    # An incremental round reads only the rows its listings name, and the dirty ones: a quiet
-    # round reads no row at all, however long the user's history.
+    # Pairs of other calendars are none of this round's business (their copies live
+    # elsewhere), but for an event that moved here from one of them (calsync.engine.moves).
+    # An incremental round reads only the rows its listings name (in any calendar), the dirty
+    # ones and those missing an id: a quiet round reads no row, however long the history.
     full = crm_cs.full or google_cs.full
     touching = None if full else _touching(crm_cs, google_cs)
-    pairs = store.scope_pairs(user, kind, round_.scope, touching)
+    every = (
+        store.pairs(user, kind) if touching is None else store.pairs_touching(user, kind, touching)
+    )
+    pairs = [p for p in every if p.scope == round_.scope]
+    others = [p for p in every if p.scope != round_.scope]
     try:
-        actions = plan(crm_cs, google_cs, pairs, ctx).actions
+        actions = plan(crm_cs, google_cs, pairs, ctx, others).actions
+        # Events moved between the user's calendars are followed, never deleted and re-made.
+        try:
+            actions = arrivals(actions, ctx, round_.google)
+        except QuotaError as stop:
+            raise _Stop from stop
         reads: Reads = {}
         actions, failed = _resolve(actions, ctx, env, round_.limits.resolve_passes, reads)
+        try:
+            actions = departures(actions, round_.google)
+        except QuotaError as stop:
+            raise _Stop from stop
         if not force:
             for name, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
                 check_emptied(cs, name, pairs, ctx, _copies(reads, name))
@@ -286,10 +301,24 @@ MAX_TOUCHING = 5_000
 
 
 def _touching(crm: ChangeSet[Any], google: ChangeSet[Any]) -> Touching | None:
-    """Return what the two increments name (None when they name too much to ask by id)."""
+    """Return what the two increments name: None when every pair must be read (an increment
+    asking for copies to be read again by a rule, or naming too much to ask by id)."""
+    if crm.reread is not None or google.reread is not None:
+        return None
+    # A listed occurrence of a series its CRM keeps one record per occurrence names every
+    # member: whether any is linked decides how the series reaches Google.
+    members = (
+        m for r in crm.items if (link := getattr(r.item, "series", None)) for m in link.members
+    )
     touching = Touching(
-        crm_ids=frozenset([*(r.id for r in crm.items), *crm.deleted]),
-        google_ids=frozenset([*(r.id for r in google.items), *google.deleted]),
+        crm_ids=frozenset([*(r.id for r in crm.items), *crm.deleted, *members]),
+        google_ids=frozenset(
+            [
+                *(r.id for r in google.items),
+                *(r.first_id for r in google.items if r.first_id),  # moved here (moves.py)
+                *google.deleted,
+            ]
+        ),
         keys=frozenset(r.key for cs in (crm, google) for r in cs.items if r.key is not None),
     )
     return touching if len(touching) <= MAX_TOUCHING else None

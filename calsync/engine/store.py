@@ -81,11 +81,9 @@ class PairStore(Protocol):
         """Return every linked pair of `user` and `kind`."""
         ...
 
-    def scope_pairs(
-        self, user: str, kind: Kind, scope: str, touching: Touching | None = None
-    ) -> list[Pair]:
-        """Return the pairs of `user` and `kind` in `scope` (a Google calendar or task list):
-        all of them, or only those `touching` matches (by key)."""
+    def pairs_touching(self, user: str, kind: Kind, touching: Touching) -> list[Pair]:
+        """Return the pairs of `user` and `kind` that `touching` matches, in every scope (a
+        Google calendar or task list), by key."""
         ...
 
     def count_pairs(self, user: str, kind: Kind, scope: str) -> int:

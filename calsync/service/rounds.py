@@ -357,6 +357,7 @@ class SyncService:
             default_tz=info.time_zone,
             single_events=not self.crm.holds_series,
             connections=self.connections,
+            siblings=prefs.calendars,
         )
 
     def _access_roles(

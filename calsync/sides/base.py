@@ -33,6 +33,10 @@ class Remote(Generic[T]):
     series: str | None = None
     """For one occurrence of a recurring series listed occurrence by occurrence (Google's
     `singleEvents`): the series' id on that side. None for anything else."""
+    first_id: str | None = None
+    """The id the item was first made under, when the side can tell and it differs from `id`
+    (Google: an event deleted in one calendar and re-created in another keeps the iCalUID
+    `<first id>@google.com`). None for anything else."""
 
 
 @dataclass(slots=True)
@@ -53,6 +57,12 @@ class ChangeSet(Generic[T]):
     """Set by a side whose cursor must also cover what the round itself writes to it (vtiger's
     snapshot of known ids must hold the records calsync creates, or their deletion goes
     unseen): returns the cursor to store once the round's writes are done."""
+
+    reread: Callable[[str], bool] | None = None
+    """Set on an increment by a side that lists a changed series occurrence by occurrence:
+    tells whether an id the increment does not hold must still be read by id, because it is
+    an occurrence of a series listed in it whose rule may no longer make it (a "this and
+    following" split ends the old series without listing its lost occurrences as deleted)."""
 
     def final_cursor(self) -> str | None:
         """Return the cursor to store at the end of the round."""
@@ -100,4 +110,19 @@ class BatchSide(Side[T], Protocol[T]):
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Remote[T] | None]:
         """Return the items for `ids` (None for gone ones)."""
+        ...
+
+
+@runtime_checkable
+class MovableSide(Side[T], Protocol[T]):
+    """A side whose items can move between the user's synced collections (Google: an event
+    moved to another chosen calendar). Its `name`'s collections are told apart by scope."""
+
+    def get_in(self, scope: str, id: str) -> Remote[T] | None:
+        """Return the item `id` of the user's collection `scope`, None when missing or gone."""
+        ...
+
+    def locate(self, id: str) -> tuple[str, Remote[T]] | None:
+        """Return (scope, item) of the item `id`, gone from this collection, in the other
+        synced collection it moved to; None when it is in none of them."""
         ...

@@ -37,6 +37,7 @@ class ScopedSide(Generic[T]):
             skipped=[i for i in cs.skipped if self._shown(i)],
             skip_reasons={i: r for i, r in cs.skip_reasons.items() if self._shown(i)},
             after_round=cs.after_round,
+            reread=cs.reread,
         )
 
     def get(self, id: str) -> Remote[T] | None:

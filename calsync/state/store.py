@@ -227,35 +227,29 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
                     found[key] = pair
         return [found[k] for k in sorted(found)]
 
-    def scope_pairs(
-        self, user: str, kind: Kind, scope: str, touching: Touching | None = None
-    ) -> list[Pair]:
-        """Return the pairs of `user` and `kind` in `scope` (staged writes included), by key:
-        all of them, or only those `touching` matches, chosen by the database."""
+    def pairs_touching(self, user: str, kind: Kind, touching: Touching) -> list[Pair]:
+        """Return the pairs of `user` and `kind` that `touching` matches, in every scope
+        (staged writes included), by key: chosen by the database, the others never read."""
         c = t.pairs.c
-        query = sa.select(t.pairs).where(
-            c.user_name == user, c.kind == kind.value, c.scope == scope
-        )
-        if touching is not None:
-            wanted = [c.status != PairStatus.OK.value, c.crm_id.is_(None), c.google_id.is_(None)]
-            for column, values in (
-                (c.crm_id, touching.crm_ids),
-                (c.google_id, touching.google_ids),
-                (c.key, touching.keys),
-            ):
-                if values:
-                    wanted.append(column.in_(sorted(values)))
-            query = query.where(sa.or_(*wanted))
+        wanted = [c.status != PairStatus.OK.value, c.crm_id.is_(None), c.google_id.is_(None)]
+        for column, values in (
+            (c.crm_id, touching.crm_ids),
+            (c.google_id, touching.google_ids),
+            (c.key, touching.keys),
+        ):
+            if values:
+                wanted.append(column.in_(sorted(values)))
+        query = sa.select(t.pairs).where(c.user_name == user, c.kind == kind.value, sa.or_(*wanted))
         with self._tx() as conn:
             rows = conn.execute(query).all()
         found = {r.key: _pair(r) for r in rows}
         for (u, k, key), pair in self._staged.pairs.items():
             if u != user or k != kind.value:
                 continue
-            if pair is None or pair.scope != scope:
-                found.pop(key, None)
-            elif touching is None or touching.matches(pair):
+            if pair is not None and touching.matches(pair):
                 found[key] = pair
+            else:
+                found.pop(key, None)
         return [found[k] for k in sorted(found)]
 
     def count_pairs(self, user: str, kind: Kind, scope: str) -> int:

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, time, timedelta
 
 from calsync.engine import filters
-from calsync.model import Event, Visibility, When
+from calsync.model import Event, Override, Recurrence, Visibility, When
 from calsync.prefs import HoursWindow, Prefs, PrivateMode, Winner
 from tests.engine.helpers import NOW, make_all_day, make_event, make_private, make_task
 
@@ -90,3 +90,33 @@ def test_prefs_fingerprint_ignores_the_winner() -> None:
     assert filters.prefs_fingerprint(p) != filters.prefs_fingerprint(
         p.with_(private=PrivateMode.BUSY)
     )
+
+
+def test_busy_mask_masks_a_series_exceptions_too() -> None:
+    """Under `busy` a private CRM series shows its exceptions' times on Google, never their
+    text; a cancelled occurrence stays cancelled."""
+    e = make_private(recurrence=Recurrence(("RRULE:FREQ=DAILY;COUNT=3",)))
+    second = e.when.start + timedelta(days=1)
+    assert isinstance(second, datetime)
+    moved = e.with_(
+        title="CANARY moved",
+        description="CANARY notes",
+        recurrence=None,
+        when=When(second + timedelta(hours=2), second + timedelta(hours=3)),
+    )
+    series = e.with_(overrides=(Override(second, moved), Override(second + timedelta(days=1))))
+    out = filters.for_google(series, Prefs(private=PrivateMode.BUSY), NOW, "UTC")
+    assert isinstance(out, Event) and "CANARY" not in repr(out)
+    masked, cancelled = out.overrides
+    assert masked.event is not None and masked.event.title == filters.BUSY_TITLE
+    assert masked.event.when == moved.when and cancelled.event is None
+
+
+def test_google_born_private_exceptions_land_public_in_the_crm() -> None:
+    e = make_private("Lunch", recurrence=Recurrence(("RRULE:FREQ=DAILY;COUNT=2",)))
+    second = e.when.start + timedelta(days=1)
+    assert isinstance(second, datetime)
+    series = e.with_(overrides=(Override(second, e.with_(recurrence=None, title="Late")),))
+    out = filters.for_crm(series, Prefs(), NOW, "UTC")
+    assert isinstance(out, Event)
+    assert [o.event.visibility for o in out.overrides if o.event] == [Visibility.PUBLIC]

@@ -25,8 +25,9 @@ from typing import Any, ClassVar
 import pytest
 
 from calsync.errors import AlreadyExists, InvalidItem, InvalidSyncToken, PreconditionFailed
-from calsync.model import Event, Item, Recurrence, When, content_hash
+from calsync.model import Event, Item, Override, Recurrence, When, content_hash
 from calsync.sides.base import Remote, Side
+from calsync.sides.series import occurrence_at, occurrences, original_of
 
 
 class SideContract:
@@ -231,3 +232,47 @@ class SideContract:
         got = side.get(made.id)
         assert got is not None and got.item.recurrence == series.recurrence
         assert [r.id for r in side.changes(None).items].count(made.id) == 1
+
+    def test_series_keeps_its_exceptions(self, side: Side[Any]) -> None:
+        """A moved and a cancelled occurrence are the series' overrides, keyed by original
+        start; editing one, cancelling another and restoring a third write the series whole;
+        the series stays one item with one version."""
+        item = self.make(2)
+        if not isinstance(item, Event) or not self.holds_series:
+            pytest.skip("only sides that hold series keep exceptions")
+        series = item.with_(recurrence=Recurrence(("RRULE:FREQ=WEEKLY;COUNT=4",)))
+        lo, hi = datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+        second, third, fourth = (
+            original_of(series, e.when.start) for e in occurrences(series, lo, hi)[1:]
+        )
+        moved = occurrence_at(series, second).with_(title="moved one", location="room 9")
+        with_two = series.with_(overrides=(Override(second, moved), Override(third)))
+        made = side.create(with_two, "k-series")
+        cursor = side.changes(None).cursor
+        got = side.get(made.id)
+        assert got is not None and self._hash(got.item) == self._hash(with_two)
+        assert sorted(o.ident() for o in got.item.overrides) == [
+            Override(second).ident(),
+            Override(third).ident(),
+        ]
+        edited = series.with_(
+            overrides=(Override(second, moved.with_(title="moved again")), Override(fourth))
+        )
+        updated = side.update(made.id, edited, got.etag)
+        assert updated.etag != got.etag, (updated.item.overrides, edited.overrides)
+        assert self._hash(updated.item) == self._hash(edited), (
+            updated.item.overrides,
+            edited.overrides,
+        )
+        again = side.get(made.id)
+        assert (
+            again is not None
+            and self._hash(again.item) == self._hash(edited)
+            and again.etag == updated.etag
+        )
+        inc = side.changes(cursor)
+        assert [r.id for r in inc.items] == [made.id]
+        assert self._hash(inc.items[0].item) == self._hash(edited)
+        if self.checks_etags:
+            with pytest.raises(PreconditionFailed):
+                side.update(made.id, with_two, got.etag)

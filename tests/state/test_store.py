@@ -427,9 +427,9 @@ def test_setting_keys_are_plain_strings(store: Store) -> None:
     assert store.settings_info()[0].secret
 
 
-def test_scope_pairs_reads_only_what_a_round_names(store: Store) -> None:
+def test_pairs_touching_reads_only_what_a_round_names(store: Store) -> None:
     """An incremental round asks for the pairs its listings name (by CRM id, Google id or
-    key), and gets the dirty and id-less ones of the scope besides; staged writes count."""
+    key, in any calendar), and gets the dirty and id-less ones besides; staged writes count."""
     store.put_pair(_pair("a"))
     store.put_pair(_pair("b"))
     store.put_pair(_pair("c"))
@@ -437,32 +437,29 @@ def test_scope_pairs_reads_only_what_a_round_names(store: Store) -> None:
     store.put_pair(_pair("e", google_id=None, status=PairStatus.PENDING))
     store.put_pair(_pair("f"))
     store.put_pair(_pair("x", scope="work"))
+    store.put_pair(_pair("y", scope="work"))
     store.commit()
-    touching = Touching(crm_ids=frozenset({"crm-a"}), google_ids=frozenset({"gb"}))
-    got = store.scope_pairs("alice", Kind.EVENT, "primary", touching)
-    assert [p.key for p in got] == ["a", "b", "d", "e"]
-    by_key = Touching(keys=frozenset({"c", "x"}))
-    assert [p.key for p in store.scope_pairs("alice", Kind.EVENT, "primary", by_key)] == [
-        "c",
-        "d",
-        "e",
-    ]
-    assert [p.key for p in store.scope_pairs("alice", Kind.EVENT, "work")] == ["x"]
+
+    def keys(touching: Touching) -> list[str]:
+        return [p.key for p in store.pairs_touching("alice", Kind.EVENT, touching)]
+
+    touching = Touching(crm_ids=frozenset({"crm-a"}), google_ids=frozenset({"gb", "gx"}))
+    assert keys(touching) == ["a", "b", "d", "e", "x"]
+    assert keys(Touching(keys=frozenset({"c", "y"}))) == ["c", "d", "e", "y"]
+    assert keys(Touching()) == ["d", "e"]
     assert store.count_pairs("alice", Kind.EVENT, "primary") == 6
     store.delete_pair("alice", Kind.EVENT, "a")
     store.put_pair(_pair("g", status=PairStatus.FAILED))
-    assert [p.key for p in store.scope_pairs("alice", Kind.EVENT, "primary", touching)] == [
-        "b",
-        "d",
-        "e",
-        "g",
-    ]
+    store.put_pair(_pair("d"))  # its retry succeeded: no longer dirty
+    assert keys(touching) == ["b", "e", "g", "x"]
     assert store.count_pairs("alice", Kind.EVENT, "primary") == 6
     assert store.crm_ids_by_scope("alice", Kind.EVENT) == {
         "primary": {"crm-b", "crm-c", "crm-d", "crm-e", "crm-f", "crm-g"},
-        "work": {"crm-x"},
+        "work": {"crm-x", "crm-y"},
     }
-    assert store.crm_ids_by_scope("alice", Kind.EVENT, besides="primary") == {"work": {"crm-x"}}
+    assert store.crm_ids_by_scope("alice", Kind.EVENT, besides="primary") == {
+        "work": {"crm-x", "crm-y"}
+    }
     store.rollback()
 
 

@@ -186,6 +186,8 @@ def _collect(ctx: Ctx, cal: Calendar, since: int | None, upto: int) -> list[tupl
         if not changed(rec):
             continue
         res = rec.res
+        if filters.ical and res.get("iCalUID") != filters.ical:
+            continue  # tombstones too: an iCalUID query lists one series, cancelled parts included
         live = res.get("status") != "cancelled"
         master = recs.get(str(res.get("recurringEventId", "")))
         hidden_instance = (

@@ -1,5 +1,5 @@
-"""events.get/insert/update/patch/delete/import routes, watch and channels.stop (push.py keeps
-the channels); lists live in eventlist.py. Writes keep Google's id, etag, sequence and
+"""events.get/insert/update/patch/delete/import/move routes, watch and channels.stop (push.py
+keeps the channels); lists live in eventlist.py. Writes keep Google's id, etag, sequence and
 soft-delete rules."""
 
 from __future__ import annotations
@@ -277,6 +277,58 @@ def _delete(ctx: Ctx, calendarId: str, eventId: str) -> Resp:
     return no_content()
 
 
+def _move(ctx: Ctx, calendarId: str, eventId: str) -> Resp:
+    """events.move: the event (a series with its exceptions) goes to `destination` under the
+    same id and iCalUID, organised by that calendar; the source keeps an id-only tombstone,
+    which its incremental listing shows as cancelled."""
+    cal = resolve(ctx, calendarId, write=True)
+    target = ctx.req.q("destination")
+    if not target:
+        raise required("Required", "destination")
+    dest = resolve(ctx, target, write=True)
+    store = ctx.emu.store
+    rec, current = find(store, cal, eventId)
+    if rec is None or current.get("status") == "cancelled":
+        raise not_found()
+    if current.get("recurringEventId"):
+        raise ApiError(
+            400,
+            "cannotChangeOrganizerOfInstance",
+            "Cannot change the organizer of an instance.",
+            domain="calendar",
+        )
+    if current.get("eventType", "default") != "default":
+        raise ApiError(
+            400,
+            "eventTypeRestriction",
+            "Only default events can be moved.",
+            domain="calendar",
+        )
+    _check_if_match(ctx, current)
+    if dest.id == cal.id:
+        return ok(render(current, ctx.account))
+    if eventId in store.events.get(dest.id, {}):
+        raise duplicate()
+    now = rfc3339_now(store.now_dt())
+    parts = [rec] + [
+        r for r in store.events.get(cal.id, {}).values()
+        if r.res.get("recurringEventId") == eventId
+    ]  # fmt: skip
+    moved: Json = {}
+    for part in parts:
+        res = copy.deepcopy(part.res)
+        res["organizer"] = _organizer(dest)
+        res["updated"] = now
+        res["htmlLink"] = html_link(res["id"], dest.id)
+        made = save(store, dest, res).res
+        if part is rec:
+            moved = made
+        # What stays behind is the id alone, cancelled (Google keeps no details there).
+        save(store, cal, {"kind": "calendar#event", "id": res["id"], "status": "cancelled",
+                          "updated": now})  # fmt: skip
+    return ok(render(moved, ctx.account))
+
+
 def _watch(ctx: Ctx, calendarId: str) -> Resp:
     cal = resolve(ctx, calendarId)
     return ok(ctx.emu.push.watch(ctx.account, cal.id, ctx.req.json()))
@@ -291,6 +343,7 @@ _BASE = "/calendar/v3/calendars/{calendarId}/events"
 ROUTES = [
     Route("POST", _BASE + "/import", "calendar.events.import", _import, "calendar", True),
     Route("POST", _BASE + "/watch", "calendar.events.watch", _watch, "calendar", False),
+    Route("POST", _BASE + "/{eventId}/move", "calendar.events.move", _move, "calendar", True),
     Route("GET", _BASE + "/{eventId}", "calendar.events.get", _get, "calendar", False),
     Route("POST", _BASE, "calendar.events.insert", _insert, "calendar", True),
     Route("PUT", _BASE + "/{eventId}", "calendar.events.update", _update, "calendar", True),

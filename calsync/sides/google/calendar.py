@@ -2,12 +2,15 @@
 
 Public API: `GoogleCalendarSide(http, calendar_id, key_namespace, time_min=, time_max=,
 sync_attendees=, default_tz=)` with `changes`, `get`, `get_many`, `create`, `update`,
-`delete`, `event_id`, `series_of`, `list_calendars`; `CalendarInfo`.
+`delete`, `event_id`, `series_of`, `get_in`, `locate` (events that moved to another synced
+calendar), `list_calendars`; `CalendarInfo`.
 
 Rules kept here: inserts use the id derived from our
 key (a retried insert gets 409 -> AlreadyExists, for the engine to adopt); updates are PATCHes
 of owned fields with `If-Match`, never PUT; every write sends `sendUpdates=none`; a 410 on a
 sync token raises InvalidSyncToken; the full listing is bounded by the sync window.
+Without `singleEvents` a recurring event is one item, its master with its exceptions as
+`Event.overrides` (see calsync.sides.google.series).
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from calsync.errors import PARSE_ERRORS, AlreadyExists, InvalidItem, NotFound, unreadable
+from calsync.errors import (
+    PARSE_ERRORS,
+    AlreadyExists,
+    InvalidItem,
+    NotFound,
+    PreconditionFailed,
+    unreadable,
+)
 from calsync.model import Event, Reminder, SeriesLink, content_hash
 from calsync.sides.base import ChangeSet, Remote
 from calsync.sides.google.batch import BatchCall
@@ -28,7 +38,16 @@ from calsync.sides.google.mapping import (
     event_from_google,
     event_id_for,
     event_to_google,
+    made_by_calsync,
     series_property,
+)
+from calsync.sides.google.moves import get_in, locate
+from calsync.sides.google.series import (
+    list_exceptions,
+    master_part,
+    overrides_of,
+    series_etag,
+    write_overrides,
 )
 from calsync.sides.google.wire import CalendarListEntry, GoogleEvent, GoogleEvents
 
@@ -102,8 +121,12 @@ class GoogleCalendarSide:
         default_tz: str = "UTC",
         page_size: int = 2500,
         single_events: bool = False,
+        siblings: Sequence[str] = (),
     ) -> None:
         self.http = http
+        self.siblings = tuple(s for s in siblings if s != calendar_id)
+        """The user's other synced calendars: where an event gone from this one may have
+        moved to (`locate`)."""
         self.single_events = single_events
         """List each occurrence of a series as its own event (for a CRM that stores series
         as one record per occurrence, as vtiger does); needs a bounded window."""
@@ -135,7 +158,7 @@ class GoogleCalendarSide:
         """Return (master id, original start) of an instance seen in a read, else None."""
         return self._series.get(event_id)
 
-    def _remote(self, doc: GoogleEvent) -> Remote[Event]:
+    def _event(self, doc: GoogleEvent) -> tuple[Event, str | None]:
         with unreadable(f"Google event {doc.id}"):
             event, key = event_from_google(
                 doc,
@@ -143,13 +166,30 @@ class GoogleCalendarSide:
                 default_tz=self.default_tz,
                 default_reminders=self.default_reminders,
             )
+        if key is not None and not doc.recurring_event_id and doc.id != self.event_id(key):
+            # Our key on an event that does not hold the id derived from it: a copy Google
+            # made (a "this and following" split, the UI's duplicate) carrying the original's
+            # extended properties. It is a new event of the user's, not the CRM item's copy.
+            key = None
         if key is None and doc.recurring_event_id and doc.original_start_time is not None:
             key = self._occurrence_key(doc)
-        return Remote(str(doc.id), doc.etag or "", event, key, doc.recurring_event_id)
+        return event, key
+
+    def _remote(self, doc: GoogleEvent) -> Remote[Event]:
+        event, key = self._event(doc)
+        uid = doc.ical_uid or ""
+        first = uid.removesuffix("@google.com") if uid.endswith("@google.com") else None
+        if first == doc.id or doc.recurring_event_id:
+            first = None
+        return Remote(str(doc.id), doc.etag or "", event, key, doc.recurring_event_id, first)
 
     def _occurrence_key(self, doc: GoogleEvent) -> str | None:
         """Return `<series key>@<original start>` for an instance of a recurring event made
         for a CRM series: a copy of a CRM occurrence, whichever record it is."""
+        if not made_by_calsync(doc.recurring_event_id or ""):
+            # The mark copied onto a series Google made (a "this and following" split of
+            # ours): its occurrences are new events of the user's, not copies of CRM records.
+            return None
         private = (doc.extended_properties.private if doc.extended_properties else None) or {}
         mark = private.get(series_property(self.namespace))
         _, sep, suffix = str(doc.id or "").rpartition("_")
@@ -171,14 +211,27 @@ class GoogleCalendarSide:
             when = (start.date_time or start.date or "") if start else ""
             self._series[doc.id] = (doc.recurring_event_id, when)
 
-    def _collect(self, raw: Any, result: ChangeSet[Event]) -> None:
-        """Add one listed event to `result`: a change, a deletion, or (unreadable) skipped."""
+    def _collect(
+        self, raw: Any, result: ChangeSet[Event], series: dict[str, GoogleEvent | None]
+    ) -> None:
+        """Add one listed event to `result`: a change, a deletion, or (unreadable) skipped.
+
+        Without `singleEvents` a series is one item: a listed master or exception only notes
+        the series in `series` (master id -> master, when listed), to be read whole later.
+        """
         event_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""
         try:
             doc = GoogleEvent.model_validate(raw)
             self._note_series(doc)
-            if gone(doc):
+            if not self.single_events and doc.recurring_event_id:
+                # An exception belongs to its series' item. Its own id is no item (a pair
+                # linked to it from before series were kept whole is thereby let go).
+                series.setdefault(doc.recurring_event_id, None)
                 result.deleted.append(str(doc.id))
+            elif gone(doc):
+                result.deleted.append(str(doc.id))
+            elif not self.single_events and doc.recurrence:
+                series[str(doc.id)] = doc
             else:
                 result.items.append(self._remote(doc))
         except (*PARSE_ERRORS, InvalidItem) as err:
@@ -204,6 +257,7 @@ class GoogleCalendarSide:
         else:
             params["syncToken"] = cursor
         result: ChangeSet[Event] = ChangeSet(full=cursor is None)
+        series: dict[str, GoogleEvent | None] = {}
         page_token: str | None = None
         while True:
             query = dict(params, pageToken=page_token) if page_token else params
@@ -217,11 +271,69 @@ class GoogleCalendarSide:
                     Reminder(r.minutes, r.method) for r in page.default_reminders
                 )
             for item in raw.get("items") or ():
-                self._collect(item, result)
+                self._collect(item, result, series)
             page_token = page.next_page_token
             if not page_token:
                 result.cursor = page.next_sync_token
-                return result
+                break
+        if self.single_events and not result.full:
+            # A series listed occurrence by occurrence may have lost occurrences that the
+            # increment does not list as deleted (a rule cut short by a split): ask for the
+            # unlisted ones of the series it holds to be read by id.
+            changed = {r.series for r in result.items if r.series}
+            changed |= {s for i in result.deleted if (s := self._series.get(i, ("", ""))[0])}
+            if changed:
+                result.reread = lambda id_: id_.rpartition("_")[0] in changed
+        for master_id, master in series.items():
+            try:
+                whole = self._read_series(master_id, master)
+            except (*PARSE_ERRORS, InvalidItem) as err:
+                _LOGGER.warning("Google series %s skipped: %s", master_id, err)
+                result.skip(master_id, str(err))
+                continue
+            if whole is not None:
+                result.items.append(whole)
+            elif master is None:
+                result.deleted.append(master_id)
+        return result
+
+    # -- series ---------------------------------------------------------------------------
+
+    def _read_series(self, master_id: str, master: GoogleEvent | None) -> Remote[Event] | None:
+        """Return the series `master_id` as one item (master + exceptions), None when gone.
+
+        `master` is its master when already read. The exceptions are read by the series'
+        iCalUID (cancelled ones included), so a window-bounded listing that missed some, or an
+        increment holding one exception, still gives the whole series.
+        """
+        if master is None:
+            master = self._fetch(master_id)
+            if master is None or gone(master):
+                return None
+        if not master.recurrence:
+            return self._remote(master)
+        exceptions = [e for e in self._exceptions(master) if e.recurring_event_id == master.id]
+        event, key = self._event(master)
+        overrides = overrides_of(event, exceptions, lambda d: self._event(d)[0])
+        return Remote(
+            str(master.id), series_etag(master, exceptions), event.with_(overrides=overrides), key
+        )
+
+    def _exceptions(self, master: GoogleEvent) -> list[GoogleEvent]:
+        return list_exceptions(self.http, self._events_path(), master, self._doc, self.page_size)
+
+    def _write_overrides(self, master_id: str, item: Event, now: Remote[Event] | None) -> None:
+        write_overrides(self, master_id, item, now)
+
+    def patch_instance(self, target: str, event: Event) -> None:
+        """PATCH the instance `target` of a series to hold `event` (never a recurrence)."""
+        body = event_to_google(event, patch=True, attendees=self.sync_attendees)
+        body.pop("recurrence", None)
+        self.http.json("PATCH", self._events_path(target), params=NO_MAIL, json=body)
+
+    def cancel_instance(self, target: str) -> None:
+        """Cancel the instance `target` of a series (DELETE on its id)."""
+        self.http.call("DELETE", self._events_path(target), params=NO_MAIL)
 
     def get(self, id: str) -> Remote[Event] | None:
         """Return the event `id`, or None when it is missing, cancelled or a declined invitation.
@@ -229,7 +341,20 @@ class GoogleCalendarSide:
         InvalidItem when Google's copy cannot be read as an event.
         """
         doc = self._fetch(id)
-        return None if doc is None or gone(doc) else self._remote(doc)
+        if doc is None or gone(doc):
+            return None
+        return self._whole(doc)
+
+    def _whole(self, doc: GoogleEvent) -> Remote[Event] | None:
+        """Return a read event as calsync's item: a series whole, an exception as no item of
+        its own (it is part of its series' item), anything else as itself."""
+        if self.single_events:
+            return self._remote(doc)
+        if doc.recurring_event_id:
+            return None
+        if doc.recurrence:
+            return self._read_series(str(doc.id), doc)
+        return self._remote(doc)
 
     def _fetch(self, id: str) -> GoogleEvent | None:
         try:
@@ -254,7 +379,7 @@ class GoogleCalendarSide:
                     continue
                 raise error
             doc = self._doc(reply.body, event_id)
-            found[event_id] = None if gone(doc) else self._remote(doc)
+            found[event_id] = None if gone(doc) else self._whole(doc)
         return found
 
     def create(self, item: Event, key: str) -> Remote[Event]:
@@ -286,7 +411,11 @@ class GoogleCalendarSide:
             raise AlreadyExists(
                 f"event {event_id} (key {key!r}) exists already", existing_id=event_id
             ) from err
-        return self._read(doc, event_id)
+        made = self._read(doc, event_id)
+        if item.overrides and not self.single_events:
+            self._write_overrides(made.id, item, None)
+            return self._read_series(made.id, None) or made
+        return made
 
     def series_event_id(self, series_id: str) -> str:
         """Return the Google id of the recurring event made for the CRM series `series_id`."""
@@ -363,22 +492,44 @@ class GoogleCalendarSide:
         An occurrence of a CRM series that already reads as `item` needs no write (an edit of
         all its events reached it through the recurring event); when the CRM changed every
         occurrence alike, the recurring event is PATCHed once instead of each instance.
+        A series held as one item is written whole: its master (when it changed), then each
+        exception that differs from what Google holds; `etag` is then the series' etag.
         """
         link = item.series
         master_id = self.series_event_id(link.id) if link is not None else ""
         if link is not None and id.startswith(f"{master_id}_"):
             current = self._fetch(id)
             if current is not None and not gone(current):
-                now = self._remote(current)
-                if content_hash(now.item) == content_hash(item):
-                    return now
+                found = self._remote(current)
+                if content_hash(found.item) == content_hash(item):
+                    return found
                 if (etag is None or current.etag == etag) and self._shared_edit(master_id, link):
                     current = self._fetch(id)
                     if current is not None and not gone(current):
-                        now = self._remote(current)
-                        if content_hash(now.item) == content_hash(item):
-                            return now
+                        found = self._remote(current)
+                        if content_hash(found.item) == content_hash(item):
+                            return found
                         etag = current.etag
+        now = None
+        if not self.single_events and "_" not in id:
+            current = self._fetch(id)
+            if current is not None and current.recurrence and not gone(current):
+                now = self._read_series(id, current)
+        if now is not None:
+            if etag and etag != now.etag:
+                raise PreconditionFailed(f"series {id} is at {now.etag}, not {etag}")
+            master = item.with_(overrides=())
+            if content_hash(master) != content_hash(now.item.with_(overrides=())):
+                self._patch_master(id, master, master_part(now.etag))
+            self._write_overrides(id, item, now)
+            return self._read_series(id, None) or now
+        made = self._patch_master(id, item.with_(overrides=()), master_part(etag))
+        if item.overrides and not self.single_events:
+            self._write_overrides(id, item, None)
+            return self._read_series(id, None) or made
+        return made
+
+    def _patch_master(self, id: str, item: Event, etag: str | None) -> Remote[Event]:
         body: dict[str, Any] = event_to_google(item, patch=True, attendees=self.sync_attendees)
         if "_" in id and item.recurrence is None:
             # An instance of a series (server ids hold "_"): it never carries a recurrence.
@@ -400,7 +551,7 @@ class GoogleCalendarSide:
         current = self._fetch(id)
         if current is None or gone(current):
             return
-        match = etag or current.etag
+        match = master_part(etag) or current.etag  # a series etag: If-Match on its master
         headers = {"If-Match": match} if match else None
         if foreign(current):
             attendees = []
@@ -422,6 +573,46 @@ class GoogleCalendarSide:
             self.http.call("DELETE", self._events_path(id), params=NO_MAIL, headers=headers)
         except NotFound:
             _LOGGER.debug("event %s was already gone", id)
+
+    # -- moves between calendars ----------------------------------------------------------
+
+    def sibling(self, calendar_id: str) -> GoogleCalendarSide:
+        """Return the user's calendar `calendar_id`, read the way this one is."""
+        return GoogleCalendarSide(
+            self.http,
+            calendar_id,
+            self.namespace,
+            sync_attendees=self.sync_attendees,
+            default_tz=self.default_tz,
+            page_size=self.page_size,
+            single_events=self.single_events,
+        )
+
+    def get_in(self, scope: str, id: str) -> Remote[Event] | None:
+        """Return the event `id` of the user's calendar `scope` (None: missing or gone)."""
+        return get_in(self, scope, id)
+
+    def locate(self, id: str) -> tuple[str, Remote[Event]] | None:
+        """Return (calendar, event) of the event `id`, gone from this calendar, in the synced
+        calendar it moved to (see calsync.sides.google.moves); None when none has it."""
+        return locate(self, id)
+
+    def find_uid(self, uid: str) -> Remote[Event] | None:
+        """Return the live event (not an instance) with iCalUID `uid`, None when none."""
+        raw = self.http.json("GET", self._events_path(), params={"iCalUID": uid})
+        for item in raw.get("items") or ():
+            doc = self._doc(item, str(item.get("id", "")) if isinstance(item, dict) else "")
+            if doc.id and not doc.recurring_event_id and not gone(doc):
+                return self._whole(doc)
+        return None
+
+    def uid_of(self, id: str) -> str | None:
+        """Return the iCalUID of the event `id` (cancelled ones too, when Google says)."""
+        try:
+            doc = self._fetch(id)
+        except InvalidItem:
+            return None
+        return doc.ical_uid if doc is not None else None
 
     # -- calendars ------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ cached access token; without it each gets a client and a token of its own (one-o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -82,11 +83,13 @@ def calendar_side(
     default_tz: str = "UTC",
     single_events: bool = False,
     connections: GoogleConnections | None = None,
+    siblings: Sequence[str] = (),
 ) -> GoogleCalendarSide:
     """Return `user`'s calendar `calendar_id` as a Side[Event].
 
     `default_tz` (the user's zone) reads events without `timeZone` until a listing has told
-    the calendar's own zone.
+    the calendar's own zone; `siblings` are the user's other synced calendars, where an
+    event gone from this one may have moved.
     """
     http = connect(
         settings, user, refresh_token, budget=budget, backoff=backoff, connections=connections
@@ -100,6 +103,7 @@ def calendar_side(
         sync_attendees=sync_attendees,
         default_tz=default_tz,
         single_events=single_events,
+        siblings=siblings,
     )
 
 

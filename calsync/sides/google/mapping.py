@@ -1,7 +1,8 @@
 """Event <-> Google Calendar event JSON and Task <-> Google Tasks task JSON.
 
-Public API: `event_id_for`, `key_property`, `event_to_google`, `event_from_google`,
-`task_to_google`, `task_from_google`, `parse_time`, `format_time`, `MAX_REMINDERS`.
+Public API: `event_id_for`, `made_by_calsync`, `key_property`, `event_to_google`,
+`event_from_google`, `task_to_google`, `task_from_google`, `parse_time`, `format_time`,
+`MAX_REMINDERS`.
 
 Choices:
 - Timed items go out as `dateTime` in the item's own zone (with its offset) plus `timeZone`;
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -87,6 +89,14 @@ def event_id_for(key: str, namespace: str = "") -> str:
     """
     digest = hashlib.sha1(f"{namespace}\x00{key}".encode()).hexdigest()
     return f"cs{digest}"
+
+
+_OUR_ID = re.compile(r"cs[0-9a-f]{40}")
+
+
+def made_by_calsync(event_id: str) -> bool:
+    """True for an id `event_id_for` derives (Google's own ids are 26 base32hex characters)."""
+    return _OUR_ID.fullmatch(event_id) is not None
 
 
 def format_time(value: datetime, tz: str) -> str:

@@ -1,6 +1,6 @@
 """Rows of the embedded CRM's tables <-> domain items (Event, Task).
 
-Public API: `Codec`, `EVENTS`, `TASKS`.
+Public API: `Codec`, `EVENTS`, `TASKS`, `override_values`, `override_from_row`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from calsync.model import (
     Event,
     EventStatus,
     Item,
+    Override,
     Recurrence,
     Reminder,
     Task,
@@ -55,7 +56,32 @@ def event_values(event: Event) -> dict[str, Any]:
 
 
 def event_from_row(row: Any) -> Event:
-    """Return the event stored in `row`."""
+    """Return the event stored in `row` (its overrides are added by the side)."""
+    return _content_from_row(row).with_(
+        recurrence=Recurrence(tuple(row.recurrence)) if row.recurrence else None,
+        updated=row.updated_at,
+    )
+
+
+def override_values(override: Override) -> dict[str, Any]:
+    """Return the column values of an override row (without its master)."""
+    if override.event is None:
+        return {"original": override.ident(), "cancelled": True}
+    values = event_values(override.event)
+    values.pop("recurrence")
+    return {"original": override.ident(), "cancelled": False, **values}
+
+
+def override_from_row(row: Any) -> Override:
+    """Return the override stored in `row`."""
+    text = str(row.original)
+    original: datetime | date = (
+        date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    )
+    return Override(original, None if row.cancelled else _content_from_row(row))
+
+
+def _content_from_row(row: Any) -> Event:
     if row.all_day:
         assert isinstance(row.start_date, date) and isinstance(row.end_date, date)
         when = When.dates(row.start_date, row.end_date, row.tz)
@@ -71,8 +97,6 @@ def event_from_row(row: Any) -> Event:
         transparency=Transparency(row.transparency),
         reminders=tuple(Reminder(int(r["minutes"]), r["method"]) for r in row.reminders),
         attendees=tuple(Attendee(a["email"], a["name"], a["response"]) for a in row.attendees),
-        recurrence=Recurrence(tuple(row.recurrence)) if row.recurrence else None,
-        updated=row.updated_at,
     )
 
 

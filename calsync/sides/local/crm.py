@@ -15,19 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from calsync.db import make_engine
 from calsync.errors import CalsyncError, NotFound
-from calsync.model import Event, Item, Task, utcnow, zone
+from calsync.model import Event, Item, Override, Task, utcnow, zone
 from calsync.passwords import hash_password, verify_password
 from calsync.sides.base import Remote
 from calsync.sides.local import tables as t
 from calsync.sides.local.codec import EVENTS, TASKS
 from calsync.sides.local.side import LocalSide, current_seq
+from calsync.sides.series import occurrence_at, occurrences, occurs, original_of
 
 T = TypeVar("T", bound=Item)
 
@@ -193,6 +194,54 @@ class LocalCrm:
         """Delete the event `id` (a tombstone remains for `changes`)."""
         self.events_side(user).delete(id, None)
 
+    def edit_occurrence(
+        self, user: str, id: str, original: datetime | date, **changes: Any
+    ) -> Remote[Event]:
+        """Edit one occurrence of the series `id` (as the CRM's "only this event" does).
+
+        `original` is the occurrence's start as the rule places it (a date for an all-day
+        series); the series gets an exception keyed by it, never a second event.
+        """
+        side = self.events_side(user)
+        current, at = self._occurrence(side, id, original)
+        event = current.item
+        old = next((o for o in event.overrides if o.original_start == at), None)
+        base = old.event if old is not None and old.event is not None else occurrence_at(event, at)
+        kept = tuple(o for o in event.overrides if o.original_start != at)
+        made = Override(at, base.with_(**changes))
+        return side.update(id, event.with_(overrides=(*kept, made)), current.etag)
+
+    def cancel_occurrence(self, user: str, id: str, original: datetime | date) -> Remote[Event]:
+        """Cancel one occurrence of the series `id`; the rest of the series stays."""
+        side = self.events_side(user)
+        current, at = self._occurrence(side, id, original)
+        event = current.item
+        kept = tuple(o for o in event.overrides if o.original_start != at)
+        return side.update(id, event.with_(overrides=(*kept, Override(at))), current.etag)
+
+    def occurrences(self, user: str, id: str, first: datetime, last: datetime) -> list[Event]:
+        """Return the occurrences of the event `id` starting in [first, last), as a calendar
+        shows them: exceptions in place of the occurrences they change, cancelled ones gone."""
+        current = self.events_side(user).get(id)
+        if current is None:
+            raise NotFound(f"no event {id} for {user}")
+        return occurrences(current.item, first, last)
+
+    @staticmethod
+    def _occurrence(
+        side: LocalSide[Event], id: str, original: datetime | date
+    ) -> tuple[Remote[Event], datetime | date]:
+        current = side.get(id)
+        if current is None:
+            raise NotFound(f"no event {id} for {side.user}")
+        event = current.item
+        if event.recurrence is None:
+            raise LocalCrmError(f"event {id} is not a series")
+        at = original_of(event, original)
+        if not occurs(event, at):
+            raise LocalCrmError(f"series {id} has no occurrence at {at.isoformat()}")
+        return current, at
+
     def get_event(self, user: str, id: str) -> Remote[Event] | None:
         """Return the event `id`, or None."""
         return self.events_side(user).get(id)
@@ -246,6 +295,11 @@ class LocalCrm:
             now_seq, floor = current_seq(conn)
             limit = now_seq if up_to is None else min(up_to, now_seq)
             removed = 0
+            gone = sa.select(t.events.c.id).where(
+                t.events.c.deleted == sa.true(), t.events.c.seq <= limit
+            )
+            ov = t.event_overrides
+            conn.execute(ov.delete().where(ov.c.master_id.in_(gone)))
             for table in (t.events, t.todos):
                 removed += conn.execute(
                     table.delete().where(table.c.deleted == sa.true(), table.c.seq <= limit)

@@ -2,9 +2,10 @@
 
 Terminology (see calsync.sides.base): *id* is the row id as text; *etag* is the row's version;
 *cursor* is the global change sequence number at the time of a read; *key* is the link key
-given at create time, else None. Deletions leave tombstones, so `changes(cursor)`
-reports them; a cursor from the future, or older than purged tombstones, is refused with
-InvalidSyncToken.
+given at create time, else None. A series is one item: its master row with its exceptions
+(override rows, keyed by original start) inside `Event.overrides`. Deletions leave
+tombstones, so `changes(cursor)` reports them; a cursor from the future, or older than
+purged tombstones, is refused with InvalidSyncToken.
 
 Public API: `LocalSide`, `next_seq`.
 """
@@ -12,7 +13,7 @@ Public API: `LocalSide`, `next_seq`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -29,7 +30,8 @@ from calsync.errors import (
 from calsync.model import Event, Item
 from calsync.sides.base import ChangeSet, Remote, Side
 from calsync.sides.local import tables as t
-from calsync.sides.local.codec import Codec
+from calsync.sides.local.codec import Codec, override_from_row, override_values
+from calsync.sides.series import kept
 
 T = TypeVar("T", bound=Item)
 
@@ -75,20 +77,52 @@ class LocalSide(Generic[T]):
         self.user = user
         self._now = now
 
-    def _remote(self, row: Any) -> Remote[T]:
-        """Return the row as an item; InvalidItem when its columns do not make one."""
+    def _remote(self, row: Any, overrides: Sequence[Any] = ()) -> Remote[T]:
+        """Return the row as an item; InvalidItem when its columns do not make one.
+
+        `overrides` are the rows of a series' exceptions; those the rule no longer makes (a
+        series shortened by a split, a rule edited) or that change nothing are left out.
+        """
         with unreadable(f"CRM {self._codec.kind} {row.id}"):
             item = self._codec.item(row)
+            if isinstance(item, Event) and item.recurrence is not None and overrides:
+                found = kept(item, (override_from_row(o) for o in overrides))
+                item = item.with_(overrides=found)  # type: ignore[assignment]
         # Only a link key calsync stored is a key: a CRM-born item has none, like on vtiger.
         return Remote(str(row.id), str(row.version), item, row.link_key)
 
-    def _collect(self, rows: Any, out: ChangeSet[T]) -> ChangeSet[T]:
+    def _overrides(self, conn: sa.Connection, rows: Sequence[Any]) -> dict[int, list[Any]]:
+        """Return the override rows of the series among `rows`, by master id."""
+        if self._table is not t.events:
+            return {}
+        ids = [r.id for r in rows if not r.deleted and r.recurrence]
+        found: dict[int, list[Any]] = {}
+        ov = t.event_overrides
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            for o in conn.execute(sa.select(ov).where(ov.c.master_id.in_(chunk))).all():
+                found.setdefault(o.master_id, []).append(o)
+        return found
+
+    def _store_overrides(self, conn: sa.Connection, master_id: int, item: T) -> None:
+        """Replace the series' override rows with the item's overrides."""
+        if self._table is not t.events:
+            return
+        ov = t.event_overrides
+        conn.execute(ov.delete().where(ov.c.master_id == master_id))
+        if isinstance(item, Event) and item.recurrence is not None and item.overrides:
+            one_each = {o.ident(): o for o in item.overrides}  # one row per original start
+            for o in one_each.values():
+                conn.execute(ov.insert().values(master_id=master_id, **override_values(o)))
+
+    def _collect(
+        self, rows: Any, out: ChangeSet[T], overrides: dict[int, list[Any]]
+    ) -> ChangeSet[T]:
         for row in rows:
             if row.deleted:
                 out.deleted.append(str(row.id))
                 continue
             try:
-                out.items.append(self._remote(row))
+                out.items.append(self._remote(row, overrides.get(row.id, ())))
             except InvalidItem as err:
                 # One odd row must neither stop the round nor read as deleted.
                 _LOGGER.warning("%s skipped: %s", row.id, err)
@@ -114,20 +148,25 @@ class LocalSide(Generic[T]):
                 rows = conn.execute(
                     query.where(self._table.c.deleted == sa.false()).order_by(self._table.c.id)
                 ).all()
-                return self._collect(rows, ChangeSet(cursor=str(now_seq), full=True))
+                found = self._overrides(conn, rows)
+                return self._collect(rows, ChangeSet(cursor=str(now_seq), full=True), found)
             since = _row_id(cursor) if cursor != "0" else 0
             if since is None or since > now_seq or since < floor:
                 raise InvalidSyncToken(f"cursor {cursor!r} is not valid here (now {now_seq})")
             rows = conn.execute(
                 query.where(self._table.c.seq > since).order_by(self._table.c.seq)
             ).all()
-        return self._collect(rows, ChangeSet(cursor=str(now_seq)))
+            found = self._overrides(conn, rows)
+        return self._collect(rows, ChangeSet(cursor=str(now_seq)), found)
 
     def get(self, id: str) -> Remote[T] | None:
         """Return the item `id`, or None when missing, deleted or someone else's."""
         with self._engine.begin() as conn:
             row = self._row(conn, id)
-        return None if row is None or row.deleted else self._remote(row)
+            if row is None or row.deleted:
+                return None
+            found = self._overrides(conn, [row])
+        return self._remote(row, found.get(row.id, ()))
 
     def create(self, item: T, key: str | None = None) -> Remote[T]:
         """Create `item` (storing the link `key`, if any)."""
@@ -165,8 +204,10 @@ class LocalSide(Generic[T]):
             )
             new_id = result.inserted_primary_key
             assert new_id is not None
+            self._store_overrides(conn, new_id[0], item)
             row = conn.execute(sa.select(self._table).where(self._table.c.id == new_id[0])).one()
-        return self._remote(row)
+            found = self._overrides(conn, [row])
+        return self._remote(row, found.get(row.id, ()))
 
     def update(self, id: str, item: T, etag: str | None) -> Remote[T]:
         """Replace the content of `id`; PreconditionFailed when `etag` is not its version."""
@@ -178,8 +219,10 @@ class LocalSide(Generic[T]):
             if etag is not None and etag != str(row.version):
                 raise PreconditionFailed(f"{id} is at version {row.version}, not {etag}")
             self._write(conn, row, values)
+            self._store_overrides(conn, row.id, item)
             row = conn.execute(sa.select(self._table).where(self._table.c.id == row.id)).one()
-        return self._remote(row)
+            found = self._overrides(conn, [row])
+        return self._remote(row, found.get(row.id, ()))
 
     def delete(self, id: str, etag: str | None) -> None:
         """Delete `id`, leaving a tombstone; deleting a missing or deleted item is no error."""

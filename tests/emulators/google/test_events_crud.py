@@ -329,3 +329,48 @@ def test_send_updates_value_checked(raw: httpx.Client) -> None:
     resp = raw.post(EV, params={"sendUpdates": "everyone"}, json=timed())
     assert resp.status_code == 400 and error_of(resp)["location"] == "sendUpdates"
     assert raw.post(EV, params={"sendUpdates": "externalOnly"}, json=timed()).status_code == 200
+
+
+def test_move_keeps_id_and_ical_uid_and_leaves_a_cancelled_trace(cal: Any, emu: Emu) -> None:
+    """events.move: same id and iCalUID in the destination, organised by it; the source's
+    incremental listing shows the id cancelled, the destination's shows the event."""
+    team = emu.control("POST", "calendars", {"owner": "alice@example.com", "summary": "Team"})
+    ev = cal.events().insert(calendarId="primary", body=timed(summary="Offsite")).execute()
+    src = cal.events().list(calendarId="primary").execute()["nextSyncToken"]
+    dst = cal.events().list(calendarId=team["id"]).execute()["nextSyncToken"]
+    moved = cal.events().move(calendarId="primary", eventId=ev["id"], destination=team["id"])
+    moved = moved.execute()
+    assert (moved["id"], moved["iCalUID"], moved["summary"]) == (ev["id"], ev["iCalUID"], "Offsite")
+    assert moved["organizer"]["email"] == team["id"]
+    assert cal.events().get(calendarId=team["id"], eventId=ev["id"]).execute() == moved
+    left = cal.events().get(calendarId="primary", eventId=ev["id"]).execute()
+    assert left["status"] == "cancelled" and "summary" not in left
+    inc = cal.events().list(calendarId="primary", syncToken=src).execute()["items"]
+    assert [(i["id"], i["status"]) for i in inc] == [(ev["id"], "cancelled")]
+    inc = cal.events().list(calendarId=team["id"], syncToken=dst).execute()["items"]
+    assert [(i["id"], i["status"]) for i in inc] == [(ev["id"], "confirmed")]
+    with pytest.raises(HttpError) as err:
+        cal.events().move(calendarId="primary", eventId=ev["id"], destination=team["id"]).execute()
+    assert err.value.resp.status == 404
+
+
+def test_move_takes_a_series_with_its_exceptions_but_refuses_an_instance(
+    cal: Any, emu: Emu
+) -> None:
+    team = emu.control("POST", "calendars", {"owner": "alice@example.com", "summary": "Team"})
+    body = timed(summary="Weekly", recurrence=["RRULE:FREQ=WEEKLY;COUNT=3"])
+    body["start"]["timeZone"] = body["end"]["timeZone"] = "UTC"
+    series = cal.events().insert(calendarId="primary", body=body).execute()
+    first = cal.events().instances(calendarId="primary", eventId=series["id"]).execute()["items"]
+    cal.events().patch(
+        calendarId="primary", eventId=first[1]["id"], body={"summary": "Weekly (moved)"}
+    ).execute()
+    with pytest.raises(HttpError) as err:
+        cal.events().move(
+            calendarId="primary", eventId=first[1]["id"], destination=team["id"]
+        ).execute()
+    assert _reason(err.value) == "cannotChangeOrganizerOfInstance"
+    cal.events().move(calendarId="primary", eventId=series["id"], destination=team["id"]).execute()
+    there = cal.events().instances(calendarId=team["id"], eventId=series["id"]).execute()["items"]
+    assert [i["summary"] for i in there] == ["Weekly", "Weekly (moved)", "Weekly"]
+    assert cal.events().list(calendarId="primary").execute()["items"] == []

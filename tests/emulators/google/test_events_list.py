@@ -288,6 +288,28 @@ def test_ical_uid_and_shared_property_filters(raw: httpx.Client) -> None:
     assert _ids(shared) == ["shared000"]
 
 
+def test_ical_uid_lists_one_series_with_its_exceptions_cancelled_ones_included(
+    raw: httpx.Client,
+) -> None:
+    """A series' master and exceptions share its iCalUID; filtering by it lists them (with
+    `showDeleted` the cancelled ones too) and no other calendar entry, live or cancelled."""
+    body = timed(id="series000", recurrence=["RRULE:FREQ=DAILY;COUNT=3"])
+    body["start"]["timeZone"] = body["end"]["timeZone"] = "UTC"
+    series = raw.post(EV, json=body).json()
+    other = raw.post(EV, json=timed(id="other0000")).json()
+    raw.delete(f"{EV}/{other['id']}")
+    instances = raw.get(f"{EV}/series000/instances").json()["items"]
+    raw.patch(f"{EV}/{instances[1]['id']}", json={"summary": "moved"})
+    raw.delete(f"{EV}/{instances[2]['id']}")
+    params = {"iCalUID": series["iCalUID"], "showDeleted": "true"}
+    listed = raw.get(EV, params=params).json()["items"]
+    assert sorted((i["id"], i["status"]) for i in listed) == [
+        ("series000", "confirmed"),
+        (instances[1]["id"], "confirmed"),
+        (instances[2]["id"], "cancelled"),
+    ]
+
+
 def test_readers_see_private_events_without_details(emu: Emu, alice: dict[str, Any]) -> None:
     bob = emu.account("bob@example.com")
     emu.account("carol@example.com")

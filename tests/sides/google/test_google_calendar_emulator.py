@@ -290,19 +290,31 @@ def test_rate_limits_back_off_then_quota_error_and_budget_stops_calls(google: Go
 
 
 def test_editing_one_instance_makes_an_exception_not_a_new_series(google: Google) -> None:
+    """An instance edited on Google is an override of its series' item, keyed by its original
+    start: the increment lists the series whole, and the instance's id is no item of its own."""
     side = google.calendar()
     weekly = meeting("Weekly").with_(recurrence=Recurrence(("RRULE:FREQ=WEEKLY;COUNT=5",)))
     series = side.create(weekly, "crm:series")
     cursor = side.changes(None).cursor
     instance = f"{series.id}_20260324T080000Z"
     moved = meeting("Weekly (moved)", 25)
-    edited = side.update(instance, moved, None)
-    assert edited.id == instance and edited.item == moved
+    google.raw(
+        "PATCH",
+        f"/calendar/v3/calendars/primary/events/{instance}",
+        json={"summary": moved.title, "start": {"dateTime": "2026-03-25T08:00:00Z"},
+              "end": {"dateTime": "2026-03-25T09:00:00Z"}},
+    )  # fmt: skip
     inc = side.changes(cursor)
-    assert [r.id for r in inc.items] == [instance] and inc.deleted == []
+    assert [r.id for r in inc.items] == [series.id] and inc.deleted == [instance]
     assert (side.series_of(instance) or ("",))[0] == series.id
+    (override,) = inc.items[0].item.overrides
+    assert override.original_start == datetime(2026, 3, 24, 8, tzinfo=UTC)
+    assert override.event is not None and override.event.title == "Weekly (moved)"
+    assert override.event.when.start == datetime(2026, 3, 25, 8, tzinfo=UTC)
     master = side.get(series.id)
-    assert master is not None and master.item == weekly
+    assert master is not None and master.item == inc.items[0].item
+    assert master.etag == inc.items[0].etag != series.etag
+    assert side.get(instance) is None  # part of its series, never an item alone
 
 
 def test_someone_elses_meeting_is_declined_not_deleted(google: Google) -> None:

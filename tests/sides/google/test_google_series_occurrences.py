@@ -35,9 +35,12 @@ def test_occurrences_join_one_recurring_event(google: Google) -> None:
     assert first.id == f"{master}_20260406T080000Z"
     third = side.create(occurrence(2, 3, fresh=True, title="demo"), "c.18x3")
     assert third.id == f"{master}_20260408T080000Z" and third.item.title == "demo"
-    listed = sorted((r.id, r.key) for r in side.changes(None).items)
-    # The recurring event (no link key of its own) and the one exception.
-    assert listed == [(master, None), (third.id, "c.18x1@20260408T080000Z")]
+    # Listed as one series: the recurring event (no link key of its own) holding the one
+    # exception; the exception's own id is no item (it reads as its series').
+    (listed,) = side.changes(None).items
+    assert (listed.id, listed.key) == (master, None)
+    assert [o.event.title for o in listed.item.overrides if o.event] == ["demo"]
+    assert side.sibling("primary").get(third.id) is None
     assert google.raw("GET", f"/calendar/v3/calendars/primary/events/{master}").json()[
         "recurrence"
     ] == ["RRULE:FREQ=DAILY;COUNT=3"]

@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from calsync.errors import (
     AlreadyExists,
@@ -19,6 +21,7 @@ from calsync.errors import (
 from calsync.model import (
     Attendee,
     Event,
+    Override,
     Recurrence,
     Reminder,
     Task,
@@ -218,6 +221,72 @@ def test_admin_functions(crm: LocalCrm) -> None:
     assert crm.get_task("bob", task.id).item.status is TaskStatus.DONE  # type: ignore[union-attr]
     crm.delete_task("bob", task.id)
     assert crm.list_tasks("bob") == []
+
+
+def weekly_at_nine() -> Event:
+    start = datetime(2026, 3, 23, 9)  # Rome switches to summer time on the 29th
+    return Event(
+        "Weekly",
+        When.timed(start, start + timedelta(hours=1), "Europe/Rome"),
+        recurrence=Recurrence(("RRULE:FREQ=WEEKLY;COUNT=4",)),
+    )
+
+
+def test_occurrences_edited_and_cancelled_are_exceptions_of_one_series(crm: LocalCrm) -> None:
+    """An occurrence edited or cancelled in the CRM is an override keyed by its original start
+    (09:00 Rome, across the DST switch), never a second event; a date that is no occurrence
+    is refused; the calendar shows the series with its exceptions in place."""
+    made = crm.add_event("alice", weekly_at_nine())
+    crm.edit_occurrence("alice", made.id, date(2026, 3, 30), title="Weekly (moved)",
+                        when=When.timed(datetime(2026, 3, 31, 15), datetime(2026, 3, 31, 16),
+                                        "Europe/Rome"))  # fmt: skip
+    done = crm.cancel_occurrence("alice", made.id, date(2026, 4, 6))
+    assert done.etag != made.etag and [r.id for r in crm.list_events("alice")] == [made.id]
+    moved, cancelled = done.item.overrides
+    assert moved.original_start == datetime(2026, 3, 30, 7, tzinfo=UTC)
+    assert cancelled == Override(datetime(2026, 4, 6, 7, tzinfo=UTC))
+    with pytest.raises(LocalCrmError):
+        crm.edit_occurrence("alice", made.id, date(2026, 3, 31), title="not an occurrence")
+    rome = ZoneInfo("Europe/Rome")
+    lo, hi = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    shown = [
+        (e.title, e.when.start.astimezone(rome).strftime("%m-%d %H:%M"))
+        for e in crm.occurrences("alice", made.id, lo, hi)
+        if isinstance(e.when.start, datetime)
+    ]
+    assert shown == [
+        ("Weekly", "03-23 09:00"),
+        ("Weekly (moved)", "03-31 15:00"),
+        ("Weekly", "04-13 09:00"),
+    ]
+    # A master edit keeps the exceptions; cutting the rule short drops the ones past its end.
+    crm.edit_event("alice", made.id, title="Weekly sync")
+    got = crm.get_event("alice", made.id)
+    assert got is not None and len(got.item.overrides) == 2
+    short = got.item.with_(recurrence=Recurrence(("RRULE:FREQ=WEEKLY;UNTIL=20260401T000000Z",)))
+    crm.edit_event("alice", made.id, short)
+    got = crm.get_event("alice", made.id)
+    assert got is not None and [o.ident() for o in got.item.overrides] == [moved.ident()]
+
+
+def test_a_database_from_before_series_had_exceptions_keeps_its_data(tmp_path: Path) -> None:
+    """The embedded CRM's schema grows on open: a database made before the exceptions table
+    existed keeps every event, and its series take exceptions from then on."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = LocalCrm(url)
+    old.create_user("alice", time_zone="Europe/Rome")
+    made = old.add_event("alice", weekly_at_nine())
+    single = old.add_event("alice", rich_event().with_(recurrence=None), key="c.7")
+    with old.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE crm_event_overrides"))
+    old.close()
+    crm = LocalCrm(url)
+    assert sorted((r.id, r.etag, r.key) for r in crm.list_events("alice")) == sorted(
+        (r.id, r.etag, r.key) for r in (made, single)
+    )
+    done = crm.cancel_occurrence("alice", made.id, date(2026, 4, 6))
+    assert len(done.item.overrides) == 1
+    crm.close()
 
 
 def test_in_memory_database() -> None:
