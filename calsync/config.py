@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=8, ge=1, le=256)
     """Users synced at once by one process's round of every user (1: one after another)."""
 
+    google_batch_size: int = Field(default=50, ge=1, le=1000)
+    """Google API calls sent in one batch request (one round trip); Google takes at most
+    1,000 per batch and counts each call against the quota."""
+
     max_occurrences_per_series: int = Field(default=1000, ge=1, le=100_000)
     """Occurrences of one recurring series created in a CRM that stores one record per
     occurrence (vtiger); later ones are skipped with a line in the user's sync log."""

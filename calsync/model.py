@@ -356,3 +356,41 @@ def as_dict(item: Item) -> dict[str, Any]:
         doc["when"]["tz"] = item.when.tz
     doc["kind"] = type(item).__name__
     return doc
+
+
+def _instant(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def from_dict(doc: dict[str, Any]) -> Item:
+    """Return the item `as_dict` made `doc` from (same content, same hash).
+
+    Raises ModelError (or KeyError/ValueError on a malformed `doc`) when it is no item.
+    """
+    if doc.get("kind") == "Task":
+        due = doc.get("due")
+        return Task(
+            title=doc["title"],
+            notes=doc.get("notes", ""),
+            due=date.fromisoformat(due) if due else None,
+            status=TaskStatus(doc.get("status", TaskStatus.OPEN.value)),
+            updated=_instant(doc.get("updated")),
+        )
+    if doc.get("kind") != "Event":
+        raise ModelError(f"not an item: kind {doc.get('kind')!r}")
+    w = doc["when"]
+    parse = date.fromisoformat if w["all_day"] else datetime.fromisoformat
+    lines = doc.get("recurrence")
+    return Event(
+        title=doc["title"],
+        when=When(parse(w["start"]), parse(w["end"]), w.get("tz", "UTC")),
+        description=doc.get("description", ""),
+        location=doc.get("location", ""),
+        visibility=Visibility(doc.get("visibility", Visibility.PUBLIC.value)),
+        status=EventStatus(doc.get("status", EventStatus.CONFIRMED.value)),
+        transparency=Transparency(doc.get("transparency", Transparency.BUSY.value)),
+        reminders=tuple(Reminder(**r) for r in doc.get("reminders") or ()),
+        attendees=tuple(Attendee(**a) for a in doc.get("attendees") or ()),
+        recurrence=None if lines is None else Recurrence(tuple(lines)),
+        updated=_instant(doc.get("updated")),
+    )

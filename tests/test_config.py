@@ -111,3 +111,31 @@ def test_rate_limits_are_shared_through_redis_or_a_redis_broker() -> None:
     assert load_settings(broker_url="amqp://mq//").rate_redis_url() is None
     both = load_settings(broker_url="redis://r:6379/1", redis_url="redis://other:6379/0")
     assert both.rate_redis_url() == "redis://other:6379/0"
+
+
+@pytest.mark.parametrize("size", ["0", "1001", "-5"])
+def test_a_batch_size_outside_google_limits_is_refused(
+    monkeypatch: pytest.MonkeyPatch, size: str
+) -> None:
+    """CALSYNC_GOOGLE_BATCH_SIZE takes 1 to 1,000 calls (Google's maximum per batch)."""
+    from calsync.sides.google.factory import GoogleSettings
+
+    monkeypatch.setenv("CALSYNC_GOOGLE_BATCH_SIZE", size)
+    with pytest.raises(ConfigError, match="CALSYNC_GOOGLE_BATCH_SIZE"):
+        load_settings()
+    with pytest.raises(ConfigError, match="between 1 and 1000 calls"):
+        GoogleSettings("id", "secret", batch_size=int(size))
+
+
+def test_the_batch_size_defaults_to_50_and_reaches_the_google_side(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from calsync.sides.google.factory import GoogleSettings, connect
+
+    monkeypatch.delenv("CALSYNC_GOOGLE_BATCH_SIZE", raising=False)
+    assert load_settings().google_batch_size == 50 == GoogleSettings("id", "s").batch_size
+    monkeypatch.setenv("CALSYNC_GOOGLE_BATCH_SIZE", "1000")
+    assert load_settings().google_batch_size == 1000
+    http = connect(GoogleSettings("id", "s", batch_size=7), "alice", "refresh")
+    assert http.batch_size == 7
+    http.close()

@@ -1,9 +1,12 @@
 """Domain model rules: UTC instants with their zone, all-day dates, the content hash."""
 
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from calsync.model import (
     FIRST_DAY,
@@ -14,8 +17,12 @@ from calsync.model import (
     Reminder,
     Task,
     When,
+    as_dict,
     content_hash,
+    from_dict,
 )
+from tests.sides.google.test_google_mapping import events as mapping_events
+from tests.sides.google.test_google_mapping import tasks as mapping_tasks
 
 
 def test_timed_when_is_stored_in_utc_and_keeps_its_zone() -> None:
@@ -86,3 +93,12 @@ def test_the_last_accepted_days_survive_any_zone_and_an_exclusive_end() -> None:
         "Pacific/Kiritimati",
     )
     assert first.start_in("Etc/GMT+12").year == 1
+
+
+@settings(max_examples=200)
+@given(st.one_of(mapping_events, mapping_tasks))
+def test_from_dict_reads_back_what_as_dict_wrote(item: Event | Task) -> None:
+    """The state store keeps Google's copy as `as_dict`: reading it back gives the same content."""
+    back = from_dict(json.loads(json.dumps(as_dict(item))))
+    assert content_hash(back) == content_hash(item)
+    assert type(back) is type(item) and back.updated == item.updated

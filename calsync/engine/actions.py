@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 from calsync.engine.intents import intent_hash
 from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.store import Conflict, LogEntry, PairStore
-from calsync.errors import AlreadyExists
+from calsync.errors import AlreadyExists, CalsyncError
 from calsync.model import Item, content_hash
-from calsync.sides.base import Remote, Side
+from calsync.sides.base import Remote, Side, Write, WriteOp, WriteResult
 
 MAX_GENERATIONS = 50
 """How many deleted generations of one item a re-creation steps over before giving up."""
@@ -79,9 +79,12 @@ def with_side(row: Pair, side: SideName, remote: Remote[Any] | None) -> Pair:
             return row.with_(crm_id=None, crm_etag=None, crm_hash=None)
         return row.with_(crm_id=remote.id, crm_etag=remote.etag, crm_hash=content_hash(remote.item))
     if remote is None:
-        return row.with_(google_id=None, google_etag=None, google_hash=None)
+        return row.with_(google_id=None, google_etag=None, google_hash=None, google_item=None)
     return row.with_(
-        google_id=remote.id, google_etag=remote.etag, google_hash=content_hash(remote.item)
+        google_id=remote.id,
+        google_etag=remote.etag,
+        google_hash=content_hash(remote.item),
+        google_item=remote.item,
     )
 
 
@@ -230,6 +233,26 @@ class _Write(Action):
             env.store.add_conflict(self.conflict)
             env.log("conflict", self.conflict.winner, self.key, message=self.conflict.reason)
 
+    def prepare(self, env: Env) -> None:
+        """Stage what must be durable before the write is sent (the runner commits it)."""
+        env.store.prove()
+
+    def write(self) -> Write[Any]:
+        """Return the side write this action sends (for a side's `write_many`)."""
+        raise NotImplementedError
+
+    def settle(self, env: Env, outcome: WriteResult[Any]) -> None:
+        """Stage the state change for the write's `outcome`; raise the error it carries."""
+        raise NotImplementedError
+
+    def send(self, env: Env) -> WriteResult[Any]:
+        """Send the write on its own and return its outcome (errors raised, as the side's)."""
+        raise NotImplementedError
+
+    def apply(self, env: Env) -> None:
+        self.prepare(env)
+        self.settle(env, self.send(env))
+
 
 @dataclass(frozen=True)
 class Create(_Write):
@@ -256,19 +279,33 @@ class Create(_Write):
     def failure_row(self) -> Pair | None:
         return self.intent()
 
-    def apply(self, env: Env) -> None:
-        assert self.row is not None and self.item is not None and self.side is not None
+    def prepare(self, env: Env) -> None:
+        assert self.row is not None
         if self.replaces is not None and self.replaces != self.row.key:
             env.store.delete_pair(env.user, env.kind, self.replaces)
         env.store.put_pair(self.intent())
-        env.store.commit()
-        side = env.side(self.side)
-        key = self.row.key
+
+    def write(self) -> Write[Any]:
+        assert self.row is not None
+        return Write(WriteOp.CREATE, self.item, key=self.row.key)
+
+    def send(self, env: Env) -> WriteResult[Any]:
+        assert self.row is not None and self.item is not None and self.side is not None
+        env.store.commit()  # the intent is durable before the side is asked
         try:
-            remote = side.create(self.item, key)
+            return env.side(self.side).create(self.item, self.row.key)
         except AlreadyExists as err:
-            key, remote = self._adopt(side, key, err)
-        row = with_side(self.row.with_(key=key), self.side, remote)
+            return err
+
+    def settle(self, env: Env, outcome: WriteResult[Any]) -> None:
+        assert self.row is not None and self.item is not None and self.side is not None
+        key = self.row.key
+        if isinstance(outcome, AlreadyExists):
+            key, outcome = self._adopt(env.side(self.side), key, outcome)
+        elif isinstance(outcome, CalsyncError):
+            raise outcome
+        assert outcome is not None
+        row = with_side(self.row.with_(key=key), self.side, outcome)
         if key != self.row.key:
             env.store.delete_pair(env.user, env.kind, self.row.key)
         env.store.put_pair(row.cleared(synced_at=env.now))
@@ -305,11 +342,19 @@ class Update(_Write):
     """The pair with the source side refreshed; the target side is filled in after the write."""
     verb: ClassVar[str] = "update"
 
-    def apply(self, env: Env) -> None:
+    def write(self) -> Write[Any]:
+        return Write(WriteOp.UPDATE, self.item, id=self.target_id, etag=self.etag)
+
+    def send(self, env: Env) -> WriteResult[Any]:
+        assert self.item is not None and self.side is not None
+        return env.side(self.side).update(self.target_id, self.item, self.etag)
+
+    def settle(self, env: Env, outcome: WriteResult[Any]) -> None:
         assert self.row is not None and self.item is not None and self.side is not None
-        env.store.prove()
-        remote = env.side(self.side).update(self.target_id, self.item, self.etag)
-        row = with_side(self.row, self.side, remote)
+        if isinstance(outcome, CalsyncError):
+            raise outcome
+        assert outcome is not None
+        row = with_side(self.row, self.side, outcome)
         env.store.put_pair(row.cleared(synced_at=env.now))
         self._record(env)
         env.log("update", self.side.value, self.key, self.item.title)
@@ -327,10 +372,18 @@ class Delete(_Write):
     def describe(self) -> str:
         return f"{Action.describe(self)}  {self.title!r}"
 
-    def apply(self, env: Env) -> None:
+    def write(self) -> Write[Any]:
+        return Write(WriteOp.DELETE, id=self.target_id, etag=self.etag)
+
+    def send(self, env: Env) -> WriteResult[Any]:
         assert self.side is not None
-        env.store.prove()
         env.side(self.side).delete(self.target_id, self.etag)
+        return None
+
+    def settle(self, env: Env, outcome: WriteResult[Any]) -> None:
+        assert self.side is not None
+        if isinstance(outcome, CalsyncError):
+            raise outcome
         env.store.delete_pair(env.user, env.kind, self.key)
         self._record(env)
         env.log("delete", self.side.value, self.key, self.title)

@@ -9,11 +9,13 @@ when another round took the user's lease over.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from calsync.engine.pairs import Kind, Pair
 from calsync.engine.store import Conflict, LogEntry, Touching
 from calsync.errors import LeaseLost
+from calsync.model import Item
 
 
 class Crash(Exception):
@@ -54,6 +56,10 @@ class MemoryStore:
 
     def delete_pair(self, user: str, kind: Kind, key: str) -> None:
         self._work.pairs.pop((user, kind, key), None)
+
+    def google_copies(self, user: str, kind: Kind, keys: Sequence[str]) -> dict[str, Item]:
+        found = (self._work.pairs.get((user, kind, k)) for k in keys)
+        return {p.key: p.google_item for p in found if p is not None and p.google_item is not None}
 
     def cursor(self, user: str, name: str) -> str | None:
         return self._work.cursors.get((user, name))

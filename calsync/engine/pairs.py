@@ -7,9 +7,11 @@ Public API: `Pair`, `PairStatus`, `Kind`. Kept free of SQLAlchemy so the engine 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+
+from calsync.model import Item
 
 
 class Kind(enum.StrEnum):
@@ -57,6 +59,12 @@ class Pair:
     """Fingerprint of the contents seen when it failed: quarantine lasts while they hold."""
     attempts: int = 0
     """Failed attempts since the last success; a pair past the limit is quarantined."""
+    google_item: Item | None = field(default=None, compare=False)
+    """Google's copy, set when the row is made from a copy just read or written, for the
+    store to keep (`PairStore.google_copies` gives it back; rows read from a store leave it
+    out, and a row without it keeps the one stored). While Google's etag is the one stored,
+    it is Google's content: a CRM change is planned against it without a read of Google's
+    copy. Left out of comparisons (`google_hash` stands for it)."""
 
     @property
     def dirty(self) -> bool:

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from calsync.engine.actions import (
     Action,
@@ -57,9 +57,9 @@ from calsync.errors import (
     PreconditionFailed,
     QuotaError,
 )
-from calsync.model import Item
+from calsync.model import Item, content_hash
 from calsync.prefs import Prefs
-from calsync.sides.base import BatchSide, ChangeSet, Remote, Side
+from calsync.sides.base import BatchSide, BatchWriteSide, ChangeSet, Remote, Side, WriteResult
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -246,7 +246,9 @@ def sync_user(round_: RoundContext) -> RoundResult:
         except QuotaError as stop:
             raise _Stop from stop
         reads: Reads = {}
-        actions, failed = _resolve(actions, ctx, env, round_.limits.resolve_passes, reads)
+        actions, failed = _resolve(
+            actions, ctx, env, round_.limits.resolve_passes, reads, _unlisted(google_cs)
+        )
         try:
             actions = departures(actions, round_.google)
         except QuotaError as stop:
@@ -279,12 +281,11 @@ def sync_user(round_: RoundContext) -> RoundResult:
         result.planned = [a.describe() for a in actions]
         return result
     _log_caps(capped, round_.caps, env)
-    for action in actions:
-        try:
-            _execute(action, ctx, env, result, round_.limits.resolve_passes)
-        except _Stop:
-            result.stopped = "quota"
-            return result
+    try:
+        _apply_all(actions, ctx, env, result, round_.limits.resolve_passes)
+    except _Stop:
+        result.stopped = "quota"
+        return result
     if capped.deferred:
         # The occurrences held back are in the changes the old cursors cover: keep them.
         result.stopped = "occurrence cap"
@@ -366,11 +367,60 @@ Reads = dict[tuple[SideName, str], Remote[Any] | CalsyncError | None]
 """What the resolve step read by id: per (side, id) the copy, None (gone), or why it failed."""
 
 
-def _read_by_id(fetches: list[Fetch], env: Env) -> Reads:
+Unlisted = Callable[[Pair], bool]
+"""Tells whether a pair's Google copy is unchanged since its row (the increment left it out)."""
+
+
+def _unlisted(google: ChangeSet[Any]) -> Unlisted:
+    """Return the test of a pair whose Google copy the increment `google` did not list.
+
+    Such a copy is unchanged since the row: its etag is the one stored, so the copy kept
+    with the row is Google's. A full listing tells nothing of what it left out, a dirty
+    row's change is in no increment, and a copy the side asks to read again (an occurrence
+    of a series this increment changed, which a split may have cut off) may be gone: those
+    are read.
+    """
+    listed = {r.id for r in google.items} | set(google.deleted) | set(google.skipped)
+    reread = google.reread
+
+    def unlisted(p: Pair) -> bool:
+        if google.full or p.dirty or p.google_id is None or p.google_id in listed:
+            return False
+        if reread is not None and reread(p.google_id):
+            return False
+        return p.google_etag is not None and p.google_hash is not None
+
+    return unlisted
+
+
+def _kept(fetches: list[Fetch], env: Env, unlisted: Unlisted) -> dict[str, Remote[Any]]:
+    """Return the Google copies `fetches` ask for that the store keeps, by Google id.
+
+    Only for pairs whose copy is unchanged since the row, and only a kept copy whose content
+    hash is the row's: anything else is read from Google.
+    """
+    rows = {
+        f.before.key: f.before
+        for f in fetches
+        if SideName.GOOGLE in f.sides and f.before is not None and unlisted(f.before)
+    }
+    if not rows:
+        return {}
+    out: dict[str, Remote[Any]] = {}
+    for key, item in env.store.google_copies(env.user, env.kind, list(rows)).items():
+        p = rows[key]
+        if p.google_id and p.google_etag is not None and content_hash(item) == p.google_hash:
+            out[p.google_id] = Remote(p.google_id, p.google_etag, item)
+    return out
+
+
+def _read_by_id(fetches: list[Fetch], env: Env, unlisted: Unlisted | None = None) -> Reads:
     """Read every copy `fetches` ask for: one batch per side where the side offers it.
 
-    A batch that fails as a whole (one bad part fails it) is read again one id at a time, so
-    the failure stays with its own item. A lost link fails the round at once.
+    A Google copy unchanged since its row (`unlisted`) is the copy the store keeps, when it
+    keeps one: no read. A batch that fails as a whole (one bad part fails it) is read again
+    one id at a time, so the failure stays with its own item. A lost link fails the round at
+    once.
     """
     got: Reads = {}
     for name in (SideName.CRM, SideName.GOOGLE):
@@ -382,6 +432,10 @@ def _read_by_id(fetches: list[Fetch], env: Env) -> Reads:
                 if (i := side_id(f.before, name)) is not None
             )
         )
+        if name is SideName.GOOGLE and unlisted is not None and ids:
+            kept = _kept(fetches, env, unlisted)
+            got.update(((name, i), r) for i, r in kept.items())
+            ids = [i for i in ids if i not in kept]
         side = env.side(name)
         quota: QuotaError | None = None
         if len(ids) > 1 and isinstance(side, BatchSide):
@@ -441,12 +495,18 @@ def _copies(reads: Reads, side: SideName) -> dict[str, Remote[Any] | None]:
 
 
 def _resolve(
-    actions: list[Action], ctx: PlanContext, env: Env, passes: int, reads: Reads
+    actions: list[Action],
+    ctx: PlanContext,
+    env: Env,
+    passes: int,
+    reads: Reads,
+    unlisted: Unlisted | None = None,
 ) -> tuple[list[Action], list[tuple[Fetch, CalsyncError]]]:
     """Do the reads the plan asked for and plan those pairs again (reads only, no writes).
 
     Returns the settled actions and the reads that failed (the caller parks those items, once
-    the round is known to go ahead); every read is added to `reads`. Each pass reads sides
+    the round is known to go ahead); every read is added to `reads`. Google copies
+    `unlisted` are taken from the store where it keeps them. Each pass reads sides
     not read before, so two or three suffice; a plan still asking for reads after `passes`
     is a planner bug and fails the round (ResolveIncomplete). A lost link (AuthError) fails
     the round, and a quota stop ends it.
@@ -459,7 +519,7 @@ def _resolve(
         out.extend(a for a in queue if not isinstance(a, Fetch))
         if not fetches:
             return out, failed
-        got = _read_by_id(fetches, env)
+        got = _read_by_id(fetches, env, unlisted)
         reads.update(got)
         queue = []
         for a in fetches:
@@ -479,13 +539,117 @@ def _resolve(
     return out, failed
 
 
-def _execute(action: Action, ctx: PlanContext, env: Env, result: RoundResult, passes: int) -> None:
-    """Apply one action and commit; on failure roll back and park the item (per-item)."""
+Writes = Create | Update | Delete
+
+
+def _apply_all(
+    actions: list[Action], ctx: PlanContext, env: Env, result: RoundResult, passes: int
+) -> None:
+    """Apply `actions` in order; writes to a side that offers `write_many` go in runs of its
+    batch size, one round trip per run, each write's state committed on its own."""
+    runs: dict[SideName, list[Writes]] = {}
+    # Asked once per side: a protocol check costs more than planning an action.
+    batching = {n: isinstance(env.side(n), BatchWriteSide) for n in SideName}
+    for action in actions:
+        if isinstance(action, Writes) and action.side is not None and batching[action.side]:
+            side = cast(BatchWriteSide[Any], env.side(action.side))
+            run = runs.setdefault(action.side, [])
+            run.append(action)
+            if len(run) >= max(1, side.batch_size):
+                _apply_run(run, side, ctx, env, result, passes)
+                run.clear()
+            continue
+        _execute(action, ctx, env, result, passes)
+    for name, run in runs.items():
+        if run:
+            _apply_run(run, cast(BatchWriteSide[Any], env.side(name)), ctx, env, result, passes)
+
+
+def _apply_run(
+    run: list[Writes],
+    side: BatchWriteSide[Any],
+    ctx: PlanContext,
+    env: Env,
+    result: RoundResult,
+    passes: int,
+) -> None:
+    """Send `run`'s writes in one `write_many` and settle each write's outcome on its own.
+
+    Everything that must be durable before the writes (the creates' intent rows) is
+    committed in one go first, which also proves the lease. Once every part's answer is in,
+    the state of the writes that succeeded is committed in one transaction; a crash before
+    it leaves intents and unchanged rows, which the next round adopts (by key or by
+    content) or finds in step, so nothing is lost or made twice. Then each failed write is
+    handled alone, as a write sent by itself is: retried after a 412, adopted after a 409,
+    or parked. The successes are committed before any failure is handled, so a quota stop
+    loses none of them.
+    """
+    for action in run:
+        action.prepare(env)
+    env.store.commit()
+    try:
+        outcomes: list[WriteResult[Any]] = side.write_many([a.write() for a in run])
+    except AuthError:
+        raise
+    except CalsyncError as err:
+        # The whole request failed: no part's outcome is known, each is parked (an insert
+        # that did land is adopted next round by its intent row).
+        outcomes = [err] * len(run)
+    done = [(a, o) for a, o in zip(run, outcomes, strict=True) if not isinstance(o, CalsyncError)]
+    failed = [(a, o) for a, o in zip(run, outcomes, strict=True) if isinstance(o, CalsyncError)]
+    try:
+        for action, outcome in done:
+            action.settle(env, outcome)
+        env.store.commit()
+    except CalsyncError:
+        # One settle failed (or the commit did): settle them one by one, so the failure
+        # stays with its own write (a lost lease is raised on from there).
+        env.store.rollback()
+        for action, outcome in done:
+            _execute(action, ctx, env, result, passes, outcome=(outcome,))
+    else:
+        for action, _ in done:
+            _count(action, result)
+    _withdraw([a for a, error in failed if isinstance(error, BudgetSpent)], env)
+    for action, error in failed:
+        _execute(action, ctx, env, result, passes, outcome=(error,))
+
+
+def _withdraw(refused: list[Writes], env: Env) -> None:
+    """Take back the intent rows of creates our own budget refused: nothing of them was
+    sent, so each pair is left as it was before the round (a later round does the create)."""
+    creates = [a for a in refused if isinstance(a, Create) and a.row is not None]
+    for action in creates:
+        assert action.row is not None
+        env.store.delete_pair(env.user, env.kind, action.row.key)
+        if action.before is not None:
+            env.store.put_pair(action.before)
+    if creates:
+        env.store.commit()
+
+
+def _execute(
+    action: Action,
+    ctx: PlanContext,
+    env: Env,
+    result: RoundResult,
+    passes: int,
+    outcome: tuple[WriteResult[Any]] | None = None,
+) -> None:
+    """Apply one action and commit; on failure roll back and park the item (per-item).
+
+    With `outcome`, the action's write was sent already (in a batch): only its result is
+    settled here, as the action's own `apply` would.
+    """
     if isinstance(action, Skip):
         result.side(action.side or SideName.CRM).skipped += 1
         return
     try:
-        action.apply(env)
+        if outcome is None:
+            action.apply(env)
+        else:
+            assert isinstance(action, Writes)
+            action.settle(env, outcome[0])
         env.store.commit()
         _count(action, result)
     except (PreconditionFailed, NotFound) as err:

@@ -5,11 +5,13 @@ Kept as a protocol so the engine stays free of SQLAlchemy; tests use an in-memor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from calsync.engine.pairs import Kind, Pair
+from calsync.model import Item
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,10 @@ class PairStore(Protocol):
 
     def delete_pair(self, user: str, kind: Kind, key: str) -> None:
         """Forget a pair (both copies are gone)."""
+        ...
+
+    def google_copies(self, user: str, kind: Kind, keys: Sequence[str]) -> dict[str, Item]:
+        """Return Google's copy as last synced of each pair in `keys` that has one kept."""
         ...
 
     def cursor(self, user: str, name: str) -> str | None:

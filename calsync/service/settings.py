@@ -98,6 +98,7 @@ class AppSettings:
             api_url=self.config.google_api_url,
             auth_url=self.config.google_auth_url,
             token_url=self.config.google_token_url,
+            batch_size=self.config.google_batch_size,
         )
 
     def daily_budget(self) -> int:

@@ -12,10 +12,12 @@ Terminology:
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
+from calsync.errors import CalsyncError
 from calsync.model import Item
 
 T = TypeVar("T", bound=Item)
@@ -125,4 +127,50 @@ class MovableSide(Side[T], Protocol[T]):
     def locate(self, id: str) -> tuple[str, Remote[T]] | None:
         """Return (scope, item) of the item `id`, gone from this collection, in the other
         synced collection it moved to; None when it is in none of them."""
+
+
+class WriteOp(enum.StrEnum):
+    """What one write of `write_many` does, as the single call of the same name."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Write(Generic[T]):
+    """One write of a `write_many` call: `create(item, key)`, `update(id, item, etag)` or
+    `delete(id, etag)`."""
+
+    op: WriteOp
+    item: T | None = None
+    key: str = ""
+    """The link key (create)."""
+    id: str = ""
+    """The item written (update, delete)."""
+    etag: str | None = None
+
+
+WriteResult = Remote[T] | None | CalsyncError
+"""The outcome of one write: the new state (create, update), None (delete), or the error the
+single call would have raised (e.g. AlreadyExists naming the id, PreconditionFailed)."""
+
+
+@runtime_checkable
+class BatchWriteSide(Side[T], Protocol[T]):
+    """A side that can also send many writes in one round trip (Google batch).
+
+    The engine groups the round's writes to such a side into runs of `batch_size` and
+    commits each write's state on its own once the run's answers are in. Every part is
+    answered on its own: one failing part fails that write only.
+    """
+
+    batch_size: int
+    """How many writes one `write_many` call should carry (one round trip)."""
+
+    def write_many(self, writes: Sequence[Write[T]]) -> list[WriteResult[T]]:
+        """Send `writes` and return one result per write, in order.
+
+        Raises only when the whole request failed (nothing known of any part's outcome).
+        """
         ...

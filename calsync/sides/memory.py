@@ -15,8 +15,8 @@ CRM makes of the text it stores (vtiger's 3-byte utf8 turns emoji into `??`), an
 what it makes of a whole item (vtiger keeps one reminder).
 
 Public API: `MemorySide(name, clock=..., key_ids=..., store_keys=...)` with the Side methods,
-and `BatchMemorySide` with `get_many` too (a batch read, as Google's); user-side edits that
-bypass faults (`put`, `edit`, `touch`, `remove`); the fault plan (`fail_next`,
+and `BatchMemorySide` with `get_many` and `write_many` too (batches, as Google's); user-side
+edits that bypass faults (`put`, `edit`, `touch`, `remove`); the fault plan (`fail_next`,
 `list_empty_next`, `expire_cursors`, `clear_faults`); `live()`; `writes`.
 """
 
@@ -36,7 +36,7 @@ from calsync.errors import (
     PreconditionFailed,
 )
 from calsync.model import Event, Item, Task
-from calsync.sides.base import ChangeSet, Remote
+from calsync.sides.base import ChangeSet, Remote, Write, WriteOp, WriteResult
 
 TEXT_FIELDS = ("title", "description", "location")
 """Text fields of an event (a task's are title and notes)."""
@@ -326,7 +326,31 @@ def _defaults_of(names: frozenset[str]) -> dict[str, object]:
 
 @dataclass
 class BatchMemorySide(MemorySide[T]):
-    """A MemorySide that also reads many ids in one call, as Google's batch endpoint does."""
+    """A MemorySide that also reads and writes many ids in one call, as Google's batch
+    endpoint does (each write answered on its own, faults hitting single parts)."""
+
+    batch_size: int = 50
+    batches: int = 0
+    """`write_many` calls made (round trips of writes)."""
+
+    def write_many(self, writes: Sequence[Write[T]]) -> list[WriteResult[T]]:
+        """Apply `writes` one by one and return each outcome (an error stays with its part)."""
+        self.batches += 1
+        out: list[WriteResult[T]] = []
+        for w in writes:
+            try:
+                if w.op is WriteOp.CREATE:
+                    assert w.item is not None
+                    out.append(self.create(w.item, w.key))
+                elif w.op is WriteOp.UPDATE:
+                    assert w.item is not None
+                    out.append(self.update(w.id, w.item, w.etag))
+                else:
+                    self.delete(w.id, w.etag)
+                    out.append(None)
+            except AdapterError as err:
+                out.append(err)
+        return out
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Remote[T] | None]:
         """Return the live items `ids` (None for gone ones) in one call, as Google's batch."""

@@ -5,6 +5,7 @@ Every app-facing method runs in its own short transaction (`_tx`), committed on 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -46,6 +47,34 @@ def upsert(
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     return conn.execute(stmt)
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_statement(
+    dialect: str, table: sa.Table, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> Any:
+    """Return the upsert of rows with `columns` into `table`, its values bound per row."""
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(f"no upsert for the {dialect} backend")
+    changes = {c: stmt.excluded[c] for c in columns if c not in keys}
+    if changes:
+        return stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
+    return stmt.on_conflict_do_nothing(index_elements=list(keys))
+
+
+def upsert_many(
+    conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert each of `rows`, or update the row with the same `keys` columns: one statement
+    built once per table and set of columns, executed for all rows at once."""
+    if not rows:
+        return
+    stmt = _upsert_statement(conn.dialect.name, table, tuple(keys), tuple(rows[0]))
+    conn.execute(stmt, list(rows))
 
 
 def insert_new(

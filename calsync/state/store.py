@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,12 +32,12 @@ from calsync.db import BUSY_TIMEOUT_MS
 from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.store import Conflict, LogEntry, PairStore, Touching
 from calsync.errors import LeaseLost
-from calsync.model import utcnow
+from calsync.model import Item, ModelError, as_dict, from_dict, utcnow
 from calsync.state import leases
 from calsync.state import tables as t
 from calsync.state.accounts import AccountsMixin
 from calsync.state.activity import ActivityMixin, conflict_row, log_row
-from calsync.state.base import upsert
+from calsync.state.base import upsert, upsert_many
 from calsync.state.budgets import BudgetsMixin
 from calsync.state.channels import ChannelsMixin
 from calsync.state.crypto import Secrets
@@ -54,6 +54,18 @@ LOCK_TTL = timedelta(hours=6)
 """How long a lock row is shown as held; the lock itself lasts as long as its holder."""
 
 PairKey = tuple[str, str, str]
+
+_PAIR_COLUMNS = [c for c in t.pairs.c if c.name != "google_item"]
+"""A pair's columns but the kept Google copy, read only where a round needs it."""
+
+_PAIR_KEYS = ("user_name", "kind", "key")
+_DELETE_PAIR = t.pairs.delete().where(
+    t.pairs.c.user_name == sa.bindparam("u"),
+    t.pairs.c.kind == sa.bindparam("k"),
+    t.pairs.c.key == sa.bindparam("key"),
+)
+"""Built once: a commit writes many pairs, and building statements costs more than running
+them."""
 
 
 @dataclass
@@ -100,7 +112,26 @@ def _pair(row: Any) -> Pair:
     )
 
 
+def _item(doc: Any) -> Item | None:
+    """Return the kept Google copy, or None when there is none or it no longer reads (a
+    copy that cannot be read back is only a read saved, never a reason to fail)."""
+    if not isinstance(doc, dict):
+        return None
+    try:
+        return from_dict(doc)
+    except (ModelError, KeyError, TypeError, ValueError):
+        return None
+
+
 def _pair_row(pair: Pair) -> dict[str, Any]:
+    row = _pair_fields(pair)
+    if pair.google_item is not None:
+        # Without one, the row keeps the copy stored (a use checks it against the hash).
+        row["google_item"] = as_dict(pair.google_item)
+    return row
+
+
+def _pair_fields(pair: Pair) -> dict[str, Any]:
     return {
         "user_name": pair.user,
         "kind": pair.kind.value,
@@ -216,7 +247,9 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         """Return every linked pair of `user` and `kind` (staged writes included), by key."""
         with self._tx() as conn:
             rows = conn.execute(
-                sa.select(t.pairs).where(t.pairs.c.user_name == user, t.pairs.c.kind == kind.value)
+                sa.select(*_PAIR_COLUMNS).where(
+                    t.pairs.c.user_name == user, t.pairs.c.kind == kind.value
+                )
             ).all()
         found = {r.key: _pair(r) for r in rows}
         for (u, k, key), pair in self._staged.pairs.items():
@@ -239,7 +272,9 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         ):
             if values:
                 wanted.append(column.in_(sorted(values)))
-        query = sa.select(t.pairs).where(c.user_name == user, c.kind == kind.value, sa.or_(*wanted))
+        query = sa.select(*_PAIR_COLUMNS).where(
+            c.user_name == user, c.kind == kind.value, sa.or_(*wanted)
+        )
         with self._tx() as conn:
             rows = conn.execute(query).all()
         found = {r.key: _pair(r) for r in rows}
@@ -299,7 +334,7 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
             return staged[(user, kind.value, key)]
         with self._tx() as conn:
             row = conn.execute(
-                sa.select(t.pairs).where(
+                sa.select(*_PAIR_COLUMNS).where(
                     t.pairs.c.user_name == user, t.pairs.c.kind == kind.value, t.pairs.c.key == key
                 )
             ).first()
@@ -319,7 +354,7 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         column = t.pairs.c.crm_id if crm_id is not None else t.pairs.c.google_id
         with self._tx() as conn:
             rows = conn.execute(
-                sa.select(t.pairs).where(
+                sa.select(*_PAIR_COLUMNS).where(
                     t.pairs.c.user_name == user,
                     t.pairs.c.kind == kind.value,
                     column == (crm_id if crm_id is not None else google_id),
@@ -330,6 +365,32 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
             if (user, kind.value, row.key) not in staged:
                 return _pair(row)
         return None
+
+    def google_copies(self, user: str, kind: Kind, keys: Sequence[str]) -> dict[str, Item]:
+        """Return Google's copy as last synced of each pair in `keys` that has one kept."""
+        found: dict[str, Item] = {}
+        staged = self._staged.pairs
+        wanted = []
+        for key in keys:
+            pair = staged.get((user, kind.value, key))
+            if pair is not None and pair.google_item is not None:
+                found[key] = pair.google_item
+            else:
+                wanted.append(key)
+        with self._tx() as conn:
+            for start in range(0, len(wanted), 500):
+                rows = conn.execute(
+                    sa.select(t.pairs.c.key, t.pairs.c.google_item).where(
+                        t.pairs.c.user_name == user,
+                        t.pairs.c.kind == kind.value,
+                        t.pairs.c.key.in_(wanted[start : start + 500]),
+                    )
+                ).all()
+                for row in rows:
+                    item = _item(row.google_item)
+                    if item is not None:
+                        found[row.key] = item
+        return found
 
     def put_pair(self, pair: Pair) -> None:
         """Insert or replace the pair with the same (user, kind, key) at the next commit."""
@@ -423,17 +484,16 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
 
     def _write(self, conn: sa.Connection, staged: _Staged, now: datetime) -> None:
         """Write `staged` through `conn` (inside the caller's transaction)."""
-        for (user, kind, key), pair in staged.pairs.items():
-            if pair is None:
-                conn.execute(
-                    t.pairs.delete().where(
-                        t.pairs.c.user_name == user,
-                        t.pairs.c.kind == kind,
-                        t.pairs.c.key == key,
-                    )
-                )
-            else:
-                upsert(conn, t.pairs, _pair_row(pair), ["user_name", "kind", "key"])
+        gone = [
+            {"u": user, "k": kind, "key": key}
+            for (user, kind, key), pair in staged.pairs.items()
+            if pair is None
+        ]
+        if gone:
+            conn.execute(_DELETE_PAIR, gone)
+        rows = [_pair_row(p) for p in staged.pairs.values() if p is not None]
+        for columns in {len(r) for r in rows}:  # with and without a kept Google copy
+            upsert_many(conn, t.pairs, [r for r in rows if len(r) == columns], _PAIR_KEYS)
         for (user, name), value in staged.cursors.items():
             if value is None:
                 conn.execute(

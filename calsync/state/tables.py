@@ -92,6 +92,8 @@ pairs = sa.Table(
     sa.Column("message", sa.Text, nullable=True),
     sa.Column("observed", sa.String(255), nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    # Google's copy as last synced (model.as_dict), so an unlisted copy needs no read.
+    sa.Column("google_item", sa.JSON, nullable=True),
     sa.UniqueConstraint("user_name", "kind", "key"),
     sa.CheckConstraint(
         "status IN ({})".format(", ".join(f"'{s.value}'" for s in PairStatus)), name="status"

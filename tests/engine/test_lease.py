@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from calsync.errors import LeaseLost
+from calsync.sides.memory import BatchMemorySide
 from tests.engine.helpers import USER, World, make_event
 
 
@@ -35,16 +36,21 @@ def test_no_side_write_after_the_lease_is_lost(change: str) -> None:
     assert w.google.writes == writes and w.store.snapshot() == rows
 
 
-def test_a_write_in_flight_completes_and_nothing_follows_it() -> None:
+@pytest.mark.parametrize("batch", [1, 2])
+def test_a_write_in_flight_completes_and_nothing_follows_it(batch: int) -> None:
+    """One write, or one batch of writes (one round trip), in flight when the lease is lost
+    lands; nothing is sent after it."""
     w = World()
+    assert isinstance(w.google, BatchMemorySide)
+    w.google.batch_size = batch
     for i in range(3):
         w.crm.put(make_event(f"new {i}", hour=8 + i))
     # Another round takes the lease while our first create is on its way to Google.
     w.google.before_write.append(lambda: w.store.lose_lease(USER))
     with pytest.raises(LeaseLost):
         w.sync()
-    assert w.google.writes == 1 and len(w.google.live()) == 1
-    # The round that took over adopts that copy (by its key) and creates the other two.
+    assert w.google.writes == batch and len(w.google.live()) == batch
+    # The round that took over adopts those copies (by their keys) and creates the rest.
     w.store._lost = None
     w.sync()
     assert len(w.google.live()) == 3 and len(w.pairs()) == 3

@@ -161,6 +161,7 @@ def make_world(
     time_zone: str = "Europe/Rome",
     now: datetime | None = None,
     store_url: str | None = None,
+    batch_size: int = 50,
 ) -> World:
     """Return a world with alice in `time_zone`, linked to a fresh Google account.
 
@@ -171,7 +172,11 @@ def make_world(
     store = Store.open(store_url or f"sqlite:///{data_dir / 'state.db'}", data_dir)
     store.migrate()
     google = GoogleSettings(
-        CLIENT_ID, CLIENT_SECRET, api_url=google_url, token_url=f"{google_url}/token"
+        CLIENT_ID,
+        CLIENT_SECRET,
+        api_url=google_url,
+        token_url=f"{google_url}/token",
+        batch_size=batch_size,
     )
     # Short backoff windows keep fault scenarios quick; the policy itself is the real one.
     service = SyncService(

@@ -500,3 +500,24 @@ def test_an_in_memory_store_is_not_shared_between_threads(tmp_path: Path) -> Non
     ):
         assert not memory.parallel_safe
         assert on_disk.parallel_safe
+
+
+def test_the_kept_google_copy_is_read_only_where_asked_and_kept_by_rows_without_one(
+    store: Store,
+) -> None:
+    """Pairs are listed without Google's copy (an idle round decodes none); `google_copies`
+    returns it, and a row written without one keeps the copy stored."""
+    from calsync.model import Event, When, content_hash
+
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    copy = Event("Standup", When(start, start + timedelta(minutes=15), "Europe/Rome"))
+    store.put_pair(_pair("k1", google_hash=content_hash(copy), google_item=copy))
+    store.put_pair(_pair("k2"))
+    assert store.google_copies("alice", Kind.EVENT, ["k1"]) == {"k1": copy}  # staged
+    store.commit()
+    listed = store.pairs("alice", Kind.EVENT)
+    assert [p.google_item for p in listed] == [None, None]
+    assert store.google_copies("alice", Kind.EVENT, ["k1", "k2", "k3"]) == {"k1": copy}
+    store.put_pair(listed[0].with_(crm_etag="e2"))
+    store.commit()
+    assert store.google_copies("alice", Kind.EVENT, ["k1"]) == {"k1": copy}

@@ -71,7 +71,12 @@ def handle(emu: Emulator, req: Req) -> Resp:
             if fault is not None and fault.mode == "fail":
                 err: ApiError = fault.error()
                 return Resp(err.status, err.body())
-        return batch.handle_batch(emu, req)
+        resp = batch.handle_batch(emu, req)
+        if fault is not None:
+            # `apply_then_fail`: every part ran, the batch's reply is lost.
+            err = fault.error()
+            return Resp(err.status, err.body())
+        return resp
     return emu.call(req)
 
 

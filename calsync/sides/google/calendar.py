@@ -2,8 +2,8 @@
 
 Public API: `GoogleCalendarSide(http, calendar_id, key_namespace, time_min=, time_max=,
 sync_attendees=, default_tz=)` with `changes`, `get`, `get_many`, `create`, `update`,
-`delete`, `event_id`, `series_of`, `get_in`, `locate` (events that moved to another synced
-calendar), `list_calendars`; `CalendarInfo`.
+`delete`, `write_many`, `event_id`, `series_of`, `get_in`, `locate` (events that moved to
+another synced calendar), `list_calendars`; `CalendarInfo`.
 
 Rules kept here: inserts use the id derived from our
 key (a retried insert gets 409 -> AlreadyExists, for the engine to adopt); updates are PATCHes
@@ -24,15 +24,17 @@ from urllib.parse import quote
 
 from calsync.errors import (
     PARSE_ERRORS,
+    AdapterError,
     AlreadyExists,
+    CalsyncError,
     InvalidItem,
     NotFound,
     PreconditionFailed,
     unreadable,
 )
 from calsync.model import Event, Reminder, SeriesLink, content_hash
-from calsync.sides.base import ChangeSet, Remote
-from calsync.sides.google.batch import BatchCall
+from calsync.sides.base import ChangeSet, Remote, Write, WriteOp, WriteResult
+from calsync.sides.google.batch import BatchCall, BatchReply
 from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.mapping import (
     event_from_google,
@@ -372,8 +374,8 @@ class GoogleCalendarSide:
         calls = [BatchCall("GET", self._events_path(i)) for i in ids]
         found: dict[str, Remote[Event] | None] = {}
         for event_id, reply in zip(ids, self.http.batch(BATCH_PATH, calls), strict=True):
-            if reply.error is not None:
-                error = reply.error.exception()
+            error = reply.failure()
+            if error is not None:
                 if isinstance(error, NotFound):
                     found[event_id] = None
                     continue
@@ -397,22 +399,10 @@ class GoogleCalendarSide:
             joined = self._join_series(item, item.series)
             if joined is not None:
                 return joined
-        event_id = self.event_id(key)
-        body = event_to_google(
-            item,
-            key=key,
-            namespace=self.namespace,
-            event_id=event_id,
-            attendees=self.sync_attendees,
-        )
-        try:
-            doc = self.http.json("POST", self._events_path(), params=NO_MAIL, json=body)
-        except AlreadyExists as err:
-            raise AlreadyExists(
-                f"event {event_id} (key {key!r}) exists already", existing_id=event_id
-            ) from err
-        made = self._read(doc, event_id)
+        made = self._single(Write(WriteOp.CREATE, item, key), self._insert_call(item, key))
+        assert isinstance(made, Remote)
         if item.overrides and not self.single_events:
+            # A series with exceptions: its master first, then each exception on its own.
             self._write_overrides(made.id, item, None)
             return self._read_series(made.id, None) or made
         return made
@@ -530,29 +520,117 @@ class GoogleCalendarSide:
         return made
 
     def _patch_master(self, id: str, item: Event, etag: str | None) -> Remote[Event]:
-        body: dict[str, Any] = event_to_google(item, patch=True, attendees=self.sync_attendees)
-        if "_" in id and item.recurrence is None:
-            # An instance of a series (server ids hold "_"): it never carries a recurrence.
-            body.pop("recurrence", None)
-        headers = {"If-Match": etag} if etag else None
-        doc = self.http.json(
-            "PATCH", self._events_path(id), params=NO_MAIL, json=body, headers=headers
-        )
-        return self._read(doc, id)
+        write = Write(WriteOp.UPDATE, item, id=id, etag=etag)
+        remote = self._single(write, self._patch_call(id, item, etag))
+        assert isinstance(remote, Remote)
+        return remote
 
     def delete(self, id: str, etag: str | None) -> None:
         """Delete `id` (If-Match `etag`); an event already gone or deleted is fine.
 
-                Someone else's meeting is declined instead (calsync deletes only events the user
-        organises): deleting the user's
-                copy is not theirs to do, and the declined copy reads as gone from then on. That
-                takes a GET first; `gone` events need nothing more.
+        Someone else's meeting is declined instead (calsync deletes only events the user
+        organises): deleting the user's copy is not theirs to do, and the declined copy reads
+        as gone from then on. That takes a GET first; `gone` events need nothing more.
         """
         current = self._fetch(id)
         if current is None or gone(current):
             return
+        self._single(Write(WriteOp.DELETE, id=id, etag=etag), self._delete_call(id, etag, current))
+
+    @property
+    def batch_size(self) -> int:
+        """Writes per batch request (the HTTP client's batch size)."""
+        return self.http.batch_size
+
+    def write_many(self, writes: Sequence[Write[Event]]) -> list[WriteResult[Event]]:
+        """Send `writes` as batch requests and return each one's outcome, in order.
+
+        Each part is what the single call would send and is answered on its own. Deletes read
+        their events first, in one batch of their own (someone else's meeting is declined,
+        not deleted); occurrences of a CRM series go on their own (`create`, `update`).
+        Raises only when a whole batch request failed.
+        """
+        results: list[WriteResult[Event]] = [None] * len(writes)
+        current = self._current([w.id for w in writes if w.op is WriteOp.DELETE])
+        calls: list[BatchCall] = []
+        slots: list[int] = []
+        for i, w in enumerate(writes):
+            if w.item is not None and (w.item.series is not None or self._whole_series(w.item)):
+                # An occurrence of a CRM series joins its recurring event, and a series held
+                # as one item is written master then exceptions: several calls that depend on
+                # each other's answers, sent on their own.
+                results[i] = self._alone(w, w.item)
+                continue
+            if w.op is WriteOp.CREATE:
+                assert w.item is not None
+                calls.append(self._insert_call(w.item, w.key))
+            elif w.op is WriteOp.UPDATE:
+                assert w.item is not None
+                calls.append(self._patch_call(w.id, w.item, w.etag))
+            else:
+                doc = current[w.id]
+                if isinstance(doc, CalsyncError) or doc is None or gone(doc):
+                    results[i] = doc if isinstance(doc, CalsyncError) else None
+                    continue
+                calls.append(self._delete_call(w.id, w.etag, doc))
+            slots.append(i)
+        if calls:
+            for i, reply in zip(slots, self.http.batch(BATCH_PATH, calls), strict=True):
+                try:
+                    results[i] = self._answer(writes[i], reply)
+                except CalsyncError as err:
+                    results[i] = err
+        return results
+
+    # -- writes, one part each ------------------------------------------------------------
+
+    def _whole_series(self, item: Event) -> bool:
+        """Return True for a series written whole (master and exceptions), not in a batch."""
+        return not self.single_events and (item.recurrence is not None or bool(item.overrides))
+
+    def _alone(self, write: Write[Event], item: Event) -> WriteResult[Event]:
+        """Return the outcome of `write` sent through `create` or `update`, not in a batch."""
+        try:
+            if write.op is WriteOp.CREATE:
+                return self.create(item, write.key)
+            return self.update(write.id, item, write.etag)
+        except CalsyncError as err:
+            return err
+
+    def _single(self, write: Write[Event], call: BatchCall) -> WriteResult[Event]:
+        """Send `call` on its own (not in a batch); return its outcome or raise its error."""
+        try:
+            body = self.http.json(
+                call.method, call.path, params=call.params, json=call.body,
+                headers=call.headers or None,
+            )  # fmt: skip
+        except AdapterError as err:
+            return self._failed(write, err)
+        return self._done(write, body)
+
+    def _insert_call(self, item: Event, key: str) -> BatchCall:
+        body = event_to_google(
+            item,
+            key=key,
+            namespace=self.namespace,
+            event_id=self.event_id(key),
+            attendees=self.sync_attendees,
+        )
+        # Safe to send twice: the id derives from the key, so a second insert is a 409.
+        return BatchCall("POST", self._events_path(), dict(NO_MAIL), body)
+
+    def _patch_call(self, id: str, item: Event, etag: str | None) -> BatchCall:
+        body: dict[str, Any] = event_to_google(item, patch=True, attendees=self.sync_attendees)
+        if "_" in id and item.recurrence is None:
+            # An instance of a series (server ids hold "_"): it never carries a recurrence.
+            body.pop("recurrence", None)
+        match = master_part(etag)  # a series etag: If-Match on its master
+        headers = {"If-Match": match} if match else {}
+        return BatchCall("PATCH", self._events_path(id), dict(NO_MAIL), body, headers)
+
+    def _delete_call(self, id: str, etag: str | None, current: GoogleEvent) -> BatchCall:
         match = master_part(etag) or current.etag  # a series etag: If-Match on its master
-        headers = {"If-Match": match} if match else None
+        headers = {"If-Match": match} if match else {}
         if foreign(current):
             attendees = []
             for person in current.attendees or ():
@@ -561,18 +639,53 @@ class GoogleCalendarSide:
                 if person.is_self:
                     entry["responseStatus"] = "declined"
                 attendees.append(entry)
-            self.http.call(
-                "PATCH",
-                self._events_path(id),
-                params=NO_MAIL,
-                json={"attendees": attendees},
-                headers=headers,
+            return BatchCall(
+                "PATCH", self._events_path(id), dict(NO_MAIL), {"attendees": attendees}, headers
             )
-            return
-        try:
-            self.http.call("DELETE", self._events_path(id), params=NO_MAIL, headers=headers)
-        except NotFound:
-            _LOGGER.debug("event %s was already gone", id)
+        return BatchCall("DELETE", self._events_path(id), dict(NO_MAIL), None, headers)
+
+    def _answer(self, write: Write[Event], reply: BatchReply) -> WriteResult[Event]:
+        """Return the outcome of one batch part from its answer; raise the call's error."""
+        error = reply.failure()
+        if error is not None:
+            return self._failed(write, error)
+        return self._done(write, reply.body)
+
+    def _done(self, write: Write[Event], body: dict[str, Any]) -> WriteResult[Event]:
+        if write.op is WriteOp.DELETE:
+            return None
+        return self._read(body, write.id or self.event_id(write.key))
+
+    def _failed(self, write: Write[Event], error: AdapterError) -> WriteResult[Event]:
+        """Raise the error of a failed write, as the single call does; a delete of an event
+        already gone is no failure."""
+        if write.op is WriteOp.DELETE and isinstance(error, NotFound):
+            _LOGGER.debug("event %s was already gone", write.id)
+            return None
+        if write.op is WriteOp.CREATE and isinstance(error, AlreadyExists):
+            event_id = self.event_id(write.key)
+            raise AlreadyExists(
+                f"event {event_id} (key {write.key!r}) exists already", existing_id=event_id
+            ) from error
+        raise error
+
+    def _current(self, ids: Sequence[str]) -> dict[str, GoogleEvent | CalsyncError | None]:
+        """Return the events `ids` as Google holds them (one batch), each read on its own."""
+        found: dict[str, GoogleEvent | CalsyncError | None] = {}
+        if not ids:
+            return found
+        calls = [BatchCall("GET", self._events_path(i)) for i in ids]
+        for event_id, reply in zip(ids, self.http.batch(BATCH_PATH, calls), strict=True):
+            try:
+                error = reply.failure()
+                if error is not None:
+                    raise error
+                found[event_id] = self._doc(reply.body, event_id)
+            except NotFound:
+                found[event_id] = None
+            except CalsyncError as err:
+                found[event_id] = err
+        return found
 
     # -- moves between calendars ----------------------------------------------------------
 

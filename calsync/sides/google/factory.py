@@ -18,7 +18,7 @@ from calsync.sides.google import endpoints
 from calsync.sides.google.auth import RefreshTokenAuth
 from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.connections import GoogleConnections
-from calsync.sides.google.http import GoogleHttp
+from calsync.sides.google.http import DEFAULT_BATCH_SIZE, GoogleHttp, check_batch_size
 from calsync.sides.google.tasks import GoogleTasksSide
 
 
@@ -34,6 +34,11 @@ class GoogleSettings:
     """CALSYNC_GOOGLE_AUTH_URL."""
     token_url: str = endpoints.TOKEN_URL
     """CALSYNC_GOOGLE_TOKEN_URL."""
+    batch_size: int = DEFAULT_BATCH_SIZE
+    """CALSYNC_GOOGLE_BATCH_SIZE: calls per batch request (1 to 1,000, Google's maximum)."""
+
+    def __post_init__(self) -> None:
+        check_batch_size(self.batch_size)
 
 
 def connect(
@@ -57,6 +62,7 @@ def connect(
             base_url=settings.api_url,
             budget=budget,
             backoff=backoff,
+            batch_size=settings.batch_size,
         )
     return GoogleHttp(
         connections.token_source(*grant),
@@ -64,6 +70,7 @@ def connect(
         base_url=settings.api_url,
         budget=budget,
         backoff=backoff,
+        batch_size=settings.batch_size,
         client=connections.client(),
     )
 

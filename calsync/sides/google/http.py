@@ -1,7 +1,8 @@
 """One user's HTTP client for Google APIs: auth, quotaUser, budget, retries, error mapping.
 
-Public API: `GoogleHttp(auth, user=..., base_url=..., budget=..., backoff=..., sleep=...)` with
-`call()`, `json()`, `batch()`, `close()`; `api_of(path)`.
+Public API: `GoogleHttp(auth, user=..., base_url=..., budget=..., backoff=..., sleep=...,
+batch_size=...)` with `call()`, `json()`, `batch()`, `close()`; `api_of(path)`,
+`check_batch_size(n)`.
 
 Every try is counted through the budget before it is sent, against the API its path is for
 (`api_of`; a batch's parts count one call each, as Google counts them). 401 invalidates the
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from calsync.errors import QuotaError, TransientError
+from calsync.errors import BudgetSpent, ConfigError, QuotaError, TransientError
 from calsync.quota import Api, Backoff, CallBudget, retryable
 from calsync.sides.google import endpoints
 from calsync.sides.google.auth import TokenSource
@@ -36,9 +37,21 @@ from calsync.sides.google.errors import GoogleError, parse_error
 _LOGGER = logging.getLogger(__name__)
 
 MAX_QUOTA_USER = 40
+DEFAULT_BATCH_SIZE = 50
+MAX_BATCH_SIZE = 1000
+"""Google answers a batch of more calls with 400."""
 
 _TASKS_PREFIXES = ("/tasks/", "/batch/tasks")
 """Paths of the Tasks API (and its batch endpoint); every other path is the Calendar API's."""
+
+
+def check_batch_size(size: int) -> int:
+    """Return `size` when a batch request may carry that many calls; ConfigError if not."""
+    if not 1 <= size <= MAX_BATCH_SIZE:
+        raise ConfigError(
+            f"the Google batch size must be between 1 and {MAX_BATCH_SIZE} calls, not {size}"
+        )
+    return size
 
 
 def api_of(path: str) -> Api:
@@ -61,7 +74,7 @@ class GoogleHttp:
         rng: random.Random | None = None,
         timeout: float = 30.0,
         quota_user: str | None = None,
-        batch_size: int = 50,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         client: httpx.Client | None = None,
     ) -> None:
         self.auth = auth
@@ -72,7 +85,7 @@ class GoogleHttp:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.quota_user = (quota_user or user)[:MAX_QUOTA_USER]
-        self.batch_size = batch_size
+        self.batch_size = check_batch_size(batch_size)
         self._own_client = client is None
         self._client = client or httpx.Client(timeout=timeout)
         self._path_prefix = urlsplit(self.base_url).path
@@ -167,7 +180,9 @@ class GoogleHttp:
         """Run `calls` in batches of `batch_size` and return one reply per call, in order.
 
         Calls answered with a rate limit or 5xx are sent again (in a later batch, after a
-        backoff pause) until the tries are spent; their final error is left in the reply.
+        backoff pause, alone with the others that failed) until the tries are spent; their
+        final error is left in the reply. A call that is not idempotent is sent again only
+        after a rate limit (Google did not apply it).
         """
         replies: list[BatchReply | None] = [None] * len(calls)
         pending = list(range(len(calls)))
@@ -178,7 +193,7 @@ class GoogleHttp:
             while True:
                 for start in range(0, len(pending), self.batch_size):
                     chunk = pending[start : start + self.batch_size]
-                    got = self._send_batch(batch_path, [calls[i] for i in chunk])
+                    got = self._send_fitting(batch_path, [calls[i] for i in chunk])
                     for i, reply in zip(chunk, got, strict=True):
                         replies[i] = reply
                 errors = {i: e for i in pending if (e := _error(replies[i])) is not None}
@@ -189,7 +204,12 @@ class GoogleHttp:
                     self.auth.invalidate()
                     pending = unauthorized
                     continue
-                pending = [i for i, e in errors.items() if e.retryable]
+                # A part that may have been applied is sent again only when that is safe.
+                pending = [
+                    i
+                    for i, e in errors.items()
+                    if e.retryable and (calls[i].idempotent or e.rate_limited)
+                ]
                 if pending:
                     again = _PartsToRetry(f"{len(pending)} calls of a batch to send again")
                     again.retry_after = max((errors[i].retry_after or 0.0) for i in pending) or None
@@ -207,10 +227,35 @@ class GoogleHttp:
             )
         return [r or BatchReply(500, {}, GoogleError(500)) for r in replies]
 
+    def _send_fitting(self, batch_path: str, calls: list[BatchCall]) -> list[BatchReply]:
+        """Send `calls` in as few batches as the call budget lets through.
+
+        A batch the budget refuses is halved until a part of it fits (a refusal costs no
+        call); what never fits is answered `refused`, unsent, so a round stops at its budget
+        having made every call the budget allowed.
+        """
+        size = len(calls)
+        while True:
+            try:
+                head = self._send_batch(batch_path, calls[:size])
+            except BudgetSpent as err:
+                if size == 1:
+                    return [BatchReply(0, {}, refused=err) for _ in calls]
+                size = (size + 1) // 2
+                continue
+            if size == len(calls):
+                return head
+            return head + self._send_fitting(batch_path, calls[size:])
+
     def _send_batch(self, batch_path: str, calls: list[BatchCall]) -> list[BatchReply]:
         stamped = [
             BatchCall(
-                c.method, c.path, {**c.params, "quotaUser": self.quota_user}, c.body, c.headers
+                c.method,
+                c.path,
+                {**c.params, "quotaUser": self.quota_user},
+                c.body,
+                c.headers,
+                c.idempotent,
             )
             for c in calls
         ]
@@ -220,7 +265,8 @@ class GoogleHttp:
             batch_path,
             headers={"Content-Type": content_type},
             content=body,
-            idempotent=all(c.method == "GET" for c in calls),
+            # Sent again after a lost reply only when every part may go twice.
+            idempotent=all(c.idempotent for c in calls),
             cost=len(calls),  # Google counts each call of a batch as one request
         )
         try:

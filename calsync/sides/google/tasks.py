@@ -1,7 +1,8 @@
 """One Google task list of one user as a calsync Side[Task] (Tasks API v1 over GoogleHttp).
 
 Public API: `GoogleTasksSide(http, tasklist_id="@default", overlap=)` with `changes`, `get`,
-`get_many`, `create`, `update`, `delete`, `matching`, `list_tasklists`; `TaskListInfo`.
+`get_many`, `create`, `update`, `delete`, `write_many`, `matching`, `list_tasklists`;
+`TaskListInfo`.
 
 Tasks have no sync token: the cursor is a watermark taken from Google's
 own `updated` (never our clock) minus a small overlap, and each incremental read asks for
@@ -20,9 +21,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from calsync.errors import PARSE_ERRORS, InvalidItem, NotFound, unreadable
+from calsync.errors import (
+    PARSE_ERRORS,
+    AdapterError,
+    CalsyncError,
+    InvalidItem,
+    NotFound,
+    unreadable,
+)
 from calsync.model import Task
-from calsync.sides.base import ChangeSet, Remote
+from calsync.sides.base import ChangeSet, Remote, Write, WriteOp, WriteResult
 from calsync.sides.google.batch import BatchCall
 from calsync.sides.google.http import GoogleHttp
 from calsync.sides.google.mapping import parse_time, task_from_google, task_to_google
@@ -147,8 +155,8 @@ class GoogleTasksSide:
         calls = [BatchCall("GET", self._path(i)) for i in ids]
         found: dict[str, Remote[Task] | None] = {}
         for task_id, reply in zip(ids, self.http.batch(BATCH_PATH, calls), strict=True):
-            if reply.error is not None:
-                error = reply.error.exception()
+            error = reply.failure()
+            if error is not None:
                 if isinstance(error, NotFound):
                     found[task_id] = None
                     continue
@@ -163,24 +171,78 @@ class GoogleTasksSide:
         Not retried once sent: after an unknown outcome the engine's intent row adopts the
         task next round by its title and due date.
         """
-        doc = self.http.json("POST", self._path(), json=task_to_google(item), idempotent=False)
-        return self._remote(self._doc(doc, "just created"))
+        write = Write(WriteOp.CREATE, item, key)
+        return self._single(write, self._call(write))  # type: ignore[return-value]
 
     def update(self, id: str, item: Task, etag: str | None) -> Remote[Task]:
         """PATCH `item` over `id` (reopening clears `completed`); If-Match when an etag is known."""
-        headers = {"If-Match": etag} if etag else None
-        doc = self.http.json(
-            "PATCH", self._path(id), json=task_to_google(item, patch=True), headers=headers
-        )
-        return self._remote(self._doc(doc, id))
+        write = Write(WriteOp.UPDATE, item, id=id, etag=etag)
+        return self._single(write, self._call(write))  # type: ignore[return-value]
 
     def delete(self, id: str, etag: str | None) -> None:
         """Delete `id`; a task already gone is fine."""
-        headers = {"If-Match": etag} if etag else None
+        write: Write[Task] = Write(WriteOp.DELETE, id=id, etag=etag)
+        self._single(write, self._call(write))
+
+    @property
+    def batch_size(self) -> int:
+        """Writes per batch request (the HTTP client's batch size)."""
+        return self.http.batch_size
+
+    def write_many(self, writes: Sequence[Write[Task]]) -> list[WriteResult[Task]]:
+        """Send `writes` as batch requests and return each one's outcome, in order.
+
+        Each part is what the single call would send and is answered on its own; an insert
+        is sent again only after a rate limit. Raises only when a whole request failed.
+        """
+        results: list[WriteResult[Task]] = []
+        replies = self.http.batch(BATCH_PATH, [self._call(w) for w in writes])
+        for write, reply in zip(writes, replies, strict=True):
+            try:
+                error = reply.failure()
+                if error is not None:
+                    results.append(self._failed(write, error))
+                else:
+                    results.append(self._done(write, reply.body))
+            except CalsyncError as err:
+                results.append(err)
+        return results
+
+    def _call(self, write: Write[Task]) -> BatchCall:
+        headers = {"If-Match": write.etag} if write.etag else {}
+        if write.op is WriteOp.CREATE:
+            assert write.item is not None
+            # Google picks the id: an insert that may have been applied is never sent again.
+            return BatchCall("POST", self._path(), {}, task_to_google(write.item), idempotent=False)
+        if write.op is WriteOp.UPDATE:
+            assert write.item is not None
+            body = task_to_google(write.item, patch=True)
+            return BatchCall("PATCH", self._path(write.id), {}, body, headers)
+        return BatchCall("DELETE", self._path(write.id), {}, None, headers)
+
+    def _single(self, write: Write[Task], call: BatchCall) -> WriteResult[Task]:
+        """Send `call` on its own (not in a batch); return its outcome or raise its error."""
         try:
-            self.http.call("DELETE", self._path(id), headers=headers)
-        except NotFound:
-            _LOGGER.debug("task %s was already gone", id)
+            body = self.http.json(
+                call.method, call.path, params=call.params or None, json=call.body,
+                headers=call.headers or None, idempotent=call.idempotent,
+            )  # fmt: skip
+        except AdapterError as err:
+            return self._failed(write, err)
+        return self._done(write, body)
+
+    def _done(self, write: Write[Task], body: dict[str, Any]) -> WriteResult[Task]:
+        if write.op is WriteOp.DELETE:
+            return None
+        return self._remote(self._doc(body, write.id or "just created"))
+
+    @staticmethod
+    def _failed(write: Write[Task], error: AdapterError) -> WriteResult[Task]:
+        """Raise the error of a failed write; a delete of a task already gone is none."""
+        if write.op is WriteOp.DELETE and isinstance(error, NotFound):
+            _LOGGER.debug("task %s was already gone", write.id)
+            return None
+        raise error
 
     def matching(self, item: Task) -> list[Remote[Task]]:
         """Return live tasks with the same title and due date (re-linking without a key)."""

@@ -3,7 +3,7 @@ quota day or a raised budget) and `budget_alerts` (each alert sent, once per quo
 budget).
 
 Revision ID: 0006_alerts_budget_waits
-Revises: 0005_enginecore_pair_status
+Revises: 0006_push_channels
 Create Date: 2026-11-30 20:30:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_alerts_budget_waits"
-down_revision: str | None = "0005_enginecore_pair_status"
+down_revision: str | None = "0006_push_channels"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
