@@ -90,8 +90,10 @@ class Settings(BaseSettings):
     redirect URI is built from it, and an https one marks the session cookie Secure. Unset:
     `calsync serve` uses its own address (fine for a demo on http://127.0.0.1)."""
     redis_url: str | None = None
-    """Redis for the web app's failed sign-in counters (needs the `redis` extra); unset:
-    they are kept in the state database, which every web process shares too."""
+    """Redis for the web app's failed sign-in counters and the Google per-minute rate limits
+    shared by every process (needs the `redis` extra); unset: sign-in counters are kept in
+    the state database, which every web process shares too, and the rate limits in a
+    `redis://` broker if there is one, else in each process."""
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     """Addresses or networks of reverse proxies whose `X-Forwarded-For` is believed
     (comma-separated, e.g. `127.0.0.1,10.0.0.0/8`). Default: none, so the peer's address
@@ -108,8 +110,15 @@ class Settings(BaseSettings):
     50,000)."""
     google_tasks_user_daily_budget: int = Field(default=5_000, ge=1)
     """Tasks API calls one user's syncs may make per quota day."""
-    google_user_calls_per_minute: int = Field(default=300, ge=1, le=600)
-    """Per-user rate, kept well below Google's 600 requests per minute per user."""
+    google_user_calls_per_minute: int = Field(default=600, ge=1, le=1_000_000)
+    """Google calls one user's syncs may make per minute (Google's default quota: 600 per
+    minute per user; raise it with the quota Google granted). calsync waits for room."""
+    google_project_calls_per_minute: int = Field(default=10_000, ge=1, le=10_000_000)
+    """Google calls the whole project may make per minute, every process together (Google's
+    default quota: 10,000). Shared through Redis when `redis_url` or a `redis://` broker
+    is set, else counted per process."""
+    pool_size: int = Field(default=8, ge=1, le=256)
+    """Users synced at once by one process's round of every user (1: one after another)."""
 
     google_batch_size: int = Field(default=50, ge=1, le=1000)
     """Google API calls sent in one batch request (one round trip); Google takes at most
@@ -139,6 +148,23 @@ class Settings(BaseSettings):
         for item in value:
             ipaddress.ip_network(item, strict=False)  # ValueError names the wrong entry
         return value
+
+    @model_validator(mode="after")
+    def _check_rates(self) -> Settings:
+        if self.google_user_calls_per_minute > self.google_project_calls_per_minute:
+            raise ValueError(
+                "google_user_calls_per_minute cannot exceed google_project_calls_per_minute"
+            )
+        return self
+
+    def rate_redis_url(self) -> str | None:
+        """Return the Redis the Google rate limits are shared through: `redis_url`, else a
+        `redis://` (or `rediss://`) broker; None keeps them in each process."""
+        if self.redis_url:
+            return self.redis_url
+        if self.broker_url and urlsplit(self.broker_url).scheme in ("redis", "rediss"):
+            return self.broker_url
+        return None
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -34,8 +34,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, **kwargs: Any) -> sa.Engine:
-    """Return an engine for `url` with calsync's per-backend settings (SQLite: FKs, waits)."""
+def make_engine(url: str, *, threads: int = 0, **kwargs: Any) -> sa.Engine:
+    """Return an engine for `url` with calsync's per-backend settings (SQLite: FKs, waits).
+
+    `threads`: rounds this process may run at once (the round pool's size); each may hold a
+    connection, and on PostgreSQL one more for its user's lock, so the pool grows by as many.
+    """
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -45,6 +49,8 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
             path = Path(database).expanduser()
             private_dir(path.parent)
             private_file(path)
+            # One connection per thread from the pool; WAL and the busy timeout let them share.
+            kwargs.setdefault("max_overflow", 10 + threads)
         if not database or database == ":memory:":
             kwargs.setdefault("poolclass", sa.StaticPool)
             kwargs.setdefault("connect_args", {"check_same_thread": False})
@@ -54,7 +60,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     kwargs.setdefault("pool_pre_ping", True)
     # Each held user lock keeps one connection (advisory lock): leave room for them.
     kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 40)
+    kwargs.setdefault("max_overflow", 40 + 2 * threads)
     return sa.create_engine(parsed, **kwargs)
 
 

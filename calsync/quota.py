@@ -11,7 +11,8 @@ Public API:
 - `Limits`: one API's daily budget for the project and for each user.
 - `Budget`: daily call budgets per API, per project and per user, alerts at thresholds through
   a callback, `QuotaError` past the limit; optionally a `RateLimiter` (calls per minute per
-  user and per project, waiting for room). `CallBudget` is what the HTTP layer needs of it.
+  user and per project, waiting for room: `calsync.ratelimit`). `CallBudget` is what the HTTP
+  layer needs of it.
 - `CALENDAR_BILLING_THRESHOLD`: the Calendar API calls per day past which Google bills.
 - `quota_day`, `day_of`, `next_reset`: Google's quota day (midnight to midnight Pacific time)
   now, of an instant, and the instant the next one starts; `DEFAULT_THRESHOLDS`.
@@ -23,7 +24,7 @@ import logging
 import random
 import threading
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,6 +37,7 @@ import tenacity
 from tenacity.stop import stop_base
 
 from calsync.errors import AdapterError, BudgetSpent, QuotaError
+from calsync.ratelimit import RateLimiter as RateLimiter  # re-exported: Budget takes one
 
 T = TypeVar("T")
 
@@ -124,16 +126,19 @@ class Backoff:
         """Return what `attempt` returns, trying it again while it raises what `retry_if`
         accepts; the last error is raised as it is.
 
-        Full jitter spreads clients apart; a server's `Retry-After` (the error's
-        `retry_after`) is a floor. We give up when the tries are spent or the server asks for
-        longer than `cap` (a worker thread should not sleep for minutes: the caller keeps the
-        work and comes back later).
+        Full jitter spreads clients apart: the wait is drawn from the whole window. A
+        server's `Retry-After` (the error's `retry_after`) is a floor, and the jitter goes on
+        top of it (up to `cap`), or every client told the same wait would come back at the
+        same instant. We give up when the tries are spent or the server asks for longer than
+        `cap` (a worker thread should not sleep for minutes: the caller keeps the work and
+        comes back later).
         """
         draw = rng or random.Random()
 
         def wait(state: tenacity.RetryCallState) -> float:
             jitter = draw.uniform(0, self.window(state.attempt_number - 1))
-            return max(jitter, _retry_after(state) or 0.0)
+            floor = _retry_after(state)
+            return jitter if floor is None else max(floor, min(self.cap, floor + jitter))
 
         def log(state: tenacity.RetryCallState) -> None:
             err = state.outcome.exception() if state.outcome is not None else None
@@ -224,72 +229,6 @@ class CallBudget(Protocol):
         """Count `n` calls of `api` for `user`; raise QuotaError (counting nothing) past the
         budget."""
         ...
-
-
-class RateLimiter:
-    """Sliding one-minute windows of calls per user and per project that wait for room.
-
-    Keeps each user well under Google's 600 requests/minute (and the project under its
-    10,000) instead of running into 403/429. A wait longer than `max_wait` raises QuotaError
-    at once: the work stays queued for a later round.
-    """
-
-    def __init__(
-        self,
-        *,
-        per_user: int | None = None,
-        per_project: int | None = None,
-        window: float = 60.0,
-        max_wait: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.per_user = per_user
-        self.per_project = per_project
-        self.window = window
-        self.max_wait = max_wait
-        self._clock = clock
-        self._sleep = sleep
-        self._calls: dict[str | None, deque[tuple[float, int]]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _wait_for(self, key: str | None, limit: int | None, n: int, now: float) -> float:
-        if limit is None:
-            return 0.0
-        calls = self._calls[key]
-        while calls and calls[0][0] <= now - self.window:
-            calls.popleft()
-        used = sum(c for _, c in calls)
-        if used + n <= limit:
-            return 0.0
-        if n > limit:
-            return float("inf")
-        # Wait until enough of the oldest calls leave the window.
-        freed = 0
-        for stamp, count in calls:
-            freed += count
-            if used - freed + n <= limit:
-                return stamp + self.window - now
-        return self.window
-
-    def acquire(self, user: str, n: int = 1) -> None:
-        """Record `n` calls for `user`, first sleeping until the windows have room."""
-        while True:
-            with self._lock:
-                now = self._clock()
-                wait = max(
-                    self._wait_for(user, self.per_user, n, now),
-                    self._wait_for(None, self.per_project, n, now),
-                )
-                if wait <= 0:
-                    for key, limit in ((user, self.per_user), (None, self.per_project)):
-                        if limit is not None:
-                            self._calls[key].append((now, n))
-                    return
-            if wait > self.max_wait:
-                raise _spent(f"rate limit: {user} would wait {wait:.0f}s for {n} calls")
-            _LOGGER.debug("rate[%s] waiting %.2fs", user, wait)
-            self._sleep(wait)
 
 
 class Budget:

@@ -17,7 +17,8 @@ from calsync.engine.caps import Caps
 from calsync.errors import ConfigError
 from calsync.files import private_dir
 from calsync.model import utcnow
-from calsync.quota import Budget, BudgetAlert, RateLimiter
+from calsync.quota import Budget, BudgetAlert
+from calsync.ratelimit import RateLimiter, buckets_for
 from calsync.service import (
     AccountService,
     Application,
@@ -88,7 +89,7 @@ def open_store(settings: Settings) -> Store:
     except OSError as err:
         raise ConfigError(f"cannot make the data dir (CALSYNC_DATA_DIR): {err}") from None
     with database_errors("CALSYNC_DATABASE_URL", settings.database_url):
-        store = Store.from_settings(settings)
+        store = Store.from_settings(settings, threads=settings.pool_size)
         store.migrate()
     return store
 
@@ -97,6 +98,16 @@ def _alert(alert: BudgetAlert) -> None:
     err.print(
         f"[yellow]quota:[/] {alert.scope} {alert.user or ''} used {alert.used}/{alert.limit} "
         f"{alert.api} API calls today ({alert.threshold:.0%})"
+    )
+
+
+def rate_limiter(settings: Settings) -> RateLimiter:
+    """Return the per-minute limits on Google calls: the project's bucket is shared through
+    Redis when one is configured, so every process and machine stays under it together."""
+    return RateLimiter(
+        per_user=settings.google_user_calls_per_minute,
+        per_project=settings.google_project_calls_per_minute,
+        buckets=buckets_for(settings.rate_redis_url()),
     )
 
 
@@ -118,8 +129,7 @@ def build(settings: Settings | None = None) -> App:
         limits=app_settings.budgets(),
         thresholds=alerts.thresholds(),
         on_alert=on_alert,
-        # Stay well under Google's 600 calls/minute per user instead of meeting its 429s.
-        rate=RateLimiter(per_user=settings.google_user_calls_per_minute, per_project=9000),
+        rate=rate_limiter(settings),
     )
 
     def google_now() -> GoogleSettings:
@@ -132,7 +142,14 @@ def build(settings: Settings | None = None) -> App:
     caps = Caps(settings.max_occurrences_per_series, settings.max_occurrences_per_round)
     waits = BudgetWaits(store, app_settings.budgets, utcnow)
     rounds = SyncService(
-        store, crm, google_now, budget=budget, metrics=metrics, caps=caps, waits=waits
+        store,
+        crm,
+        google_now,
+        budget=budget,
+        metrics=metrics,
+        caps=caps,
+        waits=waits,
+        pool_size=settings.pool_size,
     )
     push = PushService(
         store,

@@ -27,7 +27,11 @@ def test_defaults_follow_the_data_dir() -> None:
     assert s.local_crm_url == "sqlite:///data/crm.db"
     assert s.google_api_url == "https://www.googleapis.com"
     assert s.crm == "local" and s.secret_key is None and s.broker_url is None
-    assert s.google_user_calls_per_minute < 600
+    # Google's default quotas; one process syncs 8 users at once.
+    assert s.google_user_calls_per_minute == 600
+    assert s.google_project_calls_per_minute == 10_000
+    assert s.pool_size == 8
+    assert s.rate_redis_url() is None
 
 
 def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -85,6 +89,28 @@ def test_one_default_per_google_endpoint(monkeypatch: pytest.MonkeyPatch) -> Non
     assert settings.google_auth_url == side.auth_url == endpoints.AUTH_URL
     assert settings.google_token_url == side.token_url == endpoints.TOKEN_URL
     assert endpoints.revoke_url_for(endpoints.TOKEN_URL) == "https://oauth2.googleapis.com/revoke"
+
+
+def test_rates_and_pool_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALSYNC_GOOGLE_USER_CALLS_PER_MINUTE", "1200")
+    monkeypatch.setenv("CALSYNC_GOOGLE_PROJECT_CALLS_PER_MINUTE", "50000")
+    monkeypatch.setenv("CALSYNC_POOL_SIZE", "32")
+    s = load_settings()
+    assert (s.google_user_calls_per_minute, s.google_project_calls_per_minute) == (1200, 50000)
+    assert s.pool_size == 32
+    with pytest.raises(ConfigError, match="CALSYNC_POOL_SIZE"):
+        load_settings(pool_size=0)
+    with pytest.raises(ConfigError, match="CALSYNC_GOOGLE_PROJECT_CALLS_PER_MINUTE"):
+        load_settings(google_project_calls_per_minute=0)
+    with pytest.raises(ConfigError, match="cannot exceed"):
+        load_settings(google_user_calls_per_minute=60_000)
+
+
+def test_rate_limits_are_shared_through_redis_or_a_redis_broker() -> None:
+    assert load_settings(broker_url="redis://r:6379/1").rate_redis_url() == "redis://r:6379/1"
+    assert load_settings(broker_url="amqp://mq//").rate_redis_url() is None
+    both = load_settings(broker_url="redis://r:6379/1", redis_url="redis://other:6379/0")
+    assert both.rate_redis_url() == "redis://other:6379/0"
 
 
 @pytest.mark.parametrize("size", ["0", "1001", "-5"])

@@ -59,13 +59,23 @@ def sync(
     force: Annotated[
         bool, typer.Option("--force", help="Apply a round the mass-delete guard blocked.")
     ] = False,
+    pool_size: Annotated[
+        int | None,
+        typer.Option(
+            "--pool-size",
+            min=1,
+            help="With --all: users synced at once (default CALSYNC_POOL_SIZE; 1: in turn).",
+        ),
+    ] = None,
 ) -> None:
     """Run one sync round now; exit status 0 only when every user synced."""
     from calsync.cli.commands import run_sync
 
     if bool(user) == all_users:
         fail("give either --user NAME or --all")
-    code = run_sync(user=user, dry_run=dry_run, force=force)
+    if pool_size is not None and not all_users:
+        fail("--pool-size goes with --all")
+    code = run_sync(user=user, dry_run=dry_run, force=force, pool_size=pool_size)
     raise typer.Exit(code)
 
 

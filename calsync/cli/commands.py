@@ -144,7 +144,9 @@ def show_usage(days: int, *, as_json: bool = False) -> None:
 
 
 @reported
-def run_sync(user: str | None, dry_run: bool = False, force: bool = False) -> int:
+def run_sync(
+    user: str | None, dry_run: bool = False, force: bool = False, pool_size: int | None = None
+) -> int:
     """Run one round (one user or all); print progress and the summary; return the exit code."""
     app = build()
     if user is not None:
@@ -163,7 +165,9 @@ def run_sync(user: str | None, dry_run: bool = False, force: bool = False) -> in
         if user is not None:
             reports = [app.service.sync_user(user, dry_run=dry_run, force=force, progress=progress)]
         else:
-            reports = app.service.sync_all(dry_run=dry_run, force=force, progress=progress)
+            reports = app.service.sync_all(
+                dry_run=dry_run, force=force, progress=progress, pool_size=pool_size
+            )
     out.print(summary_table(reports))
     for rep in reports:
         if rep.message:

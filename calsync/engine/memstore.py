@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from calsync.engine.pairs import Kind, Pair
-from calsync.engine.store import Conflict, LogEntry
+from calsync.engine.store import Conflict, LogEntry, Touching
 from calsync.errors import LeaseLost
 from calsync.model import Item
 
@@ -44,6 +44,12 @@ class MemoryStore:
 
     def pairs(self, user: str, kind: Kind) -> list[Pair]:
         return [p for (u, k, _), p in sorted(self._work.pairs.items()) if u == user and k == kind]
+
+    def pairs_touching(self, user: str, kind: Kind, touching: Touching) -> list[Pair]:
+        return [p for p in self.pairs(user, kind) if touching.matches(p)]
+
+    def count_pairs(self, user: str, kind: Kind, scope: str) -> int:
+        return sum(p.scope == scope for p in self.pairs(user, kind))
 
     def put_pair(self, pair: Pair) -> None:
         self._work.pairs[(pair.user, pair.kind, pair.key)] = pair

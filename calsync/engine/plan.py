@@ -44,6 +44,7 @@ from calsync.prefs import Prefs
 from calsync.sides.base import ChangeSet, Remote
 
 __all__ = [
+    "GUARD_FLOOR",
     "MassDeleteBlocked",
     "PlanContext",
     "Seen",
@@ -70,18 +71,21 @@ class MassDeleteBlocked(CalsyncError):
 # -- the whole round -------------------------------------------------------------------------
 
 
-def check_guard(
-    actions: Sequence[Action], pairs: Sequence[Pair], prefs: Prefs, force: bool
-) -> None:
-    """Raise MassDeleteBlocked when the round would delete too much (unless `force`)."""
+GUARD_FLOOR = 10
+"""Deletes a round may always make, however few items are linked."""
+
+
+def check_guard(actions: Sequence[Action], linked: int, prefs: Prefs, force: bool) -> None:
+    """Raise MassDeleteBlocked when the round would delete too much of the `linked` items
+    of its scope (unless `force`)."""
     deletes = sum(isinstance(a, Delete) for a in actions)
-    limit = max(10, prefs.mass_delete_share * len(pairs))
+    limit = max(GUARD_FLOOR, prefs.mass_delete_share * linked)
     if deletes > limit and not force:
         raise MassDeleteBlocked(
-            f"round would delete {deletes} of {len(pairs)} linked items (limit {limit:g}); "
+            f"round would delete {deletes} of {linked} linked items (limit {limit:g}); "
             "run again with force to allow it",
             deletes,
-            len(pairs),
+            linked,
         )
 
 

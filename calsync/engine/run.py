@@ -36,6 +36,7 @@ from calsync.engine.filters import prefs_fingerprint
 from calsync.engine.moves import arrivals, departures
 from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.plan import (
+    GUARD_FLOOR,
     MassDeleteBlocked,
     PlanContext,
     Seen,
@@ -45,7 +46,7 @@ from calsync.engine.plan import (
     plan,
     plan_pair,
 )
-from calsync.engine.store import LogEntry, PairStore
+from calsync.engine.store import LogEntry, PairStore, Touching
 from calsync.errors import (
     AuthError,
     BudgetSpent,
@@ -228,7 +229,13 @@ def sync_user(round_: RoundContext) -> RoundResult:
         _note_unreadable(side, cs, env, result)
     # Pairs of other calendars are none of this round's business (their copies live
     # elsewhere), but for an event that moved here from one of them (calsync.engine.moves).
-    every = store.pairs(user, kind)
+    # An incremental round reads only the rows its listings name (in any calendar), the dirty
+    # ones and those missing an id: a quiet round reads no row, however long the history.
+    full = crm_cs.full or google_cs.full
+    touching = None if full else _touching(crm_cs, google_cs)
+    every = (
+        store.pairs(user, kind) if touching is None else store.pairs_touching(user, kind, touching)
+    )
     pairs = [p for p in every if p.scope == round_.scope]
     others = [p for p in every if p.scope != round_.scope]
     try:
@@ -249,7 +256,14 @@ def sync_user(round_: RoundContext) -> RoundResult:
         if not force:
             for name, cs in ((SideName.CRM, crm_cs), (SideName.GOOGLE, google_cs)):
                 check_emptied(cs, name, pairs, ctx, _copies(reads, name))
-            check_guard(actions, pairs, prefs, force)
+            deletes = sum(isinstance(a, Delete) for a in actions)
+            # The guard needs the number of linked items only when the deletes could pass it.
+            linked = (
+                len(pairs)
+                if full or deletes <= GUARD_FLOOR
+                else store.count_pairs(user, kind, round_.scope)
+            )
+            check_guard(actions, linked, prefs, force)
         for a, err in failed:
             _failed(a, err, env, result, a.sides[0], ctx.max_attempts, mark=not dry_run)
         actions, capped = cap(
@@ -281,6 +295,34 @@ def sync_user(round_: RoundContext) -> RoundResult:
     store.set_cursor(user, fp_name, fp)
     store.commit()
     return result
+
+
+MAX_TOUCHING = 5_000
+"""Ids and keys past which an incremental round reads the whole scope's rows instead."""
+
+
+def _touching(crm: ChangeSet[Any], google: ChangeSet[Any]) -> Touching | None:
+    """Return what the two increments name: None when every pair must be read (an increment
+    asking for copies to be read again by a rule, or naming too much to ask by id)."""
+    if crm.reread is not None or google.reread is not None:
+        return None
+    # A listed occurrence of a series its CRM keeps one record per occurrence names every
+    # member: whether any is linked decides how the series reaches Google.
+    members = (
+        m for r in crm.items if (link := getattr(r.item, "series", None)) for m in link.members
+    )
+    touching = Touching(
+        crm_ids=frozenset([*(r.id for r in crm.items), *crm.deleted, *members]),
+        google_ids=frozenset(
+            [
+                *(r.id for r in google.items),
+                *(r.first_id for r in google.items if r.first_id),  # moved here (moves.py)
+                *google.deleted,
+            ]
+        ),
+        keys=frozenset(r.key for cs in (crm, google) for r in cs.items if r.key is not None),
+    )
+    return touching if len(touching) <= MAX_TOUCHING else None
 
 
 def _note_unreadable(side: SideName, cs: ChangeSet[Any], env: Env, result: RoundResult) -> None:

@@ -47,11 +47,49 @@ class LogEntry:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Touching:
+    """What an incremental round listed: the pairs it needs are the ones these name.
+
+    A pair matters to such a round when it holds one of the listed (or deleted) ids on its
+    side or one of the listed keys (an intent row adopted by key), when it is dirty (read
+    again by id), or when a copy's id is missing (adopted by content or planned alone). The
+    other rows of a quiet round are never read.
+    """
+
+    crm_ids: frozenset[str] = frozenset()
+    google_ids: frozenset[str] = frozenset()
+    keys: frozenset[str] = frozenset()
+
+    def __len__(self) -> int:
+        return len(self.crm_ids) + len(self.google_ids) + len(self.keys)
+
+    def matches(self, pair: Pair) -> bool:
+        """Return True when `pair` is one the round needs."""
+        return (
+            pair.dirty
+            or pair.crm_id is None
+            or pair.google_id is None
+            or pair.crm_id in self.crm_ids
+            or pair.google_id in self.google_ids
+            or pair.key in self.keys
+        )
+
+
 class PairStore(Protocol):
     """Durable state of one or more users' syncs."""
 
     def pairs(self, user: str, kind: Kind) -> list[Pair]:
         """Return every linked pair of `user` and `kind`."""
+        ...
+
+    def pairs_touching(self, user: str, kind: Kind, touching: Touching) -> list[Pair]:
+        """Return the pairs of `user` and `kind` that `touching` matches, in every scope (a
+        Google calendar or task list), by key."""
+        ...
+
+    def count_pairs(self, user: str, kind: Kind, scope: str) -> int:
+        """Return how many pairs of `user` and `kind` are in `scope`."""
         ...
 
     def put_pair(self, pair: Pair) -> None:

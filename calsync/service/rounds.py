@@ -1,6 +1,7 @@
 """One sync round per user: checks, the per-user lock, wiring both sides, the run record.
 
-Public API: `SyncService(store, crm, google, ...)` with `sync_user(name, ...)` and `sync_all()`;
+Public API: `SyncService(store, crm, google, ..., pool_size=8)` with `sync_user(name, ...)` and
+`sync_all(pool_size=None)` (every linked user, `pool_size` of them at once in threads);
 `UserReport` (what the CLI table and the web page show); `UserStatus`; `RoundService` (what a
 caller that only runs rounds needs, e.g. the web page's background runner).
 
@@ -13,6 +14,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -44,6 +46,9 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Progress = Callable[[str], None]
+
+DEFAULT_POOL_SIZE = 8
+"""Users one process syncs at once in `sync_all` (the `pool_size` setting's default)."""
 
 
 class UserStatus(enum.StrEnum):
@@ -157,7 +162,7 @@ def _add(report: UserReport, tally: _CallTally, run: Callable[[], RoundResult]) 
 
 
 class SyncService:
-    """Runs sync rounds: one user at a time under that user's lock."""
+    """Runs sync rounds, each under its user's lock; `sync_all` runs several users at once."""
 
     def __init__(
         self,
@@ -172,8 +177,13 @@ class SyncService:
         connections: GoogleConnections | None = None,
         caps: Caps | None = None,
         waits: BudgetWaits | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
+        if pool_size < 1:
+            raise ValueError("pool_size must be at least 1")
         self.store = store
+        self.pool_size = pool_size
+        """Users `sync_all` syncs at once (threads), unless its call says otherwise."""
         self.caps = caps or Caps()
         """Bounds on the occurrences of recurring series a round creates."""
         self.crm = crm
@@ -200,23 +210,54 @@ class SyncService:
         return register_crm_user(self.store, self.crm, name)
 
     def sync_all(
-        self, *, dry_run: bool = False, force: bool = False, progress: Progress | None = None
+        self,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        progress: Progress | None = None,
+        pool_size: int | None = None,
     ) -> list[UserReport]:
-        """Run a round for every linked user (links needing reconnection are reported)."""
+        """Run a round for every linked user and return their reports in the users' order
+        (links needing reconnection are reported).
+
+        `pool_size` users (default: the service's) are synced at once, each in a thread of a
+        pool that lives for this call; 1 syncs them one after another. Each user's round runs
+        under that user's lock as always, so no two rounds of one user overlap, whoever else
+        runs them. A store that cannot be shared between threads (in-memory SQLite) is synced
+        one user at a time.
+        """
+        size = self.pool_size if pool_size is None else pool_size
+        if size < 1:
+            raise ValueError("pool_size must be at least 1")
         names = self.store.linked_users(status=None)
         self.crm.begin_round()
-        reports: list[UserReport] = []
-        for name in names:
-            # Each user's round is isolated: whatever one raises, the others still run.
-            try:
-                report = self.sync_user(
-                    name, dry_run=dry_run, force=force, progress=progress, new_round=False
-                )
-            except Exception as err:
-                _LOGGER.exception("round of %s failed", name)
-                report = self._crashed(name, err)
-            reports.append(report)
-        return reports
+        size = min(size, len(names))
+        if size > 1 and not self.store.parallel_safe:
+            _LOGGER.info("the state store is in memory: syncing one user at a time")
+            size = 1
+        if size <= 1:
+            return [self._isolated(name, dry_run, force, progress) for name in names]
+        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="calsync-round")
+        try:
+            futures = [
+                pool.submit(self._isolated, name, dry_run, force, progress) for name in names
+            ]
+            return [f.result() for f in futures]
+        finally:
+            # Interrupted (Ctrl-C): the rounds running finish, the ones not started never do.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _isolated(
+        self, name: str, dry_run: bool, force: bool, progress: Progress | None
+    ) -> UserReport:
+        """Run `name`'s round for `sync_all`: whatever it raises is that user's failure only."""
+        try:
+            return self.sync_user(
+                name, dry_run=dry_run, force=force, progress=progress, new_round=False
+            )
+        except Exception as err:
+            _LOGGER.exception("round of %s failed", name)
+            return self._crashed(name, err)
 
     def _crashed(self, name: str, err: Exception) -> UserReport:
         """Return the report of a round that raised something unexpected (and log it)."""
@@ -355,10 +396,11 @@ class SyncService:
         """Sync one chosen calendar. The first one receives events born in the CRM; the others
         (e.g. calendars shared with the user) bring their events in and take back edits to
         them, or only bring them in where the user may not write."""
-        by_scope: dict[str, set[str]] = {}
-        for p in self.store.pairs(info.name, Kind.EVENT):
-            if p.crm_id:
-                by_scope.setdefault(p.scope, set()).add(p.crm_id)
+        # The CRM ids linked per calendar (two columns, not the rows the engine reads); the
+        # main calendar needs only the other calendars' ones, usually none.
+        by_scope = self.store.crm_ids_by_scope(
+            info.name, Kind.EVENT, besides=calendar if main else None
+        )
         others = {i for scope, ids in by_scope.items() if scope != calendar for i in ids}
         crm: Side[Event] = self.crm.events_side(info)
         if main:

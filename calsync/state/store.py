@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from calsync.db import BUSY_TIMEOUT_MS
 from calsync.engine.pairs import Kind, Pair, PairStatus
-from calsync.engine.store import Conflict, LogEntry, PairStore
+from calsync.engine.store import Conflict, LogEntry, PairStore, Touching
 from calsync.errors import LeaseLost
 from calsync.model import Item, ModelError, as_dict, from_dict, utcnow
 from calsync.state import leases
@@ -196,6 +196,12 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         key = settings.secret_key_value()
         return cls.open(settings.database_url, key or settings.data_dir, **engine_options)
 
+    @property
+    def parallel_safe(self) -> bool:
+        """True when rounds may run in several threads at once: False for an in-memory
+        SQLite database, whose one connection every thread would share (and interleave)."""
+        return not isinstance(self._engine.pool, sa.StaticPool)
+
     def migrate(self, revision: str = "head") -> None:
         """Bring the schema up to `revision` and check the secret key fits the stored secrets."""
         run_migrations(self._engine, revision)
@@ -228,6 +234,15 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
             held = self._local.leases = {}
         return held
 
+    @property
+    def _cursors(self) -> dict[str, dict[str, str]]:
+        """The stored cursors of each user whose lease this thread holds, read once per
+        round: while the lease holds, only this thread writes them."""
+        cached: dict[str, dict[str, str]] | None = getattr(self._local, "cursors", None)
+        if cached is None:
+            cached = self._local.cursors = {}
+        return cached
+
     def pairs(self, user: str, kind: Kind) -> list[Pair]:
         """Return every linked pair of `user` and `kind` (staged writes included), by key."""
         with self._tx() as conn:
@@ -244,6 +259,73 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
                 else:
                     found[key] = pair
         return [found[k] for k in sorted(found)]
+
+    def pairs_touching(self, user: str, kind: Kind, touching: Touching) -> list[Pair]:
+        """Return the pairs of `user` and `kind` that `touching` matches, in every scope
+        (staged writes included), by key: chosen by the database, the others never read."""
+        c = t.pairs.c
+        wanted = [c.status != PairStatus.OK.value, c.crm_id.is_(None), c.google_id.is_(None)]
+        for column, values in (
+            (c.crm_id, touching.crm_ids),
+            (c.google_id, touching.google_ids),
+            (c.key, touching.keys),
+        ):
+            if values:
+                wanted.append(column.in_(sorted(values)))
+        query = sa.select(*_PAIR_COLUMNS).where(
+            c.user_name == user, c.kind == kind.value, sa.or_(*wanted)
+        )
+        with self._tx() as conn:
+            rows = conn.execute(query).all()
+        found = {r.key: _pair(r) for r in rows}
+        for (u, k, key), pair in self._staged.pairs.items():
+            if u != user or k != kind.value:
+                continue
+            if pair is not None and touching.matches(pair):
+                found[key] = pair
+            else:
+                found.pop(key, None)
+        return [found[k] for k in sorted(found)]
+
+    def count_pairs(self, user: str, kind: Kind, scope: str) -> int:
+        """Return how many pairs of `user` and `kind` are in `scope` (staged writes included)."""
+        staged = {
+            key: pair
+            for (u, k, key), pair in self._staged.pairs.items()
+            if u == user and k == kind.value
+        }
+        c = t.pairs.c
+        where = [c.user_name == user, c.kind == kind.value, c.scope == scope]
+        if staged:
+            where.append(c.key.not_in(sorted(staged)))
+        with self._tx() as conn:
+            stored = conn.execute(sa.select(sa.func.count()).where(*where)).scalar() or 0
+        return int(stored) + sum(p is not None and p.scope == scope for p in staged.values())
+
+    def crm_ids_by_scope(
+        self, user: str, kind: Kind, *, besides: str | None = None
+    ) -> dict[str, set[str]]:
+        """Return the CRM ids linked in each scope of `user` and `kind` (staged writes
+        included), leaving out the scope `besides`: two columns read, never whole rows."""
+        c = t.pairs.c
+        query = sa.select(c.key, c.scope, c.crm_id).where(
+            c.user_name == user, c.kind == kind.value, c.crm_id.is_not(None)
+        )
+        if besides is not None:
+            query = query.where(c.scope != besides)
+        with self._tx() as conn:
+            linked = {r.key: (r.scope, r.crm_id) for r in conn.execute(query)}
+        for (u, k, key), pair in self._staged.pairs.items():
+            if u != user or k != kind.value:
+                continue
+            if pair is None or pair.crm_id is None or pair.scope == besides:
+                linked.pop(key, None)
+            else:
+                linked[key] = (pair.scope, pair.crm_id)
+        out: dict[str, set[str]] = {}
+        for scope, crm_id in linked.values():
+            out.setdefault(scope, set()).add(crm_id)
+        return out
 
     def pair(self, user: str, kind: Kind, key: str) -> Pair | None:
         """Return the pair with this key, or None."""
@@ -319,10 +401,16 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         self._staged.pairs[(user, kind.value, key)] = None
 
     def cursor(self, user: str, name: str) -> str | None:
-        """Return the stored cursor `name` (staged value first)."""
+        """Return the stored cursor `name` (staged value first).
+
+        Within a round (this thread holds the user's lease) every cursor of the user is read
+        in one query, the first time one is asked for.
+        """
         staged = self._staged.cursors
         if (user, name) in staged:
             return staged[(user, name)]
+        if user in self._leases:
+            return self._round_cursors(user).get(name)
         with self._tx() as conn:
             value = conn.execute(
                 sa.select(t.cursors.c.value).where(
@@ -331,9 +419,29 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
             ).scalar()
         return None if value is None else str(value)
 
+    def _round_cursors(self, user: str) -> dict[str, str]:
+        cached = self._cursors.get(user)
+        if cached is None:
+            with self._tx() as conn:
+                rows = conn.execute(
+                    sa.select(t.cursors.c.name, t.cursors.c.value).where(
+                        t.cursors.c.user_name == user
+                    )
+                ).all()
+            cached = self._cursors[user] = {r.name: str(r.value) for r in rows}
+        return cached
+
     def set_cursor(self, user: str, name: str, value: str | None) -> None:
-        """Store (or clear, with None) the cursor `name` at the next commit."""
-        self._staged.cursors[(user, name)] = value
+        """Store (or clear, with None) the cursor `name` at the next commit.
+
+        Within a round, a cursor set to the value it holds is not written again (a quiet
+        round then commits nothing).
+        """
+        staged = self._staged.cursors
+        cached = self._cursors.get(user) if user in self._leases else None
+        if cached is not None and (user, name) not in staged and cached.get(name) == value:
+            return
+        staged[(user, name)] = value
 
     def add_conflict(self, conflict: Conflict) -> None:
         """Keep both versions of a conflict (written at the next commit)."""
@@ -365,6 +473,13 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         except LeaseLost:
             self._local.staged = _Staged()
             raise
+        cached = self._cursors
+        for (user, name), value in staged.cursors.items():
+            if user in cached:
+                if value is None:
+                    cached[user].pop(name, None)
+                else:
+                    cached[user][name] = value
         self._local.staged = _Staged()
 
     def _write(self, conn: sa.Connection, staged: _Staged, now: datetime) -> None:
@@ -434,6 +549,7 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         with self._tx() as conn:
             removed = conn.execute(t.cursors.delete().where(t.cursors.c.user_name == user)).rowcount
         self._staged.drop_user(user, pairs=False, cursors=True)
+        self._cursors.pop(user, None)
         return removed
 
     # -- per-user lock -----------------------------------------------------------------------
@@ -481,6 +597,7 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
             finally:
                 if outer is None:
                     self._leases.pop(user, None)
+                    self._cursors.pop(user, None)
                 else:
                     self._leases[user] = outer
                 with self._tx() as conn:

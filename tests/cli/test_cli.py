@@ -103,6 +103,18 @@ def test_link_then_sync_exits_zero_and_prints_the_summary(env: dict[str, str]) -
     assert "ok" in listed.output and "a@x" in listed.output
 
 
+def test_sync_all_takes_a_pool_size(env: dict[str, str]) -> None:
+    """`--pool-size N` goes with `--all` (users synced at once), at least 1."""
+    runner.invoke(app, ["users", "link", "alice", "--refresh-token", env["refresh_token"]])
+    for size in ("1", "4"):
+        result = runner.invoke(app, ["sync", "--all", "--pool-size", size])
+        assert result.exit_code == 0, result.output
+        assert "alice" in result.output
+    assert runner.invoke(app, ["sync", "--all", "--pool-size", "0"]).exit_code == 2
+    refused = runner.invoke(app, ["sync", "--user", "alice", "--pool-size", "2"])
+    assert refused.exit_code == 2 and "--pool-size goes with --all" in refused.output
+
+
 def test_failed_round_exits_non_zero(env: dict[str, str]) -> None:
     runner.invoke(app, ["users", "link", "alice", "--refresh-token", "revoked-or-made-up"])
     result = runner.invoke(app, ["sync", "--all"])

@@ -1,7 +1,11 @@
-"""One user's round never stops another's, whatever it raises; window-bounded listings."""
+"""One user's round never stops another's, whatever it raises, also when a pool syncs several
+users at once (on SQLite and on PostgreSQL); window-bounded listings."""
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -10,11 +14,15 @@ import httpx
 import pytest
 
 from calsync.model import Event, Task, When, utcnow
-from calsync.service import UserStatus
+from calsync.service import UserReport, UserStatus
 from calsync.sides.base import ChangeSet, Remote, Side
 from calsync.sides.crm import CrmBackend, CrmUserInfo
+from tests.pg import PG_ENV, clear_state, fresh_database
 from tests.scenarios.drivers import LocalDriver
-from tests.scenarios.world import World, make_world
+from tests.scenarios.world import GoogleUser, World, make_world
+
+WAIT = 60.0
+"""Upper bound for a round to wait on the others (a hang guard, not a timing assertion)."""
 
 
 def soon(days: int = 1) -> When:
@@ -45,11 +53,40 @@ class BrokenSide:
         self.inner.delete(id, etag)
 
 
-class BrokenFor:
-    """The real CRM backend, except that `user`'s calendar is a BrokenSide."""
+@dataclass
+class HookedSide:
+    """A CRM calendar that calls `hook` with its user before each listing."""
 
-    def __init__(self, inner: CrmBackend, user: str) -> None:
-        self.inner, self.broken = inner, user
+    inner: Side[Event]
+    user: str
+    hook: Callable[[str], None]
+    name: str = "crm"
+
+    def changes(self, cursor: str | None) -> ChangeSet[Event]:
+        self.hook(self.user)
+        return self.inner.changes(cursor)
+
+    def get(self, id: str) -> Remote[Event] | None:
+        return self.inner.get(id)
+
+    def create(self, item: Event, key: str) -> Remote[Event]:
+        return self.inner.create(item, key)
+
+    def update(self, id: str, item: Event, etag: str | None) -> Remote[Event]:
+        return self.inner.update(id, item, etag)
+
+    def delete(self, id: str, etag: str | None) -> None:
+        self.inner.delete(id, etag)
+
+
+class BrokenFor:
+    """The real CRM backend, except that `user`'s calendar is a BrokenSide (and every
+    calendar calls `hook`, when given, before its listing)."""
+
+    def __init__(
+        self, inner: CrmBackend, user: str, hook: Callable[[str], None] | None = None
+    ) -> None:
+        self.inner, self.broken, self.hook = inner, user, hook
         self.kind, self.namespace = inner.kind, inner.namespace
         self.blind_fields, self.holds_series = inner.blind_fields, inner.holds_series
         self.degrade_text, self.store_item = inner.degrade_text, inner.store_item
@@ -62,6 +99,8 @@ class BrokenFor:
 
     def events_side(self, user: CrmUserInfo) -> Side[Event]:
         side = self.inner.events_side(user)
+        if self.hook is not None:
+            side = HookedSide(side, user.name, self.hook)
         return BrokenSide(side) if user.name == self.broken else side
 
     def tasks_side(self, user: CrmUserInfo) -> Side[Task]:
@@ -138,3 +177,101 @@ def test_linked_events_outside_the_window_are_read_in_one_batch(local_world: Wor
     assert len([r for r in reads if not r["batch"]]) == 0
     assert len([r for r in reads if r["batch"]]) == 20
     assert world.control("GET", "stats")["batches"] == 1
+
+
+# -- many users at once ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this module (skip when none is configured)."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set: no PostgreSQL server to run the state store on")
+    with fresh_database(base, "calsync_pool") as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def pool_world(request: pytest.FixtureRequest, google_url: str, tmp_path: Path) -> Iterator[World]:
+    """alice's world on a SQLite file or on PostgreSQL, for rounds run in a pool."""
+    url = None
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        clear_state(url)
+    httpx.post(f"{google_url}/_emulator/reset")
+    world = make_world(google_url, LocalDriver(tmp_path), tmp_path, store_url=url)
+    yield world
+    world.store.close()
+
+
+def _more_users(world: World, n: int) -> dict[str, GoogleUser]:
+    """Add `n` CRM users, each linked to a Google account of their own, with one event."""
+    google: dict[str, GoogleUser] = {}
+    for i in range(n):
+        name, email = f"user{i}", f"user{i}@example.com"
+        acc = httpx.post(f"{world.google_url}/_emulator/accounts", json={"email": email}).json()
+        world.crm.add_user(name, "Europe/Rome")
+        world.service.known_user(name)
+        world.store.set_link(name, email, acc["refresh_token"])
+        world.crm.add_event(name, Event(f"{name} meets", soon()))
+        google[name] = GoogleUser(
+            world.google_url, email, acc["access_token"], acc["refresh_token"]
+        )
+    return google
+
+
+def test_a_pool_syncs_users_at_once_each_round_under_its_lock(pool_world: World) -> None:
+    """Six users, a pool of three: three rounds are inside their CRM listing at the same
+    moment (a barrier of three that sequential rounds would never pass), and while a user's
+    round runs, another round of that user started elsewhere finds it busy. Every user
+    syncs, the reports come back in the users' order."""
+    world = pool_world
+    google = _more_users(world, 5)
+    world.crm.add_event("alice", Event("alice meets", soon()))
+    together = threading.Barrier(3, timeout=WAIT)
+    meanwhile: dict[str, UserStatus] = {}
+
+    def inside(user: str) -> None:
+        # Another round of the same user, from another thread (as another process would).
+        other: list[UserReport] = []
+        thread = threading.Thread(target=lambda: other.append(world.service.sync_user(user)))
+        thread.start()
+        thread.join(WAIT)
+        meanwhile[user] = other[0].status
+        together.wait()
+
+    world.service.crm = BrokenFor(world.service.crm, "nobody", hook=inside)
+    reports = world.service.sync_all(pool_size=3)
+    assert [r.user for r in reports] == sorted(["alice", *google])
+    assert all(r.status is UserStatus.OK for r in reports), [r.message for r in reports]
+    assert meanwhile == {r.user: UserStatus.BUSY for r in reports}
+    for name, g in google.items():
+        assert [e["summary"] for e in g.events()] == [f"{name} meets"]
+    assert set(world.google_events()) == {"alice meets"}
+
+
+def test_one_users_failure_in_the_pool_touches_no_other(pool_world: World) -> None:
+    """`user2` hits a bug while others sync beside it in the pool: his round fails with its
+    message and log line; every other user's round runs through."""
+    world = pool_world
+    google = _more_users(world, 5)
+    world.service.crm = BrokenFor(world.service.crm, "user2")
+    reports = {r.user: r for r in world.service.sync_all(pool_size=4)}
+    assert reports["user2"].status is UserStatus.FAILED
+    assert "bug in a CRM side" in reports["user2"].message
+    assert any("bug in a CRM side" in e.message for e in world.store.logs("user2"))
+    assert all(r.status is UserStatus.OK for u, r in reports.items() if u != "user2")
+    for name, g in google.items():
+        assert [e["summary"] for e in g.events()] == ([] if name == "user2" else [f"{name} meets"])
+
+
+def test_pool_size_one_syncs_in_turn(pool_world: World) -> None:
+    """`pool_size=1` is today's way: one user after another, in the users' order."""
+    world = pool_world
+    _more_users(world, 3)
+    inside: list[str] = []
+    world.service.crm = BrokenFor(world.service.crm, "nobody", hook=inside.append)
+    reports = world.service.sync_all(pool_size=1)
+    assert all(r.status is UserStatus.OK for r in reports)
+    assert inside == ["alice", "user0", "user1", "user2"]  # in the users' order, in turn

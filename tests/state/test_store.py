@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from calsync.config import Settings
 from calsync.engine.pairs import Kind, Pair, PairStatus
-from calsync.engine.store import Conflict, LogEntry, PairStore
+from calsync.engine.store import Conflict, LogEntry, PairStore, Touching
 from calsync.prefs import Direction, Prefs, PrefsError, PrivateMode
 from calsync.state import (
     LinkStatus,
@@ -425,6 +425,81 @@ def test_setting_keys_are_plain_strings(store: Store) -> None:
     )
     assert store.get_setting("google_client_secret") == "s"
     assert store.settings_info()[0].secret
+
+
+def test_pairs_touching_reads_only_what_a_round_names(store: Store) -> None:
+    """An incremental round asks for the pairs its listings name (by CRM id, Google id or
+    key, in any calendar), and gets the dirty and id-less ones besides; staged writes count."""
+    store.put_pair(_pair("a"))
+    store.put_pair(_pair("b"))
+    store.put_pair(_pair("c"))
+    store.put_pair(_pair("d", status=PairStatus.FAILED, attempts=1))
+    store.put_pair(_pair("e", google_id=None, status=PairStatus.PENDING))
+    store.put_pair(_pair("f"))
+    store.put_pair(_pair("x", scope="work"))
+    store.put_pair(_pair("y", scope="work"))
+    store.commit()
+
+    def keys(touching: Touching) -> list[str]:
+        return [p.key for p in store.pairs_touching("alice", Kind.EVENT, touching)]
+
+    touching = Touching(crm_ids=frozenset({"crm-a"}), google_ids=frozenset({"gb", "gx"}))
+    assert keys(touching) == ["a", "b", "d", "e", "x"]
+    assert keys(Touching(keys=frozenset({"c", "y"}))) == ["c", "d", "e", "y"]
+    assert keys(Touching()) == ["d", "e"]
+    assert store.count_pairs("alice", Kind.EVENT, "primary") == 6
+    store.delete_pair("alice", Kind.EVENT, "a")
+    store.put_pair(_pair("g", status=PairStatus.FAILED))
+    store.put_pair(_pair("d"))  # its retry succeeded: no longer dirty
+    assert keys(touching) == ["b", "e", "g", "x"]
+    assert store.count_pairs("alice", Kind.EVENT, "primary") == 6
+    assert store.crm_ids_by_scope("alice", Kind.EVENT) == {
+        "primary": {"crm-b", "crm-c", "crm-d", "crm-e", "crm-f", "crm-g"},
+        "work": {"crm-x", "crm-y"},
+    }
+    assert store.crm_ids_by_scope("alice", Kind.EVENT, besides="primary") == {
+        "work": {"crm-x", "crm-y"}
+    }
+    store.rollback()
+
+
+def test_a_round_reads_its_cursors_once_and_writes_only_changed_ones(store: Store) -> None:
+    store.upsert_user("alice", crm_id="1", email="a@example.com")
+    store.set_cursor("alice", "crm:event:primary", "7")
+    store.set_cursor("alice", "google:event:primary", "t1")
+    store.commit()
+    selects: list[str] = []
+
+    def on(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM cursors" in statement:
+            selects.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", on)
+    try:
+        with store.user_lock("alice"):
+            assert store.cursor("alice", "crm:event:primary") == "7"
+            assert store.cursor("alice", "google:event:primary") == "t1"
+            assert store.cursor("alice", "engine:event:primary:prefs") is None
+            store.set_cursor("alice", "crm:event:primary", "7")  # unchanged: nothing to write
+            store.commit()
+            store.set_cursor("alice", "google:event:primary", "t2")
+            store.commit()
+            assert store.cursor("alice", "google:event:primary") == "t2"
+        assert len(selects) == 1
+        assert store.cursor("alice", "google:event:primary") == "t2"  # outside: the database
+        assert len(selects) == 2
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", on)
+
+
+def test_an_in_memory_store_is_not_shared_between_threads(tmp_path: Path) -> None:
+    """Rounds run in threads only where each thread gets a connection of its own."""
+    with (
+        Store.open("sqlite://", KEY) as memory,
+        Store.open(f"sqlite:///{tmp_path / 's.db'}", KEY) as on_disk,
+    ):
+        assert not memory.parallel_safe
+        assert on_disk.parallel_safe
 
 
 def test_the_kept_google_copy_is_read_only_where_asked_and_kept_by_rows_without_one(

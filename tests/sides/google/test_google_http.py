@@ -153,6 +153,25 @@ def test_backoff_gives_up_at_once_on_a_retry_after_past_the_cap() -> None:
     assert len(tries) == 2 and 2 <= waits[0] <= 10  # Retry-After is a floor
 
 
+def test_clients_told_the_same_retry_after_come_back_apart() -> None:
+    """Twenty clients rate-limited with `Retry-After: 2` each wait at least 2 s, drawn apart
+    by the jitter on top (up to the cap), instead of all coming back at the same instant."""
+    waits: list[float] = []
+    for seed in range(20):
+
+        def limited() -> None:
+            err = QuotaError("429 rateLimitExceeded")
+            err.retry_after = 2
+            raise err
+
+        with pytest.raises(QuotaError):
+            Backoff(base=1, cap=10, max_tries=2).call(
+                limited, sleep=waits.append, rng=random.Random(seed)
+            )
+    assert len(waits) == 20 and all(2 <= w <= 3 for w in waits)
+    assert len({round(w, 3) for w in waits}) > 15
+
+
 def test_backoff_retries_only_retryable_errors() -> None:
     tries: list[int] = []
 
@@ -395,7 +414,8 @@ def test_budget_with_rate_limiter_waits_before_counting() -> None:
     budget = Budget(MemoryCounter(), user_limit=10, rate=rate, today=lambda: date(2026, 1, 1))
     for _ in range(4):
         budget.spend("a")
-    assert now[0] == 60  # the third call waited for the first minute to pass
+    # The third call waited for the first minute to pass (plus a little jitter).
+    assert 60 <= now[0] <= 63
     assert budget.remaining("a") == 6
 
 

@@ -1,0 +1,168 @@
+"""Quiet rounds of every user, one after another (`pool_size=1`, the old way) vs a pool of
+threads, against the Google emulator run as its own process, with and without latency.
+
+Every user has a few CRM events and a to-do, synced to their calendar and task list; after a
+first round of every user and a settling one, each (latency, pool size) runs `--repeat`
+quiet `sync_all` passes and keeps its fastest. The service is wired as `calsync` wires it:
+the daily budgets counted in the state store and the per-minute rate limits (600 a user,
+10,000 for the project, in-process buckets).
+
+Usage: .venv/bin/python bench/pool_rounds.py [--users 200] [--events 3] [--pools 1,8,32]
+       [--latency-ms 0,100] [--repeat 1] [--no-budget]
+Prints a table (seconds per pass, users per second, speed-up against pool 1 at the same
+latency, Google calls per pass).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from calsync.model import Event, Task, When
+from calsync.quota import Budget, MemoryCounter
+from calsync.ratelimit import RateLimiter
+from calsync.service import SyncService
+from calsync.sides.crm import LocalBackend
+from calsync.sides.google.factory import GoogleSettings
+from calsync.sides.local.crm import LocalCrm
+from calsync.state.store import Store
+
+KEY = "-3T2DkL6O2fSPiCDWo1E2TwOKLOk5Yjyo5KxC3KDZkA="
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_emulator(port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "calsync.emulators.google", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/_emulator/stats", timeout=1)
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("the Google emulator did not start")
+
+
+def seed(url: str, crm: LocalCrm, store: Store, service: SyncService, users: int, n: int) -> None:
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    with httpx.Client(timeout=30) as http:
+        for u in range(users):
+            name = f"user{u:04d}"
+            crm.create_user(name, time_zone="Europe/Rome")
+            for i in range(n):
+                at = start + timedelta(hours=i)
+                when = When(at, at + timedelta(minutes=30))
+                crm.add_event(name, Event(f"{name} event {i}", when))
+            crm.add_task(name, Task(f"{name} to-do"))
+            email = f"{name}@example.com"
+            acct = http.post(f"{url}/_emulator/accounts", json={"email": email}).json()
+            service.known_user(name)
+            store.set_link(name, email, acct["refresh_token"])
+            store.set_prefs(name, store.get_prefs(name).with_(tasklist="@default"))
+
+
+def calls(url: str) -> int:
+    return int(httpx.get(f"{url}/_emulator/stats", timeout=30).json()["total"])
+
+
+def quiet_pass(service: SyncService, url: str, pool: int) -> tuple[float, int, int]:
+    before = calls(url)
+    t0 = time.perf_counter()
+    reports = service.sync_all(pool_size=pool)
+    seconds = time.perf_counter() - t0
+    for r in reports:
+        assert r.status.success, (r.user, r.message)
+        changed = [vars(r.total(side)) for side in ("crm", "google")]
+        assert not any(c[k] for c in changed for k in ("created", "updated", "deleted")), r.user
+    return seconds, len(reports), calls(url) - before
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--users", type=int, default=200)
+    p.add_argument("--events", type=int, default=3, help="CRM events per user")
+    p.add_argument("--pools", default="1,8,32", help="pool sizes to compare (1 first)")
+    p.add_argument("--latency-ms", default="0,100", help="emulator latencies to run at")
+    p.add_argument("--repeat", type=int, default=1, help="quiet passes per set-up (best kept)")
+    p.add_argument(
+        "--no-budget",
+        action="store_true",
+        help="count the daily budgets in memory, not in the state store",
+    )
+    args = p.parse_args()
+    pools = [int(x) for x in args.pools.split(",")]
+    latencies = [int(x) for x in args.latency_ms.split(",")]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    emulator = start_emulator(port)
+    rows: list[tuple[int, int, float, int, int]] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            crm = LocalCrm(f"sqlite:///{Path(tmp) / 'crm.db'}")
+            store = Store.open(f"sqlite:///{Path(tmp) / 'state.db'}", KEY, threads=max(pools))
+            store.migrate()
+            google = GoogleSettings("bench", "bench", api_url=url, token_url=f"{url}/token")
+            budget = Budget(MemoryCounter() if args.no_budget else store, rate=RateLimiter())
+            service = SyncService(store, LocalBackend(crm), google, budget=budget)
+            seed(url, crm, store, service, args.users, args.events)
+            t0 = time.perf_counter()
+            for _ in range(2):  # the first sync, then a round that settles what it wrote
+                for r in service.sync_all(pool_size=max(pools)):
+                    assert r.status.success, (r.user, r.message)
+            print(f"first sync and settling round: {time.perf_counter() - t0:.1f} s")
+            for latency in latencies:
+                httpx.post(f"{url}/_emulator/config", json={"latency_ms": latency}, timeout=30)
+                service.sync_all(pool_size=max(pools))  # warm-up at this latency
+                for pool in pools:
+                    best = min(
+                        (quiet_pass(service, url, pool) for _ in range(args.repeat)),
+                        key=lambda r: r[0],
+                    )
+                    rows.append((latency, pool, *best))
+            store.close()
+            crm.close()
+    finally:
+        emulator.terminate()
+        emulator.wait(10)
+    table = Table(
+        title=f"quiet rounds of {args.users} users x {args.events} events + 1 to-do "
+        f"(best of {args.repeat})"
+    )
+    for col in ("latency ms", "pool", "s per pass", "users/s", "speed-up", "API calls/pass"):
+        table.add_column(col, justify="right")
+    base: dict[int, float] = {}
+    for latency, pool, seconds, users, api in rows:
+        rate = users / seconds
+        base.setdefault(latency, rate)
+        table.add_row(
+            str(latency),
+            str(pool),
+            f"{seconds:.2f}",
+            f"{rate:.1f}",
+            f"{rate / base[latency]:.1f}x",
+            str(api),
+        )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
