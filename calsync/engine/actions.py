@@ -150,15 +150,13 @@ class Skip(Action):
     """Nothing to do now, for a stated reason (out of scope, quarantined, orphan copy)."""
 
     reason: str = ""
-    google_now: Item | None = None
-    """Google's copy as listed now, when it moved past the row's etag: kept with the row (its
-    etag and hash stay, so the change is still pending) so that the kept copy no longer
-    matches the row's hash, and the next round reads Google's copy instead of trusting it."""
+    row: Pair | None = None
+    """A row to keep all the same (a held change: see `PairStatus.HELD`); writes no side."""
     verb: ClassVar[str] = "skip"
 
     def apply(self, env: Env) -> None:
-        if self.google_now is not None and self.before is not None:
-            env.store.put_pair(self.before.with_(google_item=self.google_now))
+        if self.row is not None:
+            env.store.put_pair(self.row)
 
     def describe(self) -> str:
         return f"{super().describe()}  ({self.reason})"

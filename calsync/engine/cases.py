@@ -8,6 +8,7 @@ wins in `policy`. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from calsync.engine import filters
@@ -27,7 +28,7 @@ from calsync.engine.actions import (
     with_side,
 )
 from calsync.engine.changes import Change, Seen, View, change, fingerprint, quarantined
-from calsync.engine.pairs import Kind, Pair
+from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.policy import (
     PlanContext,
     consistent,
@@ -121,17 +122,19 @@ def _frozen(pair: Pair, obs: str, google: View, side: SideName | None = None) ->
     """Return the no-op for a change that may not travel (out of scope changes nothing).
 
     The row keeps its etags and hashes, so the change is still seen as pending when the item
-    comes back in scope; a dirty flag from an earlier failure is cleared, though, or the pair
-    would be read again by id every round for nothing. A Google copy that moved on is kept
-    with the row, so the resolve step never takes the copy kept from before for Google's.
+    comes back in scope, and is marked held: when either copy is listed again, the other is
+    read too (its change may be in no increment any more). A dirty flag from an earlier
+    failure is cleared, though, or the pair would be read again by id every round for
+    nothing. A Google copy that moved on is kept with the row, so the resolve step never
+    takes the copy kept from before for Google's.
     """
     g = google.remote
     moved = g.item if g is not None and g.etag != pair.google_etag else None
+    held = replace(pair.cleared(), status=PairStatus.HELD, google_item=moved)
     if pair.dirty:
-        row = pair.cleared() if moved is None else pair.cleared(google_item=moved)
-        return Link(pair.key, before=pair, observed=obs, row=row)
-    reason = "out of scope"
-    return Skip(pair.key, side=side, before=pair, observed=obs, reason=reason, google_now=moved)
+        return Link(pair.key, before=pair, observed=obs, row=held)
+    keep = held if pair.status is not PairStatus.HELD or moved is not None else None
+    return Skip(pair.key, side=side, before=pair, observed=obs, reason="out of scope", row=keep)
 
 
 def _refresh(pair: Pair, crm: View, google: View) -> Pair:
@@ -148,6 +151,9 @@ def _plan_unchanged(
 ) -> list[Action]:
     row = _refresh(pair, crm, google).cleared()
     c, g = crm.remote, google.remote
+    if pair.status is PairStatus.HELD and (c is None or g is None):
+        # A held change stays held until both copies are read and agree with the row.
+        row = replace(row, status=PairStatus.HELD)
     # Both read (full listing, fetch) but no longer consistent: only a prefs change does this
     # (busy mask turned on or off). Restricted to private events, so that a side which drops
     # fields (no attendees on the CRM) is never "repaired" into losing data on the other.

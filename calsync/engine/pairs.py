@@ -31,6 +31,10 @@ class PairStatus(enum.StrEnum):
     """The last action failed: the pair is read again by id and retried next round."""
     QUARANTINED = "quarantined"
     """Failed too often: left alone until the content of either copy changes."""
+    HELD = "held"
+    """A change that may not travel now (out of scope) is pending: the row keeps the etags
+    and hashes of the last sync, and when either copy is listed again the other is read too,
+    since its own change may be in no increment any more."""
 
 
 @dataclass(frozen=True, slots=True)

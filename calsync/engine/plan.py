@@ -193,6 +193,14 @@ def plan(
             v[side] = View(Seen.PRESENT, r)
             if v[side.other].remote is None and v[side.other].seen is not Seen.GONE:
                 v[side.other] = View(Seen.FETCH)
+    for key, v in views.items():
+        # A held change: the copy listed now is planned against the other, read afresh.
+        seen = {s: v[s].seen for s in (CRM, GOOGLE)}
+        listed = any(x in (Seen.PRESENT, Seen.GONE) for x in seen.values())
+        if rows[key].status is PairStatus.HELD and listed:
+            for s in (CRM, GOOGLE):
+                if seen[s] is Seen.UNSEEN:
+                    v[s] = View(Seen.FETCH)
     actions: list[Action] = []
     # Only events move between collections (a task list chosen anew is no move).
     moving = ctx.kind is Kind.EVENT

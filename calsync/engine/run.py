@@ -643,8 +643,8 @@ def _execute(
     """
     if isinstance(action, Skip):
         result.side(action.side or SideName.CRM).skipped += 1
-        if action.google_now is not None:
-            action.apply(env)  # keeps Google's moved copy with the row; writes no side
+        if action.row is not None:
+            action.apply(env)  # keeps a held row; writes no side
             env.store.commit()
         return
     try:
@@ -680,7 +680,7 @@ def _execute(
 def _execute_once(action: Action, env: Env, result: RoundResult) -> None:
     if isinstance(action, Skip):
         result.side(action.side or SideName.CRM).skipped += 1
-        if action.google_now is not None:
+        if action.row is not None:
             action.apply(env)
             env.store.commit()
         return

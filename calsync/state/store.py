@@ -264,7 +264,9 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         """Return the pairs of `user` and `kind` that `touching` matches, in every scope
         (staged writes included), by key: chosen by the database, the others never read."""
         c = t.pairs.c
-        wanted = [c.status != PairStatus.OK.value, c.crm_id.is_(None), c.google_id.is_(None)]
+        # Held rows wait for a listing to name them, like rows in sync.
+        settled = (PairStatus.OK.value, PairStatus.HELD.value)
+        wanted = [c.status.not_in(settled), c.crm_id.is_(None), c.google_id.is_(None)]
         for column, values in (
             (c.crm_id, touching.crm_ids),
             (c.google_id, touching.google_ids),
