@@ -33,7 +33,7 @@ from calsync.engine.actions import (
 )
 from calsync.engine.cases import degraded_note, plan_pair
 from calsync.engine.changes import UNSEEN, Seen, View, fingerprint
-from calsync.engine.intents import adopt
+from calsync.engine.intents import adopt, pending_on
 from calsync.engine.moves import Arrival
 from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.policy import PlanContext, project, writes
@@ -211,13 +211,38 @@ def plan(
             if q is not None:
                 loose[GOOGLE].remove(r)
                 actions.append(Arrival(q.key, before=q, google=r))
+    blind = {s for s, cs in ((CRM, crm), (GOOGLE, google)) if blind_listing(cs, s, pairs)}
     for key, v in views.items():
         row = rows[key]
         if v[CRM] is UNSEEN and v[GOOGLE] is UNSEEN and not row.dirty:
             continue  # neither side listed it: nothing to decide
+        waiting = [s for s in blind if _may_wait(row, s)]
+        if waiting:
+            held = row.with_(message=WAITED)
+            actions.append(Skip(key, side=waiting[0], reason="empty listing", row=held))
+            continue
         actions.extend(plan_pair(ctx, row, v[CRM], v[GOOGLE]))
     actions.extend(_plan_loose(ctx, loose[CRM], loose[GOOGLE]))
     return Plan(mark_fresh(actions, pairs))
+
+
+def blind_listing(cs: ChangeSet[Any], side: SideName, pairs: Sequence[Pair]) -> bool:
+    """Return True when `cs` is a full listing of `side` that came back empty while creates
+    on `side` are unconfirmed (intent rows).
+
+    Such a listing cannot show a copy made before a crash or a lost reply, and a side that
+    cannot keep our key gives no other way to find it: the intents wait one round (no create
+    again), and the round keeps that side's old cursor so that the next round lists it in full
+    again. An intent waits once: a side still empty then is believed.
+    """
+    return cs.full and not cs.items and any(_may_wait(p, side) for p in pairs)
+
+
+WAITED = "an empty listing could not show this create's copy: waited one round"
+
+
+def _may_wait(p: Pair, side: SideName) -> bool:
+    return pending_on(p, side.value) and p.message != WAITED
 
 
 def _reread(p: Pair, side: SideName, cs: ChangeSet[Any]) -> bool:

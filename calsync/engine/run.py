@@ -41,6 +41,7 @@ from calsync.engine.plan import (
     PlanContext,
     Seen,
     View,
+    blind_listing,
     check_emptied,
     check_guard,
     plan,
@@ -290,8 +291,11 @@ def sync_user(round_: RoundContext) -> RoundResult:
         # The occurrences held back are in the changes the old cursors cover: keep them.
         result.stopped = "occurrence cap"
         return result
-    store.set_cursor(user, crm_name, crm_cs.final_cursor())
-    store.set_cursor(user, google_name, google_cs.final_cursor())
+    # An empty full listing that unconfirmed creates wait on is listed in full again.
+    if not blind_listing(crm_cs, SideName.CRM, pairs):
+        store.set_cursor(user, crm_name, crm_cs.final_cursor())
+    if not blind_listing(google_cs, SideName.GOOGLE, pairs):
+        store.set_cursor(user, google_name, google_cs.final_cursor())
     store.set_cursor(user, fp_name, fp)
     store.commit()
     return result

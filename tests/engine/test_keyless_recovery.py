@@ -213,3 +213,38 @@ def test_two_new_copies_at_the_intent_time_are_not_guessed_between() -> None:
     w.sync()
     assert sorted(w.titles(w.crm)) == ["daily standup", "retro", "standup"]
     assert w.titles(w.google) == ["daily standup", "retro", "standup"]
+
+
+def test_an_empty_listing_right_after_a_crash_makes_the_create_wait() -> None:
+    """Found by the state machine: the CRM copy made before the crash was hidden by one empty
+    full listing, and the intent made it again. Now the intent waits one round."""
+    w = World()
+    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
+    w.google.put(make_event("standup"))
+    die_after_create(w.crm, w.store, 1)
+    with pytest.raises(Crash):
+        w.sync()
+    del w.crm.create
+    w.crm.expire_cursors()
+    w.crm.list_empty_next()
+    w.sync()
+    assert len(w.crm.live()) == 1  # waited
+    w.sync()
+    w.sync()
+    assert w.titles(w.crm) == w.titles(w.google) == ["standup"]
+    assert len(w.pairs()) == 1
+
+
+def test_a_side_still_empty_after_the_wait_gets_the_create() -> None:
+    """The create really failed, and the CRM really is empty: one round of waiting, then the
+    create goes out (an empty listing is believed the second time)."""
+    w = World()
+    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
+    w.google.put(make_event("standup"))
+    w.crm.fail_next(1, TransientError, "create", applied=False)
+    w.sync()
+    w.crm.expire_cursors()
+    w.sync()  # full and empty: the intent waits
+    assert len(w.crm.live()) == 0
+    w.sync()
+    assert w.titles(w.crm) == ["standup"] and len(w.pairs()) == 1
