@@ -55,7 +55,9 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     if not redis_answers():
         pytest.skip("no Redis server on 127.0.0.1:6379 for the broker")
     broker = free_redis_db()
-    google = GoogleEmulator()
+    # Google's round trips take time, as they do for real: a round then spends most of its
+    # time waiting on them, so the kill below lands inside one rather than between two.
+    google = GoogleEmulator(latency_ms=50)
     with fresh_database(base, "calsync_dist") as state, fresh_database(base, "calsync_crm") as crm:
         for url in (state, crm):
             unsynced_commits(base, url)
