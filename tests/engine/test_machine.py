@@ -46,6 +46,7 @@ from calsync.model import (
     Transparency,
     Visibility,
     When,
+    content_hash,
 )
 from calsync.prefs import Direction, HoursWindow, Prefs, PrivateMode, Winner
 from calsync.sides.memory import BatchMemorySide, MemorySide
@@ -321,6 +322,9 @@ class SyncMachine(RuleBasedStateMachine):
         # the content already held is no change (metadata churn), not a conflict.
         a, b = c.item, g.item
         real = not filters.same(a, old_c) and not filters.same(b, old_g)
+        # A conflict is a change on both sides since the last sync: a copy edited back to
+        # what was last synced (an earlier edit never synced) has not changed at all.
+        real = real and content_hash(a) != p.crm_hash and content_hash(b) != p.google_hash
         if self.prefs.direction is Direction.BOTH and real and not filters.same(a, b):
             w = self.prefs.winner
             google_wins = w is Winner.GOOGLE or (
