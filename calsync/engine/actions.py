@@ -348,11 +348,29 @@ class Update(_Write):
     """The pair with the source side refreshed; the target side is filled in after the write."""
     verb: ClassVar[str] = "update"
 
+    def _adopts(self) -> bool:
+        """True when `before` is an intent row that adopted its copy this round (not stored)."""
+        b = self.before
+        return (
+            b is not None and b.status is PairStatus.PENDING and None not in (b.crm_id, b.google_id)
+        )
+
+    def prepare(self, env: Env) -> None:
+        super().prepare(env)
+        if self._adopts():
+            # The adoption is made durable before a copy changes: a copy adopted by the
+            # content its intent asked for no longer shows that content once updated, so
+            # after a crash only its stored id would find it again.
+            assert self.before is not None
+            env.store.put_pair(self.before)
+
     def write(self) -> Write[Any]:
         return Write(WriteOp.UPDATE, self.item, id=self.target_id, etag=self.etag)
 
     def send(self, env: Env) -> WriteResult[Any]:
         assert self.item is not None and self.side is not None
+        if self._adopts():
+            env.store.commit()  # the adoption is durable before the side is asked
         return env.side(self.side).update(self.target_id, self.item, self.etag)
 
     def settle(self, env: Env, outcome: WriteResult[Any]) -> None:

@@ -11,6 +11,8 @@ date), normalised so that what the side does to text on storage (vtiger's `??` f
 characters it cannot store, case, spacing) does not hide the copy. The next round, an intent
 whose target id is still None adopts a copy that appeared since (listed this round, linked
 to no row, carrying no key of ours) with the same intent hash, instead of creating another.
+The adoption is stored before the round writes over the adopted copy (`actions.Update`): once
+updated, the copy no longer shows what the intent asked for.
 """
 
 from __future__ import annotations

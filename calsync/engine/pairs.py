@@ -26,7 +26,8 @@ class PairStatus(enum.StrEnum):
     """Both copies as last synced."""
     PENDING = "pending"
     """An intent row: a create was about to be sent and its outcome is not known yet, so a
-    crash or a lost reply is found next round and the copy adopted instead of duplicated."""
+    crash or a lost reply is found next round and the copy adopted instead of duplicated.
+    Still pending with both ids once a copy was adopted and is about to be updated."""
     FAILED = "failed"
     """The last action failed: the pair is read again by id and retried next round."""
     QUARANTINED = "quarantined"

@@ -43,21 +43,22 @@ def keyless_world(kind: Kind) -> World:
     return w
 
 
-def die_after_create(side: MemorySide[Any], store: MemoryStore, nth: int) -> None:
-    """Make the process die right after the `nth` create `side` applies (state not saved)."""
-    real: Callable[..., Any] = side.create
+def die_after(side: MemorySide[Any], store: MemoryStore, nth: int, op: str = "create") -> None:
+    """Make the process die right after the `nth` create (or other `op`) `side` applies (state
+    not saved)."""
+    real: Callable[..., Any] = getattr(side, op)
     done = 0
 
-    def create(item: Any, key: str) -> Any:
+    def write(*args: Any) -> Any:
         nonlocal done
-        remote = real(item, key)
+        remote = real(*args)
         done += 1
         if done == nth:
             store.rollback()
-            raise Crash(f"died after create {nth} on {side.name}")
+            raise Crash(f"died after {op} {nth} on {side.name}")
         return remote
 
-    side.create = create  # type: ignore[method-assign]
+    setattr(side, op, write)
 
 
 def assert_one_copy_each(w: World) -> None:
@@ -76,7 +77,7 @@ def assert_one_copy_each(w: World) -> None:
 def test_crash_after_each_create_is_adopted(kind: Kind, side: str, nth: int) -> None:
     w = keyless_world(kind)
     target = w.crm if side == "crm" else w.google
-    die_after_create(target, w.store, nth)
+    die_after(target, w.store, nth)
     with pytest.raises(Crash):
         w.sync()
     del target.create  # the process is back: the side's own create again
@@ -102,13 +103,38 @@ def test_source_edited_after_the_crash_travels_to_the_adopted_copy() -> None:
     w = World()
     w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
     gid = w.google.put(make_event("party"))
-    die_after_create(w.crm, w.store, 1)
+    die_after(w.crm, w.store, 1)
     with pytest.raises(Crash):
         w.sync()
     del w.crm.create
     w.google.edit(gid, make_event("party, moved", hour=16))
     w.sync()
     assert w.titles(w.crm) == ["party, moved"] and len(w.pairs()) == 1
+
+
+def test_a_crash_after_updating_an_adopted_copy_makes_no_duplicate() -> None:
+    """Found by the state machine: the intent adopted the CRM copy made before a crash and
+    wrote Google's edit over it, then the process died before the adoption was stored. The
+    copy no longer showed what the intent asked for, so the next round made it again (and
+    sent the orphaned copy to Google). The adoption is now stored before the copy is written."""
+    w = World()
+    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
+    gid = w.google.put(make_event("party"))
+    die_after(w.crm, w.store, 1)
+    with pytest.raises(Crash):
+        w.sync()
+    del w.crm.create
+    w.now += timedelta(minutes=5)
+    w.google.edit(gid, make_event("party, moved", hour=16))
+    die_after(w.crm, w.store, 1, "update")
+    with pytest.raises(Crash):
+        w.sync()
+    del w.crm.update
+    assert w.titles(w.crm) == ["party, moved"]
+    w.sync()
+    w.sync()
+    assert w.titles(w.crm) == w.titles(w.google) == ["party, moved"]
+    assert [(p.crm_id, p.google_id) for p in w.pairs()] == [(*w.crm.live(), gid)]
 
 
 def test_intent_hash_ignores_what_a_side_does_to_text() -> None:
@@ -125,7 +151,7 @@ def test_an_identical_item_already_linked_is_never_adopted() -> None:
     w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
     w.google.put(make_event("standup"))
     w.google.put(make_event("standup"))
-    die_after_create(w.crm, w.store, 2)
+    die_after(w.crm, w.store, 2)
     with pytest.raises(Crash):
         w.sync()
     del w.crm.create
@@ -183,7 +209,7 @@ def test_a_copy_renamed_before_the_next_round_is_adopted_by_its_time() -> None:
     w = World()
     w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
     w.google.put(make_event("standup"))
-    die_after_create(w.crm, w.store, 1)
+    die_after(w.crm, w.store, 1)
     with pytest.raises(Crash):
         w.sync()
     del w.crm.create
@@ -202,7 +228,7 @@ def test_two_new_copies_at_the_intent_time_are_not_guessed_between() -> None:
     w = World()
     w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
     w.google.put(make_event("standup"))
-    die_after_create(w.crm, w.store, 1)
+    die_after(w.crm, w.store, 1)
     with pytest.raises(Crash):
         w.sync()
     del w.crm.create
@@ -221,7 +247,7 @@ def test_an_empty_listing_right_after_a_crash_makes_the_create_wait() -> None:
     w = World()
     w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
     w.google.put(make_event("standup"))
-    die_after_create(w.crm, w.store, 1)
+    die_after(w.crm, w.store, 1)
     with pytest.raises(Crash):
         w.sync()
     del w.crm.create
