@@ -33,7 +33,7 @@ from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.store import Conflict, LogEntry, PairStore, Touching
 from calsync.errors import LeaseLost
 from calsync.model import Item, ModelError, as_dict, from_dict, utcnow
-from calsync.state import leases
+from calsync.state import activity, leases
 from calsync.state import tables as t
 from calsync.state.accounts import AccountsMixin
 from calsync.state.activity import ActivityMixin, conflict_row, log_row
@@ -51,7 +51,8 @@ if TYPE_CHECKING:
     from calsync.config import Settings
 
 LOCK_TTL = timedelta(hours=6)
-"""How long a lock row is shown as held; the lock itself lasts as long as its holder."""
+"""How long a lease's holder is shown as holding the lock (`lock_holder`); the lock itself
+lasts as long as its holder."""
 
 PairKey = tuple[str, str, str]
 
@@ -557,7 +558,9 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
     # -- per-user lock -----------------------------------------------------------------------
 
     @contextmanager
-    def user_lock(self, user: str, wait: float = 0.0) -> Iterator[LockInfo]:
+    def user_lock(
+        self, user: str, wait: float = 0.0, *, run_started_at: datetime | None = None
+    ) -> Iterator[LockInfo]:
         """Hold the user's sync lock (across processes) and its lease for the `with` block.
 
         Raise UserBusy when another holder keeps the lock for more than `wait` seconds. The
@@ -565,6 +568,10 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         that holder died or lost its connection); from then on each `commit` of this user's
         state in this thread proves the lease (calsync.state.leases), and raises LeaseLost
         once a later holder took it over.
+
+        With `run_started_at`, a sync run of the user is started in the same transaction that
+        takes the lease; its id is the LockInfo's `run_id` (record its end with `finish_run`
+        before the block ends).
         """
         name = f"user:{user}"
         deadline = time.monotonic() + wait
@@ -574,24 +581,18 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
                 raise UserBusy(user, holder.owner if holder else None)
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         try:
-            # Holding the lock proves no round of the user runs: a run still shown as
-            # running was killed before it could record its end.
-            self.abandon_runs(user)
             now = self._now()
-            info = LockInfo(name, lock_owner(), now, now + LOCK_TTL)
+            owner = lock_owner()
+            run_id = None
             with self._tx() as conn:
-                upsert(
-                    conn,
-                    t.locks,
-                    {
-                        "name": name,
-                        "owner": info.owner,
-                        "acquired_at": info.acquired_at,
-                        "expires_at": info.expires_at,
-                    },
-                    ["name"],
-                )
-                generation = leases.take(conn, user, info.owner, now)
+                # Holding the lock proves no round of the user runs: a run still shown as
+                # running was killed before it could record its end.
+                activity.abandon_runs(conn, user, now)
+                # The lease row also shows the holder (`lock_holder`): no row of its own.
+                generation = leases.take(conn, user, owner, now)
+                if run_started_at is not None:
+                    run_id = activity.start_run(conn, user, run_started_at)
+            info = LockInfo(name, owner, now, now + LOCK_TTL, run_id)
             outer = self._leases.get(user)
             self._leases[user] = generation
             try:
@@ -604,11 +605,6 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
                     self._leases[user] = outer
                 with self._tx() as conn:
                     leases.give_up(conn, user, generation)
-                    conn.execute(
-                        t.locks.delete().where(
-                            t.locks.c.name == name, t.locks.c.owner == info.owner
-                        )
-                    )
         finally:
             release()
 
@@ -663,13 +659,18 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
 
     def lock_holder(self, user: str) -> LockInfo | None:
         """Return who holds the user's sync lock, or None (informational: rows may be stale)."""
+        c = t.leases.c
         with self._tx() as conn:
             row = conn.execute(
-                sa.select(t.locks).where(
-                    t.locks.c.name == f"user:{user}", t.locks.c.expires_at > self._now()
+                sa.select(c.holder, c.acquired_at).where(
+                    c.user_name == user,
+                    c.holder.is_not(None),
+                    c.acquired_at > self._now() - LOCK_TTL,
                 )
             ).first()
-        return LockInfo(row.name, row.owner, row.acquired_at, row.expires_at) if row else None
+        if row is None:
+            return None
+        return LockInfo(f"user:{user}", row.holder, row.acquired_at, row.acquired_at + LOCK_TTL)
 
 
 def _conforms(store: Store) -> PairStore:

@@ -168,14 +168,17 @@ class LocalCrm:
 
     # -- sides -----------------------------------------------------------------------------
 
-    def events_side(self, user: str) -> LocalSide[Event]:
-        """Return `user`'s events behind the Side protocol."""
-        self.require_user(user)
+    def events_side(self, user: str, *, known: bool = False) -> LocalSide[Event]:
+        """Return `user`'s events behind the Side protocol (LocalCrmError for an unknown user;
+        `known`: the caller has just read the user, so it is not looked up again)."""
+        if not known:
+            self.require_user(user)
         return LocalSide(self._engine, EVENTS, user, self._now)
 
-    def tasks_side(self, user: str) -> LocalSide[Task]:
-        """Return `user`'s to-dos behind the Side protocol."""
-        self.require_user(user)
+    def tasks_side(self, user: str, *, known: bool = False) -> LocalSide[Task]:
+        """Return `user`'s to-dos behind the Side protocol (as `events_side`)."""
+        if not known:
+            self.require_user(user)
         return LocalSide(self._engine, TASKS, user, self._now)
 
     # -- admin edits of events and to-dos --------------------------------------------------
