@@ -16,6 +16,7 @@ sessions.py and budgets.py).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -65,8 +66,34 @@ _DELETE_PAIR = t.pairs.delete().where(
     t.pairs.c.kind == sa.bindparam("k"),
     t.pairs.c.key == sa.bindparam("key"),
 )
-"""Built once: a commit writes many pairs, and building statements costs more than running
-them."""
+_CURSORS = sa.select(t.cursors.c.name, t.cursors.c.value).where(
+    t.cursors.c.user_name == sa.bindparam("u")
+)
+_CRM_IDS = sa.select(t.pairs.c.key, t.pairs.c.scope, t.pairs.c.crm_id).where(
+    t.pairs.c.user_name == sa.bindparam("u"),
+    t.pairs.c.kind == sa.bindparam("k"),
+    t.pairs.c.crm_id.is_not(None),
+)
+_CRM_IDS_BESIDES = _CRM_IDS.where(t.pairs.c.scope != sa.bindparam("besides"))
+"""Built once: a commit writes many pairs, and every round reads these; building statements
+costs more than running them."""
+
+
+@functools.cache
+def _touching_query(lists: tuple[str, ...]) -> sa.Select[Any]:
+    """Return the select of the pairs of `:u` and `:k` not in sync, or holding a CRM id in
+    `:crm_ids`, a Google id in `:google_ids` or a key in `:keys` (of those named in `lists`,
+    the ones given); built once per combination."""
+    c = t.pairs.c
+    # Held rows wait for a listing to name them, like rows in sync.
+    settled = (PairStatus.OK.value, PairStatus.HELD.value)
+    wanted = [c.status.not_in(settled), c.crm_id.is_(None), c.google_id.is_(None)]
+    columns = {"crm_ids": c.crm_id, "google_ids": c.google_id, "keys": c.key}
+    for name in lists:
+        wanted.append(columns[name].in_(sa.bindparam(name, expanding=True)))
+    return sa.select(*_PAIR_COLUMNS).where(
+        c.user_name == sa.bindparam("u"), c.kind == sa.bindparam("k"), sa.or_(*wanted)
+    )
 
 
 @dataclass
@@ -264,22 +291,15 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
     def pairs_touching(self, user: str, kind: Kind, touching: Touching) -> list[Pair]:
         """Return the pairs of `user` and `kind` that `touching` matches, in every scope
         (staged writes included), by key: chosen by the database, the others never read."""
-        c = t.pairs.c
-        # Held rows wait for a listing to name them, like rows in sync.
-        settled = (PairStatus.OK.value, PairStatus.HELD.value)
-        wanted = [c.status.not_in(settled), c.crm_id.is_(None), c.google_id.is_(None)]
-        for column, values in (
-            (c.crm_id, touching.crm_ids),
-            (c.google_id, touching.google_ids),
-            (c.key, touching.keys),
-        ):
-            if values:
-                wanted.append(column.in_(sorted(values)))
-        query = sa.select(*_PAIR_COLUMNS).where(
-            c.user_name == user, c.kind == kind.value, sa.or_(*wanted)
-        )
+        lists = {
+            "crm_ids": sorted(touching.crm_ids),
+            "google_ids": sorted(touching.google_ids),
+            "keys": sorted(touching.keys),
+        }
+        given = {name: values for name, values in lists.items() if values}
+        query = _touching_query(tuple(given))
         with self._tx() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query, {"u": user, "k": kind.value, **given}).all()
         found = {r.key: _pair(r) for r in rows}
         for (u, k, key), pair in self._staged.pairs.items():
             if u != user or k != kind.value:
@@ -310,14 +330,11 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
     ) -> dict[str, set[str]]:
         """Return the CRM ids linked in each scope of `user` and `kind` (staged writes
         included), leaving out the scope `besides`: two columns read, never whole rows."""
-        c = t.pairs.c
-        query = sa.select(c.key, c.scope, c.crm_id).where(
-            c.user_name == user, c.kind == kind.value, c.crm_id.is_not(None)
-        )
+        query, params = _CRM_IDS, {"u": user, "k": kind.value}
         if besides is not None:
-            query = query.where(c.scope != besides)
+            query, params = _CRM_IDS_BESIDES, {**params, "besides": besides}
         with self._tx() as conn:
-            linked = {r.key: (r.scope, r.crm_id) for r in conn.execute(query)}
+            linked = {r.key: (r.scope, r.crm_id) for r in conn.execute(query, params)}
         for (u, k, key), pair in self._staged.pairs.items():
             if u != user or k != kind.value:
                 continue
@@ -426,11 +443,7 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         cached = self._cursors.get(user)
         if cached is None:
             with self._tx() as conn:
-                rows = conn.execute(
-                    sa.select(t.cursors.c.name, t.cursors.c.value).where(
-                        t.cursors.c.user_name == user
-                    )
-                ).all()
+                rows = conn.execute(_CURSORS, {"u": user}).all()
             cached = self._cursors[user] = {r.name: str(r.value) for r in rows}
         return cached
 
