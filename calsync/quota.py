@@ -6,8 +6,11 @@ Public API:
   again while it fails with an error `retryable` accepts (the error tree's `retryable` flag).
 - `Api`: the Google API a call is counted against (`calendar`, `tasks`); Google keeps a
   separate quota for each.
-- `CallCounter`: the two methods a durable store implements (`add_calls`, `calls_on`), counting
-  per quota day, user and API; `MemoryCounter` is the in-process one.
+- `CallCounter`: the two methods a durable store implements (`add_calls`, which may refuse
+  calls past a limit, and `calls_on`), counting per quota day, user and API; `MemoryCounter`
+  is the in-process one.
+- `PROJECT_REFRESH`: how often a process reads the project's total calls again (between two
+  reads it adds its own to it: the project's budget is soft across processes).
 - `Limits`: one API's daily budget for the project and for each user.
 - `Budget`: daily call budgets per API, per project and per user, alerts at thresholds through
   a callback, `QuotaError` past the limit; optionally a `RateLimiter` (calls per minute per
@@ -133,6 +136,23 @@ class Backoff:
         `cap` (a worker thread should not sleep for minutes: the caller keeps the work and
         comes back later).
         """
+        # Most calls succeed at once: the first try runs before any retry machinery is
+        # built (tenacity's set-up and a seeded Random cost ~100 µs, more than the try).
+        try:
+            return attempt()
+        except BaseException as err:
+            if not retry_if(err) or self.max_tries <= 1:
+                raise
+            failed: BaseException | None = err
+
+        def again() -> T:
+            # Tenacity's first try is the one that already failed: it is replayed, not sent.
+            nonlocal failed
+            if failed is not None:
+                err, failed = failed, None
+                raise err
+            return attempt()
+
         draw = rng or random.Random()
 
         def wait(state: tenacity.RetryCallState) -> float:
@@ -153,7 +173,7 @@ class Backoff:
             before_sleep=log,
             reraise=True,
         )
-        return retrying(attempt)
+        return retrying(again)
 
 
 def _spent(message: str) -> QuotaError:
@@ -166,8 +186,14 @@ def _spent(message: str) -> QuotaError:
 class CallCounter(Protocol):
     """Durable per-day call counts by user and API (the SQL state store implements this)."""
 
-    def add_calls(self, user: str, n: int, day: date, api: Api = Api.CALENDAR) -> object:
-        """Add `n` calls of `api` made for `user` on `day`."""
+    def add_calls(
+        self, user: str, n: int, day: date, api: Api = Api.CALENDAR, *, limit: int | None = None
+    ) -> int:
+        """Add `n` calls of `api` made for `user` on `day`; return the user's new count.
+
+        With `limit`, calls that would take the count past it are not added; the count
+        returned (above `limit`) is what they would have made.
+        """
         ...
 
     def calls_on(self, day: date, user: str | None = None, api: Api | None = None) -> int:
@@ -182,9 +208,15 @@ class MemoryCounter:
         self._counts: dict[tuple[date, str, Api], int] = defaultdict(int)
         self._lock = threading.Lock()
 
-    def add_calls(self, user: str, n: int, day: date, api: Api = Api.CALENDAR) -> None:
+    def add_calls(
+        self, user: str, n: int, day: date, api: Api = Api.CALENDAR, *, limit: int | None = None
+    ) -> int:
         with self._lock:
-            self._counts[(day, user, Api(api))] += n
+            key = (day, user, Api(api))
+            count = self._counts[key] + n
+            if limit is None or count <= limit:
+                self._counts[key] = count
+            return count
 
     def calls_on(self, day: date, user: str | None = None, api: Api | None = None) -> int:
         with self._lock:
@@ -231,13 +263,45 @@ class CallBudget(Protocol):
         ...
 
 
+PROJECT_REFRESH = 1.0
+"""Seconds a process goes on its own count of the project's calls (the store's total when it
+last read it, plus the calls it has counted since) before it reads the total again."""
+
+
+@dataclass(slots=True)
+class _ProjectCount:
+    """One process's view of the project's calls of one API on one quota day."""
+
+    stored: int
+    """Every process's calls, as the counter said when this process last read them."""
+    read_at: float
+    """When it read them (the budget's monotonic clock)."""
+    seen: int
+    """The figure this process last checked for alerts (so a jump on a re-read that went
+    past a threshold still raises it on the next call)."""
+    mine: int = 0
+    """The calls this process has counted since."""
+
+    @property
+    def used(self) -> int:
+        return self.stored + self.mine
+
+
 class Budget:
     """Daily call budgets for each API, for the project and for each user, with alerts.
 
     `spend` raises QuotaError when the calls would pass either limit of their API, and reports
-    each threshold crossed once per day, API and scope through `on_alert`. Check and count
-    are one step within a process; across processes the limits are soft by a few calls.
-    `project_limit` and `user_limit` are the Calendar API's limits when `limits` leaves it out.
+    each threshold crossed once per day, API and scope through `on_alert`. `project_limit` and
+    `user_limit` are the Calendar API's limits when `limits` leaves it out.
+
+    A call costs one statement: the user's count comes back from the upsert that adds to it,
+    and calls past the user's limit are rolled back in that statement's transaction. The
+    project's total is not summed over every user per call: each process reads it from the
+    counter at most once every `PROJECT_REFRESH` seconds and adds its own calls to it. Check
+    and count are one step under a process-wide lock, so within a process both limits are
+    exact; across processes the user's limit stays exact (the store adds to one row) and the
+    project's is soft: it may be passed by what the other processes spend in the second
+    before this one reads the total again (they stay under it in their own views).
     """
 
     def __init__(
@@ -251,6 +315,7 @@ class Budget:
         on_alert: Callable[[BudgetAlert], None] | None = None,
         today: Callable[[], date] = quota_day,
         rate: RateLimiter | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.counter = counter
         self.rate = rate
@@ -259,7 +324,9 @@ class Budget:
         self.thresholds = tuple(sorted(thresholds))
         self.on_alert = on_alert
         self._today = today
+        self._clock = clock
         self._fired: set[tuple[date, Api, str, str | None, float]] = set()
+        self._projects: dict[tuple[date, Api], _ProjectCount] = {}
         self._lock = threading.RLock()
 
     def limits_of(self, api: Api) -> Limits:
@@ -288,31 +355,53 @@ class Budget:
             self.rate.acquire(user, n)
         day = self._today()
         limits = self.limits_of(api)
+        refused: BudgetSpent | None = None
+        crossed: list[tuple[str, str | None, int, int]] = []  # scope, user, before, after
         with self._lock:
-            project_used = self.counter.calls_on(day, api=api)
-            user_used = self.counter.calls_on(day, user, api)
-            refused: BudgetSpent | None = None
-            if limits.project is not None and project_used + n > limits.project:
-                refused = BudgetSpent(
-                    f"daily project budget of {limits.project} {api} API calls is spent",
-                    api=api.value, scope="project", limit=limits.project, day=day,
-                )  # fmt: skip
-            elif limits.user is not None and user_used + n > limits.user:
-                refused = BudgetSpent(
-                    f"daily budget of {limits.user} {api} API calls for {user} is spent",
-                    api=api.value, scope="user", limit=limits.user, day=day,
-                )  # fmt: skip
-            else:
-                self.counter.add_calls(user, n, day, api)
+            project = self._project(day, api) if limits.project is not None else None
+            if project is not None and limits.project is not None:
+                crossed.append(("project", None, project.seen, project.used + n))
+                if project.used + n > limits.project:
+                    refused = BudgetSpent(
+                        f"daily project budget of {limits.project} {api} API calls is spent",
+                        api=api.value, scope="project", limit=limits.project, day=day,
+                    )  # fmt: skip
+            if refused is None:
+                after = self.counter.add_calls(user, n, day, api, limit=limits.user)
+                crossed.append(("user", user, after - n, after))
+                if limits.user is not None and after > limits.user:
+                    refused = BudgetSpent(
+                        f"daily budget of {limits.user} {api} API calls for {user} is spent",
+                        api=api.value, scope="user", limit=limits.user, day=day,
+                    )  # fmt: skip
+                elif project is not None:
+                    project.mine += n
+                    project.seen = project.used
         # Alerts go out of the lock: sending one (an email) must not hold up other rounds.
         if refused is not None:
-            if refused.scope == "project":
-                self._alert(api, "project", None, day, project_used, project_used + n)
-            else:
-                self._alert(api, "user", user, day, user_used, user_used + n)
+            # Only the budget that refused: its limit may just have been reached.
+            crossed = [c for c in crossed if c[0] == refused.scope]
+        for scope, who, before, after in crossed:
+            self._alert(api, scope, who, day, before, after)
+        if refused is not None:
             raise refused
-        self._alert(api, "project", None, day, project_used, project_used + n)
-        self._alert(api, "user", user, day, user_used, user_used + n)
+
+    def _project(self, day: date, api: Api) -> _ProjectCount:
+        """Return this process's count of the project's calls (under the lock), read again
+        from the counter when it is `PROJECT_REFRESH` seconds old."""
+        now = self._clock()
+        count = self._projects.get((day, api))
+        if count is not None and now - count.read_at < PROJECT_REFRESH:
+            return count
+        stored = self.counter.calls_on(day, api=api)
+        if count is None:
+            # A new quota day: yesterday's counts and alerts are done with.
+            self._projects = {k: v for k, v in self._projects.items() if k[0] >= day}
+            self._fired = {f for f in self._fired if f[0] >= day}
+            count = self._projects[(day, api)] = _ProjectCount(stored, now, seen=stored)
+        else:
+            count.stored, count.mine, count.read_at = stored, 0, now
+        return count
 
     def _alert(
         self, api: Api, scope: str, user: str | None, day: date, before: int, after: int

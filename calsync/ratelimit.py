@@ -40,6 +40,9 @@ GOOGLE_USER_PER_MINUTE = 600
 GOOGLE_PROJECT_PER_MINUTE = 10_000
 """Google's default Calendar API quota of requests per minute per project."""
 
+FORGET_EVERY = 10_000
+"""In-process buckets forget their idle buckets once every this many takes."""
+
 RETRY_REDIS_AFTER = 30
 """Seconds the in-process buckets stand in for Redis after it could not be reached."""
 
@@ -58,45 +61,83 @@ class TokenBuckets(Protocol):
         ...
 
 
-class MemoryBuckets:
-    """Buckets in this process: each a log of when its tokens were spent, under one lock."""
+class _Log:
+    """One in-process bucket: when its tokens were spent, oldest first, and how many of them
+    are still within the window (kept as it changes, so a take need not add up the log)."""
+
+    __slots__ = ("spent", "used")
 
     def __init__(self) -> None:
-        self._spent: dict[str, deque[tuple[float, int]]] = {}
-        self._lock = threading.Lock()
-        self._takes = 0
+        self.spent: deque[tuple[float, int]] = deque()
+        self.used = 0
 
-    def _wait(self, name: str, size: int, n: int, now: float, window: float) -> float:
-        log = self._spent.get(name)
-        if log is None:
+    def expire(self, now: float, window: float) -> None:
+        """Give back the tokens spent a window or more before `now`."""
+        spent = self.spent
+        while spent and spent[0][0] <= now - window:
+            self.used -= spent.popleft()[1]
+
+    def wait(self, size: int, n: int, now: float, window: float) -> float:
+        """Return the seconds until `n` more tokens fit in `size` (0.0: they fit now)."""
+        self.expire(now, window)
+        if self.used + n <= size:
             return 0.0
-        while log and log[0][0] <= now - window:
-            log.popleft()
-        used = sum(count for _, count in log)
-        if used + n <= size:
-            return 0.0
-        # Wait until enough of the oldest tokens are a window old.
+        # Full: wait until enough of the oldest tokens are a window old.
         freed = 0
-        for stamp, count in log:
+        for stamp, count in self.spent:
             freed += count
-            if used - freed + n <= size:
+            if self.used - freed + n <= size:
                 return stamp + window - now
         return window
 
+
+class MemoryBuckets:
+    """Buckets in this process: each a log of when its tokens were spent, under one lock.
+
+    A take costs O(1) amortized: each log keeps its running total, and each spent token is
+    given back once; only a full bucket scans its log (for how long to wait).
+    """
+
+    def __init__(self) -> None:
+        self._spent: dict[str, _Log] = {}
+        self._lock = threading.Lock()
+        self._takes = 0
+
     def take(self, buckets: Sequence[Bucket], n: int, now: float, window: float) -> float:
         with self._lock:
-            wait = max((self._wait(name, size, n, now, window) for name, size in buckets),
-                       default=0.0)  # fmt: skip
+            wait = 0.0
+            for name, size in buckets:
+                log = self._spent.get(name)
+                if log is not None:
+                    wait = max(wait, log.wait(size, n, now, window))
             if wait > 0:
                 return wait
             for name, _ in buckets:
-                self._spent.setdefault(name, deque()).append((now, n))
+                log = self._spent.get(name)
+                if log is None:
+                    log = self._spent[name] = _Log()
+                log.spent.append((now, n))
+                log.used += n
             self._takes += 1
-            if self._takes % 10_000 == 0:
-                # Forget the buckets that are full again (users not synced for a while).
-                for k in [k for k, log in self._spent.items() if log[-1][0] <= now - window]:
+            if self._takes % FORGET_EVERY == 0:
+                # Forget the buckets that are full again (users not synced for a while); a
+                # bucket emptied by a refused take has no last token at all.
+                for k in [
+                    k
+                    for k, log in self._spent.items()
+                    if not log.spent or log.spent[-1][0] <= now - window
+                ]:
                     del self._spent[k]
             return 0.0
+
+    def used(self, name: str, now: float, window: float) -> int:
+        """Return the tokens of bucket `name` spent within the window before `now`."""
+        with self._lock:
+            log = self._spent.get(name)
+            if log is None:
+                return 0
+            log.expire(now, window)
+            return log.used
 
 
 # KEYS: the buckets (sorted sets of spent tokens, scored by when they were spent).

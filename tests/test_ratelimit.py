@@ -15,9 +15,17 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from calsync.errors import QuotaError
-from calsync.ratelimit import MemoryBuckets, RateLimiter, RedisBuckets, TokenBuckets
+from calsync.ratelimit import (
+    FORGET_EVERY,
+    MemoryBuckets,
+    RateLimiter,
+    RedisBuckets,
+    TokenBuckets,
+)
 
 REDIS_ENV = "CALSYNC_TEST_REDIS_URL"
 REDIS_URL = os.environ.get(REDIS_ENV, "redis://127.0.0.1:6379/15")
@@ -197,3 +205,71 @@ def test_redis_out_of_reach_falls_back_to_this_process() -> None:
     assert clock.waits == []
     rate.acquire("alice")
     assert len(clock.waits) == 1
+
+
+class SlidingWindow:
+    """The buckets' meaning spelt out: every take's tokens kept, the window's added up."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, list[tuple[float, int]]] = {}
+
+    def used(self, name: str, now: float, window: float) -> int:
+        return sum(n for at, n in self.spent.get(name, []) if at > now - window)
+
+    def take(self, buckets: list[tuple[str, int]], n: int, now: float, window: float) -> float:
+        wait = 0.0
+        for name, size in buckets:
+            used = self.used(name, now, window)
+            if used + n > size:
+                live = [(at, k) for at, k in self.spent[name] if at > now - window]
+                # The wait is over once enough of the oldest tokens are a window old.
+                freed = 0
+                for at, k in live:
+                    freed += k
+                    if used - freed + n <= size:
+                        wait = max(wait, at + window - now)
+                        break
+        if wait > 0:
+            return wait
+        for name, _ in buckets:
+            self.spent.setdefault(name, []).append((now, n))
+        return 0.0
+
+
+BUCKETS = {"user:a": 5, "user:b": 7, "project": 10}
+take_steps = st.lists(
+    st.tuples(
+        st.sampled_from([0.0, 0.5, 1.0, 7.0, 20.0, 59.5, 60.0, 61.0]),  # time passing
+        st.sampled_from(["user:a", "user:b"]),
+        st.integers(1, 5),
+    ),
+    max_size=60,
+)
+
+
+@given(take_steps)
+def test_memory_buckets_keep_an_exact_sliding_window(steps: list[tuple[float, str, int]]) -> None:
+    """The running totals the in-process buckets keep (instead of adding up their logs on every
+    take) agree with the sliding window spelt out, take by take, as tokens expire."""
+    buckets, model = MemoryBuckets(), SlidingWindow()
+    now, window = 1_000.0, 60.0
+    for dt, user, n in steps:
+        now += dt
+        pair = [(user, BUCKETS[user]), ("project", BUCKETS["project"])]
+        assert buckets.take(pair, n, now, window) == model.take(pair, n, now, window)
+        for name in BUCKETS:
+            assert buckets.used(name, now, window) == model.used(name, now, window)
+
+
+def test_forgetting_idle_buckets_passes_over_an_emptied_one() -> None:
+    """A take refused by the project bucket may leave a user's bucket emptied by expiry; the
+    periodic forgetting of idle buckets drops it too instead of failing on it."""
+    buckets = MemoryBuckets()
+    assert buckets.take([("user:a", 5)], 1, 0.0, 60.0) == 0.0
+    assert buckets.take([("project", 1)], 1, 100.0, 60.0) == 0.0
+    # a's only token has expired; the full project bucket refuses the take.
+    assert buckets.take([("user:a", 5), ("project", 1)], 1, 100.0, 60.0) > 0
+    for k in range(FORGET_EVERY):
+        assert buckets.take([(f"user:{k}", 1)], 1, 200.0 + k, 60.0) == 0.0
+    assert buckets.used("user:a", 300.0, 60.0) == 0
+    assert buckets.take([("user:a", 1)], 1, 300.0, 60.0) == 0.0

@@ -26,13 +26,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from calsync.engine.actions import Action, Create, Delete, Link, Note, SideName, Skip
 from calsync.engine.cases import plan_pair
 from calsync.engine.changes import Seen, View
 from calsync.engine.policy import PlanContext
-from calsync.sides.base import MovableSide, Remote, Side
+from calsync.sides.base import MovableSide, Remote, Side, offers
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,10 +55,11 @@ def arrivals(actions: Sequence[Action], ctx: PlanContext, google: Side[Any]) -> 
             continue
         pair, remote = a.before, a.google
         assert pair is not None and remote is not None and pair.google_id is not None
+        movable = offers(google, MovableSide)
         still = (
-            google.get_in(pair.scope, pair.google_id) if isinstance(google, MovableSide) else None
+            cast(MovableSide[Any], google).get_in(pair.scope, pair.google_id) if movable else None
         )
-        if still is not None or not isinstance(google, MovableSide):
+        if still is not None or not movable:
             out.append(Skip(a.key, reason=f"also in calendar {pair.scope}, linked there"))
             continue
         moved = pair.with_(scope=ctx.scope, google_id=remote.id)
@@ -71,8 +72,9 @@ def arrivals(actions: Sequence[Action], ctx: PlanContext, google: Side[Any]) -> 
 def departures(actions: Sequence[Action], google: Side[Any]) -> list[Action]:
     """Return `actions` with each deletion (or re-creation) caused by a Google copy gone from
     this calendar replaced by a move of the pair, when the event lives on in another one."""
-    if not isinstance(google, MovableSide):
+    if not offers(google, MovableSide):
         return list(actions)
+    movable = cast(MovableSide[Any], google)
     out: list[Action] = []
     for a in actions:
         pair = a.before
@@ -82,7 +84,7 @@ def departures(actions: Sequence[Action], google: Side[Any]) -> list[Action]:
         if not gone_from_google or pair is None or pair.google_id is None:
             out.append(a)
             continue
-        found = google.locate(pair.google_id)
+        found = movable.locate(pair.google_id)
         if found is None:
             out.append(a)
             continue

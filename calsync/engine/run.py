@@ -60,7 +60,15 @@ from calsync.errors import (
 )
 from calsync.model import Item, content_hash
 from calsync.prefs import Prefs
-from calsync.sides.base import BatchSide, BatchWriteSide, ChangeSet, Remote, Side, WriteResult
+from calsync.sides.base import (
+    BatchSide,
+    BatchWriteSide,
+    ChangeSet,
+    Remote,
+    Side,
+    WriteResult,
+    offers,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -442,9 +450,9 @@ def _read_by_id(fetches: list[Fetch], env: Env, unlisted: Unlisted | None = None
             ids = [i for i in ids if i not in kept]
         side = env.side(name)
         quota: QuotaError | None = None
-        if len(ids) > 1 and isinstance(side, BatchSide):
+        if len(ids) > 1 and offers(side, BatchSide):
             try:
-                batch = side.get_many(ids)
+                batch = cast(BatchSide[Any], side).get_many(ids)
             except AuthError:
                 raise
             except QuotaError as err:
@@ -552,8 +560,7 @@ def _apply_all(
     """Apply `actions` in order; writes to a side that offers `write_many` go in runs of its
     batch size, one round trip per run, each write's state committed on its own."""
     runs: dict[SideName, list[Writes]] = {}
-    # Asked once per side: a protocol check costs more than planning an action.
-    batching = {n: isinstance(env.side(n), BatchWriteSide) for n in SideName}
+    batching = {n: offers(env.side(n), BatchWriteSide) for n in SideName}
     for action in actions:
         if isinstance(action, Writes) and action.side is not None and batching[action.side]:
             side = cast(BatchWriteSide[Any], env.side(action.side))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from calsync.engine.pairs import Kind
 from calsync.engine.store import Conflict, LogEntry
 from calsync.state import tables as t
-from calsync.state.base import StoreBase, upsert
+from calsync.state.base import StoreBase, increment_statement
 from calsync.state.records import StoreError, SyncRun
 
 RUNNING = "running"
@@ -248,22 +248,32 @@ class ActivityMixin(StoreBase):
     # -- quota counters ------------------------------------------------------------------
 
     def add_calls(
-        self, user: str | None, n: int = 1, day: date | None = None, api: str = CALENDAR
+        self,
+        user: str | None,
+        n: int = 1,
+        day: date | None = None,
+        api: str = CALENDAR,
+        *,
+        limit: int | None = None,
     ) -> int:
         """Atomically add `n` calls of `api` to the user's (None: project's) count for `day`.
 
         Return the new count. `day` defaults to Google's current quota day (Pacific time).
+        With `limit`, calls that would take the count past it are not added (the statement
+        is rolled back): the count returned, above `limit`, says what they would have made.
         """
         when = day or quota_day(self._now())
-        with self._tx() as conn:
-            result = upsert(
-                conn,
-                t.quota_counters,
-                {"day": when, "user_name": user or PROJECT, "api": str(api), "calls": n},
-                ["day", "user_name", "api"],
-                increment="calls",
+        row = {"day": when, "user_name": user or PROJECT, "api": str(api), "calls": n}
+        with self._engine.connect() as conn:
+            stmt = increment_statement(
+                conn.dialect.name, t.quota_counters, ("day", "user_name", "api"), "calls"
             )
-            return int(result.scalar_one())
+            count = int(conn.execute(stmt, row).scalar_one())
+            if limit is not None and count > limit:
+                conn.rollback()
+            else:
+                conn.commit()
+        return count
 
     def calls_on(self, day: date, user: str | None = None, api: str | None = None) -> int:
         """Return the calls counted on `day` for `user` (None: everyone) to `api` (None: all)."""

@@ -369,6 +369,35 @@ def test_quota_counters_per_api(store: Store) -> None:
     }
 
 
+def test_quota_counter_refuses_calls_past_a_limit(store: Store) -> None:
+    """With a limit, calls that would pass it are rolled back; the count returned says what
+    they would have made (a new row included)."""
+    day = date(2026, 3, 1)
+    assert store.add_calls("alice", 3, day, "tasks", limit=4) == 3
+    assert store.add_calls("alice", 2, day, "tasks", limit=4) == 5
+    assert store.add_calls("alice", 1, day, "tasks", limit=4) == 4
+    assert store.add_calls("bob", 9, day, "tasks", limit=4) == 9
+    assert store.calls_by_user(day) == {("alice", "tasks"): 4}
+    assert store.add_calls("bob", 1, day, "tasks") == 1
+
+
+def test_quota_counter_under_concurrent_threads_never_passes_a_limit(store: Store) -> None:
+    day = date(2026, 3, 2)
+    added: list[int] = []
+
+    def work() -> None:
+        for _ in range(10):
+            if store.add_calls("alice", 1, day, limit=30) <= 30:
+                added.append(1)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert store.calls_on(day, "alice") == len(added) == 30
+
+
 def test_quota_counter_under_concurrent_threads(store: Store) -> None:
     day = date(2026, 3, 2)
     workers, each = 8, 25
