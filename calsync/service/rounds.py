@@ -38,7 +38,7 @@ from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.connections import GoogleConnections
 from calsync.sides.google.factory import GoogleSettings, calendar_side, tasks_side
 from calsync.sides.scoped import ScopedSide
-from calsync.state.records import LinkStatus, UnknownUser, UserBusy
+from calsync.state.records import GoogleLink, LinkStatus, UnknownUser, UserBusy
 from calsync.state.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -100,9 +100,14 @@ def register_crm_user(store: Store, crm: CrmBackend, name: str) -> CrmUserInfo:
     info = crm.user(name)
     if info is None:
         raise UnknownUser(name)
-    if store.get_user(name) is None:
-        store.upsert_user(name, crm_id=info.crm_id, email=info.email, time_zone=info.time_zone)
+    _register(store, info)
     return info
+
+
+def _register(store: Store, info: CrmUserInfo) -> None:
+    """Add the CRM user `info` to the state store's users unless it is there."""
+    if store.get_user(info.name) is None:
+        store.upsert_user(info.name, crm_id=info.crm_id, email=info.email, time_zone=info.time_zone)
 
 
 class RoundService(Protocol):
@@ -305,15 +310,19 @@ class SyncService:
         try:
             if new_round:
                 self.crm.begin_round()
-            info = self.known_user(name)
+            # Read once: the round hands it on (its sides need not look the user up again).
+            info = self.crm.user(name)
         except AdapterError as err:
             # The CRM could not even be asked who the user is: fail this user, touch nothing.
             return self._failed_early(name, f"CRM unavailable: {err}")
-        except UnknownUser:
+        if info is None:
             # Linked once, gone from the CRM since: report it, sync (and delete) nothing.
             return self._failed_early(name, f"user {name!r} is no longer in the CRM")
         link = self.store.get_link(name)
         if link is None:
+            # A linked user is always a registered one (the link's foreign key): only an
+            # unlinked one may need registering.
+            _register(self.store, info)
             return UserReport(name, UserStatus.NOT_LINKED, "no Google account linked")
         if link.status is LinkStatus.NEEDS_RECONNECT:
             return UserReport(name, UserStatus.NEEDS_RECONNECT, link.message or "reconnect Google")
@@ -327,10 +336,12 @@ class SyncService:
         if Api.CALENDAR in waiting and (Api.TASKS in waiting or not prefs.tasklist):
             # Nothing to do before the quota day ends or the budget is raised: not even a read.
             return UserReport(name, UserStatus.WAITING, describe(waiting))
+        now = self.now()
         try:
-            with self.store.user_lock(name):
+            # The run is started with the lock, in one transaction.
+            with self.store.user_lock(name, run_started_at=None if dry_run else now) as lock:
                 return self._locked_round(
-                    info, link.refresh_token, link.google_email, dry_run, force, progress, waiting
+                    info, link, prefs, now, lock.run_id, dry_run, force, progress, waiting
                 )
         except UserBusy as err:
             return UserReport(name, UserStatus.BUSY, str(err))
@@ -496,22 +507,24 @@ class SyncService:
     def _locked_round(
         self,
         info: CrmUserInfo,
-        refresh_token: str,
-        google_email: str,
+        link: GoogleLink,
+        prefs: Prefs,
+        now: datetime,
+        run_id: int | None,
         dry_run: bool,
         force: bool,
         progress: Progress | None,
         waiting: Mapping[Api, Waiting],
     ) -> UserReport:
+        """Run the round of `info` under its lock, with what `_round` read before taking it
+        (each read once per round); `run_id` is the run started with the lock (None: dry)."""
         name = info.name
-        prefs = self.store.get_prefs(name)
+        refresh_token = link.refresh_token
         # The primary calendar is one scope whether it is named `primary` or by its real id
         # (the account's email): pairs and cursors must not split between two names of it.
-        calendars = ("primary" if c == google_email else c for c in prefs.calendars)
+        calendars = ("primary" if c == link.google_email else c for c in prefs.calendars)
         prefs = prefs.with_(calendars=tuple(dict.fromkeys(calendars)))
-        now = self.now()
         report = UserReport(name, UserStatus.OK)
-        run_id = None if dry_run else self.store.start_run(name, now)
         say = progress or (lambda _msg: None)
         tally = _CallTally(self.budget)
         try:

@@ -116,11 +116,12 @@ class LocalBackend:
             return None
         return CrmUserInfo(u.name, u.id, u.time_zone, u.email, u.is_admin, u.language)
 
+    # `user` was read from this CRM (`user()`): a round looks its user up once.
     def events_side(self, user: CrmUserInfo) -> Side[Event]:
-        return self.crm.events_side(user.name)
+        return self.crm.events_side(user.name, known=True)
 
     def tasks_side(self, user: CrmUserInfo) -> Side[Task]:
-        return self.crm.tasks_side(user.name)
+        return self.crm.tasks_side(user.name, known=True)
 
     def authenticate(self, name: str, secret: str) -> bool:
         # No shortcut for unknown names: the check hashes against a dummy hash, so the time

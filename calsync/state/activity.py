@@ -76,6 +76,46 @@ def conflict_row(conflict: Conflict) -> dict[str, Any]:
     }
 
 
+_START_RUN = t.sync_runs.insert().values(
+    user_name=sa.bindparam("u"), started_at=sa.bindparam("at"), status=RUNNING, counts={}
+)
+_FINISH_RUN = (
+    t.sync_runs.update()
+    .where(t.sync_runs.c.id == sa.bindparam("id_"))
+    .values(
+        finished_at=sa.bindparam("end"),
+        status=sa.bindparam("st"),
+        counts=sa.bindparam("cnt", type_=t.sync_runs.c.counts.type),
+        error=sa.bindparam("err"),
+    )
+    .returning(*t.sync_runs.c)
+)
+_LAST_SYNC = (
+    t.users.update()
+    .where(t.users.c.name == sa.bindparam("u"))
+    .values(last_sync_at=sa.bindparam("end"), last_sync_status=sa.bindparam("st"))
+)
+_ABANDON_RUNS = (
+    t.sync_runs.update()
+    .where(t.sync_runs.c.user_name == sa.bindparam("u"), t.sync_runs.c.status == RUNNING)
+    .values(status=ABANDONED, finished_at=sa.bindparam("at"), error=ABANDONED_ERROR)
+)
+"""Built once: every round starts and finishes a run, and building a statement costs more
+than running it."""
+
+
+def start_run(conn: sa.Connection, user: str, started_at: datetime) -> int:
+    """Record through `conn` that a round of `user` started; return the run's id."""
+    key = conn.execute(_START_RUN, {"u": user, "at": started_at}).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def abandon_runs(conn: sa.Connection, user: str, now: datetime) -> int:
+    """Mark through `conn` the user's runs shown as running as abandoned; return how many."""
+    return int(conn.execute(_ABANDON_RUNS, {"u": user, "at": now}).rowcount)
+
+
 class ActivityMixin(StoreBase):
     """Runs, logs, conflicts and quota counters."""
 
@@ -84,17 +124,7 @@ class ActivityMixin(StoreBase):
     def start_run(self, user: str, started_at: datetime | None = None) -> int:
         """Record that a sync round of `user` started; return the run's id."""
         with self._tx() as conn:
-            result = conn.execute(
-                t.sync_runs.insert().values(
-                    user_name=user,
-                    started_at=started_at or self._now(),
-                    status=RUNNING,
-                    counts={},
-                )
-            )
-            key = result.inserted_primary_key
-            assert key is not None
-            return int(key[0])
+            return start_run(conn, user, started_at or self._now())
 
     def finish_run(
         self,
@@ -106,20 +136,13 @@ class ActivityMixin(StoreBase):
     ) -> SyncRun:
         """Record how the run ended; the user's last sync time and status follow it."""
         end = finished_at or self._now()
+        values = {"id_": run_id, "end": end, "st": status, "cnt": dict(counts or {}), "err": error}
         with self._tx() as conn:
-            done = conn.execute(
-                t.sync_runs.update()
-                .where(t.sync_runs.c.id == run_id)
-                .values(finished_at=end, status=status, counts=dict(counts or {}), error=error)
-            )
-            if done.rowcount == 0:
+            # The run's row comes back with the update: no second read.
+            row = conn.execute(_FINISH_RUN, values).first()
+            if row is None:
                 raise StoreError(f"no sync run {run_id}")
-            row = conn.execute(sa.select(t.sync_runs).where(t.sync_runs.c.id == run_id)).one()
-            conn.execute(
-                t.users.update()
-                .where(t.users.c.name == row.user_name)
-                .values(last_sync_at=end, last_sync_status=status)
-            )
+            conn.execute(_LAST_SYNC, {"u": row.user_name, "end": end, "st": status})
         return _run(row)
 
     def abandon_runs(self, user: str) -> int:
@@ -129,12 +152,7 @@ class ActivityMixin(StoreBase):
         lock (rounds record their end before they release it), or one that found it free.
         """
         with self._tx() as conn:
-            done = conn.execute(
-                t.sync_runs.update()
-                .where(t.sync_runs.c.user_name == user, t.sync_runs.c.status == RUNNING)
-                .values(status=ABANDONED, finished_at=self._now(), error=ABANDONED_ERROR)
-            )
-        return int(done.rowcount)
+            return abandon_runs(conn, user, self._now())
 
     def running_users(self) -> list[str]:
         """Return the users with a run shown as running."""

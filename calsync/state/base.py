@@ -30,30 +30,22 @@ def upsert(
     With `increment`, that column is added to the stored value instead of replacing it (an
     atomic counter); the statement then returns the new value.
     """
-    name = conn.dialect.name
-    if name == "postgresql":
-        stmt: Any = postgresql.insert(table).values(**values)
-    elif name == "sqlite":
-        stmt = sqlite.insert(table).values(**values)
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(f"no upsert for the {name} backend")
-    changes = {c: stmt.excluded[c] for c in values if c not in keys}
-    if increment is not None:
-        changes[increment] = table.c[increment] + stmt.excluded[increment]
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
-        return conn.execute(stmt.returning(table.c[increment]))
-    if changes:
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    return conn.execute(stmt)
+    stmt = _upsert_statement(conn.dialect.name, table, tuple(keys), tuple(values), increment)
+    return conn.execute(stmt, values)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=128)
 def _upsert_statement(
-    dialect: str, table: sa.Table, keys: tuple[str, ...], columns: tuple[str, ...]
+    dialect: str,
+    table: sa.Table,
+    keys: tuple[str, ...],
+    columns: tuple[str, ...],
+    increment: str | None = None,
 ) -> Any:
-    """Return the upsert of rows with `columns` into `table`, its values bound per row."""
+    """Return the upsert of rows with `columns` into `table`, its values bound per row.
+
+    Built once per table and set of columns: building a statement costs more than running it.
+    """
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(table)
     elif dialect == "sqlite":
@@ -61,6 +53,10 @@ def _upsert_statement(
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(f"no upsert for the {dialect} backend")
     changes = {c: stmt.excluded[c] for c in columns if c not in keys}
+    if increment is not None:
+        changes[increment] = table.c[increment] + stmt.excluded[increment]
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
+        return stmt.returning(table.c[increment])
     if changes:
         return stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
     return stmt.on_conflict_do_nothing(index_elements=list(keys))

@@ -14,6 +14,10 @@ from calsync.state import tables as t
 from calsync.state.base import StoreBase, insert_new, upsert
 from calsync.state.records import AlertRecord, BudgetWait
 
+_WAITS = sa.select(t.budget_waits).order_by(t.budget_waits.c.user_name, t.budget_waits.c.api)
+_WAITS_OF = _WAITS.where(t.budget_waits.c.user_name == sa.bindparam("u"))
+"""Built once: every round reads its user's waits (building costs more than running)."""
+
 PROJECT = ""
 """The alert's user name for the project's budget."""
 
@@ -67,11 +71,12 @@ class BudgetsMixin(StoreBase):
 
     def budget_waits(self, user: str | None = None) -> list[BudgetWait]:
         """Return the waits of `user` (None: everyone's), by user and API."""
-        q = sa.select(t.budget_waits).order_by(t.budget_waits.c.user_name, t.budget_waits.c.api)
-        if user is not None:
-            q = q.where(t.budget_waits.c.user_name == user)
+        if user is None:
+            query, params = _WAITS, {}
+        else:
+            query, params = _WAITS_OF, {"u": user}
         with self._tx() as conn:
-            return [_wait(r) for r in conn.execute(q)]
+            return [_wait(r) for r in conn.execute(query, params)]
 
     def clear_budget_wait(self, user: str, api: str) -> None:
         """Forget that `user`'s rounds of `api` wait (the budget has room again)."""

@@ -38,20 +38,26 @@ def take(conn: sa.Connection, user: str, holder: str, now: datetime) -> int:
     return int(generation)
 
 
+_PROVE = (
+    t.leases.update()
+    .where(t.leases.c.user_name == sa.bindparam("u"), t.leases.c.generation == sa.bindparam("g"))
+    .values(proved_at=sa.bindparam("at"))
+)
+_GIVE_UP = (
+    t.leases.update()
+    .where(t.leases.c.user_name == sa.bindparam("u"), t.leases.c.generation == sa.bindparam("g"))
+    .values(holder=None)
+)
+"""Built once: every commit of a round proves its lease, and building a statement costs more
+than running it."""
+
+
 def prove(conn: sa.Connection, user: str, generation: int, now: datetime) -> bool:
     """Return True when `generation` is still `user`'s lease (and note the proof's time)."""
-    result = conn.execute(
-        t.leases.update()
-        .where(t.leases.c.user_name == user, t.leases.c.generation == generation)
-        .values(proved_at=now)
-    )
+    result = conn.execute(_PROVE, {"u": user, "g": generation, "at": now})
     return result.rowcount == 1
 
 
 def give_up(conn: sa.Connection, user: str, generation: int) -> None:
     """Mark `user`'s lease free, if `generation` still holds it (the generation stays)."""
-    conn.execute(
-        t.leases.update()
-        .where(t.leases.c.user_name == user, t.leases.c.generation == generation)
-        .values(holder=None)
-    )
+    conn.execute(_GIVE_UP, {"u": user, "g": generation})

@@ -153,6 +153,8 @@ class LockInfo:
     owner: str
     acquired_at: datetime
     expires_at: datetime
+    run_id: int | None = None
+    """The sync run started with the lock (`Store.user_lock(run_started_at=...)`), if any."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ sessions.py and budgets.py).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -33,7 +34,7 @@ from calsync.engine.pairs import Kind, Pair, PairStatus
 from calsync.engine.store import Conflict, LogEntry, PairStore, Touching
 from calsync.errors import LeaseLost
 from calsync.model import Item, ModelError, as_dict, from_dict, utcnow
-from calsync.state import leases
+from calsync.state import activity, leases
 from calsync.state import tables as t
 from calsync.state.accounts import AccountsMixin
 from calsync.state.activity import ActivityMixin, conflict_row, log_row
@@ -51,7 +52,8 @@ if TYPE_CHECKING:
     from calsync.config import Settings
 
 LOCK_TTL = timedelta(hours=6)
-"""How long a lock row is shown as held; the lock itself lasts as long as its holder."""
+"""How long a lease's holder is shown as holding the lock (`lock_holder`); the lock itself
+lasts as long as its holder."""
 
 PairKey = tuple[str, str, str]
 
@@ -64,8 +66,34 @@ _DELETE_PAIR = t.pairs.delete().where(
     t.pairs.c.kind == sa.bindparam("k"),
     t.pairs.c.key == sa.bindparam("key"),
 )
-"""Built once: a commit writes many pairs, and building statements costs more than running
-them."""
+_CURSORS = sa.select(t.cursors.c.name, t.cursors.c.value).where(
+    t.cursors.c.user_name == sa.bindparam("u")
+)
+_CRM_IDS = sa.select(t.pairs.c.key, t.pairs.c.scope, t.pairs.c.crm_id).where(
+    t.pairs.c.user_name == sa.bindparam("u"),
+    t.pairs.c.kind == sa.bindparam("k"),
+    t.pairs.c.crm_id.is_not(None),
+)
+_CRM_IDS_BESIDES = _CRM_IDS.where(t.pairs.c.scope != sa.bindparam("besides"))
+"""Built once: a commit writes many pairs, and every round reads these; building statements
+costs more than running them."""
+
+
+@functools.cache
+def _touching_query(lists: tuple[str, ...]) -> sa.Select[Any]:
+    """Return the select of the pairs of `:u` and `:k` not in sync, or holding a CRM id in
+    `:crm_ids`, a Google id in `:google_ids` or a key in `:keys` (of those named in `lists`,
+    the ones given); built once per combination."""
+    c = t.pairs.c
+    # Held rows wait for a listing to name them, like rows in sync.
+    settled = (PairStatus.OK.value, PairStatus.HELD.value)
+    wanted = [c.status.not_in(settled), c.crm_id.is_(None), c.google_id.is_(None)]
+    columns = {"crm_ids": c.crm_id, "google_ids": c.google_id, "keys": c.key}
+    for name in lists:
+        wanted.append(columns[name].in_(sa.bindparam(name, expanding=True)))
+    return sa.select(*_PAIR_COLUMNS).where(
+        c.user_name == sa.bindparam("u"), c.kind == sa.bindparam("k"), sa.or_(*wanted)
+    )
 
 
 @dataclass
@@ -263,22 +291,15 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
     def pairs_touching(self, user: str, kind: Kind, touching: Touching) -> list[Pair]:
         """Return the pairs of `user` and `kind` that `touching` matches, in every scope
         (staged writes included), by key: chosen by the database, the others never read."""
-        c = t.pairs.c
-        # Held rows wait for a listing to name them, like rows in sync.
-        settled = (PairStatus.OK.value, PairStatus.HELD.value)
-        wanted = [c.status.not_in(settled), c.crm_id.is_(None), c.google_id.is_(None)]
-        for column, values in (
-            (c.crm_id, touching.crm_ids),
-            (c.google_id, touching.google_ids),
-            (c.key, touching.keys),
-        ):
-            if values:
-                wanted.append(column.in_(sorted(values)))
-        query = sa.select(*_PAIR_COLUMNS).where(
-            c.user_name == user, c.kind == kind.value, sa.or_(*wanted)
-        )
+        lists = {
+            "crm_ids": sorted(touching.crm_ids),
+            "google_ids": sorted(touching.google_ids),
+            "keys": sorted(touching.keys),
+        }
+        given = {name: values for name, values in lists.items() if values}
+        query = _touching_query(tuple(given))
         with self._tx() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query, {"u": user, "k": kind.value, **given}).all()
         found = {r.key: _pair(r) for r in rows}
         for (u, k, key), pair in self._staged.pairs.items():
             if u != user or k != kind.value:
@@ -309,14 +330,11 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
     ) -> dict[str, set[str]]:
         """Return the CRM ids linked in each scope of `user` and `kind` (staged writes
         included), leaving out the scope `besides`: two columns read, never whole rows."""
-        c = t.pairs.c
-        query = sa.select(c.key, c.scope, c.crm_id).where(
-            c.user_name == user, c.kind == kind.value, c.crm_id.is_not(None)
-        )
+        query, params = _CRM_IDS, {"u": user, "k": kind.value}
         if besides is not None:
-            query = query.where(c.scope != besides)
+            query, params = _CRM_IDS_BESIDES, {**params, "besides": besides}
         with self._tx() as conn:
-            linked = {r.key: (r.scope, r.crm_id) for r in conn.execute(query)}
+            linked = {r.key: (r.scope, r.crm_id) for r in conn.execute(query, params)}
         for (u, k, key), pair in self._staged.pairs.items():
             if u != user or k != kind.value:
                 continue
@@ -425,11 +443,7 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         cached = self._cursors.get(user)
         if cached is None:
             with self._tx() as conn:
-                rows = conn.execute(
-                    sa.select(t.cursors.c.name, t.cursors.c.value).where(
-                        t.cursors.c.user_name == user
-                    )
-                ).all()
+                rows = conn.execute(_CURSORS, {"u": user}).all()
             cached = self._cursors[user] = {r.name: str(r.value) for r in rows}
         return cached
 
@@ -557,7 +571,9 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
     # -- per-user lock -----------------------------------------------------------------------
 
     @contextmanager
-    def user_lock(self, user: str, wait: float = 0.0) -> Iterator[LockInfo]:
+    def user_lock(
+        self, user: str, wait: float = 0.0, *, run_started_at: datetime | None = None
+    ) -> Iterator[LockInfo]:
         """Hold the user's sync lock (across processes) and its lease for the `with` block.
 
         Raise UserBusy when another holder keeps the lock for more than `wait` seconds. The
@@ -565,6 +581,10 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         that holder died or lost its connection); from then on each `commit` of this user's
         state in this thread proves the lease (calsync.state.leases), and raises LeaseLost
         once a later holder took it over.
+
+        With `run_started_at`, a sync run of the user is started in the same transaction that
+        takes the lease; its id is the LockInfo's `run_id` (record its end with `finish_run`
+        before the block ends).
         """
         name = f"user:{user}"
         deadline = time.monotonic() + wait
@@ -574,24 +594,18 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
                 raise UserBusy(user, holder.owner if holder else None)
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         try:
-            # Holding the lock proves no round of the user runs: a run still shown as
-            # running was killed before it could record its end.
-            self.abandon_runs(user)
             now = self._now()
-            info = LockInfo(name, lock_owner(), now, now + LOCK_TTL)
+            owner = lock_owner()
+            run_id = None
             with self._tx() as conn:
-                upsert(
-                    conn,
-                    t.locks,
-                    {
-                        "name": name,
-                        "owner": info.owner,
-                        "acquired_at": info.acquired_at,
-                        "expires_at": info.expires_at,
-                    },
-                    ["name"],
-                )
-                generation = leases.take(conn, user, info.owner, now)
+                # Holding the lock proves no round of the user runs: a run still shown as
+                # running was killed before it could record its end.
+                activity.abandon_runs(conn, user, now)
+                # The lease row also shows the holder (`lock_holder`): no row of its own.
+                generation = leases.take(conn, user, owner, now)
+                if run_started_at is not None:
+                    run_id = activity.start_run(conn, user, run_started_at)
+            info = LockInfo(name, owner, now, now + LOCK_TTL, run_id)
             outer = self._leases.get(user)
             self._leases[user] = generation
             try:
@@ -604,11 +618,6 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
                     self._leases[user] = outer
                 with self._tx() as conn:
                     leases.give_up(conn, user, generation)
-                    conn.execute(
-                        t.locks.delete().where(
-                            t.locks.c.name == name, t.locks.c.owner == info.owner
-                        )
-                    )
         finally:
             release()
 
@@ -663,13 +672,18 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
 
     def lock_holder(self, user: str) -> LockInfo | None:
         """Return who holds the user's sync lock, or None (informational: rows may be stale)."""
+        c = t.leases.c
         with self._tx() as conn:
             row = conn.execute(
-                sa.select(t.locks).where(
-                    t.locks.c.name == f"user:{user}", t.locks.c.expires_at > self._now()
+                sa.select(c.holder, c.acquired_at).where(
+                    c.user_name == user,
+                    c.holder.is_not(None),
+                    c.acquired_at > self._now() - LOCK_TTL,
                 )
             ).first()
-        return LockInfo(row.name, row.owner, row.acquired_at, row.expires_at) if row else None
+        if row is None:
+            return None
+        return LockInfo(f"user:{user}", row.holder, row.acquired_at, row.acquired_at + LOCK_TTL)
 
 
 def _conforms(store: Store) -> PairStore:

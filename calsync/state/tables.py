@@ -166,6 +166,8 @@ quota_counters = sa.Table(
     sa.Column("calls", sa.BigInteger, nullable=False, server_default="0"),
 )
 
+# No longer written: the lease row (below) names the lock's holder. Kept until a migration
+# drops it, so a schema at an older revision still matches.
 locks = sa.Table(
     "locks",
     metadata,

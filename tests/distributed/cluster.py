@@ -286,11 +286,13 @@ class Cluster:
 
     def running_round_owners(self) -> list[str]:
         """Return the lock owners (`host:pid:thread`) of the rounds recorded as running."""
+        # The lease row names the lock's holder while it is held.
         rows = self.query(
-            "SELECT l.owner FROM locks l JOIN sync_runs r"
-            " ON l.name = 'user:' || r.user_name AND r.status = 'running'"
+            "SELECT l.holder FROM leases l JOIN sync_runs r"
+            " ON l.user_name = r.user_name AND r.status = 'running'"
+            " WHERE l.holder IS NOT NULL"
         )
-        return [r.owner for r in rows]
+        return [r.holder for r in rows]
 
     def jobs_waiting(self) -> int:
         """Return the jobs in the queue or taken by a worker and not yet acknowledged."""

@@ -120,3 +120,35 @@ def test_an_incremental_round_reads_only_the_rows_it_needs(world: World, reads: 
     assert reads.rows == 2
     assert "moved meeting" in world.google_events()
     assert {p.status for p in world.pairs()} == {PairStatus.OK}
+
+
+def test_a_quiet_round_reads_each_thing_once(world: World, reads: Reads) -> None:
+    """The round reads the CRM user, the link and the preferences once each (its sides are
+    handed the user, not looking it up again); the lock is the lease's row alone; the run is
+    started with the lease and finished without reading its row back."""
+    assert isinstance(world.crm, LocalDriver)
+    crm_users: list[str] = []
+
+    def on_crm(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM crm_users" in statement:
+            crm_users.append(statement)
+
+    _history(world, 3, tasks=2)
+    reads.clear()
+    sa.event.listen(world.crm.crm.engine, "before_cursor_execute", on_crm)
+    try:
+        assert world.sync().status is UserStatus.OK
+    finally:
+        sa.event.remove(world.crm.crm.engine, "before_cursor_execute", on_crm)
+    assert len(crm_users) == 1
+    assert reads.on("preferences", "SELECT") == 1
+    assert reads.on("google_links", "SELECT") == 1
+    assert reads.on("users", "SELECT") == 0  # a linked user is a registered one
+    assert not [s for s in reads.statements if " locks" in s]
+    assert reads.on("sync_runs", "SELECT") == 0
+    assert reads.on("sync_runs", "UPDATE") == 2  # runs left running by a crash; this one's end
+    assert reads.on("leases", "INSERT") == 1
+    run = world.store.last_run("alice")
+    assert run is not None and run.status == "ok" and run.finished_at is not None
+    user = world.store.get_user("alice")
+    assert user is not None and user.last_sync_status == "ok"

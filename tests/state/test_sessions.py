@@ -144,6 +144,23 @@ def test_a_killed_round_is_abandoned_when_the_next_one_takes_the_lock(timed: Sto
     assert runs[other].status == "running"
 
 
+def test_a_run_started_with_the_lock_abandons_the_killed_one_and_runs_alone(
+    timed: Store, clock: Clock
+) -> None:
+    """The lock's transaction abandons the killed run and starts the new one: the run's id is
+    the lock's, and only it shows as running until it records its end."""
+    dead = timed.start_run("alice")
+    with timed.user_lock("alice", run_started_at=clock.now) as lock:
+        assert lock.run_id is not None and lock.run_id != dead
+        runs = {r.id: r for r in timed.runs("alice")}
+        assert runs[dead].status == ABANDONED
+        assert runs[lock.run_id].status == "running"
+        done = timed.finish_run(lock.run_id, "ok", {"crm": {}})
+    assert done.user == "alice" and done.status == "ok" and done.finished_at is not None
+    user = timed.get_user("alice")
+    assert user is not None and user.last_sync_status == "ok"
+
+
 def test_on_start_up_only_runs_without_a_lock_holder_are_abandoned(timed: Store) -> None:
     """`abandon_dead_runs` leaves a run alone while its user's lock is held elsewhere."""
     with timed.user_lock("bob"):

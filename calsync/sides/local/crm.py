@@ -51,6 +51,10 @@ class CrmUser:
     """The language the CRM speaks to the user, vtiger-style (`en_us`, `it_it`)."""
 
 
+_USER = sa.select(t.users).where(t.users.c.name == sa.bindparam("name"))
+"""Built once: every round reads its user (building a statement costs more than running it)."""
+
+
 def _user(row: Any) -> CrmUser:
     return CrmUser(
         str(row.id),
@@ -131,7 +135,7 @@ class LocalCrm:
     def get_user(self, name: str) -> CrmUser | None:
         """Return the CRM user `name`, or None."""
         with self._engine.begin() as conn:
-            row = conn.execute(sa.select(t.users).where(t.users.c.name == name)).first()
+            row = conn.execute(_USER, {"name": name}).first()
         return _user(row) if row else None
 
     def require_user(self, name: str) -> CrmUser:
@@ -168,14 +172,17 @@ class LocalCrm:
 
     # -- sides -----------------------------------------------------------------------------
 
-    def events_side(self, user: str) -> LocalSide[Event]:
-        """Return `user`'s events behind the Side protocol."""
-        self.require_user(user)
+    def events_side(self, user: str, *, known: bool = False) -> LocalSide[Event]:
+        """Return `user`'s events behind the Side protocol (LocalCrmError for an unknown user;
+        `known`: the caller has just read the user, so it is not looked up again)."""
+        if not known:
+            self.require_user(user)
         return LocalSide(self._engine, EVENTS, user, self._now)
 
-    def tasks_side(self, user: str) -> LocalSide[Task]:
-        """Return `user`'s to-dos behind the Side protocol."""
-        self.require_user(user)
+    def tasks_side(self, user: str, *, known: bool = False) -> LocalSide[Task]:
+        """Return `user`'s to-dos behind the Side protocol (as `events_side`)."""
+        if not known:
+            self.require_user(user)
         return LocalSide(self._engine, TASKS, user, self._now)
 
     # -- admin edits of events and to-dos --------------------------------------------------

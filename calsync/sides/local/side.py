@@ -12,6 +12,7 @@ Public API: `LocalSide`, `next_seq`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -53,6 +54,20 @@ def current_seq(conn: sa.Connection) -> tuple[int, int]:
     """Return the change sequence's (value, floor)."""
     row = conn.execute(sa.select(t.sequence.c.value, t.sequence.c.floor)).one()
     return int(row.value), int(row.floor)
+
+
+@functools.cache
+def _changed_since(table: sa.Table) -> sa.Select[Any]:
+    """Return the change sequence's value and floor (`seq_now`, `seq_floor`) joined with the
+    rows of `table` owned by `:owner` changed after `:since`, by sequence: one row with no
+    item columns when none changed. Built once per table (building costs more than running)."""
+    s = t.sequence.c
+    changed = sa.and_(table.c.owner == sa.bindparam("owner"), table.c.seq > sa.bindparam("since"))
+    return (
+        sa.select(s.value.label("seq_now"), s.floor.label("seq_floor"), table)
+        .select_from(t.sequence.outerjoin(table, changed))
+        .order_by(table.c.seq)
+    )
 
 
 def _row_id(id: str) -> int | None:
@@ -142,20 +157,25 @@ class LocalSide(Generic[T]):
     def changes(self, cursor: str | None) -> ChangeSet[T]:
         """Return what changed since `cursor` (everything when None), tombstones included."""
         with self._engine.begin() as conn:
-            now_seq, floor = current_seq(conn)
-            query = sa.select(self._table).where(self._table.c.owner == self.user)
             if cursor is None:
+                now_seq, _ = current_seq(conn)
+                query = sa.select(self._table).where(self._table.c.owner == self.user)
                 rows = conn.execute(
                     query.where(self._table.c.deleted == sa.false()).order_by(self._table.c.id)
                 ).all()
                 found = self._overrides(conn, rows)
                 return self._collect(rows, ChangeSet(cursor=str(now_seq), full=True), found)
             since = _row_id(cursor) if cursor != "0" else 0
-            if since is None or since > now_seq or since < floor:
-                raise InvalidSyncToken(f"cursor {cursor!r} is not valid here (now {now_seq})")
-            rows = conn.execute(
-                query.where(self._table.c.seq > since).order_by(self._table.c.seq)
+            if since is None:
+                raise InvalidSyncToken(f"cursor {cursor!r} is not valid here")
+            # One statement reads the sequence and the rows changed since (none, mostly).
+            joined = conn.execute(
+                _changed_since(self._table), {"owner": self.user, "since": since}
             ).all()
+            now_seq, floor = int(joined[0].seq_now), int(joined[0].seq_floor)
+            if since > now_seq or since < floor:
+                raise InvalidSyncToken(f"cursor {cursor!r} is not valid here (now {now_seq})")
+            rows = [r for r in joined if r.id is not None]  # no change: the sequence alone
             found = self._overrides(conn, rows)
         return self._collect(rows, ChangeSet(cursor=str(now_seq)), found)
 
