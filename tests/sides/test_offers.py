@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from calsync.model import Event
 from calsync.sides.base import BatchSide, BatchWriteSide, MovableSide, offers
 from calsync.sides.memory import BatchMemorySide, MemorySide
 from calsync.sides.scoped import ScopedSide
 
 
 def test_offers_answers_as_isinstance_does() -> None:
-    plain: MemorySide[object] = MemorySide("crm")
-    batched: BatchMemorySide[object] = BatchMemorySide("google")
+    plain: MemorySide[Event] = MemorySide("crm")
+    batched: BatchMemorySide[Event] = BatchMemorySide("google")
     scoped = ScopedSide(batched)
     for side in (plain, batched, scoped):
         for protocol in (BatchSide, BatchWriteSide, MovableSide):
@@ -18,8 +19,8 @@ def test_offers_answers_as_isinstance_does() -> None:
 
 
 def test_the_answer_is_the_classs_for_every_instance() -> None:
-    first: BatchMemorySide[object] = BatchMemorySide("google")
-    second: BatchMemorySide[object] = BatchMemorySide("google")
+    first: BatchMemorySide[Event] = BatchMemorySide("google")
+    second: BatchMemorySide[Event] = BatchMemorySide("google")
     second.batch_size = 3  # an instance's settings do not change what its class offers
     assert offers(first, BatchWriteSide) and offers(second, BatchWriteSide)
     assert not offers(ScopedSide(first), BatchWriteSide)  # the view offers single writes only
