@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from calsync.engine.pairs import Kind
 from calsync.engine.store import Conflict, LogEntry
 from calsync.state import tables as t
-from calsync.state.base import StoreBase, increment_statement
+from calsync.state.base import StoreBase, upsert
 from calsync.state.records import StoreError, SyncRun
 
 RUNNING = "running"
@@ -265,10 +265,8 @@ class ActivityMixin(StoreBase):
         when = day or quota_day(self._now())
         row = {"day": when, "user_name": user or PROJECT, "api": str(api), "calls": n}
         with self._engine.connect() as conn:
-            stmt = increment_statement(
-                conn.dialect.name, t.quota_counters, ("day", "user_name", "api"), "calls"
-            )
-            count = int(conn.execute(stmt, row).scalar_one())
+            keys = ("day", "user_name", "api")
+            count = int(upsert(conn, t.quota_counters, row, keys, increment="calls").scalar_one())
             if limit is not None and count > limit:
                 conn.rollback()
             else:

@@ -62,21 +62,6 @@ def _upsert_statement(
     return stmt.on_conflict_do_nothing(index_elements=list(keys))
 
 
-@functools.lru_cache(maxsize=64)
-def increment_statement(dialect: str, table: sa.Table, keys: tuple[str, ...], column: str) -> Any:
-    """Return the upsert that adds a row's `column` to the stored one and returns the sum (an
-    atomic counter): built once per table, its values bound per execution."""
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table)
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(f"no upsert for the {dialect} backend")
-    added = {column: table.c[column] + stmt.excluded[column]}
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=added)
-    return stmt.returning(table.c[column])
-
-
 def upsert_many(
     conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
 ) -> None:
