@@ -61,6 +61,20 @@ def die_after(side: MemorySide[Any], store: MemoryStore, nth: int, op: str = "cr
     setattr(side, op, write)
 
 
+def crashed_after_crm_copies(*titles: str) -> tuple[World, list[str]]:
+    """Google holds an event per title; a round dies right after a key-less CRM applied the
+    last copy's create (state not saved), and the process is back. Return the world and the
+    Google ids."""
+    w = World()
+    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
+    gids = [w.google.put(make_event(title)) for title in titles]
+    die_after(w.crm, w.store, len(titles))
+    with pytest.raises(Crash):
+        w.sync()
+    del w.crm.create
+    return w, gids
+
+
 def assert_one_copy_each(w: World) -> None:
     assert sorted(w.titles(w.crm)) == sorted(w.titles(w.google))
     assert len(w.crm.live()) == len(w.google.live()) == 2 * ITEMS
@@ -100,13 +114,7 @@ def test_create_applied_reply_lost_is_adopted(kind: Kind, side: str) -> None:
 
 
 def test_source_edited_after_the_crash_travels_to_the_adopted_copy() -> None:
-    w = World()
-    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
-    gid = w.google.put(make_event("party"))
-    die_after(w.crm, w.store, 1)
-    with pytest.raises(Crash):
-        w.sync()
-    del w.crm.create
+    w, (gid,) = crashed_after_crm_copies("party")
     w.google.edit(gid, make_event("party, moved", hour=16))
     w.sync()
     assert w.titles(w.crm) == ["party, moved"] and len(w.pairs()) == 1
@@ -117,13 +125,7 @@ def test_a_crash_after_updating_an_adopted_copy_makes_no_duplicate() -> None:
     wrote Google's edit over it, then the process died before the adoption was stored. The
     copy no longer showed what the intent asked for, so the next round made it again (and
     sent the orphaned copy to Google). The adoption is now stored before the copy is written."""
-    w = World()
-    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
-    gid = w.google.put(make_event("party"))
-    die_after(w.crm, w.store, 1)
-    with pytest.raises(Crash):
-        w.sync()
-    del w.crm.create
+    w, (gid,) = crashed_after_crm_copies("party")
     w.now += timedelta(minutes=5)
     w.google.edit(gid, make_event("party, moved", hour=16))
     die_after(w.crm, w.store, 1, "update")
@@ -147,14 +149,7 @@ def test_intent_hash_ignores_what_a_side_does_to_text() -> None:
 
 def test_an_identical_item_already_linked_is_never_adopted() -> None:
     """Two CRM items with the same title and time both reach Google, one copy each."""
-    w = World()
-    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
-    w.google.put(make_event("standup"))
-    w.google.put(make_event("standup"))
-    die_after(w.crm, w.store, 2)
-    with pytest.raises(Crash):
-        w.sync()
-    del w.crm.create
+    w, _ = crashed_after_crm_copies("standup", "standup")
     w.sync()
     w.sync()
     assert len(w.crm.live()) == 2 and len(w.pairs()) == 2
@@ -206,13 +201,7 @@ def test_an_adopted_copy_edited_before_the_next_round_keeps_the_edit() -> None:
 def test_a_copy_renamed_before_the_next_round_is_adopted_by_its_time() -> None:
     """Found by the state machine: the CRM copy made before the crash was renamed by the user
     before the next round; the one copy at the intent's time is it (the rename travels)."""
-    w = World()
-    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
-    w.google.put(make_event("standup"))
-    die_after(w.crm, w.store, 1)
-    with pytest.raises(Crash):
-        w.sync()
-    del w.crm.create
+    w, _ = crashed_after_crm_copies("standup")
     (cid,) = w.crm.live()
     w.now += timedelta(minutes=5)
     w.crm.edit(cid, make_event("daily standup"))
@@ -225,13 +214,7 @@ def test_a_copy_renamed_before_the_next_round_is_adopted_by_its_time() -> None:
 def test_two_new_copies_at_the_intent_time_are_not_guessed_between() -> None:
     """The copy was renamed and the user made another item at the same time: calsync cannot
     tell which is its copy, so it takes neither (a create again, never a wrong merge)."""
-    w = World()
-    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
-    w.google.put(make_event("standup"))
-    die_after(w.crm, w.store, 1)
-    with pytest.raises(Crash):
-        w.sync()
-    del w.crm.create
+    w, _ = crashed_after_crm_copies("standup")
     (cid,) = w.crm.live()
     w.crm.edit(cid, make_event("daily standup"))
     w.crm.put(make_event("retro"))
@@ -244,13 +227,7 @@ def test_two_new_copies_at_the_intent_time_are_not_guessed_between() -> None:
 def test_an_empty_listing_right_after_a_crash_makes_the_create_wait() -> None:
     """Found by the state machine: the CRM copy made before the crash was hidden by one empty
     full listing, and the intent made it again. Now the intent waits one round."""
-    w = World()
-    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
-    w.google.put(make_event("standup"))
-    die_after(w.crm, w.store, 1)
-    with pytest.raises(Crash):
-        w.sync()
-    del w.crm.create
+    w, _ = crashed_after_crm_copies("standup")
     w.crm.expire_cursors()
     w.crm.list_empty_next()
     w.sync()
