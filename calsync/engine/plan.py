@@ -184,10 +184,16 @@ def plan(
         # It is matched by title and time only, so the copies are compared afresh, as after a
         # re-link: equal contents link, different ones (a user's edit since, or a user's own
         # item that looks the same) go to the conflict winner, the loser kept in the log.
+        # Marked pending whatever its status (a lost reply left it failed): `actions.Update`
+        # stores a pending row with both ids before it writes over the adopted copy.
         for key, r in adopt(rows.values(), side, loose[side]).items():
             loose[side].remove(r)
             rows[key] = with_side(rows[key], side, r).with_(
-                crm_etag=None, crm_hash=None, google_etag=None, google_hash=None
+                status=PairStatus.PENDING,
+                crm_etag=None,
+                crm_hash=None,
+                google_etag=None,
+                google_hash=None,
             )
             v = view(rows[key])
             v[side] = View(Seen.PRESENT, r)

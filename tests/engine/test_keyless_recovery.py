@@ -139,6 +139,29 @@ def test_a_crash_after_updating_an_adopted_copy_makes_no_duplicate() -> None:
     assert [(p.crm_id, p.google_id) for p in w.pairs()] == [(*w.crm.live(), gid)]
 
 
+def test_a_crash_after_updating_a_copy_adopted_after_a_lost_reply_makes_no_duplicate() -> None:
+    """Found by the state machine: as above, but the create's reply was lost, so the intent
+    row was stored as failed rather than pending, and the adoption was not stored before the
+    copy was written over (the check looked at the status only)."""
+    w = World()
+    w.crm = MemorySide("crm", clock=lambda: w.now, store_keys=False)
+    gid = w.google.put(make_event("party"))
+    w.crm.fail_next(1, TransientError, "create", applied=True)
+    assert w.sync().crm.errors == 1
+    assert [p.status for p in w.pairs()] == [PairStatus.FAILED]
+    w.now += timedelta(minutes=5)
+    w.google.edit(gid, make_event("party, moved", hour=16))
+    die_after(w.crm, w.store, 1, "update")
+    with pytest.raises(Crash):
+        w.sync()
+    del w.crm.update
+    assert w.titles(w.crm) == ["party, moved"]
+    w.sync()
+    w.sync()
+    assert w.titles(w.crm) == w.titles(w.google) == ["party, moved"]
+    assert [(p.crm_id, p.google_id) for p in w.pairs()] == [(*w.crm.live(), gid)]
+
+
 def test_intent_hash_ignores_what_a_side_does_to_text() -> None:
     """vtiger on a 3-byte database stores `??` for an emoji; spacing and case may change."""
     sent = make_event("Team  Party 🎉")
