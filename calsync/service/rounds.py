@@ -38,7 +38,7 @@ from calsync.sides.google.calendar import GoogleCalendarSide
 from calsync.sides.google.connections import GoogleConnections
 from calsync.sides.google.factory import GoogleSettings, calendar_side, tasks_side
 from calsync.sides.scoped import ScopedSide
-from calsync.state.records import GoogleLink, LinkStatus, UnknownUser, UserBusy
+from calsync.state.records import GoogleLink, LinkStatus, LockInfo, UnknownUser, UserBusy
 from calsync.state.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -318,7 +318,7 @@ class SyncService:
         if info is None:
             # Linked once, gone from the CRM since: report it, sync (and delete) nothing.
             return self._failed_early(name, f"user {name!r} is no longer in the CRM")
-        link = self.store.get_link(name)
+        link, prefs = self.store.get_link_and_prefs(name)
         if link is None:
             # A linked user is always a registered one (the link's foreign key): only an
             # unlinked one may need registering.
@@ -326,10 +326,8 @@ class SyncService:
             return UserReport(name, UserStatus.NOT_LINKED, "no Google account linked")
         if link.status is LinkStatus.NEEDS_RECONNECT:
             return UserReport(name, UserStatus.NEEDS_RECONNECT, link.message or "reconnect Google")
-        try:
-            prefs = self.store.get_prefs(name)
-        except PrefsError as err:
-            return self._failed_early(name, f"preferences cannot be used, save them again: {err}")
+        if isinstance(prefs, PrefsError):
+            return self._failed_early(name, f"preferences cannot be used, save them again: {prefs}")
         if prefs.paused:
             return UserReport(name, UserStatus.PAUSED, "sync is paused")
         waiting = self.waits.waiting(name)
@@ -341,7 +339,7 @@ class SyncService:
             # The run is started with the lock, in one transaction.
             with self.store.user_lock(name, run_started_at=None if dry_run else now) as lock:
                 return self._locked_round(
-                    info, link, prefs, now, lock.run_id, dry_run, force, progress, waiting
+                    info, link, prefs, now, lock, dry_run, force, progress, waiting
                 )
         except UserBusy as err:
             return UserReport(name, UserStatus.BUSY, str(err))
@@ -510,14 +508,14 @@ class SyncService:
         link: GoogleLink,
         prefs: Prefs,
         now: datetime,
-        run_id: int | None,
+        lock: LockInfo,
         dry_run: bool,
         force: bool,
         progress: Progress | None,
         waiting: Mapping[Api, Waiting],
     ) -> UserReport:
-        """Run the round of `info` under its lock, with what `_round` read before taking it
-        (each read once per round); `run_id` is the run started with the lock (None: dry)."""
+        """Run the round of `info` under `lock`, with what `_round` read before taking it
+        (each read once per round); the run started with the lock (none: dry) ends with it."""
         name = info.name
         refresh_token = link.refresh_token
         # The primary calendar is one scope whether it is named `primary` or by its real id
@@ -588,12 +586,13 @@ class SyncService:
                     LogEntry(name, now, report.status.value, message=report.message, level=level)
                 )
                 self.store.commit()
-            if run_id is not None:
-                self.store.finish_run(
-                    run_id,
-                    report.status.value,
-                    report.counts(),
-                    report.message or None,
-                    finished_at=self.now(),
-                )
+            # The run's end and the lease's release: one transaction.
+            self.store.end_round(
+                lock,
+                name,
+                report.status.value,
+                report.counts(),
+                report.message or None,
+                finished_at=self.now(),
+            )
         return report

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from calsync.passwords import hash_password, needs_rehash, verify_password
-from calsync.prefs import Prefs
+from calsync.prefs import Prefs, PrefsError
 from calsync.state import tables as t
 from calsync.state.base import StoreBase, upsert
 from calsync.state.records import (
@@ -31,6 +31,11 @@ _KEY_CHECK_TEXT = "calsync"
 
 _LINK = sa.select(t.google_links).where(t.google_links.c.user_name == sa.bindparam("u"))
 _PREFS = sa.select(t.preferences.c.data).where(t.preferences.c.user_name == sa.bindparam("u"))
+_LINK_AND_PREFS = (
+    sa.select(t.google_links, t.preferences.c.data.label("prefs"))
+    .outerjoin(t.preferences, t.preferences.c.user_name == t.google_links.c.user_name)
+    .where(t.google_links.c.user_name == sa.bindparam("u"))
+)
 """Built once: every round reads them (building a statement costs more than running it)."""
 
 
@@ -200,8 +205,24 @@ class AccountsMixin(StoreBase):
         """Return the user's Google link with the refresh token decrypted, or None."""
         with self._tx() as conn:
             row = conn.execute(_LINK, {"u": user}).first()
+        return None if row is None else self._link(row)
+
+    def get_link_and_prefs(self, user: str) -> tuple[GoogleLink | None, Prefs | PrefsError]:
+        """Return the user's Google link and preferences, read in one statement (a round
+        needs both). Preferences a round cannot use come back as the PrefsError `get_prefs`
+        raises; with no link, the preferences are not read (the defaults come back)."""
+        with self._tx() as conn:
+            row = conn.execute(_LINK_AND_PREFS, {"u": user}).first()
         if row is None:
-            return None
+            return None, Prefs()
+        prefs: Prefs | PrefsError
+        try:
+            prefs = Prefs.from_dict(row.prefs) if row.prefs else Prefs()
+        except PrefsError as err:
+            prefs = err
+        return self._link(row), prefs
+
+    def _link(self, row: Any) -> GoogleLink:
         return GoogleLink(
             user=row.user_name,
             google_email=row.google_email,

@@ -116,6 +116,24 @@ def abandon_runs(conn: sa.Connection, user: str, now: datetime) -> int:
     return int(conn.execute(_ABANDON_RUNS, {"u": user, "at": now}).rowcount)
 
 
+def finish(
+    conn: sa.Connection,
+    run_id: int,
+    status: str,
+    counts: dict[str, Any] | None,
+    error: str | None,
+    end: datetime,
+) -> SyncRun:
+    """Record through `conn` how the run ended; the user's last sync time and status follow."""
+    values = {"id_": run_id, "end": end, "st": status, "cnt": dict(counts or {}), "err": error}
+    # The run's row comes back with the update: no second read.
+    row = conn.execute(_FINISH_RUN, values).first()
+    if row is None:
+        raise StoreError(f"no sync run {run_id}")
+    conn.execute(_LAST_SYNC, {"u": row.user_name, "end": end, "st": status})
+    return _run(row)
+
+
 class ActivityMixin(StoreBase):
     """Runs, logs, conflicts and quota counters."""
 
@@ -136,14 +154,8 @@ class ActivityMixin(StoreBase):
     ) -> SyncRun:
         """Record how the run ended; the user's last sync time and status follow it."""
         end = finished_at or self._now()
-        values = {"id_": run_id, "end": end, "st": status, "cnt": dict(counts or {}), "err": error}
         with self._tx() as conn:
-            # The run's row comes back with the update: no second read.
-            row = conn.execute(_FINISH_RUN, values).first()
-            if row is None:
-                raise StoreError(f"no sync run {run_id}")
-            conn.execute(_LAST_SYNC, {"u": row.user_name, "end": end, "st": status})
-        return _run(row)
+            return finish(conn, run_id, status, counts, error, end)
 
     def abandon_runs(self, user: str) -> int:
         """Mark the user's runs still shown as running as abandoned; return how many.

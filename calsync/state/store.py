@@ -263,6 +263,14 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         return held
 
     @property
+    def _given_up(self) -> set[tuple[str, int]]:
+        """(user, generation) of the leases this thread gave up before their lock's end."""
+        done: set[tuple[str, int]] | None = getattr(self._local, "given_up", None)
+        if done is None:
+            done = self._local.given_up = set()
+        return done
+
+    @property
     def _cursors(self) -> dict[str, dict[str, str]]:
         """The stored cursors of each user whose lease this thread holds, read once per
         round: while the lease holds, only this thread writes them."""
@@ -605,6 +613,9 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
                 generation = leases.take(conn, user, owner, now)
                 if run_started_at is not None:
                     run_id = activity.start_run(conn, user, run_started_at)
+                # Every round reads them: here, not in a transaction of their own.
+                rows = conn.execute(_CURSORS, {"u": user}).all()
+            self._cursors[user] = {r.name: str(r.value) for r in rows}
             info = LockInfo(name, owner, now, now + LOCK_TTL, run_id)
             outer = self._leases.get(user)
             self._leases[user] = generation
@@ -616,10 +627,36 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
                     self._cursors.pop(user, None)
                 else:
                     self._leases[user] = outer
-                with self._tx() as conn:
-                    leases.give_up(conn, user, generation)
+                if (user, generation) in self._given_up:
+                    self._given_up.discard((user, generation))
+                else:
+                    with self._tx() as conn:
+                        leases.give_up(conn, user, generation)
         finally:
             release()
+
+    def end_round(
+        self,
+        lock: LockInfo,
+        user: str,
+        status: str,
+        counts: dict[str, Any] | None = None,
+        error: str | None = None,
+        finished_at: datetime | None = None,
+    ) -> None:
+        """Record the end of the run started with `lock` (`finish_run`) and give up the
+        user's lease, in one transaction: the round is over, only the lock's release is left.
+
+        Without a run (a dry round), only the lease is given up."""
+        generation = self._leases.get(user)
+        with self._tx() as conn:
+            if lock.run_id is not None:
+                end = finished_at or self._now()
+                activity.finish(conn, lock.run_id, status, counts, error, end)
+            if generation is not None:
+                leases.give_up(conn, user, generation)
+        if generation is not None:
+            self._given_up.add((user, generation))
 
     def abandon_dead_runs(self) -> int:
         """Mark as abandoned the runs shown as running whose user's lock is free (their

@@ -26,6 +26,9 @@ def soon(hours: int) -> When:
     return When(start, start + timedelta(minutes=30), "Europe/Rome")
 
 
+COMMIT = "-- commit --"
+
+
 @dataclass
 class Reads:
     """Pair rows turned into Pairs, and the statements that read the pairs table."""
@@ -71,10 +74,26 @@ def reads(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Reads]:
         if statement.lstrip().upper().startswith("SELECT") and "FROM pairs" in statement:
             counted.selects.append(statement)
 
+    def on_commit(conn: Any) -> None:
+        counted.statements.append(COMMIT)
+
     engine = world.store.engine
     sa.event.listen(engine, "before_cursor_execute", on_execute)
+    sa.event.listen(engine, "commit", on_commit)
     yield counted
     sa.event.remove(engine, "before_cursor_execute", on_execute)
+    sa.event.remove(engine, "commit", on_commit)
+
+
+def transactions(statements: list[str]) -> list[list[str]]:
+    """Split `statements` (with COMMIT marks) into the transactions that committed them."""
+    out: list[list[str]] = [[]]
+    for s in statements:
+        if s is COMMIT:
+            out.append([])
+        else:
+            out[-1].append(" ".join(s.split()))
+    return [tx for tx in out if tx]
 
 
 def _history(world: World, events: int, tasks: int = 0) -> None:
@@ -141,13 +160,26 @@ def test_a_quiet_round_reads_each_thing_once(world: World, reads: Reads) -> None
     finally:
         sa.event.remove(world.crm.crm.engine, "before_cursor_execute", on_crm)
     assert len(crm_users) == 1
-    assert reads.on("preferences", "SELECT") == 1
+    # The link and the preferences: one statement.
     assert reads.on("google_links", "SELECT") == 1
+    assert reads.on("preferences", "SELECT") == 0
+    (link,) = [s for s in reads.statements if "FROM google_links" in s]
+    assert "JOIN preferences" in link
     assert reads.on("users", "SELECT") == 0  # a linked user is a registered one
     assert not [s for s in reads.statements if " locks" in s]
     assert reads.on("sync_runs", "SELECT") == 0
     assert reads.on("sync_runs", "UPDATE") == 2  # runs left running by a crash; this one's end
     assert reads.on("leases", "INSERT") == 1
+    txs = transactions(reads.statements)
+    # The lease is taken, the run started and the round's cursors read in one transaction;
+    # the run's end and the lease's release are another.
+    (taking,) = [tx for tx in txs if any("INSERT INTO leases" in s for s in tx)]
+    assert any("INSERT INTO sync_runs" in s for s in taking)
+    assert any("FROM cursors" in s for s in taking)
+    assert reads.on("cursors", "SELECT") == 1
+    (ending,) = [tx for tx in txs if any("UPDATE sync_runs" in s for s in tx) and tx != taking]
+    assert any("UPDATE leases" in s for s in ending)
+    assert len([tx for tx in txs if any("UPDATE leases SET holder" in s for s in tx)]) == 1
     run = world.store.last_run("alice")
     assert run is not None and run.status == "ok" and run.finished_at is not None
     user = world.store.get_user("alice")

@@ -161,6 +161,33 @@ def test_a_run_started_with_the_lock_abandons_the_killed_one_and_runs_alone(
     assert user is not None and user.last_sync_status == "ok"
 
 
+def test_a_round_ends_its_run_and_gives_up_its_lease_together(timed: Store, clock: Clock) -> None:
+    """`end_round` records the run's end and frees the lease; the lock's own end then only
+    releases the lock, and the next holder takes over from a free lease."""
+    with timed.user_lock("alice", run_started_at=clock.now) as lock:
+        assert lock.run_id is not None
+        holder = timed.lock_holder("alice")
+        assert holder is not None and holder.owner == lock.owner
+        timed.end_round(lock, "alice", "ok", {"crm": {}}, finished_at=clock.now)
+        run = timed.last_run("alice")
+        assert run is not None and run.status == "ok" and run.finished_at == clock.now
+        assert timed.lock_holder("alice") is None
+    with timed.user_lock("alice", run_started_at=clock.now) as again:
+        # The run ended before the lock did: nothing is left running to abandon.
+        assert [r.status for r in timed.runs("alice")] == ["running", "ok"]
+        timed.end_round(again, "alice", "failed", error="boom")
+    user = timed.get_user("alice")
+    assert user is not None and user.last_sync_status == "failed"
+
+
+def test_a_dry_round_ends_by_giving_up_its_lease(timed: Store) -> None:
+    with timed.user_lock("alice") as lock:
+        assert lock.run_id is None
+        timed.end_round(lock, "alice", "ok")
+        assert timed.lock_holder("alice") is None
+    assert timed.runs("alice") == []
+
+
 def test_on_start_up_only_runs_without_a_lock_holder_are_abandoned(timed: Store) -> None:
     """`abandon_dead_runs` leaves a run alone while its user's lock is held elsewhere."""
     with timed.user_lock("bob"):
