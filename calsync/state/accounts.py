@@ -5,6 +5,7 @@ Mixed into `calsync.state.store.Store`; every method is one short committed tran
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,8 +55,17 @@ def user_from_row(row: Any) -> UserRecord:
     )
 
 
+SETTINGS_REFRESH = 1.0
+"""Seconds one read of the settings serves `get_setting` (see there)."""
+
+_SETTINGS = sa.select(t.app_settings.c.key, t.app_settings.c.value, t.app_settings.c.secret)
+
+
 class AccountsMixin(StoreBase):
     """Users, links, preferences and settings."""
+
+    _settings_seen: tuple[float, dict[str, tuple[str, bool]]] | None = None
+    """When the settings were read, and what (`get_setting`)."""
 
     # -- users ---------------------------------------------------------------------------
 
@@ -294,26 +304,41 @@ class AccountsMixin(StoreBase):
     # -- app settings --------------------------------------------------------------------
 
     def get_setting(self, key: str, default: str | None = None) -> str | None:
-        """Return the setting `key` (decrypted when secret), or `default`."""
-        with self._tx() as conn:
-            row = conn.execute(sa.select(t.app_settings).where(t.app_settings.c.key == key)).first()
-        if row is None:
+        """Return the setting `key` (decrypted when secret), or `default`.
+
+        Served from one read of every setting, made at most every `SETTINGS_REFRESH` seconds
+        (a round asks for several, several times): what another process saves applies within
+        that, what this one saves at once.
+        """
+        now = time.monotonic()
+        seen = self._settings_seen
+        if seen is None or now - seen[0] >= SETTINGS_REFRESH:
+            with self._tx() as conn:
+                rows = conn.execute(_SETTINGS).all()
+            seen = self._settings_seen = (now, {r.key: (str(r.value), r.secret) for r in rows})
+        found = seen[1].get(key)
+        if found is None:
             return default
-        return self._secrets.decrypt(row.value) if row.secret else str(row.value)
+        value, secret = found
+        return self._secrets.decrypt(value) if secret else value
 
     def set_setting(self, key: str, value: str | None, *, secret: bool = False) -> None:
         """Store the setting `key` (encrypted when `secret`); None removes it."""
-        with self._tx() as conn:
-            if value is None:
-                conn.execute(t.app_settings.delete().where(t.app_settings.c.key == key))
-                return
-            stored = self._secrets.encrypt(value) if secret else value
-            upsert(
-                conn,
-                t.app_settings,
-                {"key": key, "value": stored, "secret": secret, "updated_at": self._now()},
-                ["key"],
-            )
+        try:
+            with self._tx() as conn:
+                if value is None:
+                    conn.execute(t.app_settings.delete().where(t.app_settings.c.key == key))
+                    return
+                stored = self._secrets.encrypt(value) if secret else value
+                upsert(
+                    conn,
+                    t.app_settings,
+                    {"key": key, "value": stored, "secret": secret, "updated_at": self._now()},
+                    ["key"],
+                )
+        finally:
+            # After the commit: a read in between would keep the value replaced.
+            self._settings_seen = None
 
     def settings_info(self) -> list[SettingInfo]:
         """Return every setting for the admin page, secret values left out."""

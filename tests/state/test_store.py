@@ -23,6 +23,7 @@ from calsync.state import (
     UserExists,
     WrongKey,
 )
+from calsync.state import accounts as accounts_module
 from calsync.state import tables as t
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -412,6 +413,39 @@ def test_quota_counter_under_concurrent_threads(store: Store) -> None:
     for th in threads:
         th.join()
     assert store.calls_on(day, "alice") == workers * each
+
+
+def test_settings_are_read_at_once_and_at_most_every_refresh(
+    store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round asks for several settings, several times: one read serves them for
+    SETTINGS_REFRESH seconds. What this store saves applies at once; what another process
+    saves, after the refresh."""
+    monkeypatch.setattr(accounts_module, "SETTINGS_REFRESH", 3600.0)
+    other = Store.open(db_url, KEY)
+    try:
+        store.set_setting("google_client_id", "one")
+        reads: list[str] = []
+        sa.event.listen(
+            store.engine,
+            "before_cursor_execute",
+            lambda _c, _cur, stmt, *a: reads.append(stmt) if "app_settings" in stmt else None,
+        )
+        for _ in range(5):
+            assert store.get_setting("google_client_id") == "one"
+            assert store.get_setting("daily_budget", "7") == "7"
+        assert len(reads) == 1
+        other.set_setting("google_client_id", "two")
+        assert store.get_setting("google_client_id") == "one"  # within the refresh
+        monkeypatch.setattr(accounts_module, "SETTINGS_REFRESH", 0.0)
+        assert store.get_setting("google_client_id") == "two"
+        monkeypatch.setattr(accounts_module, "SETTINGS_REFRESH", 3600.0)
+        store.set_setting("google_client_id", "three")
+        assert store.get_setting("google_client_id") == "three"  # its own save: at once
+        store.set_setting("google_client_id", None)
+        assert store.get_setting("google_client_id") is None
+    finally:
+        other.close()
 
 
 def test_open_with_a_key_file_and_from_settings(tmp_path: Path) -> None:
