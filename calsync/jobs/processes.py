@@ -227,7 +227,9 @@ class ProcessRounds:
         """Return the failed report of `name`, with a line in the user's sync log."""
         store = self.service.store
         try:
-            store.add_log(LogEntry(name, self.service.now(), "failed", message, level="error"))
+            store.add_log(
+                LogEntry(name, self.service.now(), "failed", message=message, level="error")
+            )
             store.commit()
         except Exception:
             _LOGGER.exception("could not record the failed round of %s", name)
