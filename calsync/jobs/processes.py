@@ -5,7 +5,9 @@ fast. `ProcessRounds` keeps `processes` child processes, started with "spawn" (t
 threads and open database pools, which a fork would copy in whatever state they were); each
 builds the application once from the parent's settings and syncs the users it is handed with
 `SyncService.sync_all(users=...)`, `pool_size` of them at once in its own threads. The users
-go out in small chunks, each to the first child free, so a slow user holds up no one's share.
+go out in small chunks: each child has its share, the same from one round to the next (its
+caches of Google connections and tokens stay warm), and helps with the others' once its own
+is done, so a slow user holds up no one.
 Rounds stay safe across processes as they are across threads: each user's lock (a `flock`
 beside a SQLite database, an advisory lock on PostgreSQL) and lease hold across them.
 
@@ -137,10 +139,11 @@ class ProcessRounds:
         return [child.pid() for child in self._alive()]
 
     def _alive(self) -> list[_Child]:
-        """Return `processes` children, replacing the ones that died."""
-        for child in [c for c in self._children if c.dead]:
-            child.close()
-            self._children.remove(child)
+        """Return `processes` children, a dead one replaced in its place (its share too)."""
+        for i, child in enumerate(self._children):
+            if child.dead:
+                child.close()
+                self._children[i] = _Child(self.settings)
         while len(self._children) < self.processes:
             self._children.append(_Child(self.settings))
         return list(self._children)
@@ -169,32 +172,40 @@ class ProcessRounds:
         names = self.service.store.linked_users(status=None)
         threads = self.service.pool_size if pool_size is None else pool_size
         size = max(1, min(threads * CHUNKS_PER_THREAD, -(-len(names) // self.processes)))
-        waiting = deque(names[i : i + size] for i in range(0, len(names), size))
+        chunks = [names[i : i + size] for i in range(0, len(names), size)]
+        children = self._alive()
+        # Each child has its share (every n-th chunk, the same from round to round while the
+        # users stay, so it finds their Google connections and tokens cached) and takes from
+        # the longest other share once its own is done.
+        shares = [deque(chunks[i :: len(children)]) for i in range(len(children))]
         reports: dict[str, UserReport] = {}
-        running: dict[Future[list[UserReport]], tuple[_Child, list[str]]] = {}
+        running: dict[Future[list[UserReport]], tuple[int, list[str]]] = {}
 
-        def hand_out(child: _Child) -> None:
-            """Give `child` the next chunk, unless none is left or the child is dead."""
-            if not waiting or child.dead:
+        def hand_out(i: int) -> None:
+            """Give child `i` its next chunk, unless none is left or the child is dead."""
+            child = children[i]
+            longest = max(shares, key=len)
+            if child.dead or not longest:
                 return
-            chunk = waiting.popleft()
+            own = shares[i]
+            chunk = own.popleft() if own else longest.pop()
             try:
-                running[child.submit(chunk, dry_run, force, pool_size)] = (child, chunk)
+                running[child.submit(chunk, dry_run, force, pool_size)] = (i, chunk)
             except BrokenProcessPool:
                 # It died between two chunks: this one goes to another child.
                 child.dead = True
-                waiting.appendleft(chunk)
+                own.appendleft(chunk)
 
-        for child in self._alive():
-            hand_out(child)
+        for i in range(len(children)):
+            hand_out(i)
         try:
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    child, chunk = running.pop(future)
-                    for report in self._reports(future, child, chunk):
+                    i, chunk = running.pop(future)
+                    for report in self._reports(future, children[i], chunk):
                         reports[report.user] = report
-                    hand_out(child)
+                    hand_out(i)
                 if progress is not None:
                     progress(f"{len(reports)}/{len(names)} users synced")
         finally:
@@ -203,9 +214,10 @@ class ProcessRounds:
                 future.cancel()
         # Users still waiting here saw every child die: they fail this round, and the next
         # one has new children.
-        for chunk in waiting:
-            for name in chunk:
-                reports[name] = self._died(name, "no sync process was left for this round")
+        for share in shares:
+            for chunk in share:
+                for name in chunk:
+                    reports[name] = self._died(name, "no sync process was left for this round")
         return [reports[name] for name in names]
 
     def _reports(
