@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     is set, else counted per process."""
     pool_size: int = Field(default=8, ge=1, le=256)
     """Users synced at once by one process's round of every user (1: one after another)."""
+    processes: int = Field(default=1, ge=1, le=64)
+    """Processes on this machine that share a round of every user when no broker is set
+    (`calsync sync --all`, the embedded scheduler), each syncing `pool_size` users at once;
+    1 keeps the round in the calling process. Rounds are CPU-bound when Google answers fast,
+    and one process's threads use one core. Needs a state store on file or a server."""
 
     google_batch_size: int = Field(default=50, ge=1, le=1000)
     """Google API calls sent in one batch request (one round trip); Google takes at most

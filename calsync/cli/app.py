@@ -67,6 +67,16 @@ def sync(
             help="With --all: users synced at once (default CALSYNC_POOL_SIZE; 1: in turn).",
         ),
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            max=64,
+            help="With --all: processes sharing the users, each with its own pool "
+            "(default CALSYNC_PROCESSES; 1: this process only).",
+        ),
+    ] = None,
 ) -> None:
     """Run one sync round now; exit status 0 only when every user synced."""
     from calsync.cli.commands import run_sync
@@ -75,7 +85,11 @@ def sync(
         fail("give either --user NAME or --all")
     if pool_size is not None and not all_users:
         fail("--pool-size goes with --all")
-    code = run_sync(user=user, dry_run=dry_run, force=force, pool_size=pool_size)
+    if processes is not None and not all_users:
+        fail("--processes goes with --all")
+    code = run_sync(
+        user=user, dry_run=dry_run, force=force, pool_size=pool_size, processes=processes
+    )
     raise typer.Exit(code)
 
 

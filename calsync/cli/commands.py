@@ -145,9 +145,18 @@ def show_usage(days: int, *, as_json: bool = False) -> None:
 
 @reported
 def run_sync(
-    user: str | None, dry_run: bool = False, force: bool = False, pool_size: int | None = None
+    user: str | None,
+    dry_run: bool = False,
+    force: bool = False,
+    pool_size: int | None = None,
+    processes: int | None = None,
 ) -> int:
-    """Run one round (one user or all); print progress and the summary; return the exit code."""
+    """Run one round (one user or all); print progress and the summary; return the exit code.
+
+    The round of every user runs in `processes` child processes (default: the setting) when
+    there are more than one."""
+    from calsync.jobs.processes import ProcessRounds
+
     app = build()
     if user is not None:
         try:
@@ -165,9 +174,10 @@ def run_sync(
         if user is not None:
             reports = [app.service.sync_user(user, dry_run=dry_run, force=force, progress=progress)]
         else:
-            reports = app.service.sync_all(
-                dry_run=dry_run, force=force, progress=progress, pool_size=pool_size
-            )
+            with ProcessRounds(app.settings, app.service, processes) as every:
+                reports = every.sync_all(
+                    dry_run=dry_run, force=force, progress=progress, pool_size=pool_size
+                )
     out.print(summary_table(reports))
     for rep in reports:
         if rep.message:
@@ -285,6 +295,7 @@ def serve(host: str, port: int) -> None:
     enqueues every user's round for the Celery workers; with CALSYNC_PUBLIC_URL, Google's
     push notifications queue the user's round on either."""
     from calsync.jobs import enqueue_user_sync
+    from calsync.jobs.processes import ProcessRounds
     from calsync.jobs.scheduler import Scheduler
     from calsync.web.serve import serve_web
 
@@ -300,7 +311,8 @@ def serve(host: str, port: int) -> None:
         queue = CeleryQueue.for_settings(settings)
         runner = Beat(queue, app.store, settings.sync_interval, push=push)
     else:
-        runner = Scheduler(app.service, settings.sync_interval, push=push)
+        processes = ProcessRounds(settings, app.service) if settings.processes > 1 else None
+        runner = Scheduler(app.service, settings.sync_interval, push=push, processes=processes)
     runner.start()
     try:
         serve_web(app.application, host, port)

@@ -6,7 +6,12 @@ arriving during a scheduled round is answered "busy" and its edits are picked up
 A requested round that finds its user busy is tried again a little later, since the running
 round may have read Google before the change it was asked for.
 
-Public API: `Scheduler(service, interval=..., push=...)` with `start`, `stop`, `request`;
+With `processes` (a `ProcessRounds`, `CALSYNC_PROCESSES` above 1), the round of every user is
+shared by its child processes, kept from one round to the next and stopped with the scheduler;
+requested rounds stay in this process.
+
+Public API: `Scheduler(service, interval=..., push=..., processes=...)` with `start`, `stop`,
+`request`;
 `running_scheduler()`, the one started in this process (for `calsync.jobs.enqueue_user_sync`).
 """
 
@@ -18,6 +23,7 @@ import random
 import threading
 import time
 
+from calsync.jobs.processes import ProcessRounds
 from calsync.service import PushService, SyncService, UserStatus
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,7 +45,8 @@ def running_scheduler() -> Scheduler | None:
 class Scheduler:
     """Run `service.sync_all()` every `interval` seconds (±10 % jitter) until stopped; run
     requested users' rounds as soon as possible; keep push channels up (every `push_every`
-    seconds and after each scheduled round) when `push` is given."""
+    seconds and after each scheduled round) when `push` is given; with `processes`, its
+    children run the rounds of every user (`stop` closes it)."""
 
     def __init__(
         self,
@@ -48,8 +55,10 @@ class Scheduler:
         *,
         push: PushService | None = None,
         push_every: float = 3600.0,
+        processes: ProcessRounds | None = None,
     ) -> None:
         self.service = service
+        self.processes = processes
         self.interval = interval
         self.push = push
         self.push_every = push_every
@@ -82,6 +91,8 @@ class Scheduler:
             self._cond.notify_all()
         self._thread.join(timeout=30)
         self._asked.join(timeout=30)
+        if self.processes is not None:
+            self.processes.close()
 
     def request(self, user: str) -> None:
         """Run a round of `user` as soon as possible (once, however often asked meanwhile)."""
@@ -140,7 +151,8 @@ class Scheduler:
 
     def _round(self) -> None:
         try:
-            reports = self.service.sync_all()
+            every = self.processes or self.service
+            reports = every.sync_all()
         except Exception:  # keep the scheduler alive whatever one round did
             _LOGGER.exception("scheduled round failed")
             return

@@ -1,7 +1,8 @@
 """One sync round per user: checks, the per-user lock, wiring both sides, the run record.
 
 Public API: `SyncService(store, crm, google, ..., pool_size=8)` with `sync_user(name, ...)` and
-`sync_all(pool_size=None)` (every linked user, `pool_size` of them at once in threads);
+`sync_all(pool_size=None, users=None)` (every linked user, or the given ones, `pool_size` of
+them at once in threads);
 `UserReport` (what the CLI table and the web page show); `UserStatus`; `RoundService` (what a
 caller that only runs rounds needs, e.g. the web page's background runner).
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -221,9 +222,10 @@ class SyncService:
         force: bool = False,
         progress: Progress | None = None,
         pool_size: int | None = None,
+        users: Sequence[str] | None = None,
     ) -> list[UserReport]:
-        """Run a round for every linked user and return their reports in the users' order
-        (links needing reconnection are reported).
+        """Run a round for every linked user (or only for `users`, in their order) and return
+        their reports in the users' order (links needing reconnection are reported).
 
         `pool_size` users (default: the service's) are synced at once, each in a thread of a
         pool that lives for this call; 1 syncs them one after another. Each user's round runs
@@ -234,7 +236,7 @@ class SyncService:
         size = self.pool_size if pool_size is None else pool_size
         if size < 1:
             raise ValueError("pool_size must be at least 1")
-        names = self.store.linked_users(status=None)
+        names = self.store.linked_users(status=None) if users is None else list(users)
         self.crm.begin_round()
         size = min(size, len(names))
         if size > 1 and not self.store.parallel_safe:

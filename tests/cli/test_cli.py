@@ -115,6 +115,20 @@ def test_sync_all_takes_a_pool_size(env: dict[str, str]) -> None:
     assert refused.exit_code == 2 and "--pool-size goes with --all" in refused.output
 
 
+def test_sync_all_takes_processes(env: dict[str, str]) -> None:
+    """`--processes N` goes with `--all`: child processes share the users, each with the
+    settings of the command (read from its environment by the parent)."""
+    runner.invoke(app, ["users", "link", "alice", "--refresh-token", env["refresh_token"]])
+    result = runner.invoke(app, ["sync", "--all", "--processes", "2"])
+    assert result.exit_code == 0, result.output
+    assert "alice" in result.output
+    synced = build().store.get_user("alice")
+    assert synced is not None and synced.last_sync_status == "ok"
+    assert runner.invoke(app, ["sync", "--all", "--processes", "0"]).exit_code == 2
+    refused = runner.invoke(app, ["sync", "--user", "alice", "--processes", "2"])
+    assert refused.exit_code == 2 and "--processes goes with --all" in refused.output
+
+
 def test_failed_round_exits_non_zero(env: dict[str, str]) -> None:
     runner.invoke(app, ["users", "link", "alice", "--refresh-token", "revoked-or-made-up"])
     result = runner.invoke(app, ["sync", "--all"])
