@@ -19,8 +19,12 @@ stopped, and the kernel released the dead round's lock.
 
 Progress cannot cross processes: `sync_all` reports it per finished chunk ("12/40 users").
 
+Without Redis, the per-minute Google rate limits are counted in each process: each child keeps
+to its part of the project's limit (`child_settings`).
+
 Public API: `ProcessRounds(settings, service, processes=None)` with `sync_all(...)` (as
-`SyncService.sync_all`), `pids()` and `close()` (also a context manager); `CHILD_DIED`.
+`SyncService.sync_all`), `pids()` and `close()` (also a context manager); `CHILD_DIED`;
+`child_settings(settings, processes)`.
 """
 
 from __future__ import annotations
@@ -52,6 +56,24 @@ CHILD_DIED = "the process syncing this user died"
 
 _service: SyncService | None = None
 """The child's round service, built once by `_start_child`."""
+
+
+def child_settings(settings: Settings, processes: int) -> Settings:
+    """Return the settings each of `processes` children runs with.
+
+    Without Redis the per-minute rate limits are counted in each process: each child then
+    keeps to its part of the project's limit, so together they stay under it. (A user's round
+    runs in one child, which keeps to the user's own limit.)
+    """
+    if processes <= 1 or settings.rate_redis_url() is not None:
+        return settings
+    project = max(1, settings.google_project_calls_per_minute // processes)
+    return settings.model_copy(
+        update={
+            "google_project_calls_per_minute": project,
+            "google_user_calls_per_minute": min(settings.google_user_calls_per_minute, project),
+        }
+    )
 
 
 def _start_child(settings: Settings) -> None:
@@ -111,7 +133,8 @@ class ProcessRounds:
         count = settings.processes if processes is None else processes
         if count < 1:
             raise ValueError("processes must be at least 1")
-        self.settings = settings
+        self.settings = child_settings(settings, count)
+        """What the children run with (`child_settings`)."""
         self.service = service
         """The parent's service: it lists the users, and syncs them itself with 1 process."""
         self.processes = count

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from calsync.config import Settings, isolated_settings
 from calsync.emulators.google.app import create_app
 from calsync.emulators.server import ServerThread
-from calsync.jobs.processes import CHILD_DIED, ProcessRounds
+from calsync.jobs.processes import CHILD_DIED, ProcessRounds, child_settings
 from calsync.jobs.scheduler import Scheduler
 from calsync.model import Event, When, utcnow
 from calsync.service import UserReport, UserStatus
@@ -221,3 +221,18 @@ def test_an_in_memory_store_stays_in_this_process(
         assert rounds.sync_all() == []
         assert rounds._children == []  # no child was started
     assert "syncing every user in this process" in caplog.text
+
+
+def test_without_redis_each_child_keeps_to_its_part_of_the_project_rate() -> None:
+    """The per-minute limits are counted per process without Redis: N children each keep to
+    1/N of the project's limit, so together they stay under it; with Redis they share it."""
+    alone = isolated_settings(google_project_calls_per_minute=10_000)
+    assert child_settings(alone, 1) is alone
+    part = child_settings(alone, 4)
+    assert part.google_project_calls_per_minute == 2_500
+    assert part.google_user_calls_per_minute == 600
+    tight = child_settings(isolated_settings(google_project_calls_per_minute=1_000), 4)
+    assert tight.google_project_calls_per_minute == 250
+    assert tight.google_user_calls_per_minute == 250
+    shared = isolated_settings(redis_url="redis://127.0.0.1:6379/0")
+    assert child_settings(shared, 4) is shared
