@@ -45,6 +45,10 @@ NOTIFY_PATH = "/google/notify"
 """Where the web app receives Google's notifications (below the public base URL)."""
 RENEW_BEFORE = timedelta(days=1)
 """A channel with less than this left (or less than half its lifetime) is replaced."""
+UNANSWERED = timedelta(minutes=2)
+"""The expiry a channel is recorded with before Google's reply to `events.watch` gives the
+real one: if this process dies before then, maintenance replaces the channel soon after."""
+
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
@@ -137,7 +141,9 @@ class PushService:
         if not channel_id or not token:
             return Notice.UNKNOWN
         channel = self.store.channel_by_token(channel_id, token)
-        if channel is None or (resource_id and resource_id != channel.resource_id):
+        # A channel whose watch reply has not arrived yet has no resource id to compare.
+        known = channel is not None and channel.resource_id
+        if channel is None or (resource_id and known and resource_id != channel.resource_id):
             _LOGGER.info("push notification for an unknown channel %.64r ignored", channel_id)
             return Notice.UNKNOWN
         if state == "sync":
@@ -253,18 +259,21 @@ class PushService:
             return None
         channel_id = str(uuid.uuid4())
         token = secrets.token_urlsafe(32)
+        # Recorded first: Google may send the channel's first messages before its reply to
+        # the watch call arrives, and a change notified then must not be refused.
+        self.store.add_channel(channel_id, name, calendar, "", token, self.now() + UNANSWERED)
         try:
             opened = google.watch(calendar, channel_id, self.address, token, self.ttl)
         except AdapterError as err:
             _LOGGER.warning("opening a push channel on %s of %s failed: %s", calendar, name, err)
+            self.store.delete_channel(channel_id)
             done.failed += 1
             return None
         finally:
             google.http.close()
         _LOGGER.info("push channel opened on %s of %s until %s", calendar, name, opened.expires_at)
-        return self.store.add_channel(
-            opened.id, name, calendar, opened.resource_id, token, opened.expires_at
-        )
+        self.store.set_channel_opened(channel_id, opened.resource_id, opened.expires_at)
+        return self.store.channel(channel_id)
 
     def _stop(self, name: str, channel: PushChannel, done: Maintenance) -> None:
         """Stop one channel at Google (unless expired) and forget it, whatever Google says:

@@ -48,7 +48,8 @@ class ChannelsMixin(StoreBase):
         token: str,
         expires_at: datetime,
     ) -> PushChannel:
-        """Record a channel Google just opened; return it."""
+        """Record a channel (before asking Google to open it: its first messages may come
+        before the reply, with an empty `resource_id` and the expiry asked for); return it."""
         values = {
             "channel_id": channel_id,
             "user_name": user,
@@ -63,6 +64,15 @@ class ChannelsMixin(StoreBase):
         found = self.channel(channel_id)
         assert found is not None
         return found
+
+    def set_channel_opened(self, channel_id: str, resource_id: str, expires_at: datetime) -> None:
+        """Record what Google answered for a channel recorded before `events.watch`."""
+        with self._tx() as conn:
+            conn.execute(
+                t.push_channels.update()
+                .where(t.push_channels.c.channel_id == channel_id)
+                .values(resource_id=resource_id, expires_at=expires_at)
+            )
 
     def channel(self, channel_id: str) -> PushChannel | None:
         """Return the channel `channel_id`, or None."""

@@ -18,8 +18,9 @@ from calsync.emulators.server import ServerThread
 from calsync.model import utcnow
 from calsync.prefs import Prefs
 from calsync.service import AccountService, AppSettings, Notice, PushService
-from calsync.service.push import NOTIFY_PATH, push_address
+from calsync.service.push import NOTIFY_PATH, UNANSWERED, push_address
 from calsync.sides.crm import LocalBackend
+from calsync.sides.google.channels import GoogleChannels
 from calsync.sides.google.factory import GoogleSettings
 from calsync.sides.local.crm import LocalCrm
 from calsync.state import Store
@@ -197,6 +198,67 @@ def test_a_notification_needs_the_channel_id_and_its_token(env: dict[str, Any]) 
     assert queued == []
     assert push.notified(channel.id, token, "exists", channel.resource_id) is Notice.QUEUED
     assert queued == ["alice"]
+
+
+def test_a_change_notified_before_the_watch_reply_arrives_queues_the_round(
+    env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Google may deliver a channel's first messages before its reply to `events.watch`
+    reaches calsync: the channel is recorded before the call, so they are not refused (the
+    change would otherwise wait for the next poll)."""
+    queued: list[str] = []
+    push = _push(env)
+    push.use_queue(queued.append)
+    answers: list[Notice] = []
+    watch = GoogleChannels.watch
+
+    def racing(self: GoogleChannels, calendar: str, channel_id: str, *args: Any) -> Any:
+        opened = watch(self, calendar, channel_id, *args)
+        (emulated,) = [c for c in _emulated(env) if c["id"] == channel_id]
+        token = emulated["token"]
+        answers.append(push.notified(channel_id, token, "sync", opened.resource_id))
+        answers.append(push.notified(channel_id, token, "exists", opened.resource_id))
+        return opened
+
+    monkeypatch.setattr(GoogleChannels, "watch", racing)
+    push.maintain_all()
+    assert answers == [Notice.CONFIRMED, Notice.QUEUED]
+    assert queued == ["alice"]
+    (channel,) = env["store"].channels("alice")
+    (emulated,) = _emulated(env)
+    assert channel.resource_id == emulated["resourceId"]
+    assert abs(channel.expires_at.timestamp() * 1000 - int(emulated["expiration"])) < 1000
+
+
+def test_a_channel_left_unanswered_by_a_crash_is_soon_replaced(env: dict[str, Any]) -> None:
+    """The process died between recording a channel and Google's reply: the channel, with no
+    resource id, is replaced by the maintenance after a short while."""
+    clock = Clock()
+    push = _push(env, now=clock)
+    env["store"].add_channel("lost", "alice", "primary", "", "t", clock() + UNANSWERED)
+    assert push.maintain_all().renewed == 0  # its reply may still come
+    clock.offset = UNANSWERED
+    push.maintain_all()
+    (channel,) = env["store"].channels("alice")
+    assert channel.id != "lost" and channel.resource_id
+    assert [c["id"] for c in _emulated(env)] == [channel.id]
+
+
+def test_a_channel_google_refused_is_not_kept(env: dict[str, Any]) -> None:
+    """Recorded before the call, a channel whose `events.watch` failed is forgotten."""
+    push = _push(env)
+    httpx.post(
+        f"{env['url']}/_emulator/faults",
+        json={
+            "status": 400,
+            "count": 1,
+            "method": "POST",
+            "path_prefix": "/calendar/v3/calendars/primary/events/watch",
+        },
+    )
+    done = push.maintain_all()
+    assert done.failed == 1
+    assert env["store"].channels("alice") == []
 
 
 def test_linking_opens_a_channel_and_a_new_account_replaces_it(
