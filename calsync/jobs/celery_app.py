@@ -33,6 +33,7 @@ from celery import Celery, Task
 
 from calsync.config import Settings
 from calsync.errors import ConfigError
+from calsync.jobs.running import Running
 from calsync.service import PushService, SyncService, UserStatus
 from calsync.state.store import Store
 
@@ -175,14 +176,12 @@ def register_round_task(
     return sync_user
 
 
-_running: CeleryQueue | None = None
-_running_lock = threading.Lock()
+_running: Running[CeleryQueue] = Running()
 
 
 def running_queue() -> CeleryQueue | None:
     """Return the queue of the beat started in this process and not stopped, or None."""
-    with _running_lock:
-        return _running
+    return _running.get()
 
 
 class Beat:
@@ -205,17 +204,12 @@ class Beat:
         self._thread = threading.Thread(target=self._loop, name="calsync-beat", daemon=True)
 
     def start(self) -> Beat:
-        global _running
-        with _running_lock:
-            _running = self.queue
+        _running.started(self.queue)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        global _running
-        with _running_lock:
-            if _running is self.queue:
-                _running = None
+        _running.stopped(self.queue)
         self._stop.set()
         self._thread.join(timeout=30)
 

@@ -24,6 +24,7 @@ import threading
 import time
 
 from calsync.jobs.processes import ProcessRounds
+from calsync.jobs.running import Running
 from calsync.service import PushService, SyncService, UserStatus
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,14 +33,12 @@ BUSY_RETRY = 2.0
 """Seconds before a requested round that found its user busy is tried again."""
 BUSY_TRIES = 30
 
-_running: Scheduler | None = None
-_running_lock = threading.Lock()
+_running: Running[Scheduler] = Running()
 
 
 def running_scheduler() -> Scheduler | None:
     """Return the scheduler started in this process and not stopped, or None."""
-    with _running_lock:
-        return _running
+    return _running.get()
 
 
 class Scheduler:
@@ -74,18 +73,13 @@ class Scheduler:
         self._order = 0
 
     def start(self) -> Scheduler:
-        global _running
-        with _running_lock:
-            _running = self
+        _running.started(self)
         self._thread.start()
         self._asked.start()
         return self
 
     def stop(self) -> None:
-        global _running
-        with _running_lock:
-            if _running is self:
-                _running = None
+        _running.stopped(self)
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
