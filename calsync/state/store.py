@@ -486,8 +486,14 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         staged = self._staged
         if not (staged.pairs or staged.cursors or staged.logs or staged.conflicts):
             return
-        now = self._now()
         held = self._leases
+        if not (staged.pairs or staged.logs or staged.conflicts) and staged.users() <= held.keys():
+            # Only cursors of rounds this thread holds the lease of: they are written with
+            # the next commit or when the round ends (`end_round`, `user_lock`), so a quiet
+            # round writes once. Until then `cursor` answers them; lost in a crash, they
+            # only make the next round read again from the cursors stored before.
+            return
+        now = self._now()
         try:
             with self._tx() as conn:
                 for user in sorted(staged.users() & held.keys()):
@@ -497,14 +503,30 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         except LeaseLost:
             self._local.staged = _Staged()
             raise
+        self._cache_cursors(staged.cursors)
+        self._local.staged = _Staged()
+
+    def _cache_cursors(self, written: dict[tuple[str, str], str | None]) -> None:
         cached = self._cursors
-        for (user, name), value in staged.cursors.items():
+        for (user, name), value in written.items():
             if user in cached:
                 if value is None:
                     cached[user].pop(name, None)
                 else:
                     cached[user][name] = value
-        self._local.staged = _Staged()
+
+    def _write_cursors(self, conn: sa.Connection, user: str, generation: int) -> None:
+        """Write `user`'s staged cursors through `conn` (the round's last transaction), if
+        the lease `generation` still holds; drop them from the staged writes either way."""
+        staged = self._staged
+        mine = {k: v for k, v in staged.cursors.items() if k[0] == user}
+        if not mine:
+            return
+        staged.drop_user(user, pairs=False, cursors=True)
+        now = self._now()
+        if leases.prove(conn, user, generation, now):
+            self._write(conn, _Staged(cursors=mine), now)
+            self._cache_cursors(mine)
 
     def _write(self, conn: sa.Connection, staged: _Staged, now: datetime) -> None:
         """Write `staged` through `conn` (inside the caller's transaction)."""
@@ -631,6 +653,7 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
                     self._given_up.discard((user, generation))
                 else:
                     with self._tx() as conn:
+                        self._write_cursors(conn, user, generation)
                         leases.give_up(conn, user, generation)
         finally:
             release()
@@ -644,12 +667,15 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         error: str | None = None,
         finished_at: datetime | None = None,
     ) -> None:
-        """Record the end of the run started with `lock` (`finish_run`) and give up the
+        """Write the round's last cursors (`commit` keeps cursor-only writes for the round's
+        end), record the end of the run started with `lock` (`finish_run`) and give up the
         user's lease, in one transaction: the round is over, only the lock's release is left.
 
         Without a run (a dry round), only the lease is given up."""
         generation = self._leases.get(user)
         with self._tx() as conn:
+            if generation is not None:
+                self._write_cursors(conn, user, generation)
             if lock.run_id is not None:
                 end = finished_at or self._now()
                 activity.finish(conn, lock.run_id, status, counts, error, end)

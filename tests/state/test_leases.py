@@ -90,3 +90,63 @@ def test_prove_before_a_side_write(store: Store) -> None:
         take_over(store)
         with pytest.raises(LeaseLost):
             store.prove()
+
+
+def stored_cursor(store: Store, name: str, user: str = "alice") -> str | None:
+    """Return the cursor as the database holds it (not this thread's staged writes)."""
+    with store.engine.connect() as conn:
+        value = conn.execute(
+            sa.select(t.cursors.c.value).where(
+                t.cursors.c.user_name == user, t.cursors.c.name == name
+            )
+        ).scalar()
+    return None if value is None else str(value)
+
+
+def test_a_rounds_cursor_only_commit_is_written_when_the_round_ends(store: Store) -> None:
+    """A quiet round stages nothing but new cursors: they are written once, with its end."""
+    with store.user_lock("alice") as lock:
+        store.set_cursor("alice", "google:event:primary", "t1")
+        store.commit()
+        assert stored_cursor(store, "google:event:primary") is None
+        assert store.cursor("alice", "google:event:primary") == "t1"  # this round sees it
+        store.end_round(lock, "alice", "ok")
+        assert stored_cursor(store, "google:event:primary") == "t1"
+    with store.user_lock("alice"):
+        # Without `end_round`, the lock's end writes them; a commit with pairs writes them too.
+        store.set_cursor("alice", "google:event:primary", "t2")
+        store.commit()
+        store.set_cursor("alice", "crm:event:primary", "7")
+        store.commit()
+        store.put_pair(pair("a"))
+        store.commit()
+        assert stored_cursor(store, "crm:event:primary") == "7"
+        store.set_cursor("alice", "google:event:primary", "t3")
+        store.commit()
+    assert stored_cursor(store, "google:event:primary") == "t3"
+
+
+def test_cursors_kept_for_the_end_of_a_round_that_lost_its_lease_are_not_written(
+    store: Store,
+) -> None:
+    store.set_cursor("alice", "google:event:primary", "t0")
+    store.commit()
+    with store.user_lock("alice") as lock:
+        store.set_cursor("alice", "google:event:primary", "t1")
+        store.commit()
+        take_over(store)
+        store.end_round(lock, "alice", "busy")
+    assert stored_cursor(store, "google:event:primary") == "t0"
+    assert store.cursor("alice", "google:event:primary") == "t0"
+
+
+def test_cursors_dropped_by_a_crash_leave_the_ones_stored_before(store: Store) -> None:
+    """A crash before the round's end loses its new cursors: the next round reads again from
+    the ones stored before, which is safe (it sees the same changes again)."""
+    store.set_cursor("alice", "google:event:primary", "t0")
+    store.commit()
+    with store.user_lock("alice"):
+        store.set_cursor("alice", "google:event:primary", "t1")
+        store.commit()
+        store.rollback()  # what a dying round's store does
+    assert stored_cursor(store, "google:event:primary") == "t0"
