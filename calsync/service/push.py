@@ -25,7 +25,7 @@ import secrets
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -142,8 +142,7 @@ class PushService:
             return Notice.UNKNOWN
         channel = self.store.channel_by_token(channel_id, token)
         # A channel whose watch reply has not arrived yet has no resource id to compare.
-        known = channel is not None and channel.resource_id
-        if channel is None or (resource_id and known and resource_id != channel.resource_id):
+        if channel is None or (resource_id and channel.resource_id not in ("", resource_id)):
             _LOGGER.info("push notification for an unknown channel %.64r ignored", channel_id)
             return Notice.UNKNOWN
         if state == "sync":
@@ -261,7 +260,9 @@ class PushService:
         token = secrets.token_urlsafe(32)
         # Recorded first: Google may send the channel's first messages before its reply to
         # the watch call arrives, and a change notified then must not be refused.
-        self.store.add_channel(channel_id, name, calendar, "", token, self.now() + UNANSWERED)
+        asked = self.store.add_channel(
+            channel_id, name, calendar, "", token, self.now() + UNANSWERED
+        )
         try:
             opened = google.watch(calendar, channel_id, self.address, token, self.ttl)
         except AdapterError as err:
@@ -273,7 +274,7 @@ class PushService:
             google.http.close()
         _LOGGER.info("push channel opened on %s of %s until %s", calendar, name, opened.expires_at)
         self.store.set_channel_opened(channel_id, opened.resource_id, opened.expires_at)
-        return self.store.channel(channel_id)
+        return replace(asked, resource_id=opened.resource_id, expires_at=opened.expires_at)
 
     def _stop(self, name: str, channel: PushChannel, done: Maintenance) -> None:
         """Stop one channel at Google (unless expired) and forget it, whatever Google says:

@@ -55,6 +55,11 @@ def user_from_row(row: Any) -> UserRecord:
     )
 
 
+def _prefs(data: Any) -> Prefs:
+    """Return the preferences stored as `data` (the defaults when none were saved)."""
+    return Prefs.from_dict(data) if data else Prefs()
+
+
 SETTINGS_REFRESH = 1.0
 """Seconds one read of the settings serves `get_setting` (see there)."""
 
@@ -227,7 +232,7 @@ class AccountsMixin(StoreBase):
             return None, Prefs()
         prefs: Prefs | PrefsError
         try:
-            prefs = Prefs.from_dict(row.prefs) if row.prefs else Prefs()
+            prefs = _prefs(row.prefs)
         except PrefsError as err:
             prefs = err
         return self._link(row), prefs
@@ -286,7 +291,7 @@ class AccountsMixin(StoreBase):
         """
         with self._tx() as conn:
             data = conn.execute(_PREFS, {"u": user}).scalar()
-        return Prefs.from_dict(data) if data else Prefs()
+        return _prefs(data)
 
     def set_prefs(self, user: str, prefs: Prefs) -> None:
         """Save the user's preferences; raise PrefsError (nothing saved) when one is invalid."""

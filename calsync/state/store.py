@@ -515,18 +515,18 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
                 else:
                     cached[user][name] = value
 
-    def _write_cursors(self, conn: sa.Connection, user: str, generation: int) -> None:
-        """Write `user`'s staged cursors through `conn` (the round's last transaction), if
-        the lease `generation` still holds; drop them from the staged writes either way."""
+    def _end_lease(self, conn: sa.Connection, user: str, generation: int) -> None:
+        """Through `conn` (the round's last transaction): write `user`'s staged cursors if
+        the lease `generation` still holds (drop them either way), then give the lease up."""
         staged = self._staged
         mine = {k: v for k, v in staged.cursors.items() if k[0] == user}
-        if not mine:
-            return
-        staged.drop_user(user, pairs=False, cursors=True)
-        now = self._now()
-        if leases.prove(conn, user, generation, now):
-            self._write(conn, _Staged(cursors=mine), now)
-            self._cache_cursors(mine)
+        if mine:
+            staged.drop_user(user, pairs=False, cursors=True)
+            now = self._now()
+            if leases.prove(conn, user, generation, now):
+                self._write(conn, _Staged(cursors=mine), now)
+                self._cache_cursors(mine)
+        leases.give_up(conn, user, generation)
 
     def _write(self, conn: sa.Connection, staged: _Staged, now: datetime) -> None:
         """Write `staged` through `conn` (inside the caller's transaction)."""
@@ -653,8 +653,7 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
                     self._given_up.discard((user, generation))
                 else:
                     with self._tx() as conn:
-                        self._write_cursors(conn, user, generation)
-                        leases.give_up(conn, user, generation)
+                        self._end_lease(conn, user, generation)
         finally:
             release()
 
@@ -674,13 +673,11 @@ class Store(AccountsMixin, ActivityMixin, SessionsMixin, ChannelsMixin, BudgetsM
         Without a run (a dry round), only the lease is given up."""
         generation = self._leases.get(user)
         with self._tx() as conn:
-            if generation is not None:
-                self._write_cursors(conn, user, generation)
             if lock.run_id is not None:
                 end = finished_at or self._now()
                 activity.finish(conn, lock.run_id, status, counts, error, end)
             if generation is not None:
-                leases.give_up(conn, user, generation)
+                self._end_lease(conn, user, generation)
         if generation is not None:
             self._given_up.add((user, generation))
 
